@@ -1,0 +1,220 @@
+//! Typed errors. Every error that comes from input names the file, the place in
+//! it and what was expected; the CLI renders them with miette.
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use std::path::PathBuf;
+
+/// kiln's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in kiln.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file in the repository is not what kiln expects (syntax, field, value).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Input(Box<InputError>),
+
+    /// The working directory is not inside a kiln repository.
+    #[error("{} is not inside a kiln repository (no directory above it has both base/ and overlays/)", start.display())]
+    #[diagnostic(
+        code(kiln::no_repository),
+        help("run kiln from your GitOps repository, or pass --repo DIR")
+    )]
+    NoRepository {
+        /// Where the search started.
+        start: PathBuf,
+    },
+
+    /// An environment that has no `overlays/<name>/overlay.yaml`.
+    #[error("unknown environment `{name}`; known: {}", known.join(", "))]
+    #[diagnostic(code(kiln::unknown_env))]
+    UnknownEnvironment {
+        /// The name asked for.
+        name: String,
+        /// The environments the repository has.
+        known: Vec<String>,
+        /// The closest known name, if one is close.
+        #[help]
+        suggestion: Option<String>,
+    },
+
+    /// A path that would leave the repository, or a symlink, where kiln reads or writes.
+    #[error("{}: {reason}", path.display())]
+    #[diagnostic(
+        code(kiln::unsafe_path),
+        help("kiln reads and writes only regular files and directories inside the repository")
+    )]
+    UnsafePath {
+        /// The offending path, relative to the repository where possible.
+        path: PathBuf,
+        /// Why it is refused.
+        reason: String,
+    },
+
+    /// out/ holds a file kiln did not write where kiln wants to write one.
+    #[error("{}: exists and was not written by kiln; refusing to replace it", path.display())]
+    #[diagnostic(
+        code(kiln::foreign_file),
+        help("move or delete the file, then render again")
+    )]
+    ForeignFile {
+        /// The file in out/.
+        path: PathBuf,
+    },
+
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    #[diagnostic(code(kiln::io))]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+}
+
+/// Bad content in one input file.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{}{}: {message}", file.display(), place(*.line, *.column, pointer))]
+#[diagnostic(code(kiln::input))]
+pub struct InputError {
+    /// The file, relative to the repository root.
+    pub file: PathBuf,
+    /// 1-based line, where known.
+    pub line: Option<usize>,
+    /// 1-based column, where known.
+    pub column: Option<usize>,
+    /// JSON pointer of the offending value (`/route/hosts/0`), where known.
+    pub pointer: Option<String>,
+    /// What is wrong and what was expected.
+    pub message: String,
+    /// A suggestion, e.g. the field that was probably meant.
+    #[help]
+    pub help: Option<String>,
+    #[source_code]
+    src: Option<NamedSource<String>>,
+    #[label("here")]
+    span: Option<SourceSpan>,
+}
+
+fn place(line: Option<usize>, column: Option<usize>, pointer: &Option<String>) -> String {
+    let mut s = String::new();
+    if let Some(line) = line {
+        s.push_str(&format!(":{line}"));
+        if let Some(column) = column {
+            s.push_str(&format!(":{column}"));
+        }
+    }
+    if let Some(pointer) = pointer.as_deref().filter(|p| !p.is_empty()) {
+        s.push_str(&format!(" at {pointer}"));
+    }
+    s
+}
+
+impl InputError {
+    /// A new error about `file` with `message`; add the place with the builder methods.
+    pub fn new(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        InputError {
+            file: file.into(),
+            line: None,
+            column: None,
+            pointer: None,
+            message: message.into(),
+            help: None,
+            src: None,
+            span: None,
+        }
+    }
+
+    /// Sets the JSON pointer of the offending value.
+    pub fn at(mut self, pointer: impl Into<String>) -> Self {
+        self.pointer = Some(pointer.into());
+        self
+    }
+
+    /// Sets the suggestion.
+    pub fn with_help(mut self, help: Option<String>) -> Self {
+        self.help = help;
+        self
+    }
+
+    /// Sets line and column (1-based) and attaches `source` so the CLI can show the line.
+    pub fn with_location(mut self, source: &str, line: usize, column: usize) -> Self {
+        self.line = Some(line);
+        self.column = Some(column);
+        let offset = source
+            .split_inclusive('\n')
+            .take(line.saturating_sub(1))
+            .map(str::len)
+            .sum::<usize>()
+            + column.saturating_sub(1);
+        let offset = offset.min(source.len());
+        self.src = Some(NamedSource::new(
+            self.file.display().to_string(),
+            source.to_string(),
+        ));
+        self.span = Some(SourceSpan::from((offset, 0)));
+        self
+    }
+}
+
+impl From<InputError> for Error {
+    fn from(e: InputError) -> Self {
+        Error::Input(Box::new(e))
+    }
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn unsafe_path(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Error::UnsafePath {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The candidate closest to `wrong`, if it is close enough to be a likely typo.
+pub(crate) fn closest<'a>(
+    wrong: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(wrong, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_file_line_column_and_pointer() {
+        let e = InputError::new("base/service.yaml", "unknown field `replics`")
+            .at("/replics")
+            .with_location("a: 1\nreplics: 2\n", 2, 1);
+        assert_eq!(
+            e.to_string(),
+            "base/service.yaml:2:1 at /replics: unknown field `replics`"
+        );
+    }
+
+    #[test]
+    fn closest_finds_typos_only() {
+        let fields = ["replicas", "image", "route"];
+        assert_eq!(closest("replics", fields), Some("replicas"));
+        assert_eq!(closest("imgae", fields), Some("image"));
+        assert_eq!(closest("zzz", fields), None);
+    }
+}

@@ -1,0 +1,44 @@
+//! kiln compiles a typed service description, per-environment overlays and
+//! Portkey routing strategies into hardened, deterministic Kubernetes YAML.
+//!
+//! The pipeline, one module per stage, data flowing one way:
+//!
+//! | stage | module | entry point |
+//! |---|---|---|
+//! | load the repository | [`repo`] | [`Repo::open`], [`Repo::discover`] |
+//! | resolve an environment | [`overlay`] | [`Repo::environment`] → [`Environment`] |
+//! | build typed resources | [`render`] | [`build`] → [`Resource`]s |
+//! | emit canonical bytes | [`emit`], [`render`] | [`render()`] → [`Rendered`] |
+//! | write `out/` | [`write`] | [`write()`], [`check`] |
+//!
+//! ```no_run
+//! # fn main() -> Result<(), kiln::Error> {
+//! let repo = kiln::Repo::discover(".")?;
+//! let rendered = repo
+//!     .environments()
+//!     .iter()
+//!     .map(|env| Ok(kiln::render(&repo.environment(env)?)))
+//!     .collect::<Result<Vec<_>, kiln::Error>>()?;
+//! let report = kiln::write(&repo.out_dir(), &rendered, kiln::Prune::Stale)?;
+//! println!("wrote {:?}", report.written);
+//! # Ok(()) }
+//! ```
+
+pub mod crds;
+pub mod emit;
+mod error;
+pub mod overlay;
+mod parse;
+pub mod render;
+pub mod repo;
+mod resource;
+pub mod spec;
+pub mod strategy;
+pub mod write;
+
+pub use error::{Error, InputError, Result};
+pub use overlay::Environment;
+pub use render::{OutputFile, Rendered, build, render};
+pub use repo::Repo;
+pub use resource::Resource;
+pub use write::{Difference, DifferenceKind, Prune, WriteReport, check, write};

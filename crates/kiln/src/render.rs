@@ -1,0 +1,648 @@
+//! From an [`Environment`] to typed resources ([`build`]) and to the files of
+//! `out/<env>/` ([`render`]).
+
+use crate::crds::*;
+use crate::emit;
+use crate::overlay::Environment;
+use crate::resource::Resource;
+use crate::spec::{Description, Probe as ProbeSpec};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::{
+    Capabilities, ConfigMap, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort,
+    EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource, HTTPGetAction, Namespace,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
+    SecretKeySelector, SecurityContext, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+};
+use k8s_openapi::api::networking::v1::{
+    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
+    NetworkPolicyPort, NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// The gateway container's name.
+pub const CONTAINER: &str = "gateway";
+/// The named container and Service port.
+pub const PORT_NAME: &str = "http";
+/// The name of the strategies volume.
+const STRATEGIES_VOLUME: &str = "strategies";
+/// Pod Security Standard level of the namespace. Not configurable: kiln renders restricted pods.
+const PSS_LEVEL: &str = "restricted";
+/// Argo CD sync wave of the Namespace, before every other resource (default wave 0).
+const NAMESPACE_SYNC_WAVE: &str = "-1";
+/// First line of every rendered file.
+pub const HEADER: &str = "# Rendered by kiln. Do not edit: change base/, overlays/ or strategies/ and run `make render`.\n";
+
+/// Environment variables the gateway ConfigMap always sets; `config` may not redefine them.
+pub const RESERVED_CONFIG: [&str; 4] = ["NODE_ENV", "PORT", "HEALTH_CHECK_PATH", "LOG_LEVEL"];
+
+/// Response headers set on every response unless the description overrides them.
+pub const DEFAULT_RESPONSE_HEADERS: [(&str, &str); 6] = [
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+    (
+        "Permissions-Policy",
+        "camera=(), geolocation=(), microphone=(), payment=()",
+    ),
+    ("Referrer-Policy", "no-referrer"),
+    (
+        "Strict-Transport-Security",
+        "max-age=31536000; includeSubDomains",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+];
+
+/// The rendered form of one environment: typed resources in apply order, and
+/// the bytes of every file of `out/<env>/`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    /// Environment name.
+    pub env: String,
+    /// Resources in apply order.
+    pub resources: Vec<Resource>,
+    /// Files of `out/<env>/`, sorted by name: one per resource plus `kustomization.yaml`.
+    pub files: Vec<OutputFile>,
+}
+
+/// One file of the output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputFile {
+    /// File name inside `out/<env>/`.
+    pub name: String,
+    /// Its contents.
+    pub contents: String,
+}
+
+/// Builds and emits environment `env`: the whole pipeline short of writing.
+///
+/// ```
+/// # fn main() -> Result<(), kiln::Error> {
+/// let repo = kiln::Repo::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))?;
+/// let rendered = kiln::render(&repo.environment("homelab")?);
+/// assert_eq!(rendered.resources[0].kind(), "Namespace");
+/// assert!(rendered.files.iter().any(|f| f.name == "kustomization.yaml"));
+/// # Ok(()) }
+/// ```
+pub fn render(env: &Environment) -> Rendered {
+    let resources = build(env);
+    let mut files: Vec<OutputFile> = resources
+        .iter()
+        .map(|r| OutputFile {
+            name: file_name(r),
+            contents: format!("{HEADER}{}", emit::yaml(&r.to_value())),
+        })
+        .collect();
+    let kustomization = json!({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": files.iter().map(|f| f.name.clone()).collect::<Vec<_>>(),
+        // Keep kiln's apply order instead of kustomize's legacy kind order.
+        "sortOptions": {"order": "fifo"},
+    });
+    files.push(OutputFile {
+        name: "kustomization.yaml".into(),
+        contents: format!("{HEADER}{}", emit::yaml(&kustomization)),
+    });
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    Rendered {
+        env: env.name.clone(),
+        resources,
+        files,
+    }
+}
+
+/// The file a resource is written to: `<kind>-<name>.yaml`, lower-case kind.
+pub fn file_name(resource: &Resource) -> String {
+    format!(
+        "{}-{}.yaml",
+        resource.kind().to_ascii_lowercase(),
+        resource.name()
+    )
+}
+
+/// Builds the typed resources of `env`, in apply order.
+pub fn build(env: &Environment) -> Vec<Resource> {
+    let d = &env.description;
+    let names = Names::new(d, env);
+    let config = config_map(d, &names);
+    let strategies = strategies_config_map(env, &names);
+    let mut resources = vec![
+        Resource::Namespace(namespace(d, &names)),
+        Resource::NetworkPolicy(network_policy(d, &names)),
+        Resource::ExternalSecret(external_secret(d, &names)),
+        Resource::Service(service(d, &names)),
+        Resource::Deployment(deployment(d, &names, &config, &strategies)),
+        Resource::HttpRoute(http_route(d, &names)),
+        Resource::ServiceMonitor(service_monitor(d, &names)),
+        Resource::ConfigMap(config),
+        Resource::ConfigMap(strategies),
+    ];
+    resources.sort_by(|a, b| {
+        (a.apply_rank(), a.namespace(), a.name()).cmp(&(b.apply_rank(), b.namespace(), b.name()))
+    });
+    resources
+}
+
+/// Names and labels shared by every resource of one environment.
+struct Names {
+    name: String,
+    namespace: String,
+    selector: BTreeMap<String, String>,
+    labels: BTreeMap<String, String>,
+    secret: String,
+}
+
+impl Names {
+    fn new(d: &Description, env: &Environment) -> Names {
+        let selector: BTreeMap<String, String> = [
+            ("app.kubernetes.io/name", d.name.as_str()),
+            ("app.kubernetes.io/instance", env.name.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let mut labels = selector.clone();
+        for (k, v) in [
+            ("app.kubernetes.io/component", "gateway"),
+            ("app.kubernetes.io/part-of", "portkey"),
+            ("app.kubernetes.io/managed-by", "kiln"),
+        ] {
+            labels.insert(k.into(), v.into());
+        }
+        Names {
+            name: d.name.clone(),
+            namespace: d.namespace.name.clone(),
+            selector,
+            labels,
+            secret: format!("{}-provider-keys", d.name),
+        }
+    }
+
+    fn meta(&self, name: impl Into<String>) -> ObjectMeta {
+        ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some(self.namespace.clone()),
+            labels: Some(self.labels.clone()),
+            ..Default::default()
+        }
+    }
+
+    /// Labels of the Deployment and its pods: the common ones plus the version.
+    fn versioned_labels(&self, d: &Description) -> BTreeMap<String, String> {
+        let mut labels = self.labels.clone();
+        labels.insert("app.kubernetes.io/version".into(), d.image.tag.clone());
+        labels
+    }
+}
+
+/// `name-<first 10 hex digits of sha256(data)>`: content-addressed names roll the pods on change.
+fn hashed_name(name: &str, data: &BTreeMap<String, String>) -> String {
+    let canonical = emit::json(&json!(data));
+    let digest = Sha256::digest(canonical.as_bytes());
+    let hex: String = digest.iter().take(5).map(|b| format!("{b:02x}")).collect();
+    format!("{name}-{hex}")
+}
+
+fn namespace(d: &Description, names: &Names) -> Namespace {
+    let mut labels: BTreeMap<String, String> = BTreeMap::new();
+    for mode in ["enforce", "audit", "warn"] {
+        labels.insert(
+            format!("pod-security.kubernetes.io/{mode}"),
+            PSS_LEVEL.into(),
+        );
+        labels.insert(
+            format!("pod-security.kubernetes.io/{mode}-version"),
+            d.namespace.pod_security_version.clone(),
+        );
+    }
+    labels.insert("app.kubernetes.io/managed-by".into(), "kiln".into());
+    Namespace {
+        metadata: ObjectMeta {
+            name: Some(names.namespace.clone()),
+            labels: Some(labels),
+            annotations: Some(BTreeMap::from([(
+                "argocd.argoproj.io/sync-wave".to_string(),
+                NAMESPACE_SYNC_WAVE.to_string(),
+            )])),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+fn config_map(d: &Description, names: &Names) -> ConfigMap {
+    let mut data = d.config.clone();
+    data.insert("NODE_ENV".into(), "production".into());
+    data.insert("PORT".into(), d.port.to_string());
+    data.insert("HEALTH_CHECK_PATH".into(), d.health_path.clone());
+    data.insert("LOG_LEVEL".into(), d.log_level.as_str().into());
+    ConfigMap {
+        metadata: names.meta(hashed_name(&format!("{}-env", names.name), &data)),
+        data: Some(data),
+        ..Default::default()
+    }
+}
+
+fn strategies_config_map(env: &Environment, names: &Names) -> ConfigMap {
+    let data: BTreeMap<String, String> = env
+        .strategies
+        .iter()
+        .map(|s| (s.file_name(), s.canonical_json()))
+        .collect();
+    ConfigMap {
+        metadata: names.meta(hashed_name(&format!("{}-strategies", names.name), &data)),
+        data: Some(data),
+        immutable: Some(true),
+        ..Default::default()
+    }
+}
+
+fn external_secret(d: &Description, names: &Names) -> ExternalSecret {
+    let mut data: Vec<ExternalSecretData> = d
+        .secrets
+        .keys
+        .iter()
+        .map(|k| ExternalSecretData {
+            secret_key: k.env.clone(),
+            remote_ref: RemoteRef {
+                key: k.remote_key.clone(),
+            },
+        })
+        .collect();
+    data.sort_by(|a, b| a.secret_key.cmp(&b.secret_key));
+    ExternalSecret {
+        metadata: names.meta(&names.secret),
+        spec: ExternalSecretSpec {
+            refresh_interval: d.secrets.refresh_interval.clone(),
+            secret_store_ref: SecretStoreRef {
+                kind: "ClusterSecretStore".into(),
+                name: d.secrets.store.clone(),
+            },
+            target: ExternalSecretTarget {
+                name: names.secret.clone(),
+                creation_policy: "Owner".into(),
+                deletion_policy: "Retain".into(),
+            },
+            data,
+        },
+    }
+}
+
+fn service(d: &Description, names: &Names) -> Service {
+    Service {
+        metadata: names.meta(&names.name),
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".into()),
+            selector: Some(names.selector.clone()),
+            ports: Some(vec![ServicePort {
+                name: Some(PORT_NAME.into()),
+                port: d.port.into(),
+                target_port: Some(IntOrString::String(PORT_NAME.into())),
+                protocol: Some("TCP".into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn probe(d: &Description, timing: &ProbeSpec) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(d.health_path.clone()),
+            port: IntOrString::String(PORT_NAME.into()),
+            scheme: Some("HTTP".into()),
+            ..Default::default()
+        }),
+        period_seconds: Some(timing.period_seconds),
+        failure_threshold: Some(timing.failure_threshold),
+        timeout_seconds: Some(timing.timeout_seconds),
+        ..Default::default()
+    }
+}
+
+fn quantities(cpu: &str, memory: &str) -> BTreeMap<String, Quantity> {
+    BTreeMap::from([
+        ("cpu".to_string(), Quantity(cpu.to_string())),
+        ("memory".to_string(), Quantity(memory.to_string())),
+    ])
+}
+
+fn deployment(
+    d: &Description,
+    names: &Names,
+    config: &ConfigMap,
+    strategies: &ConfigMap,
+) -> Deployment {
+    let mut env: Vec<EnvVar> = d
+        .writable
+        .iter()
+        .flat_map(|w| {
+            w.env.iter().map(|name| EnvVar {
+                name: name.clone(),
+                value: Some(w.path.clone()),
+                ..Default::default()
+            })
+        })
+        .chain(d.secrets.keys.iter().map(|k| EnvVar {
+            name: k.env.clone(),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: names.secret.clone(),
+                    key: k.env.clone(),
+                    optional: Some(false),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+        .collect();
+    env.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let mut mounts: Vec<VolumeMount> = d
+        .writable
+        .iter()
+        .map(|w| VolumeMount {
+            name: w.volume_name(),
+            mount_path: w.path.clone(),
+            ..Default::default()
+        })
+        .collect();
+    mounts.push(VolumeMount {
+        name: STRATEGIES_VOLUME.into(),
+        mount_path: d.strategies.mount_path.clone(),
+        read_only: Some(true),
+        ..Default::default()
+    });
+    mounts.sort_by(|a, b| a.mount_path.cmp(&b.mount_path));
+
+    let mut volumes: Vec<Volume> = d
+        .writable
+        .iter()
+        .map(|w| Volume {
+            name: w.volume_name(),
+            empty_dir: Some(EmptyDirVolumeSource {
+                size_limit: Some(Quantity(w.size_limit.clone())),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect();
+    volumes.push(Volume {
+        name: STRATEGIES_VOLUME.into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: strategies.metadata.name.clone().unwrap_or_default(),
+            default_mode: Some(0o444),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    volumes.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let seccomp = || {
+        Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            ..Default::default()
+        })
+    };
+    let container = Container {
+        name: CONTAINER.into(),
+        image: Some(d.image.reference()),
+        image_pull_policy: Some(d.image.pull_policy.as_str().into()),
+        ports: Some(vec![ContainerPort {
+            name: Some(PORT_NAME.into()),
+            container_port: d.port.into(),
+            protocol: Some("TCP".into()),
+            ..Default::default()
+        }]),
+        env_from: Some(vec![EnvFromSource {
+            config_map_ref: Some(ConfigMapEnvSource {
+                name: config.metadata.name.clone().unwrap_or_default(),
+                optional: Some(false),
+            }),
+            ..Default::default()
+        }]),
+        env: Some(env),
+        volume_mounts: Some(mounts),
+        startup_probe: Some(probe(d, &d.probes.startup)),
+        readiness_probe: Some(probe(d, &d.probes.readiness)),
+        liveness_probe: Some(probe(d, &d.probes.liveness)),
+        resources: Some(ResourceRequirements {
+            requests: Some(quantities(
+                &d.resources.requests.cpu,
+                &d.resources.requests.memory,
+            )),
+            limits: Some(quantities(
+                &d.resources.limits.cpu,
+                &d.resources.limits.memory,
+            )),
+            ..Default::default()
+        }),
+        security_context: Some(SecurityContext {
+            allow_privilege_escalation: Some(false),
+            privileged: Some(false),
+            read_only_root_filesystem: Some(true),
+            run_as_non_root: Some(true),
+            run_as_user: Some(d.run_as.user),
+            run_as_group: Some(d.run_as.group),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".into()]),
+                ..Default::default()
+            }),
+            seccomp_profile: seccomp(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+
+    let labels = names.versioned_labels(d);
+    let pod_annotations = BTreeMap::from([
+        (
+            "kubectl.kubernetes.io/default-container".to_string(),
+            CONTAINER.to_string(),
+        ),
+        ("prometheus.io/path".to_string(), d.monitoring.path.clone()),
+        ("prometheus.io/port".to_string(), d.port.to_string()),
+        (
+            "prometheus.io/scheme".to_string(),
+            d.monitoring.scheme.as_str().into(),
+        ),
+        ("prometheus.io/scrape".to_string(), "true".to_string()),
+    ]);
+    Deployment {
+        metadata: ObjectMeta {
+            labels: Some(labels.clone()),
+            ..names.meta(&names.name)
+        },
+        spec: Some(DeploymentSpec {
+            replicas: Some(d.replicas),
+            revision_history_limit: Some(5),
+            selector: LabelSelector {
+                match_labels: Some(names.selector.clone()),
+                ..Default::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels),
+                    annotations: Some(pod_annotations),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    automount_service_account_token: Some(false),
+                    enable_service_links: Some(false),
+                    security_context: Some(PodSecurityContext {
+                        run_as_non_root: Some(true),
+                        run_as_user: Some(d.run_as.user),
+                        run_as_group: Some(d.run_as.group),
+                        fs_group: Some(d.run_as.group),
+                        seccomp_profile: seccomp(),
+                        ..Default::default()
+                    }),
+                    containers: vec![container],
+                    volumes: Some(volumes),
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn http_route(d: &Description, names: &Names) -> HttpRoute {
+    let mut headers: Vec<Header> = DEFAULT_RESPONSE_HEADERS
+        .iter()
+        .filter(|(name, _)| {
+            !d.route
+                .response_headers
+                .keys()
+                .any(|k| k.eq_ignore_ascii_case(name))
+        })
+        .map(|(name, value)| Header {
+            name: name.to_string(),
+            value: value.to_string(),
+        })
+        .chain(d.route.response_headers.iter().map(|(name, value)| Header {
+            name: name.clone(),
+            value: value.clone(),
+        }))
+        .collect();
+    headers.sort_by_key(|h| h.name.to_ascii_lowercase());
+    let gateway = &d.route.gateway;
+    HttpRoute {
+        metadata: names.meta(&names.name),
+        spec: HttpRouteSpec {
+            parent_refs: vec![ParentRef {
+                name: gateway.name.clone(),
+                namespace: Some(gateway.namespace.clone()),
+                section_name: gateway.section_name.clone(),
+                ..Default::default()
+            }],
+            hostnames: d.route.hosts.clone(),
+            rules: vec![HttpRouteRule {
+                matches: vec![HttpRouteMatch {
+                    path: Some(PathMatch {
+                        type_: "PathPrefix".into(),
+                        value: "/".into(),
+                    }),
+                }],
+                filters: vec![HttpRouteFilter {
+                    type_: "ResponseHeaderModifier".into(),
+                    response_header_modifier: Some(HeaderModifier {
+                        set: headers,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }],
+                backend_refs: vec![BackendRef {
+                    name: names.name.clone(),
+                    port: Some(d.port.into()),
+                    ..Default::default()
+                }],
+            }],
+        },
+    }
+}
+
+fn network_policy(d: &Description, names: &Names) -> NetworkPolicy {
+    let port = |port: i32, protocol: &str| NetworkPolicyPort {
+        port: Some(IntOrString::Int(port)),
+        protocol: Some(protocol.into()),
+        ..Default::default()
+    };
+    let from = d
+        .network_policy
+        .ingress_from_namespaces
+        .iter()
+        .map(|ns| NetworkPolicyPeer {
+            namespace_selector: Some(LabelSelector {
+                match_labels: Some(BTreeMap::from([(
+                    "kubernetes.io/metadata.name".to_string(),
+                    ns.clone(),
+                )])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect();
+    let mut egress = vec![NetworkPolicyEgressRule {
+        ports: Some(vec![port(53, "UDP"), port(53, "TCP")]),
+        ..Default::default()
+    }];
+    if !d.network_policy.egress_tcp_ports.is_empty() {
+        egress.push(NetworkPolicyEgressRule {
+            ports: Some(
+                d.network_policy
+                    .egress_tcp_ports
+                    .iter()
+                    .map(|p| port((*p).into(), "TCP"))
+                    .collect(),
+            ),
+            ..Default::default()
+        });
+    }
+    NetworkPolicy {
+        metadata: names.meta(&names.name),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(names.selector.clone()),
+                ..Default::default()
+            }),
+            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+            ingress: Some(vec![NetworkPolicyIngressRule {
+                from: Some(from),
+                ports: Some(vec![port(d.port.into(), "TCP")]),
+            }]),
+            egress: Some(egress),
+        }),
+    }
+}
+
+fn service_monitor(d: &Description, names: &Names) -> ServiceMonitor {
+    ServiceMonitor {
+        metadata: names.meta(&names.name),
+        spec: ServiceMonitorSpec {
+            selector: LabelSelector {
+                match_labels: Some(names.selector.clone()),
+                ..Default::default()
+            },
+            endpoints: vec![Endpoint {
+                port: PORT_NAME.into(),
+                path: d.monitoring.path.clone(),
+                interval: d.monitoring.interval.clone(),
+                scheme: d.monitoring.scheme.as_str().into(),
+            }],
+            namespace_selector: Some(NamespaceSelector {
+                match_names: vec![names.namespace.clone()],
+            }),
+        },
+    }
+}

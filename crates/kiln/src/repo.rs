@@ -1,0 +1,218 @@
+//! Loading a repository: finding it, listing its environments, and reading
+//! files without ever leaving it (no `..`, no absolute paths, no symlinks).
+
+use crate::error::{Error, InputError, Result, closest};
+use crate::overlay::{self, Environment};
+use crate::strategy::{self, Strategy};
+use std::path::{Component, Path, PathBuf};
+
+/// Where each part of a repository lives, relative to its root.
+pub const BASE_DIR: &str = "base";
+/// Directory of environments: `overlays/<env>/overlay.yaml`.
+pub const OVERLAYS_DIR: &str = "overlays";
+/// Directory of Portkey strategy files.
+pub const STRATEGIES_DIR: &str = "strategies";
+/// Directory of rendered output: `out/<env>/`.
+pub const OUT_DIR: &str = "out";
+/// The file that makes a directory under `overlays/` an environment.
+pub const OVERLAY_FILE: &str = "overlay.yaml";
+
+/// A kiln repository on disk: base descriptions, overlays and strategies.
+///
+/// ```
+/// # fn main() -> Result<(), kiln::Error> {
+/// let repo = kiln::Repo::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))?;
+/// assert!(repo.environments().iter().any(|e| e == "homelab"));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Repo {
+    root: PathBuf,
+    environments: Vec<String>,
+    strategies: Vec<Strategy>,
+}
+
+impl Repo {
+    /// Opens the repository whose root is `root`, reading its strategies and
+    /// listing its environments.
+    pub fn open(root: impl AsRef<Path>) -> Result<Repo> {
+        let given = root.as_ref();
+        let root = given
+            .canonicalize()
+            .map_err(|e| Error::io(given.to_path_buf(), e))?;
+        for dir in [BASE_DIR, OVERLAYS_DIR] {
+            if !root.join(dir).is_dir() {
+                return Err(Error::NoRepository { start: root });
+            }
+        }
+        let environments = list_environments(&root)?;
+        let strategies = strategy::load_dir(&root)?;
+        Ok(Repo {
+            root,
+            environments,
+            strategies,
+        })
+    }
+
+    /// Opens the repository that contains `start`: the nearest directory at or
+    /// above it with both `base/` and `overlays/`.
+    pub fn discover(start: impl AsRef<Path>) -> Result<Repo> {
+        let start = start.as_ref();
+        let start = start
+            .canonicalize()
+            .map_err(|e| Error::io(start.to_path_buf(), e))?;
+        let root = start
+            .ancestors()
+            .find(|dir| dir.join(BASE_DIR).is_dir() && dir.join(OVERLAYS_DIR).is_dir())
+            .ok_or_else(|| Error::NoRepository {
+                start: start.clone(),
+            })?;
+        Repo::open(root)
+    }
+
+    /// The repository root (canonical).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `out/` under the root.
+    pub fn out_dir(&self) -> PathBuf {
+        self.root.join(OUT_DIR)
+    }
+
+    /// Environment names, sorted.
+    pub fn environments(&self) -> &[String] {
+        &self.environments
+    }
+
+    /// The strategies in `strategies/`, sorted by name.
+    pub fn strategies(&self) -> &[Strategy] {
+        &self.strategies
+    }
+
+    /// Resolves environment `name`: its overlay chain applied to its base.
+    pub fn environment(&self, name: &str) -> Result<Environment> {
+        if !self.environments.iter().any(|e| e == name) {
+            return Err(Error::UnknownEnvironment {
+                name: name.to_string(),
+                known: self.environments.clone(),
+                suggestion: closest(name, self.environments.iter().map(String::as_str))
+                    .map(|c| format!("did you mean `{c}`?")),
+            });
+        }
+        overlay::resolve(self, name)
+    }
+
+    /// Reads `rel` (relative to the root) as UTF-8, refusing anything outside
+    /// the repository or reached through a symlink. `origin` is the file that
+    /// named `rel`, for the error message.
+    pub(crate) fn read(&self, rel: &str, origin: Option<(&Path, &str)>) -> Result<String> {
+        let path = self.inside(rel, origin)?;
+        std::fs::read_to_string(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => match origin {
+                Some((file, pointer)) => InputError::new(file, format!("`{rel}` does not exist"))
+                    .at(pointer)
+                    .into(),
+                None => InputError::new(rel, "file not found").into(),
+            },
+            _ => Error::io(rel, e),
+        })
+    }
+
+    /// `rel` joined to the root, after checking it stays inside: relative, no
+    /// `..`, and no symlink on the way.
+    pub(crate) fn inside(&self, rel: &str, origin: Option<(&Path, &str)>) -> Result<PathBuf> {
+        let refuse = |reason: &str| -> Error {
+            match origin {
+                Some((file, pointer)) => InputError::new(file, format!("`{rel}` {reason}"))
+                    .at(pointer)
+                    .into(),
+                None => Error::unsafe_path(rel, reason),
+            }
+        };
+        let relative = Path::new(rel);
+        if rel.is_empty() {
+            return Err(refuse("is empty"));
+        }
+        let mut path = self.root.clone();
+        for component in relative.components() {
+            match component {
+                Component::Normal(part) => {
+                    path.push(part);
+                    if path
+                        .symlink_metadata()
+                        .is_ok_and(|m| m.file_type().is_symlink())
+                    {
+                        return Err(refuse(
+                            "goes through a symlink; kiln does not follow symlinks",
+                        ));
+                    }
+                }
+                Component::CurDir => {}
+                Component::ParentDir => {
+                    return Err(refuse("leaves the repository (`..` is not allowed)"));
+                }
+                Component::RootDir | Component::Prefix(_) => {
+                    return Err(refuse(
+                        "is an absolute path; paths are relative to the repository root",
+                    ));
+                }
+            }
+        }
+        Ok(path)
+    }
+}
+
+/// A directory name usable as an environment (and as `out/<env>`).
+fn valid_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+}
+
+fn list_environments(root: &Path) -> Result<Vec<String>> {
+    let dir = root.join(OVERLAYS_DIR);
+    let entries = std::fs::read_dir(&dir).map_err(|e| Error::io(OVERLAYS_DIR, e))?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(OVERLAYS_DIR, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let rel = Path::new(OVERLAYS_DIR).join(&name);
+        if name.starts_with('.') {
+            continue;
+        }
+        let file_type = entry.file_type().map_err(|e| Error::io(&rel, e))?;
+        if file_type.is_symlink() {
+            return Err(Error::unsafe_path(
+                rel,
+                "is a symlink; kiln does not follow symlinks",
+            ));
+        }
+        if !file_type.is_dir() {
+            return Err(Error::unsafe_path(
+                rel,
+                "only environment directories belong in overlays/",
+            ));
+        }
+        if !valid_env_name(&name) {
+            return Err(InputError::new(
+                rel,
+                format!("`{name}` is not a valid environment name: use lower-case letters, digits and '-'"),
+            )
+            .into());
+        }
+        if !entry.path().join(OVERLAY_FILE).exists() {
+            return Err(InputError::new(
+                rel.join(OVERLAY_FILE),
+                "missing: every directory in overlays/ is an environment and needs an overlay.yaml (it may be empty)",
+            )
+            .into());
+        }
+        names.push(name);
+    }
+    names.sort();
+    Ok(names)
+}

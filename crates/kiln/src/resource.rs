@@ -1,0 +1,90 @@
+//! [`Resource`]: one typed Kubernetes object, of any kind kiln renders.
+
+use crate::crds::{ExternalSecret, HttpRoute, ServiceMonitor};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde_json::Value;
+
+macro_rules! resources {
+    ($( $(#[$doc:meta])* $variant:ident($ty:ty) = $api_version:literal, $kind:literal, rank $rank:literal; )*) => {
+        /// A typed Kubernetes object. Core kinds are `k8s-openapi` types; custom
+        /// resources are kiln's typed structs in [`crate::crds`].
+        #[derive(Debug, Clone, PartialEq)]
+        #[allow(clippy::large_enum_variant)]
+        pub enum Resource {
+            $( $(#[$doc])* $variant($ty), )*
+        }
+
+        impl Resource {
+            /// `apiVersion`, e.g. `apps/v1`.
+            pub fn api_version(&self) -> &'static str {
+                match self { $( Resource::$variant(_) => $api_version, )* }
+            }
+
+            /// `kind`, e.g. `Deployment`.
+            pub fn kind(&self) -> &'static str {
+                match self { $( Resource::$variant(_) => $kind, )* }
+            }
+
+            /// The object's metadata.
+            pub fn metadata(&self) -> &ObjectMeta {
+                match self { $( Resource::$variant(r) => &r.metadata, )* }
+            }
+
+            /// Position in apply order: lower is applied first.
+            pub(crate) fn apply_rank(&self) -> u8 {
+                match self { $( Resource::$variant(_) => $rank, )* }
+            }
+
+            /// The object as JSON, with `apiVersion` and `kind` set.
+            pub fn to_value(&self) -> Value {
+                let value = match self {
+                    $( Resource::$variant(r) => serde_json::to_value(r), )*
+                };
+                // Serialising these types cannot fail: no maps with non-string keys, no custom Serialize.
+                let mut value = value.unwrap_or(Value::Null);
+                if let Value::Object(map) = &mut value {
+                    map.insert("apiVersion".into(), Value::from(self.api_version()));
+                    map.insert("kind".into(), Value::from(self.kind()));
+                }
+                value
+            }
+        }
+    };
+}
+
+// Apply order: the Namespace (with its Pod Security labels) first, then the
+// NetworkPolicy so no pod ever runs unfenced, configuration and secrets before
+// the workloads that read them, routing and monitoring last.
+resources! {
+    /// core/v1 Namespace.
+    Namespace(Namespace) = "v1", "Namespace", rank 0;
+    /// networking.k8s.io/v1 NetworkPolicy.
+    NetworkPolicy(NetworkPolicy) = "networking.k8s.io/v1", "NetworkPolicy", rank 1;
+    /// core/v1 ConfigMap.
+    ConfigMap(ConfigMap) = "v1", "ConfigMap", rank 2;
+    /// external-secrets.io/v1 ExternalSecret.
+    ExternalSecret(ExternalSecret) = "external-secrets.io/v1", "ExternalSecret", rank 3;
+    /// core/v1 Service.
+    Service(Service) = "v1", "Service", rank 4;
+    /// apps/v1 Deployment.
+    Deployment(Deployment) = "apps/v1", "Deployment", rank 5;
+    /// gateway.networking.k8s.io/v1 HTTPRoute.
+    HttpRoute(HttpRoute) = "gateway.networking.k8s.io/v1", "HTTPRoute", rank 6;
+    /// monitoring.coreos.com/v1 ServiceMonitor.
+    ServiceMonitor(ServiceMonitor) = "monitoring.coreos.com/v1", "ServiceMonitor", rank 7;
+}
+
+impl Resource {
+    /// `metadata.name` (empty if unset).
+    pub fn name(&self) -> &str {
+        self.metadata().name.as_deref().unwrap_or_default()
+    }
+
+    /// `metadata.namespace`, for namespaced objects.
+    pub fn namespace(&self) -> Option<&str> {
+        self.metadata().namespace.as_deref()
+    }
+}

@@ -1,0 +1,837 @@
+//! The typed description of a service: what `base/service.yaml` holds.
+//!
+//! Every field is documented in the README. Defaults are the hardened
+//! reference deployment of seed 000, so a description only needs to say what
+//! is particular to it. Unknown fields are rejected.
+
+use crate::error::{Error, InputError};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// A service description: the base that every environment starts from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Description {
+    /// Name of the Deployment, Service and everything else that is not the Namespace.
+    pub name: String,
+    /// The namespace everything is rendered into.
+    pub namespace: NamespaceSpec,
+    /// The gateway image; its tag is the version label.
+    pub image: Image,
+    /// Pod replicas.
+    #[serde(default = "defaults::replicas")]
+    pub replicas: i32,
+    /// The container port, named `http`.
+    #[serde(default = "defaults::port")]
+    pub port: u16,
+    /// Path of the health endpoint the probes call.
+    #[serde(default = "defaults::health_path")]
+    pub health_path: String,
+    /// `LOG_LEVEL` of the gateway.
+    #[serde(default)]
+    pub log_level: LogLevel,
+    /// Further environment variables for the gateway ConfigMap.
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+    /// CPU and memory requests and limits.
+    #[serde(default)]
+    pub resources: Resources,
+    /// UID and GID the container runs as.
+    #[serde(default)]
+    pub run_as: RunAs,
+    /// Writable emptyDir mounts; the root file system is read-only.
+    #[serde(default = "defaults::writable")]
+    pub writable: Vec<WritableDir>,
+    /// Startup, readiness and liveness probe timing.
+    #[serde(default)]
+    pub probes: Probes,
+    /// The Gateway API HTTPRoute.
+    pub route: Route,
+    /// Ingress and egress the NetworkPolicy allows.
+    #[serde(default)]
+    pub network_policy: NetworkPolicySpec,
+    /// The Prometheus ServiceMonitor.
+    #[serde(default)]
+    pub monitoring: Monitoring,
+    /// Provider keys pulled by an ExternalSecret.
+    pub secrets: Secrets,
+    /// Where the strategies ConfigMap is mounted.
+    #[serde(default)]
+    pub strategies: StrategiesMount,
+}
+
+/// The namespace and its Pod Security Standard labels (always `restricted`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NamespaceSpec {
+    /// Namespace name.
+    pub name: String,
+    /// Value of the `pod-security.kubernetes.io/*-version` labels.
+    #[serde(default = "defaults::pss_version")]
+    pub pod_security_version: String,
+}
+
+/// A container image. The tag is required: it is the version label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Image {
+    /// Repository, e.g. `portkeyai/gateway`.
+    pub repository: String,
+    /// Tag, e.g. `1.12.1`.
+    pub tag: String,
+    /// Optional digest (`sha256:…`) pinning the exact image.
+    #[serde(default)]
+    pub digest: Option<String>,
+    /// Kubernetes imagePullPolicy.
+    #[serde(default)]
+    pub pull_policy: PullPolicy,
+}
+
+impl Image {
+    /// The image reference: `repository:tag[@digest]`.
+    pub fn reference(&self) -> String {
+        match &self.digest {
+            Some(d) => format!("{}:{}@{}", self.repository, self.tag, d),
+            None => format!("{}:{}", self.repository, self.tag),
+        }
+    }
+}
+
+/// Kubernetes imagePullPolicy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub enum PullPolicy {
+    Always,
+    #[default]
+    IfNotPresent,
+    Never,
+}
+
+impl PullPolicy {
+    /// The Kubernetes value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PullPolicy::Always => "Always",
+            PullPolicy::IfNotPresent => "IfNotPresent",
+            PullPolicy::Never => "Never",
+        }
+    }
+}
+
+/// Gateway log level.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    #[default]
+    Info,
+    Debug,
+}
+
+impl LogLevel {
+    /// The value written to `LOG_LEVEL`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+        }
+    }
+}
+
+/// Requests and limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    /// What the scheduler reserves.
+    pub requests: CpuMemory,
+    /// The most the container may use.
+    pub limits: CpuMemory,
+}
+
+impl Default for Resources {
+    fn default() -> Self {
+        Resources {
+            requests: CpuMemory {
+                cpu: "100m".into(),
+                memory: "256Mi".into(),
+            },
+            limits: CpuMemory {
+                cpu: "500m".into(),
+                memory: "512Mi".into(),
+            },
+        }
+    }
+}
+
+/// A CPU and memory pair of Kubernetes quantities.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CpuMemory {
+    /// CPU, e.g. `100m`.
+    pub cpu: String,
+    /// Memory, e.g. `256Mi`.
+    pub memory: String,
+}
+
+/// The non-root identity of the container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunAs {
+    /// runAsUser (never 0).
+    pub user: i64,
+    /// runAsGroup and fsGroup (never 0).
+    pub group: i64,
+}
+
+impl Default for RunAs {
+    fn default() -> Self {
+        RunAs {
+            user: 1000,
+            group: 1000,
+        }
+    }
+}
+
+/// A writable emptyDir mount, and the environment variables that point at it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WritableDir {
+    /// Absolute mount path.
+    pub path: String,
+    /// emptyDir sizeLimit.
+    pub size_limit: String,
+    /// Variables set to `path` in the container (e.g. `NPM_CONFIG_CACHE`).
+    #[serde(default)]
+    pub env: Vec<String>,
+}
+
+impl WritableDir {
+    /// The volume name derived from the path: `/home/node/.npm` → `home-node-npm`.
+    pub fn volume_name(&self) -> String {
+        let name: String = self
+            .path
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        name.split('-')
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("-")
+    }
+}
+
+/// Probe timing. All probes call `healthPath` on the named port.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Probes {
+    /// Startup: the container has `periodSeconds × failureThreshold` seconds to come up.
+    pub startup: Probe,
+    /// Readiness.
+    pub readiness: Probe,
+    /// Liveness.
+    pub liveness: Probe,
+}
+
+impl Default for Probes {
+    fn default() -> Self {
+        let probe = |period, failures| Probe {
+            period_seconds: period,
+            failure_threshold: failures,
+            timeout_seconds: 5,
+        };
+        Probes {
+            startup: probe(5, 10),
+            readiness: probe(10, 3),
+            liveness: probe(30, 3),
+        }
+    }
+}
+
+/// One probe's timing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Probe {
+    /// Seconds between checks.
+    pub period_seconds: i32,
+    /// Consecutive failures before the probe fails.
+    pub failure_threshold: i32,
+    /// Seconds one check may take.
+    #[serde(default = "defaults::probe_timeout")]
+    pub timeout_seconds: i32,
+}
+
+/// The HTTPRoute.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Route {
+    /// Host names routed to the service.
+    pub hosts: Vec<String>,
+    /// The shared Gateway to attach to.
+    #[serde(default)]
+    pub gateway: GatewayRef,
+    /// Response headers set on every response, over kiln's strict defaults
+    /// (see README); a header given here replaces the default of that name.
+    #[serde(default)]
+    pub response_headers: BTreeMap<String, String>,
+}
+
+/// parentRef of the HTTPRoute.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GatewayRef {
+    /// Gateway name.
+    pub name: String,
+    /// Gateway namespace.
+    pub namespace: String,
+    /// Listener name; absent attaches to every listener that allows it.
+    #[serde(default)]
+    pub section_name: Option<String>,
+}
+
+impl Default for GatewayRef {
+    fn default() -> Self {
+        GatewayRef {
+            name: "external".into(),
+            namespace: "gateway".into(),
+            section_name: None,
+        }
+    }
+}
+
+/// What the NetworkPolicy lets in and out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NetworkPolicySpec {
+    /// Namespaces (by `kubernetes.io/metadata.name`) allowed to reach the app port.
+    pub ingress_from_namespaces: Vec<String>,
+    /// TCP ports the pods may connect out to (DNS on 53 is always allowed).
+    pub egress_tcp_ports: Vec<u16>,
+}
+
+impl Default for NetworkPolicySpec {
+    fn default() -> Self {
+        NetworkPolicySpec {
+            ingress_from_namespaces: vec!["gateway".into(), "monitoring".into()],
+            egress_tcp_ports: vec![80, 443],
+        }
+    }
+}
+
+/// The ServiceMonitor endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Monitoring {
+    /// Metrics path.
+    pub path: String,
+    /// Scrape interval (Prometheus duration).
+    pub interval: String,
+    /// `http` or `https`.
+    pub scheme: Scheme,
+}
+
+impl Default for Monitoring {
+    fn default() -> Self {
+        Monitoring {
+            path: "/metrics".into(),
+            interval: "30s".into(),
+            scheme: Scheme::Http,
+        }
+    }
+}
+
+/// Scrape scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    /// The value in the ServiceMonitor and scrape annotation.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+/// Provider keys, pulled from a secret store by an ExternalSecret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Secrets {
+    /// Name of the (Bitwarden-backed) ClusterSecretStore.
+    pub store: String,
+    /// How often External Secrets re-reads the store.
+    #[serde(default = "defaults::refresh_interval")]
+    pub refresh_interval: String,
+    /// One entry per key: the variable and where the value lives in the store.
+    pub keys: Vec<SecretKey>,
+}
+
+/// One provider key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SecretKey {
+    /// Environment variable in the gateway container.
+    pub env: String,
+    /// The secret's key (name or ID) in the store.
+    pub remote_key: String,
+}
+
+/// Where strategy files are mounted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StrategiesMount {
+    /// Mount path of the strategies ConfigMap.
+    pub mount_path: String,
+}
+
+impl Default for StrategiesMount {
+    fn default() -> Self {
+        StrategiesMount {
+            mount_path: "/app/configs".into(),
+        }
+    }
+}
+
+mod defaults {
+    use super::WritableDir;
+
+    pub fn replicas() -> i32 {
+        1
+    }
+    pub fn port() -> u16 {
+        8787
+    }
+    pub fn health_path() -> String {
+        "/v1/health".into()
+    }
+    pub fn pss_version() -> String {
+        "v1.33".into()
+    }
+    pub fn probe_timeout() -> i32 {
+        5
+    }
+    pub fn refresh_interval() -> String {
+        "1h".into()
+    }
+    pub fn writable() -> Vec<WritableDir> {
+        let dir = |path: &str, size: &str, env: &[&str]| WritableDir {
+            path: path.into(),
+            size_limit: size.into(),
+            env: env.iter().map(|e| e.to_string()).collect(),
+        };
+        vec![
+            dir("/tmp", "64Mi", &["TMPDIR"]),
+            dir("/home/node/.npm", "128Mi", &["NPM_CONFIG_CACHE"]),
+            dir("/home/node/.config", "16Mi", &["XDG_CONFIG_HOME"]),
+            dir("/app/cache", "256Mi", &["XDG_CACHE_HOME"]),
+            dir("/var/log", "64Mi", &[]),
+            dir("/var/run", "8Mi", &[]),
+        ]
+    }
+}
+
+/// A semantic problem: where (JSON pointer) and what.
+type Finding = (String, String);
+
+impl Description {
+    /// Checks what serde cannot: names, quantities, paths, ports, uniqueness.
+    /// The first problem found is returned as an error about `file`.
+    pub fn validate(&self, file: &Path) -> Result<(), Error> {
+        match self.first_problem() {
+            None => Ok(()),
+            Some((pointer, message)) => Err(InputError::new(file, message).at(pointer).into()),
+        }
+    }
+
+    fn first_problem(&self) -> Option<Finding> {
+        let mut checks: Vec<Option<Finding>> = vec![
+            dns_label("/name", &self.name),
+            dns_label("/namespace/name", &self.namespace.name),
+            image(&self.image),
+            (self.replicas < 0).then(|| ("/replicas".into(), "must be 0 or more".into())),
+            (self.port == 0).then(|| ("/port".into(), "must be 1-65535".into())),
+            abs_path("/healthPath", &self.health_path),
+            abs_path("/monitoring/path", &self.monitoring.path),
+            abs_path("/strategies/mountPath", &self.strategies.mount_path),
+            duration("/monitoring/interval", &self.monitoring.interval),
+            duration("/secrets/refreshInterval", &self.secrets.refresh_interval),
+            quantity("/resources/requests/cpu", &self.resources.requests.cpu),
+            quantity(
+                "/resources/requests/memory",
+                &self.resources.requests.memory,
+            ),
+            quantity("/resources/limits/cpu", &self.resources.limits.cpu),
+            quantity("/resources/limits/memory", &self.resources.limits.memory),
+            (self.run_as.user <= 0)
+                .then(|| ("/runAs/user".into(), "must be a non-root UID (> 0)".into())),
+            (self.run_as.group <= 0)
+                .then(|| ("/runAs/group".into(), "must be a non-root GID (> 0)".into())),
+            dns_label("/route/gateway/name", &self.route.gateway.name),
+            dns_label("/route/gateway/namespace", &self.route.gateway.namespace),
+            dns_label("/secrets/store", &self.secrets.store),
+            self.route
+                .hosts
+                .is_empty()
+                .then(|| ("/route/hosts".into(), "needs at least one host".into())),
+            self.secrets.keys.is_empty().then(|| {
+                (
+                    "/secrets/keys".into(),
+                    "needs at least one key (the gateway has no provider credentials otherwise)"
+                        .into(),
+                )
+            }),
+        ];
+        for (i, host) in self.route.hosts.iter().enumerate() {
+            checks.push(hostname(&format!("/route/hosts/{i}"), host));
+        }
+        for (i, ns) in self
+            .network_policy
+            .ingress_from_namespaces
+            .iter()
+            .enumerate()
+        {
+            checks.push(dns_label(
+                &format!("/networkPolicy/ingressFromNamespaces/{i}"),
+                ns,
+            ));
+        }
+        for (i, port) in self.network_policy.egress_tcp_ports.iter().enumerate() {
+            checks.push((*port == 0).then(|| {
+                (
+                    format!("/networkPolicy/egressTcpPorts/{i}"),
+                    "must be 1-65535".into(),
+                )
+            }));
+        }
+        for (name, probe) in [
+            ("startup", &self.probes.startup),
+            ("readiness", &self.probes.readiness),
+            ("liveness", &self.probes.liveness),
+        ] {
+            for (field, v) in [
+                ("periodSeconds", probe.period_seconds),
+                ("failureThreshold", probe.failure_threshold),
+                ("timeoutSeconds", probe.timeout_seconds),
+            ] {
+                checks.push((v < 1).then(|| {
+                    (
+                        format!("/probes/{name}/{field}"),
+                        "must be 1 or more".into(),
+                    )
+                }));
+            }
+        }
+        for key in self.config.keys() {
+            checks.push(env_name(&format!("/config/{key}"), key));
+            checks.push(crate::render::RESERVED_CONFIG.contains(&key.as_str()).then(|| {
+                (
+                    format!("/config/{key}"),
+                    format!("`{key}` is set by kiln from the description; use the dedicated field instead"),
+                )
+            }));
+        }
+        checks.push(self.writable_problem());
+        checks.push(self.secret_problem());
+        checks.push(self.env_clash());
+        checks.into_iter().flatten().next()
+    }
+
+    fn writable_problem(&self) -> Option<Finding> {
+        let mut paths = BTreeSet::new();
+        let mut volumes = BTreeSet::new();
+        for (i, dir) in self.writable.iter().enumerate() {
+            let at = format!("/writable/{i}");
+            if let Some(p) = abs_path(&format!("{at}/path"), &dir.path) {
+                return Some(p);
+            }
+            if dir.path == "/" || dir.path == self.strategies.mount_path {
+                return Some((
+                    format!("{at}/path"),
+                    format!("`{}` cannot be a writable directory", dir.path),
+                ));
+            }
+            if let Some(p) = quantity(&format!("{at}/sizeLimit"), &dir.size_limit) {
+                return Some(p);
+            }
+            if !paths.insert(dir.path.as_str()) || !volumes.insert(dir.volume_name()) {
+                return Some((
+                    format!("{at}/path"),
+                    format!("`{}` is listed twice", dir.path),
+                ));
+            }
+            for (j, env) in dir.env.iter().enumerate() {
+                if let Some(p) = env_name(&format!("{at}/env/{j}"), env) {
+                    return Some(p);
+                }
+            }
+        }
+        None
+    }
+
+    fn secret_problem(&self) -> Option<Finding> {
+        let mut seen = BTreeSet::new();
+        for (i, key) in self.secrets.keys.iter().enumerate() {
+            if let Some(p) = env_name(&format!("/secrets/keys/{i}/env"), &key.env) {
+                return Some(p);
+            }
+            if !seen.insert(key.env.as_str()) {
+                return Some((
+                    format!("/secrets/keys/{i}/env"),
+                    format!("`{}` is listed twice", key.env),
+                ));
+            }
+            if key.remote_key.trim().is_empty() {
+                return Some((
+                    format!("/secrets/keys/{i}/remoteKey"),
+                    "must name the secret in the store".into(),
+                ));
+            }
+        }
+        None
+    }
+
+    /// A variable may be set by one source only: writable dirs, secrets or the ConfigMap.
+    fn env_clash(&self) -> Option<Finding> {
+        let mut seen = BTreeMap::new();
+        let writable = self.writable.iter().enumerate().flat_map(|(i, w)| {
+            w.env
+                .iter()
+                .enumerate()
+                .map(move |(j, e)| (e.as_str(), format!("/writable/{i}/env/{j}")))
+        });
+        let secrets = self
+            .secrets
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.env.as_str(), format!("/secrets/keys/{i}/env")));
+        let config = self
+            .config
+            .keys()
+            .map(|k| (k.as_str(), format!("/config/{k}")));
+        for (name, at) in writable.chain(secrets).chain(config) {
+            if let Some(first) = seen.insert(name, at.clone()) {
+                return Some((at, format!("`{name}` is already set at {first}")));
+            }
+        }
+        None
+    }
+}
+
+fn dns_label(at: &str, s: &str) -> Option<Finding> {
+    let ok = !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-');
+    (!ok).then(|| {
+        (
+            at.into(),
+            format!(
+                "`{s}` is not a valid name: expected at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit"
+            ),
+        )
+    })
+}
+
+fn hostname(at: &str, s: &str) -> Option<Finding> {
+    let body = s.strip_prefix("*.").unwrap_or(s);
+    let ok =
+        !body.is_empty() && s.len() <= 253 && body.split('.').all(|l| dns_label("", l).is_none());
+    (!ok).then(|| {
+        (
+            at.into(),
+            format!("`{s}` is not a valid host name (lower-case DNS name, optionally starting with `*.`)"),
+        )
+    })
+}
+
+fn env_name(at: &str, s: &str) -> Option<Finding> {
+    let ok = s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    (!ok).then(|| {
+        (
+            at.into(),
+            format!("`{s}` is not a valid environment variable name (letters, digits, '_')"),
+        )
+    })
+}
+
+fn abs_path(at: &str, s: &str) -> Option<Finding> {
+    let ok = s.starts_with('/')
+        && !s.split('/').any(|c| c == ".." || c == ".")
+        && !s.contains("//")
+        && (s == "/" || !s.ends_with('/'))
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+    (!ok).then(|| {
+        (
+            at.into(),
+            format!("`{s}` is not a clean absolute path (starts with '/', no '.', '..' or '//')"),
+        )
+    })
+}
+
+/// A Prometheus/Go duration such as `30s`, `1h`, `1h30m`.
+fn duration(at: &str, s: &str) -> Option<Finding> {
+    let mut rest = s;
+    let mut parts = 0;
+    while !rest.is_empty() {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let after = &rest[digits..];
+        let unit = ["ms", "s", "m", "h", "d", "w", "y"]
+            .into_iter()
+            .find(|u| after.starts_with(u));
+        match (digits, unit) {
+            (1.., Some(u)) => {
+                rest = &after[u.len()..];
+                parts += 1;
+            }
+            _ => {
+                parts = 0;
+                break;
+            }
+        }
+    }
+    (parts == 0).then(|| {
+        (
+            at.into(),
+            format!("`{s}` is not a duration: expected e.g. 30s, 5m, 1h30m"),
+        )
+    })
+}
+
+/// A Kubernetes resource quantity such as `100m`, `256Mi`, `1.5`, `1e3`.
+fn quantity(at: &str, s: &str) -> Option<Finding> {
+    let number_end = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (number, suffix) = s.split_at(number_end);
+    let number_ok = !number.is_empty()
+        && number.matches('.').count() <= 1
+        && number.chars().any(|c| c.is_ascii_digit());
+    let suffix_ok = matches!(
+        suffix,
+        "" | "m" | "k" | "M" | "G" | "T" | "P" | "E" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei"
+    ) || suffix.strip_prefix(['e', 'E']).is_some_and(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        !e.is_empty() && e.chars().all(|c| c.is_ascii_digit())
+    });
+    (!(number_ok && suffix_ok)).then(|| {
+        (
+            at.into(),
+            format!("`{s}` is not a Kubernetes quantity: expected e.g. 100m, 0.5, 256Mi, 1Gi"),
+        )
+    })
+}
+
+fn image(image: &Image) -> Option<Finding> {
+    let repo_ok = !image.repository.is_empty()
+        && image.repository.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | '/' | ':')
+        })
+        && !image.repository.starts_with(['/', '.', '-'])
+        && !image.repository.ends_with('/');
+    if !repo_ok {
+        return Some((
+            "/image/repository".into(),
+            format!(
+                "`{}` is not an image repository (lower-case, e.g. portkeyai/gateway)",
+                image.repository
+            ),
+        ));
+    }
+    // The tag doubles as the app.kubernetes.io/version label value.
+    let tag_ok = !image.tag.is_empty()
+        && image.tag.len() <= 63
+        && image.tag.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && image.tag.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && image
+            .tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !tag_ok {
+        return Some((
+            "/image/tag".into(),
+            format!(
+                "`{}` is not usable as a tag and version label: at most 63 letters, digits, '.', '_', '-', starting and ending with a letter or digit",
+                image.tag
+            ),
+        ));
+    }
+    if image.tag == "latest" {
+        return Some((
+            "/image/tag".into(),
+            "`latest` is not a version: pin a release tag such as 1.12.1".into(),
+        ));
+    }
+    if let Some(d) = &image.digest {
+        let ok = d.strip_prefix("sha256:").is_some_and(|h| {
+            h.len() == 64 && h.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f'))
+        });
+        if !ok {
+            return Some((
+                "/image/digest".into(),
+                format!("`{d}` is not a digest: expected sha256: and 64 lower-case hex digits"),
+            ));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volume_names_derive_from_paths() {
+        let d = |p: &str| WritableDir {
+            path: p.into(),
+            size_limit: "1Mi".into(),
+            env: vec![],
+        };
+        assert_eq!(d("/home/node/.npm").volume_name(), "home-node-npm");
+        assert_eq!(d("/tmp").volume_name(), "tmp");
+        assert_eq!(d("/var/run").volume_name(), "var-run");
+    }
+
+    #[test]
+    fn value_checks() {
+        assert!(quantity("", "100m").is_none());
+        assert!(quantity("", "1.5Gi").is_none());
+        assert!(quantity("", "1e3").is_none());
+        assert!(quantity("", "256MB").is_some());
+        assert!(quantity("", "").is_some());
+        assert!(duration("", "30s").is_none());
+        assert!(duration("", "1h30m").is_none());
+        assert!(duration("", "30").is_some());
+        assert!(duration("", "s").is_some());
+        assert!(hostname("", "portkey.peekoff.com").is_none());
+        assert!(hostname("", "*.peekoff.com").is_none());
+        assert!(hostname("", "Portkey.com").is_some());
+        assert!(hostname("", "a..b").is_some());
+        assert!(abs_path("", "/v1/health").is_none());
+        assert!(abs_path("", "v1/health").is_some());
+        assert!(abs_path("", "/a/../b").is_some());
+        assert!(env_name("", "NPM_CONFIG_CACHE").is_none());
+        assert!(env_name("", "1X").is_some());
+        assert!(dns_label("", "portkey").is_none());
+        assert!(dns_label("", "Portkey").is_some());
+    }
+}
