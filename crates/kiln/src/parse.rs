@@ -163,6 +163,7 @@ mod tests {
         )
         .expect("a plain scalar is a string where a string is expected");
         assert_eq!(parsed.items[0].name, "1.10");
+        assert_eq!(parsed.items[0].replicas, 1);
     }
 
     #[test]
