@@ -1,1 +1,117 @@
-//! x
+//! Shared helpers for kiln's integration tests: the repository's own inputs,
+//! throwaway copies of them, and the external oracles (kubectl, the Python
+//! tools `make test` installs into `.venv`, the CRD schemas in ../shared).
+//!
+//! A missing oracle fails the test with instructions; it is never skipped.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root (this crate lives in `tests/`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The inputs of a repository, the parts `kiln render` reads.
+pub const INPUT_DIRS: [&str; 3] = ["base", "overlays", "strategies"];
+
+/// Copies the repository's inputs into a fresh temporary directory. With
+/// `reverse`, every directory's entries are created in reverse name order,
+/// so file-system order differs from the original.
+pub fn copy_inputs(reverse: bool) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for name in INPUT_DIRS {
+        copy_tree(&repo_root().join(name), &dir.path().join(name), reverse);
+    }
+    dir
+}
+
+fn copy_tree(from: &Path, to: &Path, reverse: bool) {
+    std::fs::create_dir_all(to).expect("create dir");
+    let mut entries: Vec<_> = std::fs::read_dir(from)
+        .expect("read dir")
+        .map(|e| e.expect("entry"))
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    if reverse {
+        entries.reverse();
+    }
+    for entry in entries {
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_tree(&entry.path(), &target, reverse);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// Writes `contents` to `rel` under `root`, creating parent directories.
+pub fn put(root: &Path, rel: &str, contents: &str) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, contents).expect("write");
+}
+
+/// A program from the test virtualenv (`KILN_VENV`, default `.venv`).
+pub fn venv_bin(program: &str) -> PathBuf {
+    let venv = std::env::var_os("KILN_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".venv"));
+    let path = venv.join("bin").join(program);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `make test`, which installs the Python oracles into .venv",
+        path.display()
+    );
+    path
+}
+
+/// `../shared/schemas/crds` beside the repository.
+pub fn crd_schemas() -> PathBuf {
+    let path = repo_root().join("../shared/schemas/crds");
+    assert!(
+        path.is_dir(),
+        "{} is missing: the CRD schemas come with the project's shared/ directory",
+        path.display()
+    );
+    path
+}
+
+/// Runs `command`, returning (success, stdout, stderr); panics if it cannot start.
+pub fn run(command: &mut Command) -> (bool, String, String) {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `kubectl` from the machine image (a missing kubectl fails the test).
+pub fn kubectl() -> Command {
+    Command::new("kubectl")
+}
+
+/// Parses a multi-document YAML stream with a YAML 1.2 reader.
+pub fn yaml_documents(text: &str) -> Vec<serde_json::Value> {
+    use serde::Deserialize;
+    serde_yaml::Deserializer::from_str(text)
+        .map(|doc| serde_json::Value::deserialize(doc).expect("valid YAML"))
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+/// Reads YAML files with PyYAML (a YAML 1.1 reader, like Go's sigs.k8s.io/yaml)
+/// and returns each file's documents as JSON.
+pub fn yaml_1_1_documents(files: &[PathBuf]) -> Vec<Vec<serde_json::Value>> {
+    let script = repo_root().join("tests/oracle/yaml11.py");
+    let (ok, stdout, stderr) = run(Command::new(venv_bin("python")).arg(script).args(files));
+    assert!(ok, "PyYAML failed: {stderr}");
+    serde_json::from_str(&stdout).expect("yaml11.py prints JSON")
+}

@@ -87,13 +87,9 @@ fn suggest(message: &str) -> Option<String> {
         // serde: unknown field `x`, expected one of `a`, `b` | expected `a` | there are no fields
         let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
         let (wrong, candidates) = quoted.split_first()?;
-        if candidates.is_empty() {
-            return None;
-        }
-        return Some(match closest(wrong, candidates.iter().copied()) {
-            Some(best) => format!("did you mean `{best}`?"),
-            None => format!("expected one of: {}", candidates.join(", ")),
-        });
+        // Without a close match the message itself already lists what is expected.
+        return closest(wrong, candidates.iter().copied())
+            .map(|best| format!("did you mean `{best}`?"));
     }
     None
 }

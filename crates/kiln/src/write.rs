@@ -51,7 +51,7 @@ pub enum DifferenceKind {
 
 impl std::fmt::Display for DifferenceKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             DifferenceKind::Missing => "missing",
             DifferenceKind::Changed => "changed",
             DifferenceKind::Stale => "stale",

@@ -1,0 +1,221 @@
+//! The `kiln` binary: exit codes, --check, what a user sees, and that bad
+//! input writes nothing.
+
+use kiln_tests::{copy_inputs, put, repo_root, run};
+use std::path::Path;
+use std::process::Command;
+
+fn kiln(root: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    c.arg("--repo").arg(root).arg("--color").arg("never");
+    c
+}
+
+fn code(c: &mut Command) -> (i32, String, String) {
+    let out = c.output().expect("kiln runs");
+    (
+        out.status.code().expect("exit code"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    if dir.exists() {
+        for entry in std::fs::read_dir(dir).expect("dir") {
+            let entry = entry.expect("entry");
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.file_type().expect("type").is_dir() {
+                files.extend(
+                    tree(&entry.path())
+                        .into_iter()
+                        .map(|(n, b)| (format!("{name}/{n}"), b)),
+                );
+            } else {
+                files.push((name, std::fs::read(entry.path()).expect("read")));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn render_then_check_then_drift() {
+    let dir = copy_inputs(false);
+    let root = dir.path();
+    let (status, _, stderr) = code(kiln(root).arg("render"));
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stderr.contains("rendered homelab"), "{stderr}");
+    assert!(root.join("out/homelab/kustomization.yaml").exists());
+
+    let (status, _, stderr) = code(kiln(root).args(["render", "--check"]));
+    assert_eq!(status, 0, "{stderr}");
+
+    let (status, _, stderr) = code(kiln(root).arg("render"));
+    assert_eq!(status, 0);
+    assert!(stderr.contains("up to date"), "{stderr}");
+
+    put(root, "out/homelab/service-portkey-gateway.yaml", "edited\n");
+    let before = tree(&root.join("out"));
+    let (status, stdout, stderr) = code(kiln(root).args(["render", "--check"]));
+    assert_eq!(status, 1, "{stderr}");
+    assert!(
+        stdout.contains("changed  out/homelab/service-portkey-gateway.yaml"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("make render"), "{stderr}");
+    assert_eq!(tree(&root.join("out")), before, "--check wrote something");
+}
+
+#[test]
+fn the_committed_out_passes_check() {
+    let (status, stdout, stderr) = code(kiln(&repo_root()).args(["render", "--check"]));
+    assert_eq!(status, 0, "{stdout}{stderr}");
+}
+
+#[test]
+fn time_zone_and_locale_do_not_change_a_byte() {
+    let a = copy_inputs(false);
+    let b = copy_inputs(true);
+    let (status, _, stderr) = code(
+        kiln(a.path())
+            .arg("render")
+            .env("TZ", "UTC")
+            .env("LANG", "C"),
+    );
+    assert_eq!(status, 0, "{stderr}");
+    let (status, _, stderr) = code(
+        kiln(b.path())
+            .arg("render")
+            .env("TZ", "Pacific/Kiritimati")
+            .env("LANG", "tr_TR.UTF-8")
+            .env("LC_ALL", "tr_TR.UTF-8"),
+    );
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(tree(&a.path().join("out")), tree(&b.path().join("out")));
+    assert_eq!(
+        tree(&a.path().join("out/homelab")),
+        tree(&repo_root().join("out/homelab"))
+    );
+}
+
+#[test]
+fn bad_input_exits_2_names_the_place_and_writes_nothing() {
+    let cases: [(&str, &str, &str, &str); 6] = [
+        (
+            "base/service.yaml",
+            "replicas: 1",
+            "replics: 1",
+            "did you mean `replicas`?",
+        ),
+        (
+            "base/service.yaml",
+            "replicas: 1",
+            "replicas: [",
+            "base/service.yaml:",
+        ),
+        (
+            "base/service.yaml",
+            "replicas: 1",
+            "replicas: lots",
+            "/replicas",
+        ),
+        (
+            "base/service.yaml",
+            "name: portkey-gateway\n",
+            "",
+            "missing field `name`",
+        ),
+        (
+            "overlays/homelab/overlay.yaml",
+            "# base: base/service.yaml",
+            "base: ../x.yaml",
+            "leaves the repository",
+        ),
+        (
+            "overlays/homelab/overlay.yaml",
+            "# base: base/service.yaml",
+            "base: /etc/hosts",
+            "absolute path",
+        ),
+    ];
+    for (file, from, to, expected) in cases {
+        let dir = copy_inputs(false);
+        let text = std::fs::read_to_string(dir.path().join(file)).expect("read");
+        assert!(text.contains(from), "{file} has {from:?}");
+        put(dir.path(), file, &text.replacen(from, to, 1));
+        let (status, stdout, stderr) = code(kiln(dir.path()).arg("render"));
+        assert_eq!(status, 2, "{to}: {stdout}{stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{to}: expected {expected:?} in:\n{stderr}"
+        );
+        assert!(
+            stderr.contains(file),
+            "{to}: the file is not named:\n{stderr}"
+        );
+        assert!(
+            !dir.path().join("out").exists(),
+            "{to}: something was written"
+        );
+    }
+
+    // A render that fails leaves earlier output exactly as it was.
+    let dir = copy_inputs(false);
+    assert_eq!(code(kiln(dir.path()).arg("render")).0, 0);
+    let before = tree(&dir.path().join("out"));
+    put(dir.path(), "strategies/bad.json", "{");
+    assert_eq!(code(kiln(dir.path()).arg("render")).0, 2);
+    assert_eq!(tree(&dir.path().join("out")), before);
+}
+
+#[test]
+fn unknown_environment_and_usage_errors_exit_2() {
+    let dir = copy_inputs(false);
+    let (status, _, stderr) = code(kiln(dir.path()).args(["render", "--env", "homelb"]));
+    assert_eq!(status, 2);
+    assert!(stderr.contains("did you mean `homelab`?"), "{stderr}");
+    let (status, _, _) = code(kiln(dir.path()).args(["render", "--bogus"]));
+    assert_eq!(status, 2);
+    let (status, _, _) = code(kiln(dir.path()).args(["--color", "sometimes", "envs"]));
+    assert_eq!(status, 2);
+}
+
+#[test]
+fn envs_and_repository_discovery() {
+    let dir = copy_inputs(false);
+    put(dir.path(), "overlays/dev/overlay.yaml", "");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    c.arg("envs")
+        .current_dir(dir.path().join("overlays/homelab"));
+    let (ok, stdout, stderr) = run(&mut c);
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout, "dev\nhomelab\n");
+
+    let elsewhere = tempfile::tempdir().expect("tmp");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    c.arg("envs").current_dir(elsewhere.path());
+    let (status, _, stderr) = code(&mut c);
+    assert_eq!(status, 2);
+    assert!(stderr.contains("not inside a kiln repository"), "{stderr}");
+    assert!(stderr.contains("--repo"), "{stderr}");
+}
+
+#[test]
+fn help_teaches_layout_examples_and_exit_codes() {
+    let (status, stdout, _) = code(Command::new(env!("CARGO_BIN_EXE_kiln")).arg("--help"));
+    assert_eq!(status, 0);
+    for needle in [
+        "overlays/<env>/overlay.yaml",
+        "kiln render --check",
+        "Exit status",
+    ] {
+        assert!(stdout.contains(needle), "help lacks {needle:?}:\n{stdout}");
+    }
+    let (status, stdout, _) =
+        code(Command::new(env!("CARGO_BIN_EXE_kiln")).args(["render", "--help"]));
+    assert_eq!(status, 0);
+    assert!(stdout.contains("--check"), "{stdout}");
+}

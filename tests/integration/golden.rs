@@ -1,0 +1,27 @@
+//! Golden files: the rendered homelab environment, reviewed with `cargo insta review`,
+//! and the committed out/ must be exactly what kiln renders today.
+
+use crate::homelab;
+use kiln_tests::repo_root;
+
+#[test]
+fn homelab_matches_the_reviewed_golden_files() {
+    for file in homelab().files {
+        insta::assert_snapshot!(file.name.clone(), file.contents);
+    }
+}
+
+#[test]
+fn committed_out_is_up_to_date() {
+    let repo = kiln::Repo::open(repo_root()).expect("repo");
+    let rendered: Vec<kiln::Rendered> = repo
+        .environments()
+        .iter()
+        .map(|e| kiln::render(&repo.environment(e).expect("env")))
+        .collect();
+    let differences = kiln::check(&repo.out_dir(), &rendered, kiln::Prune::Stale).expect("check");
+    assert!(
+        differences.is_empty(),
+        "out/ is stale, run `make render` and commit: {differences:?}"
+    );
+}

@@ -1,0 +1,21 @@
+//! Integration tests over the repository's own environments and throwaway repositories.
+
+mod bad_input;
+mod determinism;
+mod golden;
+mod oracles;
+mod output;
+mod seed;
+
+use kiln::{Rendered, Repo};
+
+/// Renders environment `env` of the repository at `root`.
+pub fn render_env(root: &std::path::Path, env: &str) -> Rendered {
+    let repo = Repo::open(root).expect("repository opens");
+    kiln::render(&repo.environment(env).expect("environment resolves"))
+}
+
+/// The repository's own homelab environment.
+pub fn homelab() -> Rendered {
+    render_env(&kiln_tests::repo_root(), "homelab")
+}

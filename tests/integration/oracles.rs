@@ -1,0 +1,246 @@
+//! Checks by tools no one here wrote: kubectl kustomize (Go, YAML 1.1),
+//! kubernetes-validate --strict, the published CRD schemas, and PyYAML.
+
+use crate::{homelab, render_env};
+use kiln_tests::*;
+use proptest::strategy::ValueTree;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const CORE_KINDS: [&str; 5] = [
+    "Namespace",
+    "ConfigMap",
+    "Deployment",
+    "Service",
+    "NetworkPolicy",
+];
+
+/// Writes the rendered files of homelab into a temp dir (as `kiln render` would).
+fn homelab_dir() -> (tempfile::TempDir, kiln::Rendered) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let rendered = homelab();
+    for f in &rendered.files {
+        put(dir.path(), &f.name, &f.contents);
+    }
+    (dir, rendered)
+}
+
+fn files_of_kinds(dir: &Path, rendered: &kiln::Rendered, core: bool) -> Vec<PathBuf> {
+    rendered
+        .resources
+        .iter()
+        .filter(|r| CORE_KINDS.contains(&r.kind()) == core)
+        .map(|r| dir.join(kiln::render::file_name(r)))
+        .collect()
+}
+
+#[test]
+fn kubectl_kustomize_reproduces_the_documents_in_apply_order() {
+    let (dir, rendered) = homelab_dir();
+    let (ok, stdout, stderr) = run(kubectl().arg("kustomize").arg(dir.path()));
+    assert!(ok, "kubectl kustomize failed: {stderr}");
+    let expected: Vec<Value> = rendered.resources.iter().map(|r| r.to_value()).collect();
+    assert_eq!(yaml_documents(&stdout), expected);
+}
+
+#[test]
+fn core_kinds_pass_kubernetes_validate_strict() {
+    let (dir, rendered) = homelab_dir();
+    let files = files_of_kinds(dir.path(), &rendered, true);
+    assert_eq!(
+        files.len(),
+        CORE_KINDS.len() + 1,
+        "both ConfigMaps and every core kind"
+    );
+    let validate = || {
+        let mut c = Command::new(venv_bin("kubernetes-validate"));
+        c.args(["--strict", "--no-warn", "-k", "1.33.0"]);
+        c
+    };
+    let (ok, stdout, stderr) = run(validate().args(&files));
+    assert!(ok, "kubernetes-validate failed:\n{stdout}{stderr}");
+    assert_eq!(stdout.matches(" passed ").count(), files.len(), "{stdout}");
+
+    // The oracle does catch a misspelt field (so the pass above means something).
+    let deployment = dir.path().join("deployment-portkey-gateway.yaml");
+    let text = std::fs::read_to_string(&deployment).expect("read");
+    std::fs::write(
+        &deployment,
+        text.replace("readOnlyRootFilesystem", "readOnlyRootFileSystem"),
+    )
+    .expect("write");
+    let (ok, stdout, stderr) = run(validate().arg(&deployment));
+    assert!(!ok, "a misspelt field passed:\n{stdout}{stderr}");
+}
+
+fn validate_crds(files: &[PathBuf]) -> (bool, String, String) {
+    run(Command::new(venv_bin("python"))
+        .arg(repo_root().join("tests/oracle/crd_validate.py"))
+        .arg(crd_schemas())
+        .args(files))
+}
+
+#[test]
+fn custom_resources_validate_against_the_published_crd_schemas() {
+    let (dir, rendered) = homelab_dir();
+    let files = files_of_kinds(dir.path(), &rendered, false);
+    let kinds: Vec<&str> = rendered
+        .resources
+        .iter()
+        .map(|r| r.kind())
+        .filter(|k| !CORE_KINDS.contains(k))
+        .collect();
+    assert_eq!(kinds, ["ExternalSecret", "HTTPRoute", "ServiceMonitor"]);
+    let (ok, stdout, stderr) = validate_crds(&files);
+    assert!(ok, "CRD validation failed:\n{stdout}{stderr}");
+    assert_eq!(stdout.matches(" ok").count(), 3, "{stdout}");
+
+    let route = dir.path().join("httproute-portkey-gateway.yaml");
+    let text = std::fs::read_to_string(&route).expect("read");
+    std::fs::write(&route, text.replace("parentRefs", "parentRef")).expect("write");
+    let (ok, stdout, _) = validate_crds(&[route]);
+    assert!(!ok, "a misspelt HTTPRoute field passed:\n{stdout}");
+}
+
+#[test]
+fn a_yaml_1_1_reader_reads_every_rendered_file_as_kiln_meant_it() {
+    let (dir, rendered) = homelab_dir();
+    let files: Vec<PathBuf> = rendered
+        .resources
+        .iter()
+        .map(|r| dir.path().join(kiln::render::file_name(r)))
+        .collect();
+    let read = yaml_1_1_documents(&files);
+    for (resource, docs) in rendered.resources.iter().zip(read) {
+        assert_eq!(docs, vec![resource.to_value()], "{}", resource.kind());
+    }
+}
+
+/// Values that YAML 1.1 readers turn into booleans, numbers, dates or null when unquoted.
+const LOOK_ALIKES: [&str; 24] = [
+    "on",
+    "off",
+    "yes",
+    "no",
+    "y",
+    "n",
+    "Y",
+    "N",
+    "true",
+    "False",
+    "ON",
+    "null",
+    "~",
+    "12:30",
+    "1_000",
+    "0777",
+    "0x1F",
+    "2024-01-01",
+    "2001-12-14t21:59:43.10-05:00",
+    "1e3",
+    ".5",
+    "-.inf",
+    "+1",
+    "<<",
+];
+
+#[test]
+fn yaml_1_1_look_alikes_survive_kubectl_and_pyyaml() {
+    let dir = copy_inputs(false);
+    let base = std::fs::read_to_string(dir.path().join("base/service.yaml")).expect("base");
+    let config: String = LOOK_ALIKES
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("  V{i}: {}\n", json!(v)))
+        .collect();
+    put(
+        dir.path(),
+        "base/service.yaml",
+        &format!("{base}\nconfig:\n{config}"),
+    );
+    let rendered = render_env(dir.path(), "homelab");
+    let cm = rendered
+        .resources
+        .iter()
+        .find(|r| r.kind() == "ConfigMap" && r.name().contains("-env-"))
+        .expect("env ConfigMap");
+    let file = rendered
+        .files
+        .iter()
+        .find(|f| f.name == kiln::render::file_name(cm))
+        .expect("file");
+    let out = tempfile::tempdir().expect("tmp");
+    for f in &rendered.files {
+        put(out.path(), &f.name, &f.contents);
+    }
+
+    let py = yaml_1_1_documents(&[out.path().join(&file.name)]);
+    let data = &py[0][0]["data"];
+    for (i, v) in LOOK_ALIKES.iter().enumerate() {
+        assert_eq!(data[format!("V{i}")], json!(v), "PyYAML misread {v:?}");
+    }
+
+    let (ok, stdout, stderr) = run(kubectl().arg("kustomize").arg(out.path()));
+    assert!(ok, "{stderr}");
+    let docs = yaml_documents(&stdout);
+    let from_go = docs
+        .iter()
+        .find(|d| d["metadata"]["name"] == cm.name())
+        .expect("ConfigMap in kustomize output");
+    for (i, v) in LOOK_ALIKES.iter().enumerate() {
+        assert_eq!(
+            from_go["data"][format!("V{i}")],
+            json!(v),
+            "kubectl misread {v:?}"
+        );
+    }
+}
+
+/// Random JSON values (strings biased towards YAML's traps) emitted by kiln and
+/// read back by PyYAML: the YAML 1.1 side of the emitter's round-trip property.
+#[test]
+fn emitted_yaml_round_trips_through_a_yaml_1_1_reader() {
+    use proptest::prelude::*;
+    let trap = prop::sample::select(LOOK_ALIKES.to_vec()).prop_map(|s| json!(s));
+    let leaf = prop_oneof![
+        trap,
+        "[0-9a-zA-Z:._ +#-]{0,10}".prop_map(|s| json!(s)),
+        "\\PC{0,10}".prop_map(|s| json!(s)),
+        "[ -~\n]{0,20}".prop_map(|s| json!(s)),
+        any::<bool>().prop_map(|b| json!(b)),
+        any::<i32>().prop_map(|n| json!(n)),
+        Just(Value::Null),
+    ];
+    let values = leaf.prop_recursive(3, 32, 5, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map("[a-zA-Z0-9:._ -]{0,8}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    });
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut cases = Vec::new();
+    for i in 0..300 {
+        let value = values.new_tree(&mut runner).expect("value").current();
+        let path = dir.path().join(format!("{i}.yaml"));
+        std::fs::write(&path, kiln::emit::yaml(&value)).expect("write");
+        cases.push((path, value));
+    }
+    let files: Vec<PathBuf> = cases.iter().map(|(p, _)| p.clone()).collect();
+    for ((path, value), docs) in cases.iter().zip(yaml_1_1_documents(&files)) {
+        let expected = if value.is_null() {
+            vec![]
+        } else {
+            vec![value.clone()]
+        };
+        assert_eq!(
+            docs,
+            expected,
+            "PyYAML read {} differently:\n{}",
+            path.display(),
+            kiln::emit::yaml(value)
+        );
+    }
+}
