@@ -128,6 +128,16 @@ pub fn file_name(resource: &Resource) -> String {
 }
 
 /// Builds the typed resources of `env`, in apply order.
+///
+/// ```
+/// # fn main() -> Result<(), kiln::Error> {
+/// let repo = kiln::Repo::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))?;
+/// let resources = kiln::build(&repo.environment("homelab")?);
+/// let kinds: Vec<&str> = resources.iter().map(|r| r.kind()).collect();
+/// assert_eq!(kinds[0], "Namespace");
+/// assert!(kinds.contains(&"HTTPRoute"));
+/// # Ok(()) }
+/// ```
 pub fn build(env: &Environment) -> Vec<Resource> {
     let d = &env.description;
     let names = Names::new(d, env);

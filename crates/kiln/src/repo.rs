@@ -91,6 +91,15 @@ impl Repo {
     }
 
     /// Resolves environment `name`: its overlay chain applied to its base.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), kiln::Error> {
+    /// let repo = kiln::Repo::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))?;
+    /// let env = repo.environment("homelab")?;
+    /// assert_eq!(env.description.image.reference(), "portkeyai/gateway:1.12.1");
+    /// assert!(matches!(repo.environment("homelb"), Err(kiln::Error::UnknownEnvironment { .. })));
+    /// # Ok(()) }
+    /// ```
     pub fn environment(&self, name: &str) -> Result<Environment> {
         if !self.environments.iter().any(|e| e == name) {
             return Err(Error::UnknownEnvironment {

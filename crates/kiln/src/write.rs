@@ -71,6 +71,19 @@ pub enum Prune {
 /// Writes `rendered` into `out` (usually `<repo>/out`). Everything is checked
 /// before anything is written; environments whose files are already current
 /// are not touched at all.
+///
+/// ```
+/// # fn main() -> Result<(), kiln::Error> {
+/// let repo = kiln::Repo::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))?;
+/// let rendered = [kiln::render(&repo.environment("homelab")?)];
+/// let out = tempfile::tempdir().expect("temp dir");
+/// let report = kiln::write(out.path(), &rendered, kiln::Prune::Keep)?;
+/// assert_eq!(report.written, ["homelab"]);
+/// assert!(kiln::check(out.path(), &rendered, kiln::Prune::Keep)?.is_empty());
+/// // Nothing changed, so the second write touches nothing.
+/// assert_eq!(kiln::write(out.path(), &rendered, kiln::Prune::Keep)?.unchanged, ["homelab"]);
+/// # Ok(()) }
+/// ```
 pub fn write(out: &Path, rendered: &[Rendered], prune: Prune) -> Result<WriteReport> {
     ensure_real_dir(out)?;
     let mut plans = Vec::new();
