@@ -17,7 +17,7 @@ fn committed_out_is_up_to_date() {
     let rendered: Vec<kiln::Rendered> = repo
         .environments()
         .iter()
-        .map(|e| kiln::render(&repo.environment(e).expect("env")))
+        .map(|e| kiln::render(&repo.environment(e).expect("env")).expect("renders"))
         .collect();
     let differences = kiln::check(&repo.out_dir(), &rendered, kiln::Prune::Stale).expect("check");
     assert!(

@@ -12,7 +12,7 @@ use kiln::{Rendered, Repo};
 /// Renders environment `env` of the repository at `root`.
 pub fn render_env(root: &std::path::Path, env: &str) -> Rendered {
     let repo = Repo::open(root).expect("repository opens");
-    kiln::render(&repo.environment(env).expect("environment resolves"))
+    kiln::render(&repo.environment(env).expect("environment resolves")).expect("renders")
 }
 
 /// The repository's own homelab environment.

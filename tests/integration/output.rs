@@ -11,7 +11,7 @@ fn render_all(root: &Path) -> kiln::Result<kiln::WriteReport> {
     let rendered = repo
         .environments()
         .iter()
-        .map(|e| Ok(kiln::render(&repo.environment(e)?)))
+        .map(|e| kiln::render(&repo.environment(e)?))
         .collect::<kiln::Result<Vec<_>>>()?;
     kiln::write(&repo.out_dir(), &rendered, Prune::Stale)
 }
@@ -140,7 +140,7 @@ fn an_interrupted_swap_is_recovered() {
     std::fs::rename(root.join("out/homelab"), root.join("out/.kiln-old-homelab")).expect("mv");
     put(root, "out/.kiln-staging-homelab/half.yaml", "x");
     let repo = Repo::open(root).expect("repo");
-    let rendered = vec![kiln::render(&repo.environment("homelab").expect("env"))];
+    let rendered = vec![kiln::render(&repo.environment("homelab").expect("env")).expect("renders")];
     kiln::write(&repo.out_dir(), &rendered, Prune::Keep).expect("write");
     assert_eq!(names(&root.join("out/homelab")), good);
     assert_eq!(names(&root.join("out")), ["homelab"]);
@@ -156,7 +156,7 @@ fn check_reports_missing_changed_and_stale_files() {
     let rendered = |repo: &Repo| {
         repo.environments()
             .iter()
-            .map(|e| kiln::render(&repo.environment(e).expect("env")))
+            .map(|e| kiln::render(&repo.environment(e).expect("env")).expect("renders"))
             .collect::<Vec<_>>()
     };
     assert!(

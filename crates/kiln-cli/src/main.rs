@@ -129,7 +129,7 @@ fn render(cli: &Cli, repo: &Repo, args: &RenderArgs) -> kiln::Result<ExitCode> {
     };
     let rendered = names
         .iter()
-        .map(|name| Ok(kiln::render(&repo.environment(name)?)))
+        .map(|name| kiln::render(&repo.environment(name)?))
         .collect::<kiln::Result<Vec<Rendered>>>()?;
     let out = repo.out_dir();
 

@@ -17,7 +17,7 @@
 //! let rendered = repo
 //!     .environments()
 //!     .iter()
-//!     .map(|env| Ok(kiln::render(&repo.environment(env)?)))
+//!     .map(|env| kiln::render(&repo.environment(env)?))
 //!     .collect::<Result<Vec<_>, kiln::Error>>()?;
 //! let report = kiln::write(&repo.out_dir(), &rendered, kiln::Prune::Stale)?;
 //! println!("wrote {:?}", report.written);
@@ -29,11 +29,13 @@ pub mod emit;
 mod error;
 pub mod overlay;
 mod parse;
+pub mod patch;
 pub mod render;
 pub mod repo;
 mod resource;
 pub mod spec;
 pub mod strategy;
+pub mod transform;
 pub mod write;
 
 pub use error::{Error, InputError, Result};

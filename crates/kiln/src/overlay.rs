@@ -1,24 +1,108 @@
-//! Environments: an overlay (`overlays/<env>/overlay.yaml`) applied to its base
-//! description, giving the [`Environment`] that is rendered.
+//! Environments: a chain of overlays (`overlays/<env>/overlay.yaml`, each may
+//! `extends` another) applied to a base description, giving the
+//! [`Environment`] that is rendered.
+//!
+//! An overlay has two kinds of change. Typed changes (`set`, `strategies`)
+//! edit the description before anything is built, so they are validated like
+//! the base. Resource changes (`patches` and kustomize's conveniences) edit
+//! the built resources, in kustomize's order, layer by layer from the first
+//! overlay of the chain to the last; see [`crate::render`].
 
-use crate::error::Result;
+use crate::error::{Error, InputError, Result, closest};
 use crate::parse;
+use crate::patch::{self, Target};
 use crate::repo::{OVERLAY_FILE, OVERLAYS_DIR, Repo};
 use crate::spec::Description;
-use crate::strategy::Strategy;
+use crate::strategy::{self, Strategy};
+use crate::transform::{ImageOverride, LabelsEntry, ReplicaOverride};
 use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The base description an overlay uses unless it names another.
+/// The base description an overlay chain uses unless one of them names another.
 pub const DEFAULT_BASE: &str = "base/service.yaml";
 
-/// The contents of `overlays/<env>/overlay.yaml`.
+/// The contents of `overlays/<env>/overlay.yaml`. Every field is optional.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Overlay {
+    /// Another environment whose overlay applies first.
+    #[serde(default)]
+    pub extends: Option<String>,
     /// Repository-relative path of the base description (default `base/service.yaml`).
     #[serde(default)]
     pub base: Option<String>,
+    /// Typed changes to the description, merged field by field.
+    #[serde(default)]
+    pub set: Option<Value>,
+    /// Strategies added, replaced or removed.
+    #[serde(default)]
+    pub strategies: StrategyChanges,
+    /// Patches of rendered resources, applied in order.
+    #[serde(default)]
+    pub patches: Vec<PatchEntry>,
+    /// kustomize `images`.
+    #[serde(default)]
+    pub images: Vec<ImageOverride>,
+    /// kustomize `replicas`.
+    #[serde(default)]
+    pub replicas: Vec<ReplicaOverride>,
+    /// kustomize `namePrefix`.
+    #[serde(default)]
+    pub name_prefix: Option<String>,
+    /// kustomize `nameSuffix`.
+    #[serde(default)]
+    pub name_suffix: Option<String>,
+    /// kustomize `labels`.
+    #[serde(default)]
+    pub labels: Vec<LabelsEntry>,
+    /// kustomize `commonAnnotations`.
+    #[serde(default)]
+    pub common_annotations: BTreeMap<String, String>,
+    /// kustomize `namespace`.
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
+
+/// Per-environment strategy changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrategyChanges {
+    /// Repository-relative paths of strategy files to add (a file whose name
+    /// matches an existing strategy replaces it).
+    #[serde(default)]
+    pub add: Vec<String>,
+    /// Names of strategies to remove.
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+/// One patch: a target and exactly one of `json`, `merge`, `strategic`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchEntry {
+    /// The resources to patch; matching none is an error.
+    #[serde(default)]
+    pub target: Target,
+    /// RFC 6902 operations.
+    #[serde(default)]
+    pub json: Option<json_patch::Patch>,
+    /// An RFC 7386 merge patch.
+    #[serde(default)]
+    pub merge: Option<Value>,
+    /// A strategic-merge patch (lists merged by their Kubernetes merge keys).
+    #[serde(default)]
+    pub strategic: Option<Value>,
+}
+
+/// One overlay of a chain, with the file it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layer {
+    /// `overlays/<env>/overlay.yaml`.
+    pub file: PathBuf,
+    /// Its contents.
+    pub overlay: Overlay,
 }
 
 /// A resolved environment: everything needed to render `out/<name>/`.
@@ -26,29 +110,228 @@ pub struct Overlay {
 pub struct Environment {
     /// The environment's name (its directory under `overlays/`).
     pub name: String,
-    /// The description after every overlay was applied.
+    /// The description after every overlay's typed changes.
     pub description: Description,
     /// The strategies the environment mounts, sorted by name.
     pub strategies: Vec<Strategy>,
+    /// The overlay chain, first (outermost parent) to last (this environment).
+    pub layers: Vec<Layer>,
+}
+
+fn overlay_file(env: &str) -> PathBuf {
+    Path::new(OVERLAYS_DIR).join(env).join(OVERLAY_FILE)
+}
+
+/// Reads the chain ending at `name`, parent first.
+fn chain(repo: &Repo, name: &str) -> Result<Vec<Layer>> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut layers = Vec::new();
+    let mut next = Some(name.to_string());
+    while let Some(env) = next {
+        if let Some(start) = seen.iter().position(|e| *e == env) {
+            let mut cycle = seen[start..].to_vec();
+            cycle.push(env);
+            let file = overlay_file(seen.last().map_or(name, String::as_str));
+            return Err(InputError::new(
+                file,
+                format!("`extends` makes a cycle: {}", cycle.join(" → ")),
+            )
+            .at("/extends")
+            .into());
+        }
+        let file = overlay_file(&env);
+        let text = repo.read(&file.to_string_lossy(), None)?;
+        let overlay: Overlay = parse::yaml(&file, &text)?;
+        if let Some(parent) = &overlay.extends {
+            if !repo.environments().iter().any(|e| e == parent) {
+                return Err(InputError::new(
+                    &file,
+                    format!("`extends: {parent}` names no environment"),
+                )
+                .at("/extends")
+                .with_help(
+                    closest(parent, repo.environments().iter().map(String::as_str))
+                        .map(|c| format!("did you mean `{c}`?")),
+                )
+                .into());
+            }
+        }
+        validate_overlay(&file, &overlay)?;
+        next = overlay.extends.clone();
+        seen.push(env);
+        layers.push(Layer { file, overlay });
+    }
+    layers.reverse();
+    Ok(layers)
+}
+
+fn validate_overlay(file: &Path, o: &Overlay) -> Result<()> {
+    let err = |pointer: String, message: String| -> Error {
+        InputError::new(file, message).at(pointer).into()
+    };
+    if let Some(set) = &o.set {
+        if !set.is_object() {
+            return Err(err(
+                "/set".into(),
+                "expected a mapping of description fields".into(),
+            ));
+        }
+    }
+    for (i, p) in o.patches.iter().enumerate() {
+        let given = [p.json.is_some(), p.merge.is_some(), p.strategic.is_some()];
+        if given.iter().filter(|g| **g).count() != 1 {
+            return Err(err(
+                format!("/patches/{i}"),
+                "give exactly one of `json` (RFC 6902), `merge` (RFC 7386) or `strategic`".into(),
+            ));
+        }
+        if let Some(sel) = &p.target.label_selector {
+            if !patch::selector_is_valid(sel) {
+                return Err(err(
+                    format!("/patches/{i}/target/labelSelector"),
+                    format!("`{sel}` is not an equality-based selector such as `a=b,c!=d`"),
+                ));
+            }
+        }
+    }
+    for (field, value) in [
+        ("namePrefix", &o.name_prefix),
+        ("nameSuffix", &o.name_suffix),
+        ("namespace", &o.namespace),
+    ] {
+        if let Some(v) = value {
+            let ok = !v.is_empty()
+                && v.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && (field != "namespace" || !(v.starts_with('-') || v.ends_with('-')));
+            if !ok {
+                return Err(err(
+                    format!("/{field}"),
+                    format!("`{v}` must be lower-case letters, digits and '-'"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Lists in the description that overlays merge item by item, and their keys.
+fn description_keys(path: &[&str]) -> Option<&'static str> {
+    match path {
+        ["writable"] => Some("path"),
+        ["secrets", "keys"] => Some("env"),
+        ["topologySpread"] => Some("topologyKey"),
+        _ => None,
+    }
+}
+
+/// The file and pointer to blame for a problem at `pointer` of the merged
+/// description: the last overlay whose `set` touched it, else the base.
+fn blame(
+    layers: &[Layer],
+    base: &Path,
+    pointer: &str,
+    message: String,
+    help: Option<String>,
+) -> Error {
+    let segments: Vec<&str> = pointer.split('/').skip(1).collect();
+    for layer in layers.iter().rev() {
+        let Some(set) = &layer.overlay.set else {
+            continue;
+        };
+        let touched = (1..=segments.len()).rev().any(|n| {
+            let prefix: String = segments[..n].iter().map(|s| format!("/{s}")).collect();
+            set.pointer(&prefix).is_some()
+        });
+        if touched {
+            return InputError::new(&layer.file, message)
+                .at(format!("/set{pointer}"))
+                .with_help(help)
+                .into();
+        }
+    }
+    InputError::new(base, message)
+        .at(pointer)
+        .with_help(help)
+        .into()
 }
 
 pub(crate) fn resolve(repo: &Repo, name: &str) -> Result<Environment> {
-    let overlay_file: PathBuf = Path::new(OVERLAYS_DIR).join(name).join(OVERLAY_FILE);
-    let text = repo.read(&overlay_file.to_string_lossy(), None)?;
-    let overlay: Overlay = parse::yaml(&overlay_file, &text)?;
+    let layers = chain(repo, name)?;
 
-    let base = overlay.base.as_deref().unwrap_or(DEFAULT_BASE);
-    let origin = overlay
-        .base
-        .as_ref()
-        .map(|_| (overlay_file.as_path(), "/base"));
+    // The nearest overlay that names a base wins.
+    let (base, origin) = layers
+        .iter()
+        .rev()
+        .find_map(|l| {
+            l.overlay
+                .base
+                .as_deref()
+                .map(|b| (b, Some((l.file.as_path(), "/base"))))
+        })
+        .unwrap_or((DEFAULT_BASE, None));
     let base_text = repo.read(base, origin)?;
-    let description: Description = parse::yaml(Path::new(base), &base_text)?;
-    description.validate(Path::new(base))?;
+    let base_file = Path::new(base);
+    let description: Description = parse::yaml(base_file, &base_text)?;
 
+    let description = if layers.iter().any(|l| l.overlay.set.is_some()) {
+        let mut value = serde_json::to_value(&description)
+            .map_err(|e| InputError::new(base_file, e.to_string()))?;
+        for layer in &layers {
+            if let Some(set) = &layer.overlay.set {
+                patch::strategic_merge(&mut value, set, &description_keys).map_err(|message| {
+                    let (pointer, message) = message.split_once(": ").unwrap_or(("", &message));
+                    Error::from(InputError::new(&layer.file, message).at(format!("/set{pointer}")))
+                })?;
+            }
+        }
+        parse::from_value::<Description>(value)
+            .map_err(|e| blame(&layers, base_file, &e.pointer, e.message, e.help))?
+    } else {
+        description
+    };
+    if let Err(Error::Input(e)) = description.validate(base_file) {
+        let pointer = e.pointer.clone().unwrap_or_default();
+        return Err(blame(&layers, base_file, &pointer, e.message, e.help));
+    }
+
+    let strategies = strategies(repo, &layers)?;
     Ok(Environment {
         name: name.to_string(),
         description,
-        strategies: repo.strategies().to_vec(),
+        strategies,
+        layers,
     })
+}
+
+fn strategies(repo: &Repo, layers: &[Layer]) -> Result<Vec<Strategy>> {
+    let mut strategies: BTreeMap<String, Strategy> = repo
+        .strategies()
+        .iter()
+        .map(|s| (s.name.clone(), s.clone()))
+        .collect();
+    for layer in layers {
+        let changes = &layer.overlay.strategies;
+        for (i, name) in changes.remove.iter().enumerate() {
+            if strategies.remove(name).is_none() {
+                return Err(InputError::new(
+                    &layer.file,
+                    format!("no strategy `{name}` to remove"),
+                )
+                .at(format!("/strategies/remove/{i}"))
+                .with_help(
+                    closest(name, strategies.keys().map(String::as_str))
+                        .map(|c| format!("did you mean `{c}`?")),
+                )
+                .into());
+            }
+        }
+        for (i, path) in changes.add.iter().enumerate() {
+            let pointer = format!("/strategies/add/{i}");
+            let text = repo.read(path, Some((&layer.file, &pointer)))?;
+            let s = strategy::from_file(Path::new(path), &text)?;
+            strategies.insert(s.name.clone(), s);
+        }
+    }
+    Ok(strategies.into_values().collect())
 }

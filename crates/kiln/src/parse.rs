@@ -44,6 +44,26 @@ fn json_error(file: &Path, text: &str, inner: serde_json::Error) -> InputError {
         .with_location(text, inner.line(), inner.column())
 }
 
+/// A problem found while reading a JSON value into a type: JSON pointer, message, suggestion.
+pub(crate) struct ValueError {
+    pub pointer: String,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+/// Reads an in-memory value (e.g. a description after overlays were merged) into `T`.
+pub(crate) fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ValueError> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let pointer = pointer(err.path());
+        let message = err.into_inner().to_string();
+        ValueError {
+            pointer,
+            help: suggest(&message),
+            message,
+        }
+    })
+}
+
 fn is_blank_yaml(text: &str) -> bool {
     text.lines().all(|l| {
         let l = l.trim();
@@ -52,7 +72,7 @@ fn is_blank_yaml(text: &str) -> bool {
 }
 
 /// serde_path_to_error's path as a JSON pointer (`/route/hosts/0`).
-fn pointer(path: &serde_path_to_error::Path) -> String {
+pub(crate) fn pointer(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     let mut out = String::new();
     for segment in path.iter() {

@@ -3,20 +3,31 @@
 
 use crate::crds::*;
 use crate::emit;
+use crate::error::{Error, InputError, Result};
 use crate::overlay::Environment;
+use crate::overlay::Layer;
+use crate::patch;
 use crate::resource::Resource;
+use crate::spec::IntOrPercent;
 use crate::spec::{Description, Probe as ProbeSpec};
+use crate::transform;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::autoscaling::v2::{
+    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec,
+    MetricTarget, ResourceMetricSource,
+};
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort,
     EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource, HTTPGetAction, Namespace,
     PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
-    SecretKeySelector, SecurityContext, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+    SecretKeySelector, SecurityContext, Service, ServicePort, ServiceSpec,
+    TopologySpreadConstraint, Volume, VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{
     NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
     NetworkPolicyPort, NetworkPolicySpec,
 };
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -80,18 +91,18 @@ pub struct OutputFile {
     pub contents: String,
 }
 
-/// Builds and emits environment `env`: the whole pipeline short of writing.
+/// Builds, patches and emits environment `env`: the whole pipeline short of writing.
 ///
 /// ```
 /// # fn main() -> Result<(), kiln::Error> {
 /// let repo = kiln::Repo::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))?;
-/// let rendered = kiln::render(&repo.environment("homelab")?);
+/// let rendered = kiln::render(&repo.environment("homelab")?)?;
 /// assert_eq!(rendered.resources[0].kind(), "Namespace");
 /// assert!(rendered.files.iter().any(|f| f.name == "kustomization.yaml"));
 /// # Ok(()) }
 /// ```
-pub fn render(env: &Environment) -> Rendered {
-    let resources = build(env);
+pub fn render(env: &Environment) -> Result<Rendered> {
+    let resources = apply_layers(&env.layers, build(env))?;
     let mut files: Vec<OutputFile> = resources
         .iter()
         .map(|r| OutputFile {
@@ -111,11 +122,140 @@ pub fn render(env: &Environment) -> Rendered {
         contents: format!("{HEADER}{}", emit::yaml(&kustomization)),
     });
     files.sort_by(|a, b| a.name.cmp(&b.name));
-    Rendered {
+    if let Some(pair) = files.windows(2).find(|w| w[0].name == w[1].name) {
+        return Err(InputError::new(
+            env.layers
+                .last()
+                .map_or_else(Default::default, |l| l.file.clone()),
+            format!("two resources would be written to {}", pair[0].name),
+        )
+        .into());
+    }
+    Ok(Rendered {
         env: env.name.clone(),
         resources,
         files,
+    })
+}
+
+/// Applies each overlay's resource changes, first layer first, in kustomize's
+/// order: patches, namespace, name prefix/suffix, labels, annotations,
+/// replicas, images. The result is read back into typed resources, so a
+/// change that makes an invalid object is an error naming the overlay.
+fn apply_layers(layers: &[Layer], resources: Vec<Resource>) -> Result<Vec<Resource>> {
+    if layers.iter().all(|l| !has_resource_changes(&l.overlay)) {
+        return Ok(resources);
     }
+    let mut docs: Vec<serde_json::Value> = resources.iter().map(Resource::to_value).collect();
+    let mut typed = resources;
+    for layer in layers {
+        let o = &layer.overlay;
+        let fail = |pointer: String, message: String| -> Error {
+            InputError::new(&layer.file, message).at(pointer).into()
+        };
+        for (i, entry) in o.patches.iter().enumerate() {
+            let selected: Vec<usize> = (0..docs.len())
+                .filter(|d| entry.target.matches(&docs[*d]))
+                .collect();
+            if selected.is_empty() {
+                return Err(fail(
+                    format!("/patches/{i}/target"),
+                    format!("matches no resource ({})", entry.target),
+                ));
+            }
+            for d in selected {
+                let doc = &mut docs[d];
+                let what = describe(doc);
+                if let Some(ops) = &entry.json {
+                    json_patch::patch(doc, ops).map_err(|e| {
+                        fail(
+                            format!("/patches/{i}/json/{}", e.operation),
+                            format!("operation on `{}` failed for {what}: {}", e.path, e.kind),
+                        )
+                    })?;
+                } else if let Some(merge) = &entry.merge {
+                    json_patch::merge(doc, merge);
+                } else if let Some(smp) = &entry.strategic {
+                    let core = is_core(doc);
+                    let keys = |path: &[&str]| {
+                        if core {
+                            patch::kubernetes_merge_keys(path)
+                        } else {
+                            None
+                        }
+                    };
+                    patch::strategic_merge(doc, smp, &keys).map_err(|message| {
+                        let (pointer, message) = message.split_once(": ").unwrap_or(("", &message));
+                        fail(
+                            format!("/patches/{i}/strategic{pointer}"),
+                            format!("{message} ({what})"),
+                        )
+                    })?;
+                }
+            }
+        }
+        if let Some(ns) = &o.namespace {
+            transform::namespace(&mut docs, ns);
+        }
+        transform::rename(
+            &mut docs,
+            o.name_prefix.as_deref().unwrap_or_default(),
+            o.name_suffix.as_deref().unwrap_or_default(),
+        );
+        transform::labels(&mut docs, &o.labels);
+        transform::annotations(&mut docs, &o.common_annotations);
+        if let Some(name) = transform::replicas(&mut docs, &o.replicas).first() {
+            return Err(fail(
+                "/replicas".into(),
+                format!("no workload is named `{name}`"),
+            ));
+        }
+        if let Some(name) = transform::images(&mut docs, &o.images).first() {
+            return Err(fail(
+                "/images".into(),
+                format!("no container uses an image named `{name}`"),
+            ));
+        }
+        // Every layer's result must be a valid set of resources before the next builds on it.
+        typed = docs
+            .iter()
+            .map(|doc| {
+                Resource::from_value(doc).map_err(|message| {
+                    fail(
+                        String::new(),
+                        format!("{} after this overlay: {message}", describe(doc)),
+                    )
+                })
+            })
+            .collect::<Result<_>>()?;
+    }
+    Ok(typed)
+}
+
+fn has_resource_changes(o: &crate::overlay::Overlay) -> bool {
+    !o.patches.is_empty()
+        || o.namespace.is_some()
+        || o.name_prefix.is_some()
+        || o.name_suffix.is_some()
+        || !o.labels.is_empty()
+        || !o.common_annotations.is_empty()
+        || !o.replicas.is_empty()
+        || !o.images.is_empty()
+}
+
+/// `Deployment portkey-gateway`, for messages.
+fn describe(doc: &serde_json::Value) -> String {
+    format!(
+        "{} {}",
+        doc["kind"].as_str().unwrap_or("resource"),
+        doc["metadata"]["name"].as_str().unwrap_or_default()
+    )
+}
+
+/// Core Kubernetes kinds have strategic-merge keys; custom resources do not.
+fn is_core(doc: &serde_json::Value) -> bool {
+    let api_version = doc["apiVersion"].as_str().unwrap_or_default();
+    !api_version.contains('.') || api_version.contains(".k8s.io/")
 }
 
 /// The file a resource is written to: `<kind>-<name>.yaml`, lower-case kind.
@@ -154,6 +294,14 @@ pub fn build(env: &Environment) -> Vec<Resource> {
         Resource::ConfigMap(config),
         Resource::ConfigMap(strategies),
     ];
+    if let Some(pdb) = &d.pod_disruption_budget {
+        resources.push(Resource::PodDisruptionBudget(disruption_budget(
+            pdb, &names,
+        )));
+    }
+    if let Some(hpa) = &d.autoscaling {
+        resources.push(Resource::HorizontalPodAutoscaler(autoscaler(hpa, &names)));
+    }
     resources.sort_by(|a, b| {
         (a.apply_rank(), a.namespace(), a.name()).cmp(&(b.apply_rank(), b.namespace(), b.name()))
     });
@@ -166,6 +314,7 @@ struct Names {
     namespace: String,
     selector: BTreeMap<String, String>,
     labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
     secret: String,
 }
 
@@ -178,7 +327,8 @@ impl Names {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let mut labels = selector.clone();
+        let mut labels = d.labels.clone();
+        labels.extend(selector.clone());
         for (k, v) in [
             ("app.kubernetes.io/component", "gateway"),
             ("app.kubernetes.io/part-of", "portkey"),
@@ -191,6 +341,7 @@ impl Names {
             namespace: d.namespace.name.clone(),
             selector,
             labels,
+            annotations: d.annotations.clone(),
             secret: format!("{}-provider-keys", d.name),
         }
     }
@@ -200,6 +351,7 @@ impl Names {
             name: Some(name.into()),
             namespace: Some(self.namespace.clone()),
             labels: Some(self.labels.clone()),
+            annotations: (!self.annotations.is_empty()).then(|| self.annotations.clone()),
             ..Default::default()
         }
     }
@@ -493,7 +645,8 @@ fn deployment(
             ..names.meta(&names.name)
         },
         spec: Some(DeploymentSpec {
-            replicas: Some(d.replicas),
+            // With an autoscaler, replicas are its business: a value here would fight it on every sync.
+            replicas: d.autoscaling.is_none().then_some(d.replicas),
             revision_history_limit: Some(5),
             selector: LabelSelector {
                 match_labels: Some(names.selector.clone()),
@@ -518,9 +671,77 @@ fn deployment(
                     }),
                     containers: vec![container],
                     volumes: Some(volumes),
+                    priority_class_name: d.priority_class_name.clone(),
+                    topology_spread_constraints: (!d.topology_spread.is_empty()).then(|| {
+                        d.topology_spread
+                            .iter()
+                            .map(|t| TopologySpreadConstraint {
+                                topology_key: t.topology_key.clone(),
+                                max_skew: t.max_skew,
+                                when_unsatisfiable: t.when_unsatisfiable.as_str().into(),
+                                label_selector: Some(LabelSelector {
+                                    match_labels: Some(names.selector.clone()),
+                                    ..Default::default()
+                                }),
+                                ..Default::default()
+                            })
+                            .collect()
+                    }),
                     ..Default::default()
                 }),
             },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn int_or_string(v: &IntOrPercent) -> IntOrString {
+    match v {
+        IntOrPercent::Int(n) => IntOrString::Int(*n),
+        IntOrPercent::Percent(p) => IntOrString::String(p.clone()),
+    }
+}
+
+fn disruption_budget(pdb: &crate::spec::DisruptionBudget, names: &Names) -> PodDisruptionBudget {
+    PodDisruptionBudget {
+        metadata: names.meta(&names.name),
+        spec: Some(PodDisruptionBudgetSpec {
+            min_available: pdb.min_available.as_ref().map(int_or_string),
+            max_unavailable: pdb.max_unavailable.as_ref().map(int_or_string),
+            selector: Some(LabelSelector {
+                match_labels: Some(names.selector.clone()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn autoscaler(hpa: &crate::spec::Autoscaling, names: &Names) -> HorizontalPodAutoscaler {
+    HorizontalPodAutoscaler {
+        metadata: names.meta(&names.name),
+        spec: Some(HorizontalPodAutoscalerSpec {
+            scale_target_ref: CrossVersionObjectReference {
+                api_version: Some("apps/v1".into()),
+                kind: "Deployment".into(),
+                name: names.name.clone(),
+            },
+            min_replicas: Some(hpa.min_replicas),
+            max_replicas: hpa.max_replicas,
+            metrics: Some(vec![MetricSpec {
+                type_: "Resource".into(),
+                resource: Some(ResourceMetricSource {
+                    name: "cpu".into(),
+                    target: MetricTarget {
+                        type_: "Utilization".into(),
+                        average_utilization: Some(hpa.cpu_utilization),
+                        ..Default::default()
+                    },
+                }),
+                ..Default::default()
+            }]),
             ..Default::default()
         }),
         ..Default::default()

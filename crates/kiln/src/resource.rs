@@ -2,8 +2,10 @@
 
 use crate::crds::{ExternalSecret, HttpRoute, ServiceMonitor};
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
@@ -36,6 +38,26 @@ macro_rules! resources {
             /// Position in apply order: lower is applied first.
             pub(crate) fn apply_rank(&self) -> u8 {
                 match self { $( Resource::$variant(_) => $rank, )* }
+            }
+
+            /// Reads a Kubernetes object (JSON) back into its type. Fails for a
+            /// kind kiln does not render, a field its type does not have, or a
+            /// value of the wrong type, naming the JSON pointer.
+            pub fn from_value(value: &Value) -> Result<Resource, String> {
+                let api_version = value["apiVersion"].as_str().unwrap_or_default();
+                let kind = value["kind"].as_str().unwrap_or_default();
+                let typed = match (api_version, kind) {
+                    $( ($api_version, $kind) => serde_json::from_value::<$ty>(value.clone())
+                        .map(Resource::$variant), )*
+                    _ => return Err(format!("kiln does not render {api_version} {kind}")),
+                };
+                let typed = typed.map_err(|e| format!("not a valid {api_version} {kind}: {e}"))?;
+                match first_difference(value, &typed.to_value(), String::new()) {
+                    None => Ok(typed),
+                    Some(pointer) => Err(format!(
+                        "not a valid {api_version} {kind}: `{pointer}` is not a field of it (or has the wrong shape)"
+                    )),
+                }
             }
 
             /// The object as JSON, with `apiVersion` and `kind` set.
@@ -71,10 +93,14 @@ resources! {
     Service(Service) = "v1", "Service", rank 4;
     /// apps/v1 Deployment.
     Deployment(Deployment) = "apps/v1", "Deployment", rank 5;
+    /// policy/v1 PodDisruptionBudget.
+    PodDisruptionBudget(PodDisruptionBudget) = "policy/v1", "PodDisruptionBudget", rank 6;
+    /// autoscaling/v2 HorizontalPodAutoscaler.
+    HorizontalPodAutoscaler(HorizontalPodAutoscaler) = "autoscaling/v2", "HorizontalPodAutoscaler", rank 6;
     /// gateway.networking.k8s.io/v1 HTTPRoute.
-    HttpRoute(HttpRoute) = "gateway.networking.k8s.io/v1", "HTTPRoute", rank 6;
+    HttpRoute(HttpRoute) = "gateway.networking.k8s.io/v1", "HTTPRoute", rank 7;
     /// monitoring.coreos.com/v1 ServiceMonitor.
-    ServiceMonitor(ServiceMonitor) = "monitoring.coreos.com/v1", "ServiceMonitor", rank 7;
+    ServiceMonitor(ServiceMonitor) = "monitoring.coreos.com/v1", "ServiceMonitor", rank 8;
 }
 
 impl Resource {
@@ -86,5 +112,28 @@ impl Resource {
     /// `metadata.namespace`, for namespaced objects.
     pub fn namespace(&self) -> Option<&str> {
         self.metadata().namespace.as_deref()
+    }
+}
+
+/// The first JSON pointer at which `a` and `b` differ.
+fn first_difference(a: &Value, b: &Value, at: String) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => x
+            .keys()
+            .chain(y.keys().filter(|k| !x.contains_key(*k)))
+            .find_map(|k| {
+                let here = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                match (x.get(k), y.get(k)) {
+                    (Some(p), Some(q)) => first_difference(p, q, here),
+                    _ => Some(here),
+                }
+            }),
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (p, q))| first_difference(p, q, format!("{at}/{i}"))),
+        _ if a == b => None,
+        _ => Some(if at.is_empty() { "/".into() } else { at }),
     }
 }

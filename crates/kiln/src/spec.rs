@@ -59,6 +59,91 @@ pub struct Description {
     /// Where the strategies ConfigMap is mounted.
     #[serde(default)]
     pub strategies: StrategiesMount,
+    /// Extra labels on every resource (never on selectors).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Extra annotations on every resource.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// A PodDisruptionBudget for the gateway pods.
+    #[serde(default)]
+    pub pod_disruption_budget: Option<DisruptionBudget>,
+    /// A HorizontalPodAutoscaler; the Deployment then leaves `replicas` to it.
+    #[serde(default)]
+    pub autoscaling: Option<Autoscaling>,
+    /// Topology spread constraints over the gateway pods (merged by `topologyKey`).
+    #[serde(default)]
+    pub topology_spread: Vec<TopologySpread>,
+    /// priorityClassName of the pods.
+    #[serde(default)]
+    pub priority_class_name: Option<String>,
+}
+
+/// PodDisruptionBudget: exactly one of the two.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DisruptionBudget {
+    /// Pods that must stay available (number or percentage such as `50%`).
+    #[serde(default)]
+    pub min_available: Option<IntOrPercent>,
+    /// Pods that may be unavailable (number or percentage).
+    #[serde(default)]
+    pub max_unavailable: Option<IntOrPercent>,
+}
+
+/// A count or a percentage (`"25%"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+#[allow(missing_docs)]
+pub enum IntOrPercent {
+    Int(i32),
+    Percent(String),
+}
+
+/// HorizontalPodAutoscaler on CPU utilisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Autoscaling {
+    /// Lower bound of replicas.
+    pub min_replicas: i32,
+    /// Upper bound of replicas.
+    pub max_replicas: i32,
+    /// Target average CPU utilisation, percent of requests.
+    #[serde(default = "defaults::cpu_utilization")]
+    pub cpu_utilization: i32,
+}
+
+/// One topology spread constraint; its labelSelector is the gateway's selector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TopologySpread {
+    /// e.g. `topology.kubernetes.io/zone`.
+    pub topology_key: String,
+    /// Largest allowed difference in pod count between domains.
+    #[serde(default = "defaults::max_skew")]
+    pub max_skew: i32,
+    /// `DoNotSchedule` or `ScheduleAnyway`.
+    #[serde(default)]
+    pub when_unsatisfiable: WhenUnsatisfiable,
+}
+
+/// What the scheduler does when a spread cannot be met.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub enum WhenUnsatisfiable {
+    #[default]
+    DoNotSchedule,
+    ScheduleAnyway,
+}
+
+impl WhenUnsatisfiable {
+    /// The Kubernetes value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WhenUnsatisfiable::DoNotSchedule => "DoNotSchedule",
+            WhenUnsatisfiable::ScheduleAnyway => "ScheduleAnyway",
+        }
+    }
 }
 
 /// The namespace and its Pod Security Standard labels (always `restricted`).
@@ -426,6 +511,12 @@ mod defaults {
     pub fn probe_timeout() -> i32 {
         5
     }
+    pub fn cpu_utilization() -> i32 {
+        75
+    }
+    pub fn max_skew() -> i32 {
+        1
+    }
     pub fn refresh_interval() -> String {
         "1h".into()
     }
@@ -549,6 +640,7 @@ impl Description {
         checks.push(self.writable_problem());
         checks.push(self.secret_problem());
         checks.push(self.env_clash());
+        checks.push(self.optional_parts_problem());
         checks.into_iter().flatten().next()
     }
 
@@ -606,6 +698,82 @@ impl Description {
         None
     }
 
+    fn optional_parts_problem(&self) -> Option<Finding> {
+        if let Some(pdb) = &self.pod_disruption_budget {
+            let at = "/podDisruptionBudget";
+            match (&pdb.min_available, &pdb.max_unavailable) {
+                (Some(_), Some(_)) | (None, None) => {
+                    return Some((
+                        at.into(),
+                        "set exactly one of minAvailable and maxUnavailable".into(),
+                    ));
+                }
+                (Some(v), None) => return int_or_percent(&format!("{at}/minAvailable"), v),
+                (None, Some(v)) => return int_or_percent(&format!("{at}/maxUnavailable"), v),
+            }
+        }
+        if let Some(hpa) = &self.autoscaling {
+            if hpa.min_replicas < 1 {
+                return Some((
+                    "/autoscaling/minReplicas".into(),
+                    "must be 1 or more".into(),
+                ));
+            }
+            if hpa.max_replicas < hpa.min_replicas {
+                return Some((
+                    "/autoscaling/maxReplicas".into(),
+                    format!("must be at least minReplicas ({})", hpa.min_replicas),
+                ));
+            }
+            if !(1..=100).contains(&hpa.cpu_utilization) {
+                return Some((
+                    "/autoscaling/cpuUtilization".into(),
+                    "must be 1-100 (percent)".into(),
+                ));
+            }
+        }
+        let mut keys = BTreeSet::new();
+        for (i, spread) in self.topology_spread.iter().enumerate() {
+            if spread.max_skew < 1 {
+                return Some((
+                    format!("/topologySpread/{i}/maxSkew"),
+                    "must be 1 or more".into(),
+                ));
+            }
+            if let Some(p) = qualified_name(
+                &format!("/topologySpread/{i}/topologyKey"),
+                &spread.topology_key,
+            ) {
+                return Some(p);
+            }
+            if !keys.insert(spread.topology_key.as_str()) {
+                return Some((
+                    format!("/topologySpread/{i}/topologyKey"),
+                    format!("`{}` is listed twice", spread.topology_key),
+                ));
+            }
+        }
+        if let Some(class) = &self.priority_class_name {
+            if let Some(p) = hostname("/priorityClassName", class) {
+                return Some(p);
+            }
+        }
+        for (key, value) in &self.labels {
+            if let Some(p) = qualified_name(&format!("/labels/{key}"), key) {
+                return Some(p);
+            }
+            if let Some(p) = label_value(&format!("/labels/{key}"), value) {
+                return Some(p);
+            }
+        }
+        for key in self.annotations.keys() {
+            if let Some(p) = qualified_name(&format!("/annotations/{key}"), key) {
+                return Some(p);
+            }
+        }
+        None
+    }
+
     /// A variable may be set by one source only: writable dirs, secrets or the ConfigMap.
     fn env_clash(&self) -> Option<Finding> {
         let mut seen = BTreeMap::new();
@@ -647,6 +815,53 @@ fn dns_label(at: &str, s: &str) -> Option<Finding> {
             format!(
                 "`{s}` is not a valid name: expected at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit"
             ),
+        )
+    })
+}
+
+fn int_or_percent(at: &str, v: &IntOrPercent) -> Option<Finding> {
+    let ok = match v {
+        IntOrPercent::Int(n) => *n >= 0,
+        IntOrPercent::Percent(p) => p
+            .strip_suffix('%')
+            .and_then(|n| n.parse::<u8>().ok())
+            .is_some_and(|n| n <= 100),
+    };
+    (!ok).then(|| {
+        (
+            at.into(),
+            "expected a count (0 or more) or a percentage such as \"50%\"".into(),
+        )
+    })
+}
+
+/// A label or annotation key: optional DNS prefix and `/`, then a name of at most 63 characters.
+fn qualified_name(at: &str, s: &str) -> Option<Finding> {
+    let (prefix, name) = match s.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, s),
+    };
+    let prefix_ok = prefix.is_none_or(|p| hostname("", p).is_none());
+    let ok = prefix_ok && label_value("", name).is_none() && !name.is_empty();
+    (!ok).then(|| {
+        (
+            at.into(),
+            format!("`{s}` is not a valid key: [prefix/]name, name at most 63 letters, digits, '-', '_', '.'"),
+        )
+    })
+}
+
+fn label_value(at: &str, s: &str) -> Option<Finding> {
+    let ok = s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && (s.is_empty()
+            || (s.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && s.ends_with(|c: char| c.is_ascii_alphanumeric())));
+    (!ok).then(|| {
+        (
+            at.into(),
+            format!("`{s}` is not a valid label value: at most 63 letters, digits, '-', '_', '.'"),
         )
     })
 }

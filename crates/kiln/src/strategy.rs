@@ -68,34 +68,39 @@ pub(crate) fn load_dir(root: &Path) -> Result<Vec<Strategy>> {
                 "strategies/ holds only strategy files (*.json), no directories",
             ));
         }
-        let file_name = entry.file_name().to_string_lossy();
-        let Some(name) = file_name.strip_suffix(".json") else {
-            return Err(InputError::new(
-                rel,
-                "strategies/ holds only Portkey configs named <strategy>.json",
-            )
-            .into());
-        };
-        if !valid_name(name) {
-            return Err(InputError::new(
-                &rel,
-                format!("`{name}` is not a valid strategy name: use lower-case letters, digits, '-' and '_'"),
-            )
-            .into());
-        }
         let text = std::fs::read_to_string(entry.path()).map_err(|e| Error::io(&rel, e))?;
-        let config: Value = parse::json(&rel, &text)?;
-        if !config.is_object() {
-            return Err(InputError::new(&rel, "a Portkey config must be a JSON object").into());
-        }
-        strategies.push(Strategy {
-            name: name.to_string(),
-            file: rel,
-            config,
-        });
+        strategies.push(from_file(&rel, &text)?);
     }
     strategies.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(strategies)
+}
+
+/// Reads one strategy file (`file` relative to the repository root); its name is the file name without `.json`.
+pub(crate) fn from_file(file: &Path, text: &str) -> Result<Strategy> {
+    let file_name = file.file_name().unwrap_or_default().to_string_lossy();
+    let Some(name) = file_name.strip_suffix(".json") else {
+        return Err(
+            InputError::new(file, "a strategy is a Portkey config named <strategy>.json").into(),
+        );
+    };
+    if !valid_name(name) {
+        return Err(InputError::new(
+            file,
+            format!(
+                "`{name}` is not a valid strategy name: use lower-case letters, digits, '-' and '_'"
+            ),
+        )
+        .into());
+    }
+    let config: Value = parse::json(file, text)?;
+    if !config.is_object() {
+        return Err(InputError::new(file, "a Portkey config must be a JSON object").into());
+    }
+    Ok(Strategy {
+        name: name.to_string(),
+        file: file.to_path_buf(),
+        config,
+    })
 }
 
 fn valid_name(name: &str) -> bool {

@@ -75,7 +75,7 @@ pub enum Prune {
 /// ```
 /// # fn main() -> Result<(), kiln::Error> {
 /// let repo = kiln::Repo::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))?;
-/// let rendered = [kiln::render(&repo.environment("homelab")?)];
+/// let rendered = [kiln::render(&repo.environment("homelab")?)?];
 /// let out = tempfile::tempdir().expect("temp dir");
 /// let report = kiln::write(out.path(), &rendered, kiln::Prune::Keep)?;
 /// assert_eq!(report.written, ["homelab"]);
