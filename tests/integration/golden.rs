@@ -1,13 +1,17 @@
-//! Golden files: the rendered homelab environment, reviewed with `cargo insta review`,
+//! Golden files: every rendered environment, reviewed with `cargo insta review`,
 //! and the committed out/ must be exactly what kiln renders today.
 
-use crate::homelab;
+use crate::render_env;
 use kiln_tests::repo_root;
 
 #[test]
-fn homelab_matches_the_reviewed_golden_files() {
-    for file in homelab().files {
-        insta::assert_snapshot!(file.name.clone(), file.contents);
+fn every_environment_matches_the_reviewed_golden_files() {
+    let repo = kiln::Repo::open(repo_root()).expect("repo");
+    assert_eq!(repo.environments(), ["dev", "homelab", "prod", "staging"]);
+    for env in repo.environments() {
+        for file in render_env(&repo_root(), env).files {
+            insta::assert_snapshot!(format!("{env}__{}", file.name), file.contents);
+        }
     }
 }
 

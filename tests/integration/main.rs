@@ -3,6 +3,7 @@
 mod bad_input;
 mod determinism;
 mod golden;
+mod kustomize_diff;
 mod oracles;
 mod output;
 mod seed;

@@ -1,29 +1,43 @@
 //! Checks by tools no one here wrote: kubectl kustomize (Go, YAML 1.1),
 //! kubernetes-validate --strict, the published CRD schemas, and PyYAML.
 
-use crate::{homelab, render_env};
+use crate::render_env;
 use kiln_tests::*;
 use proptest::strategy::ValueTree;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const CORE_KINDS: [&str; 5] = [
+const CORE_KINDS: [&str; 7] = [
     "Namespace",
     "ConfigMap",
     "Deployment",
     "Service",
     "NetworkPolicy",
+    "PodDisruptionBudget",
+    "HorizontalPodAutoscaler",
 ];
 
-/// Writes the rendered files of homelab into a temp dir (as `kiln render` would).
-fn homelab_dir() -> (tempfile::TempDir, kiln::Rendered) {
+/// Writes the rendered files of environment `env` into a temp dir (as `kiln render` would).
+fn env_dir(env: &str) -> (tempfile::TempDir, kiln::Rendered) {
     let dir = tempfile::tempdir().expect("tmp");
-    let rendered = homelab();
+    let rendered = render_env(&repo_root(), env);
     for f in &rendered.files {
         put(dir.path(), &f.name, &f.contents);
     }
     (dir, rendered)
+}
+
+fn homelab_dir() -> (tempfile::TempDir, kiln::Rendered) {
+    env_dir("homelab")
+}
+
+/// Every environment of the repository.
+fn environments() -> Vec<String> {
+    kiln::Repo::open(repo_root())
+        .expect("repo")
+        .environments()
+        .to_vec()
 }
 
 fn files_of_kinds(dir: &Path, rendered: &kiln::Rendered, core: bool) -> Vec<PathBuf> {
@@ -37,31 +51,46 @@ fn files_of_kinds(dir: &Path, rendered: &kiln::Rendered, core: bool) -> Vec<Path
 
 #[test]
 fn kubectl_kustomize_reproduces_the_documents_in_apply_order() {
-    let (dir, rendered) = homelab_dir();
-    let (ok, stdout, stderr) = run(kubectl().arg("kustomize").arg(dir.path()));
-    assert!(ok, "kubectl kustomize failed: {stderr}");
-    let expected: Vec<Value> = rendered.resources.iter().map(|r| r.to_value()).collect();
-    assert_eq!(yaml_documents(&stdout), expected);
+    for env in environments() {
+        let (dir, rendered) = env_dir(&env);
+        let (ok, stdout, stderr) = run(kubectl().arg("kustomize").arg(dir.path()));
+        assert!(ok, "{env}: kubectl kustomize failed: {stderr}");
+        let expected: Vec<Value> = rendered.resources.iter().map(|r| r.to_value()).collect();
+        assert_eq!(yaml_documents(&stdout), expected, "{env}");
+    }
+}
+
+fn validate() -> Command {
+    let mut c = Command::new(venv_bin("kubernetes-validate"));
+    c.args(["--strict", "--no-warn", "-k", "1.33.0"]);
+    c
 }
 
 #[test]
 fn core_kinds_pass_kubernetes_validate_strict() {
-    let (dir, rendered) = homelab_dir();
-    let files = files_of_kinds(dir.path(), &rendered, true);
-    assert_eq!(
-        files.len(),
-        CORE_KINDS.len() + 1,
-        "both ConfigMaps and every core kind"
-    );
-    let validate = || {
-        let mut c = Command::new(venv_bin("kubernetes-validate"));
-        c.args(["--strict", "--no-warn", "-k", "1.33.0"]);
-        c
-    };
-    let (ok, stdout, stderr) = run(validate().args(&files));
-    assert!(ok, "kubernetes-validate failed:\n{stdout}{stderr}");
-    assert_eq!(stdout.matches(" passed ").count(), files.len(), "{stdout}");
+    let mut kinds = std::collections::BTreeSet::new();
+    for env in environments() {
+        let (dir, rendered) = env_dir(&env);
+        let files = files_of_kinds(dir.path(), &rendered, true);
+        kinds.extend(
+            rendered
+                .resources
+                .iter()
+                .map(|r| r.kind())
+                .filter(|k| CORE_KINDS.contains(k)),
+        );
+        let (ok, stdout, stderr) = run(validate().args(&files));
+        assert!(ok, "{env}: kubernetes-validate failed:\n{stdout}{stderr}");
+        assert_eq!(
+            stdout.matches(" passed ").count(),
+            files.len(),
+            "{env}: {stdout}"
+        );
+    }
+    // Every core kind kiln renders (HPA: see the overlay tests) was checked somewhere.
+    assert!(kinds.len() >= CORE_KINDS.len() - 1, "{kinds:?}");
 
+    let (dir, _) = homelab_dir();
     // The oracle does catch a misspelt field (so the pass above means something).
     let deployment = dir.path().join("deployment-portkey-gateway.yaml");
     let text = std::fs::read_to_string(&deployment).expect("read");
@@ -83,6 +112,12 @@ fn validate_crds(files: &[PathBuf]) -> (bool, String, String) {
 
 #[test]
 fn custom_resources_validate_against_the_published_crd_schemas() {
+    for env in environments() {
+        let (dir, rendered) = env_dir(&env);
+        let files = files_of_kinds(dir.path(), &rendered, false);
+        let (ok, stdout, stderr) = validate_crds(&files);
+        assert!(ok, "{env}: CRD validation failed:\n{stdout}{stderr}");
+    }
     let (dir, rendered) = homelab_dir();
     let files = files_of_kinds(dir.path(), &rendered, false);
     let kinds: Vec<&str> = rendered

@@ -186,13 +186,13 @@ fn unknown_environment_and_usage_errors_exit_2() {
 #[test]
 fn envs_and_repository_discovery() {
     let dir = copy_inputs(false);
-    put(dir.path(), "overlays/dev/overlay.yaml", "");
+    put(dir.path(), "overlays/qa/overlay.yaml", "");
     let mut c = Command::new(env!("CARGO_BIN_EXE_kiln"));
     c.arg("envs")
         .current_dir(dir.path().join("overlays/homelab"));
     let (ok, stdout, stderr) = run(&mut c);
     assert!(ok, "{stderr}");
-    assert_eq!(stdout, "dev\nhomelab\n");
+    assert_eq!(stdout, "dev\nhomelab\nprod\nqa\nstaging\n");
 
     let elsewhere = tempfile::tempdir().expect("tmp");
     let mut c = Command::new(env!("CARGO_BIN_EXE_kiln"));

@@ -216,13 +216,17 @@ fn validate_overlay(file: &Path, o: &Overlay) -> Result<()> {
 }
 
 /// Lists in the description that overlays merge item by item, and their keys.
-fn description_keys(path: &[&str]) -> Option<&'static str> {
-    match path {
-        ["writable"] => Some("path"),
-        ["secrets", "keys"] => Some("env"),
-        ["topologySpread"] => Some("topologyKey"),
-        _ => None,
-    }
+fn description_keys(path: &[&str]) -> Option<patch::ListMerge> {
+    let key = match path {
+        ["writable"] => "path",
+        ["secrets", "keys"] => "env",
+        ["topologySpread"] => "topologyKey",
+        _ => return None,
+    };
+    Some(patch::ListMerge {
+        key,
+        order: patch::Order::PatchFirst,
+    })
 }
 
 /// The file and pointer to blame for a problem at `pointer` of the merged

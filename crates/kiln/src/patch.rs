@@ -10,16 +10,44 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-/// Which key identifies the items of the list at `path` (field names from the
-/// document root), or `None` to replace the list as a whole.
-pub type MergeKeys<'a> = &'a dyn Fn(&[&str]) -> Option<&'static str>;
+/// How the items of a list are merged: the field that identifies them, and
+/// where the result puts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListMerge {
+    /// The merge key (`name`, `mountPath`, …).
+    pub key: &'static str,
+    /// Where merged items go.
+    pub order: Order,
+}
+
+/// Item order after a keyed list merge, as kustomize leaves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// The patch's items in patch order, then the target's other items.
+    PatchFirst,
+    /// Items new to the list (in patch order), then the target's items, merged in place.
+    NewFirst,
+}
+
+impl ListMerge {
+    const fn by(key: &'static str) -> Option<ListMerge> {
+        Some(ListMerge {
+            key,
+            order: Order::PatchFirst,
+        })
+    }
+}
+
+/// How the list at `path` (field names from the document root) merges, or
+/// `None` to replace it as a whole.
+pub type MergeKeys<'a> = &'a dyn Fn(&[&str]) -> Option<ListMerge>;
 
 const DIRECTIVE: &str = "$patch";
 
 /// Strategic merge of `patch` into `target`:
 /// - maps merge recursively; `null` removes a field;
-/// - lists with a merge key merge item by item (patch items first, in patch
-///   order, then the target's other items, as kustomize orders them); an item
+/// - lists with a merge key merge item by item, ordered as kustomize orders
+///   them (see [`Order`]); an item
 ///   `{<key>: …, $patch: delete}` removes the matching item;
 /// - other lists and scalars are replaced;
 /// - `$patch: replace` in a map replaces the map; a list item `{$patch: replace}`
@@ -96,8 +124,8 @@ fn merge_map<'a>(
                 target.remove(key);
             }
             Value::Array(items) => match (keys(path), target.get_mut(key)) {
-                (Some(merge_key), Some(Value::Array(existing))) => {
-                    merge_list(existing, items, merge_key, keys, path)?;
+                (Some(how), Some(Value::Array(existing))) => {
+                    merge_list(existing, items, how, keys, path)?;
                 }
                 _ => {
                     target.insert(key.clone(), strip_list(items, path)?);
@@ -118,10 +146,11 @@ fn merge_map<'a>(
 fn merge_list<'a>(
     target: &mut Vec<Value>,
     patch: &'a [Value],
-    merge_key: &str,
+    how: ListMerge,
     keys: MergeKeys,
     path: &mut Vec<&'a str>,
 ) -> Result<(), String> {
+    let merge_key = how.key;
     let replace_all = patch.iter().any(|item| {
         item.as_object()
             .is_some_and(|m| m.len() == 1 && m.get(DIRECTIVE) == Some(&Value::from("replace")))
@@ -139,7 +168,8 @@ fn merge_list<'a>(
         return Ok(());
     }
     let mut remaining: Vec<Option<Value>> = target.drain(..).map(Some).collect();
-    let mut merged = Vec::new();
+    // Patch items, with the index of the target item each replaces (if any).
+    let mut merged: Vec<(Option<usize>, Value)> = Vec::new();
     for (i, item) in patch.iter().enumerate() {
         let Some(map) = item.as_object() else {
             return Err(format!(
@@ -153,19 +183,35 @@ fn merge_list<'a>(
                 pointer(path)
             ));
         };
-        let existing = remaining
-            .iter_mut()
-            .find(|slot| slot.as_ref().is_some_and(|t| t.get(merge_key) == Some(id)))
-            .and_then(Option::take);
+        let found = remaining
+            .iter()
+            .position(|slot| slot.as_ref().is_some_and(|t| t.get(merge_key) == Some(id)));
+        let existing = found.and_then(|at| remaining[at].take());
         if directive(map, path)? == Some("delete") {
             continue;
         }
         let mut value = existing.unwrap_or_else(|| Value::Object(Map::new()));
         merge_value(&mut value, item, keys, path)?;
-        merged.push(value);
+        merged.push((found, value));
     }
-    merged.extend(remaining.into_iter().flatten());
-    *target = merged;
+    *target = match how.order {
+        Order::PatchFirst => merged
+            .into_iter()
+            .map(|(_, v)| v)
+            .chain(remaining.into_iter().flatten())
+            .collect(),
+        Order::NewFirst => {
+            let mut slots: Vec<Option<Value>> = remaining;
+            let mut new = Vec::new();
+            for (at, value) in merged {
+                match at {
+                    Some(at) => slots[at] = Some(value),
+                    None => new.push(value),
+                }
+            }
+            new.into_iter().chain(slots.into_iter().flatten()).collect()
+        }
+    };
     Ok(())
 }
 
@@ -204,7 +250,7 @@ fn strip_list(items: &[Value], path: &[&str]) -> Result<Value, String> {
 /// Merge keys of the Kubernetes lists kiln renders, for strategic-merge
 /// patches of core kinds (custom resources have none: lists are replaced, as
 /// kustomize does without a schema).
-pub fn kubernetes_merge_keys(path: &[&str]) -> Option<&'static str> {
+pub fn kubernetes_merge_keys(path: &[&str]) -> Option<ListMerge> {
     let (last, parents) = path.split_last()?;
     match *last {
         "containers"
@@ -212,14 +258,17 @@ pub fn kubernetes_merge_keys(path: &[&str]) -> Option<&'static str> {
         | "ephemeralContainers"
         | "env"
         | "volumes"
-        | "imagePullSecrets" => Some("name"),
-        "volumeMounts" => Some("mountPath"),
-        "volumeDevices" => Some("devicePath"),
-        // Container ports by containerPort; Service ports by port.
+        | "imagePullSecrets" => ListMerge::by("name"),
+        "volumeMounts" => ListMerge::by("mountPath"),
+        "volumeDevices" => ListMerge::by("devicePath"),
         "ports" if parents.contains(&"containers") || parents.contains(&"initContainers") => {
-            Some("containerPort")
+            ListMerge::by("containerPort")
         }
-        "ports" if parents == ["spec"] => Some("port"),
+        // Service ports: keyed by port (and protocol), and kustomize puts new ones first.
+        "ports" if parents == ["spec"] => Some(ListMerge {
+            key: "port",
+            order: Order::NewFirst,
+        }),
         _ => None,
     }
 }
@@ -337,6 +386,19 @@ mod tests {
     }
 
     #[test]
+    fn service_ports_put_new_items_first() {
+        let target = json!({"spec": {"ports": [{"port": 1}, {"port": 2}]}});
+        let out = smp(
+            target,
+            json!({"spec": {"ports": [{"port": 2, "name": "b"}, {"port": 3}]}}),
+        );
+        assert_eq!(
+            out["spec"]["ports"],
+            json!([{"port": 3}, {"port": 1}, {"port": 2, "name": "b"}])
+        );
+    }
+
+    #[test]
     fn directives_delete_and_replace() {
         let target = json!({"env": [{"name": "A"}, {"name": "B"}], "m": {"x": 1, "y": 2}});
         let out = smp(
@@ -383,9 +445,13 @@ mod tests {
 
     #[test]
     fn port_keys_depend_on_the_list() {
-        assert_eq!(kubernetes_merge_keys(&["spec", "ports"]), Some("port"));
         assert_eq!(
-            kubernetes_merge_keys(&["spec", "template", "spec", "containers", "ports"]),
+            kubernetes_merge_keys(&["spec", "ports"]).map(|m| m.key),
+            Some("port")
+        );
+        assert_eq!(
+            kubernetes_merge_keys(&["spec", "template", "spec", "containers", "ports"])
+                .map(|m| m.key),
             Some("containerPort")
         );
         assert_eq!(kubernetes_merge_keys(&["spec", "rules"]), None);

@@ -46,8 +46,14 @@ macro_rules! resources {
             pub fn from_value(value: &Value) -> Result<Resource, String> {
                 let api_version = value["apiVersion"].as_str().unwrap_or_default();
                 let kind = value["kind"].as_str().unwrap_or_default();
+                // The type is chosen by apiVersion and kind; the fields themselves carry only the rest.
+                let mut body = value.clone();
+                if let Value::Object(map) = &mut body {
+                    map.remove("apiVersion");
+                    map.remove("kind");
+                }
                 let typed = match (api_version, kind) {
-                    $( ($api_version, $kind) => serde_json::from_value::<$ty>(value.clone())
+                    $( ($api_version, $kind) => serde_json::from_value::<$ty>(body)
                         .map(Resource::$variant), )*
                     _ => return Err(format!("kiln does not render {api_version} {kind}")),
                 };

@@ -1,0 +1,564 @@
+//! Differential tests: every overlay operation kiln shares with kustomize is
+//! applied by both to the same base, and the documents must be the same.
+//!
+//! For each case, kiln renders environment `case` of a copy of this
+//! repository with the case's overlay. The same environment rendered without
+//! its overlay's resource changes is kustomize's base; the equivalent
+//! kustomization on top of it goes to `kubectl kustomize`. Documents are
+//! compared after parsing, as a set keyed by kind and name.
+
+use kiln_tests::*;
+use serde_json::{Value, json};
+use std::path::Path;
+
+/// kustomize has no schema for these custom resources' references; kiln does.
+/// Teaching kustomize the same references (its documented `configurations`)
+/// makes the two comparable for renames.
+const NAME_REFERENCES: &str = "\
+nameReference:
+  - kind: Service
+    fieldSpecs:
+      - {kind: HTTPRoute, path: spec/rules/backendRefs/name}
+  - kind: ExternalSecret
+    fieldSpecs:
+      - {kind: Deployment, path: spec/template/spec/containers/env/valueFrom/secretKeyRef/name}
+      - {kind: ExternalSecret, path: spec/target/name}
+";
+
+struct Case {
+    name: &'static str,
+    kiln: Value,
+    kustomize: Value,
+}
+
+/// kiln also moves the ServiceMonitor's namespaceSelector with `namespace`
+/// (kustomize has no schema for it); the comparison leaves that field out and
+/// [`namespace_also_moves_the_service_monitor`] checks it.
+const KILN_ONLY: (&str, &str) = ("ServiceMonitor", "/spec/namespaceSelector");
+
+fn api_version(kind: &str) -> &'static str {
+    match kind {
+        "Deployment" => "apps/v1",
+        "HTTPRoute" => "gateway.networking.k8s.io/v1",
+        "ServiceMonitor" => "monitoring.coreos.com/v1",
+        "NetworkPolicy" => "networking.k8s.io/v1",
+        "ExternalSecret" => "external-secrets.io/v1",
+        _ => "v1",
+    }
+}
+
+/// An RFC 6902 patch of the resource `kind`/`name`.
+fn json6902(name: &'static str, kind: &str, resource: &str, ops: Value) -> Case {
+    let target = json!({"kind": kind, "name": resource});
+    Case {
+        name,
+        kiln: json!({"patches": [{"target": target, "json": ops}]}),
+        kustomize: json!({"patches": [{"target": target, "patch": kiln::emit::yaml(&ops)}]}),
+    }
+}
+
+/// A strategic-merge patch (`merge` selects kiln's RFC 7386 form instead, for
+/// cases where the two mean the same, as kustomize has no plain merge patch).
+fn smp(name: &'static str, kind: &str, resource: &str, body: Value, as_merge: bool) -> Case {
+    let target = json!({"kind": kind, "name": resource});
+    let mut patch = body.clone();
+    patch["apiVersion"] = json!(api_version(kind));
+    patch["kind"] = json!(kind);
+    patch["metadata"]["name"] = json!(resource);
+    let form = if as_merge { "merge" } else { "strategic" };
+    Case {
+        name,
+        kiln: json!({"patches": [{"target": target, form: body}]}),
+        kustomize: json!({"patches": [{"target": target, "patch": kiln::emit::yaml(&patch)}]}),
+    }
+}
+
+/// A kustomization field that kiln spells the same way.
+fn same(name: &'static str, fields: Value) -> Case {
+    Case {
+        name,
+        kiln: fields.clone(),
+        kustomize: fields,
+    }
+}
+
+const D: &str = "Deployment";
+const GW: &str = "portkey-gateway";
+
+fn cases() -> Vec<Case> {
+    vec![
+        // RFC 6902, every operation.
+        json6902(
+            "6902 add scalar",
+            D,
+            GW,
+            json!([{"op": "add", "path": "/spec/minReadySeconds", "value": 10}]),
+        ),
+        json6902(
+            "6902 add map entry",
+            D,
+            GW,
+            json!([{"op": "add", "path": "/metadata/labels/tier", "value": "web"}]),
+        ),
+        json6902(
+            "6902 add at index",
+            D,
+            GW,
+            json!([{"op": "add", "path": "/spec/template/spec/containers/0/env/0", "value": {"name": "A_FIRST", "value": "1"}}]),
+        ),
+        json6902(
+            "6902 add append -",
+            D,
+            GW,
+            json!([{"op": "add", "path": "/spec/template/spec/containers/0/env/-", "value": {"name": "Z_LAST", "value": "on"}}]),
+        ),
+        json6902(
+            "6902 remove field",
+            D,
+            GW,
+            json!([{"op": "remove", "path": "/spec/revisionHistoryLimit"}]),
+        ),
+        json6902(
+            "6902 remove list item",
+            D,
+            GW,
+            json!([{"op": "remove", "path": "/spec/template/spec/containers/0/env/0"}]),
+        ),
+        json6902(
+            "6902 replace scalar",
+            D,
+            GW,
+            json!([{"op": "replace", "path": "/spec/replicas", "value": 4}]),
+        ),
+        json6902(
+            "6902 replace object",
+            D,
+            GW,
+            json!([{"op": "replace", "path": "/spec/template/spec/containers/0/resources/limits", "value": {"cpu": "1", "memory": "1Gi"}}]),
+        ),
+        json6902(
+            "6902 move with ~1",
+            D,
+            GW,
+            json!([{"op": "move", "from": "/metadata/labels/app.kubernetes.io~1part-of", "path": "/metadata/labels/part-of"}]),
+        ),
+        json6902(
+            "6902 copy",
+            D,
+            GW,
+            json!([{"op": "copy", "from": "/metadata/labels/app.kubernetes.io~1name", "path": "/metadata/labels/copied"}]),
+        ),
+        json6902(
+            "6902 test then replace",
+            D,
+            GW,
+            json!([{"op": "test", "path": "/spec/replicas", "value": 1}, {"op": "replace", "path": "/spec/replicas", "value": 2}]),
+        ),
+        json6902(
+            "6902 failing test",
+            D,
+            GW,
+            json!([{"op": "test", "path": "/spec/replicas", "value": 7}, {"op": "replace", "path": "/spec/replicas", "value": 2}]),
+        ),
+        json6902(
+            "6902 ~0 escape",
+            D,
+            GW,
+            json!([{"op": "add", "path": "/spec/template/metadata/annotations/x~0y", "value": "1"}]),
+        ),
+        json6902(
+            "6902 missing path",
+            D,
+            GW,
+            json!([{"op": "remove", "path": "/spec/nothing/here"}]),
+        ),
+        json6902(
+            "6902 on a custom resource",
+            "HTTPRoute",
+            GW,
+            json!([{"op": "replace", "path": "/spec/hostnames/0", "value": "other.example.com"}]),
+        ),
+        json6902(
+            "6902 on a Service",
+            "Service",
+            GW,
+            json!([{"op": "replace", "path": "/spec/type", "value": "NodePort"}]),
+        ),
+        Case {
+            name: "6902 by label selector",
+            kiln: json!({"patches": [{"target": {"labelSelector": "app.kubernetes.io/component=gateway"}, "json": [{"op": "add", "path": "/metadata/labels/patched", "value": "yes"}]}]}),
+            kustomize: json!({"patches": [{"target": {"labelSelector": "app.kubernetes.io/component=gateway"}, "patch": "- {op: add, path: /metadata/labels/patched, value: \"yes\"}\n"}]}),
+        },
+        // RFC 7386 merge patches, where kustomize's patch means the same.
+        smp(
+            "merge null deletes",
+            D,
+            GW,
+            json!({"spec": {"revisionHistoryLimit": null}}),
+            true,
+        ),
+        smp(
+            "merge nested objects",
+            D,
+            GW,
+            json!({"spec": {"template": {"metadata": {"annotations": {"team": "ai", "tier": "1"}}}}}),
+            true,
+        ),
+        // (Not a label: kustomize v5.5 turns `null` in a string map into the string "null",
+        // where RFC 7386 and strategic merge delete the key, as kiln does.)
+        smp(
+            "merge deletes a nested field",
+            D,
+            GW,
+            json!({"spec": {"template": {"spec": {"securityContext": {"fsGroup": null}}}}}),
+            true,
+        ),
+        smp(
+            "merge replaces a CR list",
+            "HTTPRoute",
+            GW,
+            json!({"spec": {"hostnames": ["a.example.com", "b.example.com"]}}),
+            true,
+        ),
+        smp(
+            "merge on ServiceMonitor",
+            "ServiceMonitor",
+            GW,
+            json!({"spec": {"endpoints": [{"port": "http", "path": "/stats", "interval": "15s", "scheme": "http"}]}}),
+            true,
+        ),
+        smp(
+            "merge on NetworkPolicy",
+            "NetworkPolicy",
+            GW,
+            json!({"spec": {"policyTypes": ["Ingress"], "egress": null}}),
+            true,
+        ),
+        // Strategic merge by each merge key, with directives.
+        smp(
+            "smp container by name",
+            D,
+            GW,
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "gateway", "image": "portkeyai/gateway:1.13.0"}]}}}}),
+            false,
+        ),
+        smp(
+            "smp new container",
+            D,
+            GW,
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "sidecar", "image": "busybox:1.37"}]}}}}),
+            false,
+        ),
+        smp(
+            "smp initContainers",
+            D,
+            GW,
+            json!({"spec": {"template": {"spec": {"initContainers": [{"name": "init", "image": "busybox:1.37", "command": ["true"]}]}}}}),
+            false,
+        ),
+        smp(
+            "smp env by name",
+            D,
+            GW,
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "gateway", "env": [{"name": "TMPDIR", "value": "/var/tmp"}]}]}}}}),
+            false,
+        ),
+        smp(
+            "smp env new item",
+            D,
+            GW,
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "gateway", "env": [{"name": "NEW_VAR", "value": "12:30"}]}]}}}}),
+            false,
+        ),
+        smp(
+            "smp env $patch delete",
+            D,
+            GW,
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "gateway", "env": [{"name": "TMPDIR", "$patch": "delete"}]}]}}}}),
+            false,
+        ),
+        smp(
+            "smp env $patch replace",
+            D,
+            GW,
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "gateway", "env": [{"$patch": "replace"}, {"name": "ONLY", "value": "1"}]}]}}}}),
+            false,
+        ),
+        smp(
+            "smp volumes by name",
+            D,
+            GW,
+            json!({"spec": {"template": {"spec": {"volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}]}}}}),
+            false,
+        ),
+        smp(
+            "smp volumeMounts by mountPath",
+            D,
+            GW,
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "gateway", "volumeMounts": [{"mountPath": "/var/log", "name": "var-log", "readOnly": true}]}]}}}}),
+            false,
+        ),
+        smp(
+            "smp container ports by containerPort",
+            D,
+            GW,
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "gateway", "ports": [{"containerPort": 9090, "name": "metrics"}]}]}}}}),
+            false,
+        ),
+        smp(
+            "smp Service ports by port",
+            "Service",
+            GW,
+            json!({"spec": {"ports": [{"port": 8787, "protocol": "TCP", "targetPort": 8080}, {"port": 9090, "protocol": "TCP", "name": "metrics"}]}}),
+            false,
+        ),
+        smp(
+            "smp imagePullSecrets",
+            D,
+            GW,
+            json!({"spec": {"template": {"spec": {"imagePullSecrets": [{"name": "regcred"}]}}}}),
+            false,
+        ),
+        smp(
+            "smp $patch replace map",
+            D,
+            GW,
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "gateway", "resources": {"$patch": "replace", "limits": {"cpu": "2"}}}]}}}}),
+            false,
+        ),
+        smp(
+            "smp $patch delete map",
+            D,
+            GW,
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "gateway", "startupProbe": {"$patch": "delete"}}]}}}}),
+            false,
+        ),
+        smp(
+            "smp null deletes",
+            D,
+            GW,
+            json!({"spec": {"template": {"spec": {"enableServiceLinks": null}}}}),
+            false,
+        ),
+        // kustomize's conveniences.
+        same(
+            "images newTag",
+            json!({"images": [{"name": "portkeyai/gateway", "newTag": "1.13.0"}]}),
+        ),
+        same(
+            "images digest",
+            json!({"images": [{"name": "portkeyai/gateway", "digest": "sha256:4b825dc642cb6eb9a060e54bf8d69288fbee4904f0ea1b2f3c1e8c52f9a5d1e0"}]}),
+        ),
+        same(
+            "images newName",
+            json!({"images": [{"name": "portkeyai/gateway", "newName": "registry.example.com/mirror/gateway"}]}),
+        ),
+        same(
+            "replicas",
+            json!({"replicas": [{"name": "portkey-gateway", "count": 5}]}),
+        ),
+        same("namePrefix", json!({"namePrefix": "eu-"})),
+        same("nameSuffix", json!({"nameSuffix": "-blue"})),
+        same(
+            "namePrefix and nameSuffix",
+            json!({"namePrefix": "eu-", "nameSuffix": "-blue"}),
+        ),
+        same(
+            "labels without selectors",
+            json!({"labels": [{"pairs": {"team": "ai", "cost-center": "0777"}}]}),
+        ),
+        same(
+            "labels with selectors",
+            json!({"labels": [{"pairs": {"tier": "web"}, "includeSelectors": true}]}),
+        ),
+        same(
+            "labels in templates",
+            json!({"labels": [{"pairs": {"tier": "web"}, "includeTemplates": true}]}),
+        ),
+        same(
+            "commonAnnotations",
+            json!({"commonAnnotations": {"owner": "platform", "on-call": "yes"}}),
+        ),
+        same("namespace", json!({"namespace": "ai-gateway"})),
+        same(
+            "namespace with prefix",
+            json!({"namespace": "ai-gateway", "namePrefix": "eu-"}),
+        ),
+        same(
+            "patch then labels",
+            json!({
+                "labels": [{"pairs": {"tier": "web"}, "includeSelectors": true}],
+                "replicas": [{"name": "portkey-gateway", "count": 2}],
+                "commonAnnotations": {"owner": "platform"},
+            }),
+        ),
+    ]
+}
+
+fn sorted(docs: Vec<Value>) -> Vec<Value> {
+    let mut docs = docs;
+    for doc in &mut docs {
+        if doc["kind"] == KILN_ONLY.0 {
+            if let Some(spec) = doc.pointer_mut("/spec").and_then(Value::as_object_mut) {
+                spec.remove(KILN_ONLY.1.trim_start_matches("/spec/"));
+            }
+        }
+    }
+    docs.sort_by_key(|d| (d["kind"].to_string(), d["metadata"]["name"].to_string()));
+    docs
+}
+
+/// kiln's documents, or the error text.
+fn with_kiln(repo: &Path, case: &Case) -> Result<(Vec<Value>, Vec<Value>), String> {
+    put(
+        repo,
+        "overlays/case/overlay.yaml",
+        &kiln::emit::yaml(&case.kiln),
+    );
+    let repo = kiln::Repo::open(repo).map_err(|e| e.to_string())?;
+    let env = repo.environment("case").map_err(|e| e.to_string())?;
+    let base = kiln::render(&kiln::Environment {
+        layers: Vec::new(),
+        ..env.clone()
+    })
+    .map_err(|e| e.to_string())?;
+    let base_docs = base.resources.iter().map(|r| r.to_value()).collect();
+    let rendered = kiln::render(&env).map_err(|e| format!("{e:?}"))?;
+    Ok((
+        base_docs,
+        rendered.resources.iter().map(|r| r.to_value()).collect(),
+    ))
+}
+
+/// kustomize's documents over `base`, or its error text.
+fn with_kustomize(base: &[Value], case: &Case) -> Result<Vec<Value>, String> {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut names = Vec::new();
+    for (i, doc) in base.iter().enumerate() {
+        let name = format!("{i:02}.yaml");
+        put(dir.path(), &format!("base/{name}"), &kiln::emit::yaml(doc));
+        names.push(name);
+    }
+    put(
+        dir.path(),
+        "base/kustomization.yaml",
+        &kiln::emit::yaml(&json!({"resources": names})),
+    );
+    let mut k = case.kustomize.clone();
+    k["resources"] = json!(["../base"]);
+    k["configurations"] = json!(["names.yaml"]);
+    put(
+        dir.path(),
+        "overlay/kustomization.yaml",
+        &kiln::emit::yaml(&k),
+    );
+    put(dir.path(), "overlay/names.yaml", NAME_REFERENCES);
+    let (ok, stdout, stderr) = run(kubectl().arg("kustomize").arg(dir.path().join("overlay")));
+    if ok {
+        Ok(yaml_documents(&stdout))
+    } else {
+        Err(stderr)
+    }
+}
+
+#[test]
+fn kiln_and_kustomize_agree_on_every_shared_operation() {
+    let repo = copy_inputs(false);
+    let cases = cases();
+    assert!(cases.len() >= 40, "{} cases", cases.len());
+    let mut failures = Vec::new();
+    let mut refused = Vec::new();
+    for case in &cases {
+        let base = match with_kiln(
+            repo.path(),
+            &Case {
+                name: case.name,
+                kiln: json!({}),
+                kustomize: json!({}),
+            },
+        ) {
+            Ok((base, _)) => base,
+            Err(e) => panic!("{}: the base does not render: {e}", case.name),
+        };
+        let ours = with_kiln(repo.path(), case).map(|(_, docs)| sorted(docs));
+        let theirs = with_kustomize(&base, case).map(sorted);
+        match (ours, theirs) {
+            (Ok(a), Ok(b)) if a == b => {}
+            (Err(_), Err(_)) => refused.push(case.name), // both refuse (e.g. a failing `test` op)
+            (a, b) => failures.push(format!(
+                "{}:\n  kiln:      {}\n  kustomize: {}",
+                case.name,
+                first_mismatch(&a, &b),
+                match &b {
+                    Ok(_) => "ok".into(),
+                    Err(e) => e.clone(),
+                }
+            )),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+fn first_mismatch(a: &Result<Vec<Value>, String>, b: &Result<Vec<Value>, String>) -> String {
+    match (a, b) {
+        (Err(e), _) => format!("error {e}"),
+        (Ok(_), Err(_)) => "ok".into(),
+        (Ok(a), Ok(b)) => {
+            for (x, y) in a.iter().zip(b) {
+                if x != y {
+                    return format!(
+                        "differs on {} {}:\n    kiln {}\n    kust {}",
+                        x["kind"], x["metadata"]["name"], x, y
+                    );
+                }
+            }
+            format!("{} documents vs {}", a.len(), b.len())
+        }
+    }
+}
+
+#[test]
+fn both_tools_refuse_a_failing_test_operation() {
+    let repo = copy_inputs(false);
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name == "6902 failing test")
+        .expect("case");
+    let (base, _) = with_kiln(
+        repo.path(),
+        &Case {
+            name: "",
+            kiln: json!({}),
+            kustomize: json!({}),
+        },
+    )
+    .expect("base");
+    let ours = with_kiln(repo.path(), &case).expect_err("kiln refuses");
+    assert!(ours.contains("/patches/0/json/0"), "{ours}");
+    assert!(with_kustomize(&base, &case).is_err());
+}
+
+#[test]
+fn namespace_also_moves_the_service_monitor() {
+    let repo = copy_inputs(false);
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name == "namespace")
+        .expect("case");
+    let (_, docs) = with_kiln(repo.path(), &case).expect("renders");
+    let monitor = docs
+        .iter()
+        .find(|d| d["kind"] == "ServiceMonitor")
+        .expect("monitor");
+    assert_eq!(monitor["metadata"]["namespace"], "ai-gateway");
+    assert_eq!(
+        monitor["spec"]["namespaceSelector"]["matchNames"],
+        json!(["ai-gateway"])
+    );
+}
