@@ -6,6 +6,7 @@ mod golden;
 mod kustomize_diff;
 mod oracles;
 mod output;
+mod overlays;
 mod seed;
 
 use kiln::{Rendered, Repo};

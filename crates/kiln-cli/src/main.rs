@@ -82,13 +82,20 @@ struct RenderArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let tty = std::io::stderr().is_terminal();
     let color = match cli.color {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        Color::Auto => tty && std::env::var_os("NO_COLOR").is_none(),
     };
+    // Unwrapped lines off a terminal, so CI logs can be searched for the file and pointer.
     let _ = miette::set_hook(Box::new(move |_| {
-        Box::new(miette::MietteHandlerOpts::new().color(color).build())
+        Box::new(
+            miette::MietteHandlerOpts::new()
+                .color(color)
+                .wrap_lines(tty)
+                .build(),
+        )
     }));
     match run(&cli) {
         Ok(code) => code,

@@ -103,7 +103,25 @@ fn time_zone_and_locale_do_not_change_a_byte() {
 
 #[test]
 fn bad_input_exits_2_names_the_place_and_writes_nothing() {
-    let cases: [(&str, &str, &str, &str); 6] = [
+    let cases: [(&str, &str, &str, &str); 9] = [
+        (
+            "overlays/staging/overlay.yaml",
+            "extends: prod",
+            "extends: staging",
+            "cycle: staging → staging",
+        ),
+        (
+            "overlays/prod/overlay.yaml",
+            "kind: Deployment, name: portkey-gateway",
+            "kind: Deployment, name: gateway",
+            "matches no resource",
+        ),
+        (
+            "overlays/prod/overlay.yaml",
+            "terminationGracePeriodSeconds: 60",
+            "terminationGracePeriod: 60",
+            "/spec/template/spec/terminationGracePeriod",
+        ),
         (
             "base/service.yaml",
             "replicas: 1",
