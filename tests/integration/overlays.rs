@@ -353,3 +353,24 @@ proptest! {
         }
     }
 }
+
+/// The overlay example in the README is a real, working overlay.
+#[test]
+fn the_readme_overlay_example_renders() {
+    let readme =
+        std::fs::read_to_string(kiln_tests::repo_root().join("README.md")).expect("README");
+    let start = readme
+        .find("```yaml\nextends: prod")
+        .expect("example in README")
+        + "```yaml\n".len();
+    let end = start + readme[start..].find("```").expect("end of example");
+    let (_dir, r) = env_with(&readme[start..end]);
+    let d = doc(&r, "Deployment");
+    assert_eq!(d["metadata"]["name"], "eu-portkey-gateway-blue");
+    assert_eq!(d["metadata"]["namespace"], "ai-gateway");
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "mirror.example.com/gateway:1.13.0"
+    );
+    assert!(d["spec"].get("replicas").is_none() || d["spec"]["replicas"] == 4);
+}

@@ -147,6 +147,8 @@ fn apply_layers(layers: &[Layer], resources: Vec<Resource>) -> Result<Vec<Resour
         return Ok(resources);
     }
     let mut docs: Vec<serde_json::Value> = resources.iter().map(Resource::to_value).collect();
+    // Layers never add or remove resources, so index i is always the same object.
+    let original: Vec<String> = resources.iter().map(|r| r.name().to_string()).collect();
     let mut typed = resources;
     for layer in layers {
         let o = &layer.overlay;
@@ -204,7 +206,7 @@ fn apply_layers(layers: &[Layer], resources: Vec<Resource>) -> Result<Vec<Resour
         );
         transform::labels(&mut docs, &o.labels);
         transform::annotations(&mut docs, &o.common_annotations);
-        if let Some(name) = transform::replicas(&mut docs, &o.replicas).first() {
+        if let Some(name) = transform::replicas(&mut docs, &original, &o.replicas).first() {
             return Err(fail(
                 "/replicas".into(),
                 format!("no workload is named `{name}`"),

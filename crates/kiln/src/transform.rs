@@ -158,13 +158,19 @@ fn override_image(image: &str, o: &ImageOverride) -> Option<String> {
     })
 }
 
-/// Applies `replicas:` entries; returns the names that matched no workload.
-pub fn replicas(docs: &mut [Value], overrides: &[ReplicaOverride]) -> Vec<String> {
+/// Applies `replicas:` entries, matching a workload by its current name or by
+/// `original` (its name as built, before any prefix or suffix), as kustomize
+/// does; returns the names that matched no workload.
+pub fn replicas(
+    docs: &mut [Value],
+    original: &[String],
+    overrides: &[ReplicaOverride],
+) -> Vec<String> {
     let mut unmatched = Vec::new();
     for o in overrides {
         let mut matched = false;
-        for doc in docs.iter_mut() {
-            if WORKLOADS.contains(&kind(doc)) && name(doc) == o.name {
+        for (doc, first) in docs.iter_mut().zip(original) {
+            if WORKLOADS.contains(&kind(doc)) && (name(doc) == o.name || *first == o.name) {
                 if let Some(spec) = object_at(doc, &["spec"]) {
                     spec.insert("replicas".into(), Value::from(o.count));
                     matched = true;
