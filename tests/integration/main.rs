@@ -8,6 +8,7 @@ mod oracles;
 mod output;
 mod overlays;
 mod seed;
+mod strategies;
 
 use kiln::{Rendered, Repo};
 

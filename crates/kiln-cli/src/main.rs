@@ -67,6 +67,43 @@ enum Command {
     Render(RenderArgs),
     /// List the environments (directories of overlays/).
     Envs,
+    /// List the Portkey strategies: mode, targets, findings, and the header that selects each.
+    Strategies {
+        /// The environment whose strategies to list [default: the files of strategies/].
+        #[arg(long, short = 'e', value_name = "NAME")]
+        env: Option<String>,
+    },
+    /// Show where a request would go: conditional routing evaluated as Portkey does it,
+    /// load-balancing shares, fallback order.
+    ///
+    /// Example: kiln route --strategy cost-optimized --param max_tokens=8000
+    Route(RouteArgs),
+}
+
+#[derive(Debug, Args)]
+struct RouteArgs {
+    /// The strategy (file name without .json).
+    #[arg(long, short = 's', value_name = "NAME")]
+    strategy: String,
+    /// The environment whose strategies to use [default: the files of strategies/].
+    #[arg(long, short = 'e', value_name = "NAME")]
+    env: Option<String>,
+    /// A metadata entry of the request (x-portkey-metadata); repeatable.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = key_value)]
+    metadata: Vec<(String, String)>,
+    /// A request body parameter; the value is read as JSON where it parses (8000, true), else as a string.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = key_value)]
+    param: Vec<(String, String)>,
+    /// The request path.
+    #[arg(long, value_name = "PATH", default_value = "/v1/chat/completions")]
+    path: String,
+}
+
+fn key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("expected KEY=VALUE, got `{s}`"))
 }
 
 #[derive(Debug, Args)]
@@ -122,6 +159,94 @@ fn run(cli: &Cli) -> kiln::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Render(args) => render(cli, &repo, args),
+        Command::Strategies { env } => strategies(&repo, env.as_deref()),
+        Command::Route(args) => route(&repo, args),
+    }
+}
+
+/// The strategies of `env`, or of strategies/ when no environment is named.
+fn strategy_set(repo: &Repo, env: Option<&str>) -> kiln::Result<Vec<kiln::strategy::Strategy>> {
+    match env {
+        Some(name) => Ok(repo.environment(name)?.strategies),
+        None => Ok(repo.strategies().to_vec()),
+    }
+}
+
+fn strategies(repo: &Repo, env: Option<&str>) -> kiln::Result<ExitCode> {
+    let secret_env = env
+        .map(|name| repo.environment(name))
+        .transpose()?
+        .map(|e| {
+            e.description
+                .secrets
+                .keys
+                .iter()
+                .map(|k| k.env.clone())
+                .collect::<Vec<_>>()
+        });
+    let mut errors = false;
+    for s in strategy_set(repo, env)? {
+        println!("{}  ({})", s.name, s.parsed.mode().as_str());
+        println!("  header:  {}", s.header());
+        for (i, t) in s.parsed.targets.iter().enumerate() {
+            println!("  target:  {}", t.label(i));
+        }
+        if s.parsed.targets.is_empty() {
+            println!("  target:  {}", s.parsed.label(0));
+        }
+        for f in kiln::strategy::validate(&s.parsed, &s.config, secret_env.as_deref()) {
+            errors |= f.severity == kiln::strategy::Severity::Error;
+            println!(
+                "  {:?}: {} at {}: {}",
+                f.severity,
+                s.file.display(),
+                f.pointer,
+                f.message
+            );
+        }
+    }
+    Ok(if errors {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn route(repo: &Repo, args: &RouteArgs) -> kiln::Result<ExitCode> {
+    let set = strategy_set(repo, args.env.as_deref())?;
+    let Some(strategy) = set.iter().find(|s| s.name == args.strategy) else {
+        let names: Vec<&str> = set.iter().map(|s| s.name.as_str()).collect();
+        eprintln!(
+            "no strategy `{}`; there are: {}",
+            args.strategy,
+            names.join(", ")
+        );
+        return Ok(ExitCode::from(2));
+    };
+    let request = kiln::route::Request {
+        metadata: args.metadata.iter().cloned().collect(),
+        params: args
+            .param
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    serde_json::from_str(v).unwrap_or_else(|_| v.clone().into()),
+                )
+            })
+            .collect(),
+        path: args.path.clone(),
+    };
+    println!("{} ({})", strategy.name, strategy.header());
+    match kiln::route::route(&strategy.parsed, &request) {
+        Ok(decision) => {
+            print!("{decision}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(message) => {
+            println!("✗ {message}");
+            Ok(ExitCode::from(1))
+        }
     }
 }
 
@@ -134,9 +259,13 @@ fn render(cli: &Cli, repo: &Repo, args: &RenderArgs) -> kiln::Result<ExitCode> {
         names.dedup();
         (names, Prune::Keep)
     };
-    let rendered = names
+    let environments = names
         .iter()
-        .map(|name| kiln::render(&repo.environment(name)?))
+        .map(|name| repo.environment(name))
+        .collect::<kiln::Result<Vec<_>>>()?;
+    let rendered = environments
+        .iter()
+        .map(kiln::render)
         .collect::<kiln::Result<Vec<Rendered>>>()?;
     let out = repo.out_dir();
 
@@ -162,6 +291,19 @@ fn render(cli: &Cli, repo: &Repo, args: &RenderArgs) -> kiln::Result<ExitCode> {
 
     let report = kiln::write(&out, &rendered, prune)?;
     if !cli.quiet {
+        let mut seen = std::collections::BTreeSet::new();
+        for env in &environments {
+            for (file, f) in &env.warnings {
+                if seen.insert((file.clone(), f.pointer.clone())) {
+                    eprintln!(
+                        "warning: {} at {}: {}",
+                        file.display(),
+                        f.pointer,
+                        f.message
+                    );
+                }
+            }
+        }
         for r in &rendered {
             let state = if report.written.contains(&r.env) {
                 "rendered"

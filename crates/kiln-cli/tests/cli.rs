@@ -237,3 +237,65 @@ fn help_teaches_layout_examples_and_exit_codes() {
     assert_eq!(status, 0);
     assert!(stdout.contains("--check"), "{stdout}");
 }
+
+#[test]
+fn strategies_lists_mode_targets_and_header() {
+    let (status, stdout, stderr) = code(kiln(&repo_root()).arg("strategies"));
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stdout.contains("cost-optimized  (conditional)"), "{stdout}");
+    assert!(
+        stdout.contains("header:  x-portkey-config: cost-optimized"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("target:  premium azure-openai gpt-4o"),
+        "{stdout}"
+    );
+    let (status, stdout, _) = code(kiln(&repo_root()).args(["strategies", "--env", "dev"]));
+    assert_eq!(status, 0);
+    assert!(stdout.contains("small-models  (fallback)"), "{stdout}");
+
+    let dir = copy_inputs(false);
+    put(
+        dir.path(),
+        "strategies/bad.json",
+        "{\"strategy\": {\"mode\": \"fallback\"}, \"targets\": [{\"provider\": \"openai\"}]}",
+    );
+    let (status, _, stderr) = code(kiln(dir.path()).arg("render"));
+    assert_eq!(status, 2);
+    assert!(
+        stderr.contains("strategies/bad.json at /targets: fallback needs at least 2 targets"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn route_shows_where_a_request_goes() {
+    let route = |args: &[&str]| code(kiln(&repo_root()).arg("route").args(args));
+    let (status, stdout, _) =
+        route(&["--strategy", "cost-optimized", "--param", "max_tokens=8000"]);
+    assert_eq!(status, 0);
+    assert!(
+        stdout.contains("condition 0 matched → premium azure-openai gpt-4o"),
+        "{stdout}"
+    );
+    let (_, stdout, _) = route(&["-s", "cost-optimized", "--param", "max_tokens=100"]);
+    assert!(stdout.contains("default → budget"), "{stdout}");
+    let (_, stdout, _) = route(&["-s", "claude-models"]);
+    assert!(
+        stdout.contains(" 33.3%  #0 anthropic claude-opus"),
+        "{stdout}"
+    );
+    let (_, stdout, _) = route(&["-s", "small-models", "--env", "dev"]);
+    assert!(
+        stdout.contains("fallback (next target on 429, 500, 502, 503):"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1. #0 openai gpt-4o-mini"), "{stdout}");
+    let (status, _, stderr) = route(&["-s", "nope"]);
+    assert_eq!(status, 2);
+    assert!(stderr.contains("there are: all-models"), "{stderr}");
+    let (status, _, _) = route(&["-s", "cost-optimized", "--param", "novalue"]);
+    assert_eq!(status, 2);
+}

@@ -33,6 +33,7 @@ pub mod patch;
 pub mod render;
 pub mod repo;
 mod resource;
+pub mod route;
 pub mod spec;
 pub mod strategy;
 pub mod transform;

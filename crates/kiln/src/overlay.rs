@@ -116,6 +116,8 @@ pub struct Environment {
     pub strategies: Vec<Strategy>,
     /// The overlay chain, first (outermost parent) to last (this environment).
     pub layers: Vec<Layer>,
+    /// Strategy warnings (legal, but probably not meant): file and finding.
+    pub warnings: Vec<(PathBuf, crate::strategy::Finding)>,
 }
 
 fn overlay_file(env: &str) -> PathBuf {
@@ -300,11 +302,19 @@ pub(crate) fn resolve(repo: &Repo, name: &str) -> Result<Environment> {
     }
 
     let strategies = strategies(repo, &layers)?;
+    let secret_env: Vec<String> = description
+        .secrets
+        .keys
+        .iter()
+        .map(|k| k.env.clone())
+        .collect();
+    let warnings = strategy::check_all(&strategies, &secret_env)?;
     Ok(Environment {
         name: name.to_string(),
         description,
         strategies,
         layers,
+        warnings,
     })
 }
 
