@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod determinism;
+mod diff;
 mod golden;
 mod kustomize_diff;
 mod oracles;

@@ -23,6 +23,10 @@ Examples:
   kiln render                 render every environment into out/
   kiln render --env homelab   render one environment
   kiln render --check         exit 1 if out/ is stale (for CI)
+  kiln diff --base origin/main --format markdown
+                              what a pull request changes, per environment and resource
+  kiln route -s cost-optimized --param max_tokens=8000
+                              where Portkey would send such a request
   kiln envs                   list environments
 
 Exit status: 0 ok, 1 --check found differences, 2 bad input or usage."
@@ -65,6 +69,14 @@ enum Command {
     /// touched. Rendering all environments also removes kiln's files of
     /// environments that no longer exist.
     Render(RenderArgs),
+    /// Show what a change does to every environment, resource by resource.
+    ///
+    /// Without --base: a fresh render against the files in out/. With --base:
+    /// the render of the inputs at REF against the render at --head (default:
+    /// the working tree), whether or not out/ is committed or current.
+    /// Secret values never appear. Exit status like `git diff --exit-code`:
+    /// 0 no differences, 1 differences, 2 error.
+    Diff(DiffArgs),
     /// List the environments (directories of overlays/).
     Envs,
     /// List the Portkey strategies: mode, targets, findings, and the header that selects each.
@@ -78,6 +90,35 @@ enum Command {
     ///
     /// Example: kiln route --strategy cost-optimized --param max_tokens=8000
     Route(RouteArgs),
+}
+
+#[derive(Debug, Args)]
+struct DiffArgs {
+    /// Compare against the inputs at this git revision (branch, tag, commit).
+    #[arg(long, value_name = "REF")]
+    base: Option<String>,
+    /// With --base: the other side [default: the working tree].
+    #[arg(long, value_name = "REF", requires = "base")]
+    head: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    format: DiffFormat,
+    /// Lines of context around each change.
+    #[arg(long, short = 'U', default_value_t = 3, value_name = "N")]
+    context: usize,
+    /// Only these environments; repeatable.
+    #[arg(long = "env", short = 'e', value_name = "NAME")]
+    envs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DiffFormat {
+    /// Unified diffs, colored on a terminal.
+    Text,
+    /// A pull-request comment (at most 65,536 characters).
+    Markdown,
+    /// Machine-readable (schema kiln.diff/v1, see README).
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -159,9 +200,60 @@ fn run(cli: &Cli) -> kiln::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Render(args) => render(cli, &repo, args),
+        Command::Diff(args) => diff(cli, &repo, args),
         Command::Strategies { env } => strategies(&repo, env.as_deref()),
         Command::Route(args) => route(&repo, args),
     }
+}
+
+/// Every environment of `repo` rendered.
+fn render_all(repo: &Repo) -> kiln::Result<Vec<Rendered>> {
+    repo.environments()
+        .iter()
+        .map(|name| kiln::render(&repo.environment(name)?))
+        .collect()
+}
+
+fn diff(cli: &Cli, repo: &Repo, args: &DiffArgs) -> kiln::Result<ExitCode> {
+    use kiln::diff::{snapshot, snapshot_of_out};
+    let at = |rev: &str| -> kiln::Result<kiln::diff::Snapshot> {
+        let revision = kiln::git::checkout(repo.root(), rev)?;
+        Ok(snapshot(&render_all(&revision.repo()?)?))
+    };
+    let (mut old, mut new) = match (&args.base, &args.head) {
+        (None, _) => (
+            snapshot_of_out(&repo.out_dir())?,
+            snapshot(&render_all(repo)?),
+        ),
+        (Some(base), None) => (at(base)?, snapshot(&render_all(repo)?)),
+        (Some(base), Some(head)) => (at(base)?, at(head)?),
+    };
+    if !args.envs.is_empty() {
+        old.retain(|env, _| args.envs.contains(env));
+        new.retain(|env, _| args.envs.contains(env));
+    }
+    let diff = kiln::diff::diff(&old, &new, args.context);
+    match args.format {
+        DiffFormat::Text => {
+            let color = match cli.color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => {
+                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            print!("{}", kiln::diff::text(&diff, color));
+        }
+        DiffFormat::Markdown => {
+            print!("{}", kiln::diff::markdown(&diff, kiln::diff::COMMENT_LIMIT))
+        }
+        DiffFormat::Json => print!("{}", kiln::emit::json(&kiln::diff::json(&diff))),
+    }
+    Ok(if diff.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// The strategies of `env`, or of strategies/ when no environment is named.

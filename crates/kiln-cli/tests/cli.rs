@@ -299,3 +299,99 @@ fn route_shows_where_a_request_goes() {
     let (status, _, _) = route(&["-s", "cost-optimized", "--param", "novalue"]);
     assert_eq!(status, 2);
 }
+
+fn git(dir: &Path, args: &[&str]) {
+    let (ok, _, stderr) = run(Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args));
+    assert!(ok, "git {args:?}: {stderr}");
+}
+
+#[test]
+fn diff_exits_like_git_diff_exit_code() {
+    let dir = copy_inputs(false);
+    let root = dir.path();
+    assert_eq!(code(kiln(root).arg("render")).0, 0);
+    let (status, stdout, _) = code(kiln(root).arg("diff"));
+    assert_eq!((status, stdout.as_str()), (0, ""));
+
+    // An edit not yet rendered: out/ is behind the inputs.
+    let base = std::fs::read_to_string(root.join("base/service.yaml")).expect("base");
+    put(
+        root,
+        "base/service.yaml",
+        &base.replace("replicas: 1", "replicas: 2"),
+    );
+    let (status, stdout, _) = code(kiln(root).arg("diff"));
+    assert_eq!(status, 1);
+    assert!(
+        stdout.contains("=== homelab: 0 added, 1 changed, 0 removed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("+  replicas: 2"), "{stdout}");
+    assert!(!stdout.contains("\x1b["), "no color off a terminal");
+    let (_, stdout, _) = code(kiln(root).args(["diff", "--color", "always"]));
+    assert!(stdout.contains("\x1b[32m+  replicas: 2"), "{stdout}");
+
+    let (_, stdout, _) = code(kiln(root).args(["diff", "--format", "json", "--env", "homelab"]));
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(v["schema"], "kiln.diff/v1");
+    assert_eq!(v["environments"][0]["name"], "homelab");
+    assert_eq!(v["environments"].as_array().map(Vec::len), Some(1));
+    // prod sets its own replicas: the base edit does not reach it.
+    let (status, _, _) = code(kiln(root).args(["diff", "--env", "prod"]));
+    assert_eq!(status, 0);
+
+    let (status, stdout, _) = code(kiln(root).args(["diff", "--format", "markdown"]));
+    assert_eq!(status, 1);
+    assert!(
+        stdout.starts_with("<!-- kiln-diff -->\n### kiln diff\n"),
+        "{stdout}"
+    );
+
+    let (status, _, stderr) = code(kiln(root).args(["diff", "--base", "main"]));
+    assert_eq!(status, 2, "not a git repository: {stderr}");
+}
+
+#[test]
+fn diff_between_revisions() {
+    let dir = copy_inputs(false);
+    let root = dir.path();
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "one"]);
+    git(root, &["checkout", "-qb", "feature"]);
+    let prod = std::fs::read_to_string(root.join("overlays/prod/overlay.yaml")).expect("prod");
+    put(
+        root,
+        "overlays/prod/overlay.yaml",
+        &prod.replace("replicas: 3", "replicas: 4"),
+    );
+    git(root, &["commit", "-qam", "two"]);
+
+    let (status, stdout, stderr) =
+        code(kiln(root).args(["diff", "--base", "main", "--head", "feature"]));
+    assert_eq!(status, 1, "{stderr}");
+    assert!(
+        stdout.contains("=== prod: 0 added, 1 changed, 0 removed"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("=== homelab"), "{stdout}");
+    // Head defaults to the working tree, which matches `feature`.
+    let (_, worktree, _) = code(kiln(root).args(["diff", "--base", "main"]));
+    assert_eq!(worktree, stdout);
+    let (status, _, _) = code(kiln(root).args(["diff", "--base", "feature"]));
+    assert_eq!(status, 0);
+    let (status, _, stderr) = code(kiln(root).args(["diff", "--base", "nope"]));
+    assert_eq!(status, 2);
+    assert!(stderr.contains("git rev-parse"), "{stderr}");
+}

@@ -64,6 +64,19 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// A git command failed (unknown revision, not a git repository, …).
+    #[error("{command}: {message}")]
+    #[diagnostic(
+        code(kiln::git),
+        help("--base and --head take a branch, tag or commit of this repository")
+    )]
+    Git {
+        /// The command.
+        command: String,
+        /// What git said.
+        message: String,
+    },
+
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     #[diagnostic(code(kiln::io))]

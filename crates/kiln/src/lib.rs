@@ -25,8 +25,10 @@
 //! ```
 
 pub mod crds;
+pub mod diff;
 pub mod emit;
 mod error;
+pub mod git;
 pub mod overlay;
 mod parse;
 pub mod patch;

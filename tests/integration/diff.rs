@@ -1,0 +1,284 @@
+//! kiln diff: change kinds, rename detection, secret redaction, the PR-comment
+//! budget, ref-to-ref diffs in a real git repository, and the markdown output
+//! as a reviewed golden file.
+
+use crate::render_env;
+use kiln::diff::{ChangeKind, Snapshot, diff, json as diff_json, markdown, snapshot};
+use kiln_tests::{copy_inputs, put, run};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::Command;
+
+fn homelab_snapshot(root: &Path) -> Snapshot {
+    snapshot(&[render_env(root, "homelab")])
+}
+
+fn edit(root: &Path, file: &str, from: &str, to: &str) {
+    let text = std::fs::read_to_string(root.join(file)).expect("read");
+    assert!(text.contains(from), "{file} has {from:?}");
+    put(root, file, &text.replacen(from, to, 1));
+}
+
+#[test]
+fn added_removed_changed_and_renamed() {
+    let dir = copy_inputs(false);
+    let before = homelab_snapshot(dir.path());
+    edit(
+        dir.path(),
+        "base/service.yaml",
+        "replicas: 1",
+        "replicas: 2",
+    );
+    edit(
+        dir.path(),
+        "strategies/claude-models.json",
+        "\"weight\": 1",
+        "\"weight\": 3",
+    );
+    put(
+        dir.path(),
+        "overlays/homelab/overlay.yaml",
+        "set:\n  podDisruptionBudget: { minAvailable: 1 }\n",
+    );
+    let after = homelab_snapshot(dir.path());
+    let d = diff(&before, &after, 3);
+    assert_eq!(d.environments.len(), 1);
+    let changes = &d.environments[0].changes;
+    let find = |kind: &str| {
+        changes
+            .iter()
+            .find(|c| c.id.kind == kind)
+            .unwrap_or_else(|| panic!("{kind}"))
+    };
+    assert_eq!(find("PodDisruptionBudget").kind, ChangeKind::Added);
+    assert_eq!(find("Deployment").kind, ChangeKind::Changed);
+    assert!(
+        find("Deployment")
+            .diff
+            .contains("-  replicas: 1\n+  replicas: 2"),
+        "{}",
+        find("Deployment").diff
+    );
+    // The strategies ConfigMap got a new hash-suffixed name: one rename, not an add and a remove.
+    let renamed: Vec<_> = changes
+        .iter()
+        .filter(|c| matches!(c.kind, ChangeKind::Renamed { .. }))
+        .collect();
+    assert_eq!(renamed.len(), 1, "{changes:#?}");
+    let ChangeKind::Renamed { from } = &renamed[0].kind else {
+        unreachable!()
+    };
+    assert!(from.name.starts_with("portkey-gateway-strategies-"));
+    assert_ne!(from.name, renamed[0].id.name);
+    assert!(
+        renamed[0].diff.contains("\"weight\": 3"),
+        "{}",
+        renamed[0].diff
+    );
+    assert!(
+        changes.iter().all(|c| c.kind != ChangeKind::Removed),
+        "no removal: {changes:#?}"
+    );
+    assert_eq!(d.environments[0].counts(), (1, 2, 0));
+    // Unchanged resources are left out; an identical snapshot gives no diff at all.
+    assert!(changes.iter().all(|c| c.id.kind != "Namespace"));
+    assert!(diff(&after, &after, 3).is_empty());
+
+    // Removing an environment removes all of its resources.
+    let gone = diff(&after, &Snapshot::new(), 3);
+    assert_eq!(gone.environments[0].counts().2, after["homelab"].len());
+}
+
+fn secret(data: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "p"}, "data": data})
+}
+
+#[test]
+fn secret_values_never_appear() {
+    let one = |doc: Value| Snapshot::from([("e".to_string(), vec![doc])]);
+    let old = one(secret(json!({"A": "c2VjcmV0LW9uZQ==", "B": "c2FtZQ=="})));
+    let new = one(secret(
+        json!({"A": "c2VjcmV0LXR3bw==", "B": "c2FtZQ==", "C": "bmV3"}),
+    ));
+    let d = diff(&old, &new, 3);
+    let text = kiln::diff::text(&d, false) + &markdown(&d, 65_536) + &diff_json(&d).to_string();
+    for value in ["c2VjcmV0LW9uZQ==", "c2VjcmV0LXR3bw==", "c2FtZQ==", "bmV3"] {
+        assert!(!text.contains(value), "{value} leaked:\n{text}");
+    }
+    let change = &d.environments[0].changes[0].diff;
+    assert!(change.contains("+  A: \"<redacted: changed>\""), "{change}");
+    assert!(change.contains("+  C: \"<redacted: changed>\""), "{change}");
+    assert!(change.contains("   B: <redacted>\n"), "{change}");
+
+    // What an ExternalSecret template would materialize is redacted too; added objects as well.
+    let es = json!({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": "x", "namespace": "p"},
+        "spec": {"template": {"data": {"URL": "postgres://user:hunter2@db"}}}});
+    let d = diff(&Snapshot::new(), &one(es), 3);
+    let text = kiln::diff::text(&d, false);
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(text.contains("URL: \"<redacted: changed>\""), "{text}");
+}
+
+#[test]
+fn markdown_fits_a_pr_comment_cutting_the_largest_diffs_first() {
+    let cm = |name: &str, lines: usize, v: &str| {
+        let data: serde_json::Map<String, Value> = (0..lines)
+            .map(|i| (format!("K{i:05}"), json!(format!("{v}-{i}"))))
+            .collect();
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "p"}, "data": data})
+    };
+    let old = Snapshot::from([(
+        "e".to_string(),
+        vec![cm("huge", 5000, "a"), cm("small", 3, "a")],
+    )]);
+    let new = Snapshot::from([(
+        "e".to_string(),
+        vec![cm("huge", 5000, "b"), cm("small", 3, "b")],
+    )]);
+    let d = diff(&old, &new, 3);
+    let body = markdown(&d, kiln::diff::COMMENT_LIMIT);
+    assert!(
+        body.len() <= kiln::diff::COMMENT_LIMIT,
+        "{} characters",
+        body.len()
+    );
+    assert!(
+        body.contains("1 of 2 diffs were left out"),
+        "{}",
+        &body[..500]
+    );
+    assert!(body.contains("-  K00000: a-0"), "the small diff stays");
+    assert!(
+        body.contains("_diff left out to fit the comment"),
+        "the huge one is summarised"
+    );
+    assert!(body.contains("| e | 0 | 2 | 0 |"));
+    // Without a limit problem, everything is there.
+    let full = markdown(&d, usize::MAX);
+    assert!(!full.contains("left out"));
+}
+
+#[test]
+fn markdown_output_matches_the_reviewed_golden_file() {
+    let dir = copy_inputs(false);
+    let before = homelab_snapshot(dir.path());
+    edit(
+        dir.path(),
+        "base/service.yaml",
+        "logLevel: info",
+        "logLevel: debug",
+    );
+    edit(
+        dir.path(),
+        "base/service.yaml",
+        "hosts: [portkey.peekoff.com]",
+        "hosts: [portkey.peekoff.com, ai.peekoff.com]",
+    );
+    let after = homelab_snapshot(dir.path());
+    insta::assert_snapshot!(
+        "diff_markdown",
+        markdown(&diff(&before, &after, 3), kiln::diff::COMMENT_LIMIT)
+    );
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let (ok, stdout, stderr) = run(Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args));
+    assert!(ok, "git {args:?}: {stderr}");
+    stdout
+}
+
+#[test]
+fn ref_to_ref_diff_in_a_git_repository() {
+    let dir = copy_inputs(false);
+    let root = dir.path();
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "first"]);
+    edit(root, "base/service.yaml", "replicas: 1", "replicas: 5");
+    git(root, &["commit", "-qam", "second"]);
+    // Uncommitted: the working tree differs from both commits.
+    edit(
+        root,
+        "base/service.yaml",
+        "logLevel: info",
+        "logLevel: warn",
+    );
+    let status_before = git(root, &["status", "--porcelain"]);
+
+    let at = |rev: &str| {
+        let revision = kiln::git::checkout(root, rev).expect("checkout");
+        let repo = revision.repo().expect("repo");
+        let rendered: Vec<_> = repo
+            .environments()
+            .iter()
+            .map(|e| kiln::render(&repo.environment(e).expect("env")).expect("render"))
+            .collect();
+        snapshot(&rendered)
+    };
+    let d = diff(&at("HEAD~1"), &at("main"), 3);
+    let homelab = d
+        .environments
+        .iter()
+        .find(|e| e.env == "homelab")
+        .expect("homelab");
+    let deployment = homelab
+        .changes
+        .iter()
+        .find(|c| c.id.kind == "Deployment")
+        .expect("deployment");
+    assert!(
+        deployment.diff.contains("+  replicas: 5"),
+        "{}",
+        deployment.diff
+    );
+    // Committed revisions do not see the working tree's edit.
+    assert!(!kiln::diff::text(&d, false).contains("LOG_LEVEL"));
+    // Reading revisions touched neither the working tree nor the index.
+    assert_eq!(git(root, &["status", "--porcelain"]), status_before);
+    assert!(kiln::git::checkout(root, "no-such-branch").is_err());
+    assert!(kiln::git::checkout(root, "--output=/tmp/x").is_err());
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_at_a_revision_are_refused() {
+    let dir = copy_inputs(false);
+    let root = dir.path();
+    std::os::unix::fs::symlink("/etc/hostname", root.join("strategies/evil.json")).expect("ln");
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "evil"]);
+    let err = kiln::git::checkout(root, "main").err().expect("refused");
+    assert!(err.to_string().contains("symlink"), "{err}");
+}
+
+/// The CI examples are valid YAML and run the commands the README promises.
+#[test]
+fn ci_examples_run_kiln_diff_on_pull_requests() {
+    for file in [
+        "examples/ci/github-actions.yml",
+        "examples/ci/gitlab-ci.yml",
+    ] {
+        let text = std::fs::read_to_string(kiln_tests::repo_root().join(file)).expect(file);
+        let _: serde_yaml::Value =
+            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(text.contains("kiln diff --base"), "{file}");
+        assert!(text.contains("--format markdown"), "{file}");
+        assert!(
+            text.contains(kiln::diff::COMMENT_MARKER),
+            "{file} finds its comment by the marker"
+        );
+        assert!(text.contains("kiln render --check"), "{file}");
+    }
+}
