@@ -115,3 +115,21 @@ pub fn yaml_1_1_documents(files: &[PathBuf]) -> Vec<Vec<serde_json::Value>> {
     assert!(ok, "PyYAML failed: {stderr}");
     serde_json::from_str(&stdout).expect("yaml11.py prints JSON")
 }
+
+/// Runs git in `dir` with a throwaway identity; panics if it fails. Returns stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let (ok, stdout, stderr) = run(Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args));
+    assert!(ok, "git {args:?}: {stderr}");
+    stdout
+}

@@ -4,10 +4,9 @@
 
 use crate::render_env;
 use kiln::diff::{ChangeKind, Snapshot, diff, json as diff_json, markdown, snapshot};
-use kiln_tests::{copy_inputs, put, run};
+use kiln_tests::{copy_inputs, git, put};
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::Command;
 
 fn homelab_snapshot(root: &Path) -> Snapshot {
     snapshot(&[render_env(root, "homelab")])
@@ -179,23 +178,6 @@ fn markdown_output_matches_the_reviewed_golden_file() {
         "diff_markdown",
         markdown(&diff(&before, &after, 3), kiln::diff::COMMENT_LIMIT)
     );
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let (ok, stdout, stderr) = run(Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args));
-    assert!(ok, "git {args:?}: {stderr}");
-    stdout
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The `kiln` binary: exit codes, --check, what a user sees, and that bad
 //! input writes nothing.
 
-use kiln_tests::{copy_inputs, put, repo_root, run};
+use kiln_tests::{copy_inputs, git, put, repo_root, run};
 use std::path::Path;
 use std::process::Command;
 
@@ -298,22 +298,6 @@ fn route_shows_where_a_request_goes() {
     assert!(stderr.contains("there are: all-models"), "{stderr}");
     let (status, _, _) = route(&["-s", "cost-optimized", "--param", "novalue"]);
     assert_eq!(status, 2);
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let (ok, _, stderr) = run(Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args));
-    assert!(ok, "git {args:?}: {stderr}");
 }
 
 #[test]
