@@ -562,7 +562,8 @@ fn emitted_json_is_canonical() {
         .iter()
         .find(|s| s.name == "messy")
         .expect("messy")
-        .canonical_json();
+        .canonical_json()
+        .to_string();
     assert_eq!(
         messy,
         "{\n  \"strategy\": {\n    \"mode\": \"loadbalance\"\n  },\n  \"targets\": [\n    {\n      \"provider\": \"openai\",\n      \"weight\": 1\n    }\n  ]\n}\n"

@@ -1,7 +1,7 @@
 //! `kiln`: a thin command line over the kiln library.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use kiln::{Prune, Rendered, Repo};
+use kiln::{Prune, Repo};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -206,26 +206,24 @@ fn run(cli: &Cli) -> kiln::Result<ExitCode> {
     }
 }
 
-/// Every environment of `repo` rendered.
-fn render_all(repo: &Repo) -> kiln::Result<Vec<Rendered>> {
-    repo.environments()
-        .iter()
-        .map(|name| kiln::render(&repo.environment(name)?))
-        .collect()
-}
-
 fn diff(cli: &Cli, repo: &Repo, args: &DiffArgs) -> kiln::Result<ExitCode> {
     use kiln::diff::{snapshot, snapshot_of_out};
     let at = |rev: &str| -> kiln::Result<kiln::diff::Snapshot> {
         let revision = kiln::git::checkout(repo.root(), rev)?;
-        Ok(snapshot(&render_all(&revision.repo()?)?))
+        Ok({
+            let at = revision.repo()?;
+            snapshot(&kiln::render_all(&at, at.environments())?)
+        })
     };
     let (mut old, mut new) = match (&args.base, &args.head) {
         (None, _) => (
             snapshot_of_out(&repo.out_dir())?,
-            snapshot(&render_all(repo)?),
+            snapshot(&kiln::render_all(repo, repo.environments())?),
         ),
-        (Some(base), None) => (at(base)?, snapshot(&render_all(repo)?)),
+        (Some(base), None) => (
+            at(base)?,
+            snapshot(&kiln::render_all(repo, repo.environments())?),
+        ),
         (Some(base), Some(head)) => (at(base)?, at(head)?),
     };
     if !args.envs.is_empty() {
@@ -351,14 +349,7 @@ fn render(cli: &Cli, repo: &Repo, args: &RenderArgs) -> kiln::Result<ExitCode> {
         names.dedup();
         (names, Prune::Keep)
     };
-    let environments = names
-        .iter()
-        .map(|name| repo.environment(name))
-        .collect::<kiln::Result<Vec<_>>>()?;
-    let rendered = environments
-        .iter()
-        .map(kiln::render)
-        .collect::<kiln::Result<Vec<Rendered>>>()?;
+    let rendered = kiln::render_all(repo, &names)?;
     let out = repo.out_dir();
 
     if args.check {
@@ -384,8 +375,8 @@ fn render(cli: &Cli, repo: &Repo, args: &RenderArgs) -> kiln::Result<ExitCode> {
     let report = kiln::write(&out, &rendered, prune)?;
     if !cli.quiet {
         let mut seen = std::collections::BTreeSet::new();
-        for env in &environments {
-            for (file, f) in &env.warnings {
+        for r in &rendered {
+            for (file, f) in &r.warnings {
                 if seen.insert((file.clone(), f.pointer.clone())) {
                     eprintln!(
                         "warning: {} at {}: {}",

@@ -8,17 +8,14 @@
 //! | load the repository | [`repo`] | [`Repo::open`], [`Repo::discover`] |
 //! | resolve an environment | [`overlay`] | [`Repo::environment`] → [`Environment`] |
 //! | build typed resources | [`render`] | [`build`] → [`Resource`]s |
-//! | emit canonical bytes | [`emit`], [`render`] | [`render()`] → [`Rendered`] |
+//! | patch (overlays' resource changes) | [`patch`], [`transform`] | [`apply_overlays`] |
+//! | emit canonical bytes | [`emit`], [`render`] | [`emit_files`]; all of it: [`render()`] → [`Rendered`] |
 //! | write `out/` | [`write`] | [`write()`], [`check`] |
 //!
 //! ```no_run
 //! # fn main() -> Result<(), kiln::Error> {
 //! let repo = kiln::Repo::discover(".")?;
-//! let rendered = repo
-//!     .environments()
-//!     .iter()
-//!     .map(|env| kiln::render(&repo.environment(env)?))
-//!     .collect::<Result<Vec<_>, kiln::Error>>()?;
+//! let rendered = kiln::render_all(&repo, repo.environments())?;
 //! let report = kiln::write(&repo.out_dir(), &rendered, kiln::Prune::Stale)?;
 //! println!("wrote {:?}", report.written);
 //! # Ok(()) }
@@ -43,7 +40,7 @@ pub mod write;
 
 pub use error::{Error, InputError, Result};
 pub use overlay::Environment;
-pub use render::{OutputFile, Rendered, build, render};
+pub use render::{OutputFile, Rendered, apply_overlays, build, emit_files, render, render_all};
 pub use repo::Repo;
 pub use resource::Resource;
 pub use write::{Difference, DifferenceKind, Prune, WriteReport, check, write};

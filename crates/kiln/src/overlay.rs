@@ -276,9 +276,8 @@ pub(crate) fn resolve(repo: &Repo, name: &str) -> Result<Environment> {
                 .map(|b| (b, Some((l.file.as_path(), "/base"))))
         })
         .unwrap_or((DEFAULT_BASE, None));
-    let base_text = repo.read(base, origin)?;
     let base_file = Path::new(base);
-    let description: Description = parse::yaml(base_file, &base_text)?;
+    let description = repo.base(base, origin)?;
 
     let description = if layers.iter().any(|l| l.overlay.set.is_some()) {
         let mut value = serde_json::to_value(&description)

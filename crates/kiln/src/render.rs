@@ -80,6 +80,48 @@ pub struct Rendered {
     pub resources: Vec<Resource>,
     /// Files of `out/<env>/`, sorted by name: one per resource plus `kustomization.yaml`.
     pub files: Vec<OutputFile>,
+    /// Strategy warnings of the environment (legal, but probably not meant).
+    pub warnings: Vec<(std::path::PathBuf, crate::strategy::Finding)>,
+}
+
+/// Resolves and renders each of `names`, in parallel; the result is in the
+/// order of `names`, and the error (if any) is that of the first failing name.
+///
+/// ```
+/// # fn main() -> Result<(), kiln::Error> {
+/// let repo = kiln::Repo::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))?;
+/// let all = kiln::render_all(&repo, repo.environments())?;
+/// assert_eq!(all.len(), repo.environments().len());
+/// # Ok(()) }
+/// ```
+pub fn render_all(repo: &crate::Repo, names: &[String]) -> Result<Vec<Rendered>> {
+    in_parallel(names, |name| render(&repo.environment(name)?))
+        .into_iter()
+        .collect()
+}
+
+/// `f` over `items` on every core, results in item order.
+pub(crate) fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len().max(1));
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 /// One file of the output.
@@ -102,7 +144,19 @@ pub struct OutputFile {
 /// # Ok(()) }
 /// ```
 pub fn render(env: &Environment) -> Result<Rendered> {
-    let resources = apply_layers(&env.layers, build(env))?;
+    let resources = apply_overlays(env, build(env))?;
+    let files = emit_files(env, &resources)?;
+    Ok(Rendered {
+        env: env.name.clone(),
+        resources,
+        files,
+        warnings: env.warnings.clone(),
+    })
+}
+
+/// The files of `out/<env>/` for `resources` (in apply order): one per
+/// resource and a `kustomization.yaml` listing them, sorted by name.
+pub fn emit_files(env: &Environment, resources: &[Resource]) -> Result<Vec<OutputFile>> {
     let mut files: Vec<OutputFile> = resources
         .iter()
         .map(|r| OutputFile {
@@ -131,19 +185,21 @@ pub fn render(env: &Environment) -> Result<Rendered> {
         )
         .into());
     }
-    Ok(Rendered {
-        env: env.name.clone(),
-        resources,
-        files,
-    })
+    Ok(files)
 }
 
-/// Applies each overlay's resource changes, first layer first, in kustomize's
-/// order: patches, namespace, name prefix/suffix, labels, annotations,
-/// replicas, images. The result is read back into typed resources, so a
-/// change that makes an invalid object is an error naming the overlay.
-fn apply_layers(layers: &[Layer], resources: Vec<Resource>) -> Result<Vec<Resource>> {
-    if layers.iter().all(|l| !has_resource_changes(&l.overlay)) {
+/// Applies each overlay's resource changes to `resources`, first layer first,
+/// in kustomize's order: patches, namespace, name prefix/suffix, labels,
+/// annotations, replicas, images. After each layer the result is read back
+/// into typed resources, so a change that makes an invalid object is an
+/// error naming the overlay.
+pub fn apply_overlays(env: &Environment, resources: Vec<Resource>) -> Result<Vec<Resource>> {
+    let layers: Vec<&Layer> = env
+        .layers
+        .iter()
+        .filter(|l| has_resource_changes(&l.overlay))
+        .collect();
+    if layers.is_empty() {
         return Ok(resources);
     }
     let mut docs: Vec<serde_json::Value> = resources.iter().map(Resource::to_value).collect();
@@ -418,7 +474,7 @@ fn strategies_config_map(env: &Environment, names: &Names) -> ConfigMap {
     let data: BTreeMap<String, String> = env
         .strategies
         .iter()
-        .map(|s| (s.file_name(), s.canonical_json()))
+        .map(|s| (s.file_name(), s.canonical_json().to_string()))
         .collect();
     ConfigMap {
         metadata: names.meta(hashed_name(&format!("{}-strategies", names.name), &data)),

@@ -3,8 +3,11 @@
 
 use crate::error::{Error, InputError, Result, closest};
 use crate::overlay::{self, Environment};
+use crate::spec::Description;
 use crate::strategy::{self, Strategy};
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Where each part of a repository lives, relative to its root.
 pub const BASE_DIR: &str = "base";
@@ -30,6 +33,8 @@ pub struct Repo {
     root: PathBuf,
     environments: Vec<String>,
     strategies: Vec<Strategy>,
+    /// Base descriptions already parsed, by path: environments share them.
+    bases: Arc<Mutex<BTreeMap<String, Description>>>,
 }
 
 impl Repo {
@@ -51,6 +56,7 @@ impl Repo {
             root,
             environments,
             strategies,
+            bases: Arc::default(),
         })
     }
 
@@ -110,6 +116,20 @@ impl Repo {
             });
         }
         overlay::resolve(self, name)
+    }
+
+    /// The base description at `rel`, parsed once per repository (not validated:
+    /// overlays change it first). `origin` names the overlay that chose it.
+    pub(crate) fn base(&self, rel: &str, origin: Option<(&Path, &str)>) -> Result<Description> {
+        if let Some(d) = self.bases.lock().ok().and_then(|b| b.get(rel).cloned()) {
+            return Ok(d);
+        }
+        let text = self.read(rel, origin)?;
+        let description: Description = crate::parse::yaml(Path::new(rel), &text)?;
+        if let Ok(mut bases) = self.bases.lock() {
+            bases.insert(rel.to_string(), description.clone());
+        }
+        Ok(description)
     }
 
     /// Reads `rel` (relative to the root) as UTF-8, refusing anything outside

@@ -22,8 +22,10 @@ pub struct Strategy {
     pub name: String,
     /// The file, relative to the repository root.
     pub file: PathBuf,
-    /// The config as written (a JSON object), emitted canonically.
+    /// The config as written (a JSON object).
     pub config: Value,
+    /// `config` as canonical JSON, computed once: every environment mounts it.
+    canonical: String,
     /// The same config, typed.
     pub parsed: Config,
 }
@@ -35,8 +37,8 @@ impl Strategy {
     }
 
     /// The config as canonical JSON (sorted keys, two-space indent, trailing newline).
-    pub fn canonical_json(&self) -> String {
-        crate::emit::json(&self.config)
+    pub fn canonical_json(&self) -> &str {
+        &self.canonical
     }
 
     /// The header a client sends to use this strategy.
@@ -795,6 +797,7 @@ pub(crate) fn from_file(file: &Path, text: &str) -> Result<Strategy> {
     Ok(Strategy {
         name: name.to_string(),
         file: file.to_path_buf(),
+        canonical: crate::emit::json(&config),
         config,
         parsed,
     })

@@ -86,21 +86,30 @@ pub enum Prune {
 /// ```
 pub fn write(out: &Path, rendered: &[Rendered], prune: Prune) -> Result<WriteReport> {
     ensure_real_dir(out)?;
-    let mut plans = Vec::new();
-    for r in rendered {
-        plans.push(plan(out, r)?);
-    }
+    let plans = crate::render::in_parallel(rendered, |r| plan(out, r))
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
     let stale = if prune == Prune::Stale {
         stale_environments(out, rendered)?
     } else {
         Vec::new()
     };
     let mut report = WriteReport::default();
-    for (r, plan) in rendered.iter().zip(plans) {
+    let work: Vec<(&Rendered, Plan)> = rendered.iter().zip(plans).collect();
+    for ((r, plan), result) in work
+        .iter()
+        .zip(crate::render::in_parallel(&work, |(r, plan)| {
+            if plan.unchanged {
+                Ok(false)
+            } else {
+                swap_in(out, r, plan).map(|()| true)
+            }
+        }))
+    {
         if plan.unchanged {
             report.unchanged.push(r.env.clone());
-        } else {
-            swap_in(out, r, &plan)?;
+        }
+        if result? {
             report.written.push(r.env.clone());
         }
     }
