@@ -6,7 +6,7 @@ VENV := .venv
 PY_TOOLS := $(VENV)/.installed
 KILN := $(CARGO) run --quiet --locked -p kiln-cli --
 
-.PHONY: render check test lint build
+.PHONY: render check test lint build bench
 
 ## render: compile base/, overlays/ and strategies/ into out/
 render:
@@ -26,6 +26,11 @@ lint:
 
 build:
 	$(CARGO) build --locked --release -p kiln-cli
+
+## bench: criterion benchmarks of the stages, then kiln vs kubectl kustomize (not run by CI)
+bench: build
+	$(CARGO) bench --locked -p kiln-tests --bench stages
+	$(CARGO) bench --locked -p kiln-tests --bench compare
 
 # Python oracles (kubernetes-validate, jsonschema, PyYAML) live in a virtualenv of their own.
 $(PY_TOOLS): tests/requirements.txt

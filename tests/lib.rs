@@ -133,3 +133,60 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     assert!(ok, "git {args:?}: {stderr}");
     stdout
 }
+
+/// The overlay of synthetic environment `i`: the operations kiln and kustomize
+/// share (namespace, prefix, annotations, replicas, a JSON patch).
+fn synthetic_overlay(i: usize) -> (String, String) {
+    let kiln = format!(
+        "namespace: ns-e{i:05}\nnamePrefix: e{i:05}-\ncommonAnnotations: {{ team: t{i} }}\n\
+         replicas: [ {{ name: portkey-gateway, count: {} }} ]\n\
+         patches:\n  - target: {{ kind: HTTPRoute }}\n    json: [ {{ op: replace, path: /spec/hostnames/0, value: e{i:05}.example.com }} ]\n",
+        i % 5 + 1
+    );
+    let kustomize = format!(
+        "resources: [../../base]\nnamespace: ns-e{i:05}\nnamePrefix: e{i:05}-\ncommonAnnotations: {{ team: t{i} }}\n\
+         replicas: [ {{ name: portkey-gateway, count: {} }} ]\n\
+         patches:\n  - target: {{ kind: HTTPRoute }}\n    patch: '[{{\"op\": \"replace\", \"path\": \"/spec/hostnames/0\", \"value\": \"e{i:05}.example.com\"}}]'\n",
+        i % 5 + 1
+    );
+    (kiln, kustomize)
+}
+
+/// Writes a synthetic repository of `envs` environments under `root`: this
+/// repository's base and strategies, and `overlays/e00000…` with the
+/// operations both tools share. Returns the environment names.
+pub fn synthetic_repo(root: &Path, envs: usize) -> Vec<String> {
+    for name in ["base", "strategies"] {
+        copy_tree(&repo_root().join(name), &root.join(name), false);
+    }
+    (0..envs)
+        .map(|i| {
+            let name = format!("e{i:05}");
+            put(
+                root,
+                &format!("overlays/{name}/overlay.yaml"),
+                &synthetic_overlay(i).0,
+            );
+            name
+        })
+        .collect()
+}
+
+/// The kustomize tree equivalent to [`synthetic_repo`]: `base/` holds the
+/// rendered base resources, `envs/<env>/kustomization.yaml` one overlay per
+/// environment, and `all/kustomization.yaml` every environment at once.
+pub fn synthetic_kustomize_tree(root: &Path, base_files: &[(String, String)], envs: usize) {
+    for (name, contents) in base_files {
+        put(root, &format!("base/{name}"), contents);
+    }
+    let mut all = String::from("resources:\n");
+    for i in 0..envs {
+        put(
+            root,
+            &format!("envs/e{i:05}/kustomization.yaml"),
+            &synthetic_overlay(i).1,
+        );
+        all.push_str(&format!("  - ../envs/e{i:05}\n"));
+    }
+    put(root, "all/kustomization.yaml", &all);
+}
