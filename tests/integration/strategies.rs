@@ -340,7 +340,7 @@ fn reference(name: &str) -> kiln::strategy::Strategy {
     repo.strategies()
         .iter()
         .find(|s| s.name == name)
-        .cloned()
+        .map(|s| (**s).clone())
         .expect("strategy")
 }
 

@@ -255,7 +255,10 @@ fn diff(cli: &Cli, repo: &Repo, args: &DiffArgs) -> kiln::Result<ExitCode> {
 }
 
 /// The strategies of `env`, or of strategies/ when no environment is named.
-fn strategy_set(repo: &Repo, env: Option<&str>) -> kiln::Result<Vec<kiln::strategy::Strategy>> {
+fn strategy_set(
+    repo: &Repo,
+    env: Option<&str>,
+) -> kiln::Result<Vec<std::sync::Arc<kiln::strategy::Strategy>>> {
     match env {
         Some(name) => Ok(repo.environment(name)?.strategies),
         None => Ok(repo.strategies().to_vec()),

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The base description an overlay chain uses unless one of them names another.
 pub const DEFAULT_BASE: &str = "base/service.yaml";
@@ -112,8 +113,8 @@ pub struct Environment {
     pub name: String,
     /// The description after every overlay's typed changes.
     pub description: Description,
-    /// The strategies the environment mounts, sorted by name.
-    pub strategies: Vec<Strategy>,
+    /// The strategies the environment mounts, sorted by name (shared with the repository).
+    pub strategies: Vec<Arc<Strategy>>,
     /// The overlay chain, first (outermost parent) to last (this environment).
     pub layers: Vec<Layer>,
     /// Strategy warnings (legal, but probably not meant): file and finding.
@@ -317,8 +318,8 @@ pub(crate) fn resolve(repo: &Repo, name: &str) -> Result<Environment> {
     })
 }
 
-fn strategies(repo: &Repo, layers: &[Layer]) -> Result<Vec<Strategy>> {
-    let mut strategies: BTreeMap<String, Strategy> = repo
+fn strategies(repo: &Repo, layers: &[Layer]) -> Result<Vec<Arc<Strategy>>> {
+    let mut strategies: BTreeMap<String, Arc<Strategy>> = repo
         .strategies()
         .iter()
         .map(|s| (s.name.clone(), s.clone()))
@@ -343,7 +344,7 @@ fn strategies(repo: &Repo, layers: &[Layer]) -> Result<Vec<Strategy>> {
             let pointer = format!("/strategies/add/{i}");
             let text = repo.read(path, Some((&layer.file, &pointer)))?;
             let s = strategy::from_file(Path::new(path), &text)?;
-            strategies.insert(s.name.clone(), s);
+            strategies.insert(s.name.clone(), Arc::new(s));
         }
     }
     Ok(strategies.into_values().collect())

@@ -32,7 +32,7 @@ pub const OVERLAY_FILE: &str = "overlay.yaml";
 pub struct Repo {
     root: PathBuf,
     environments: Vec<String>,
-    strategies: Vec<Strategy>,
+    strategies: Vec<Arc<Strategy>>,
     /// Base descriptions already parsed, by path: environments share them.
     bases: Arc<Mutex<BTreeMap<String, Description>>>,
 }
@@ -51,7 +51,10 @@ impl Repo {
             }
         }
         let environments = list_environments(&root)?;
-        let strategies = strategy::load_dir(&root)?;
+        let strategies = strategy::load_dir(&root)?
+            .into_iter()
+            .map(Arc::new)
+            .collect();
         Ok(Repo {
             root,
             environments,
@@ -92,7 +95,7 @@ impl Repo {
     }
 
     /// The strategies in `strategies/`, sorted by name.
-    pub fn strategies(&self) -> &[Strategy] {
+    pub fn strategies(&self) -> &[Arc<Strategy>] {
         &self.strategies
     }
 

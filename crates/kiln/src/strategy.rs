@@ -26,6 +26,8 @@ pub struct Strategy {
     pub config: Value,
     /// `config` as canonical JSON, computed once: every environment mounts it.
     canonical: String,
+    /// What [`validate`] finds without an environment, computed once at load.
+    findings: Vec<Finding>,
     /// The same config, typed.
     pub parsed: Config,
 }
@@ -247,8 +249,11 @@ pub const CONTEXT_ROOTS: [&str; 3] = ["metadata", "params", "url"];
 /// `None` when no environment is known, which skips that one check.
 pub fn validate(config: &Config, raw: &Value, secret_env: Option<&[String]>) -> Vec<Finding> {
     let mut findings = Vec::new();
-    check_node(config, "", secret_env, &mut findings, true);
+    check_node(config, "", &mut findings, true);
     literal_secrets(raw, String::new(), &mut findings);
+    if let Some(known) = secret_env {
+        unknown_references(config, "", known, &mut findings);
+    }
     findings.sort_by(|a, b| (a.severity, &a.pointer).cmp(&(b.severity, &b.pointer)));
     findings
 }
@@ -261,13 +266,7 @@ fn push(findings: &mut Vec<Finding>, severity: Severity, pointer: String, messag
     });
 }
 
-fn check_node(
-    node: &Config,
-    at: &str,
-    secret_env: Option<&[String]>,
-    out: &mut Vec<Finding>,
-    top: bool,
-) {
+fn check_node(node: &Config, at: &str, out: &mut Vec<Finding>, top: bool) {
     use Severity::*;
     let Some(strategy) = &node.strategy else {
         if !node.targets.is_empty() {
@@ -288,7 +287,7 @@ fn check_node(
                 ),
             );
         }
-        check_target(node, at, secret_env, out);
+        check_target(node, at, out);
         return;
     };
     let targets = &node.targets;
@@ -384,9 +383,9 @@ fn check_node(
         &format!("{at}/strategy/on_status_codes"),
         out,
     );
-    check_target(node, at, secret_env, out);
+    check_target(node, at, out);
     for (i, t) in targets.iter().enumerate() {
-        check_node(t, &format!("{at}/targets/{i}"), secret_env, out, false);
+        check_node(t, &format!("{at}/targets/{i}"), out, false);
     }
 }
 
@@ -628,7 +627,7 @@ fn status_codes(codes: &[u16], at: &str, out: &mut Vec<Finding>) {
     }
 }
 
-fn check_target(node: &Config, at: &str, secret_env: Option<&[String]>, out: &mut Vec<Finding>) {
+fn check_target(node: &Config, at: &str, out: &mut Vec<Finding>) {
     use Severity::*;
     if let Some(retry) = &node.retry {
         if retry.attempts == 0 || retry.attempts > 5 {
@@ -654,22 +653,37 @@ fn check_target(node: &Config, at: &str, secret_env: Option<&[String]>, out: &mu
         );
     }
     if let Some(key) = &node.api_key {
-        let reference = key
-            .strip_prefix("${")
-            .and_then(|k| k.strip_suffix('}'))
-            .filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
-        match reference {
-            Some(var) => {
-                if let Some(known) = secret_env.filter(|known| !known.iter().any(|e| e == var)) {
-                    push(out, Error, format!("{at}/api_key"), format!(
-                        "`${{{var}}}` is not one of the environment's secrets.keys ({})", known.join(", ")
-                    ));
-                }
-            }
-            // A literal that looks like a key is reported by literal_secrets with more detail.
-            None if looks_like_key(key) => {}
-            None => push(out, Error, format!("{at}/api_key"), "credentials are only references: `${ENV_NAME}` of a secrets.keys entry, or a virtual_key".into()),
+        // A literal that looks like a key is reported by literal_secrets with more detail.
+        if reference(key).is_none() && !looks_like_key(key) {
+            push(out, Error, format!("{at}/api_key"), "credentials are only references: `${ENV_NAME}` of a secrets.keys entry, or a virtual_key".into());
         }
+    }
+}
+
+/// The variable named by an `api_key` reference `${NAME}`.
+fn reference(key: &str) -> Option<&str> {
+    key.strip_prefix("${")
+        .and_then(|k| k.strip_suffix('}'))
+        .filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+}
+
+/// `api_key` references to variables the environment's secrets do not provide.
+fn unknown_references(node: &Config, at: &str, known: &[String], out: &mut Vec<Finding>) {
+    if let Some(var) = node.api_key.as_deref().and_then(reference) {
+        if !known.iter().any(|e| e == var) {
+            push(
+                out,
+                Severity::Error,
+                format!("{at}/api_key"),
+                format!(
+                    "`${{{var}}}` is not one of the environment's secrets.keys ({})",
+                    known.join(", ")
+                ),
+            );
+        }
+    }
+    for (i, t) in node.targets.iter().enumerate() {
+        unknown_references(t, &format!("{at}/targets/{i}"), known, out);
     }
 }
 
@@ -712,12 +726,14 @@ fn literal_secrets(value: &Value, at: String, out: &mut Vec<Finding>) {
 /// Validates `strategies` for an environment whose secrets are `secret_env`:
 /// the first error becomes an [`InputError`] naming file and pointer; warnings are returned.
 pub(crate) fn check_all(
-    strategies: &[Strategy],
+    strategies: &[std::sync::Arc<Strategy>],
     secret_env: &[String],
 ) -> Result<Vec<(PathBuf, Finding)>> {
     let mut warnings = Vec::new();
     for s in strategies {
-        for f in validate(&s.parsed, &s.config, Some(secret_env)) {
+        let mut references = Vec::new();
+        unknown_references(&s.parsed, "", secret_env, &mut references);
+        for f in s.findings.iter().cloned().chain(references) {
             if f.severity == Severity::Error {
                 return Err(InputError::new(&s.file, f.message).at(f.pointer).into());
             }
@@ -798,6 +814,7 @@ pub(crate) fn from_file(file: &Path, text: &str) -> Result<Strategy> {
         name: name.to_string(),
         file: file.to_path_buf(),
         canonical: crate::emit::json(&config),
+        findings: validate(&parsed, &config, None),
         config,
         parsed,
     })
