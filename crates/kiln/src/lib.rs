@@ -44,3 +44,8 @@ pub use render::{OutputFile, Rendered, apply_overlays, build, emit_files, render
 pub use repo::Repo;
 pub use resource::Resource;
 pub use write::{Difference, DifferenceKind, Prune, WriteReport, check, write};
+
+/// The README's examples, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
