@@ -279,6 +279,15 @@ pub fn rename(docs: &mut [Value], prefix: &str, suffix: &str) {
     }
 }
 
+/// The items of the list at `v[key]` (none if absent or not a list).
+fn items<'a>(v: &'a mut Value, key: &str) -> impl Iterator<Item = &'a mut Value> {
+    v.get_mut(key).into_iter().flat_map(items_of)
+}
+
+fn items_of(v: &mut Value) -> impl Iterator<Item = &mut Value> {
+    v.as_array_mut().into_iter().flatten()
+}
+
 /// Points every name reference kiln renders at the renamed object.
 fn fix_references(doc: &mut Value, lookup: &dyn Fn(&str, &str) -> Option<String>) {
     let set = |slot: Option<&mut Value>, k: &str| {
@@ -294,28 +303,13 @@ fn fix_references(doc: &mut Value, lookup: &dyn Fn(&str, &str) -> Option<String>
                 return;
             };
             for list in ["initContainers", "containers"] {
-                for c in spec
-                    .get_mut(list)
-                    .and_then(Value::as_array_mut)
-                    .into_iter()
-                    .flatten()
-                {
-                    for e in c
-                        .get_mut("envFrom")
-                        .and_then(Value::as_array_mut)
-                        .into_iter()
-                        .flatten()
-                    {
+                for c in items(spec, list) {
+                    for e in items(c, "envFrom") {
                         set(e.pointer_mut("/configMapRef/name"), "ConfigMap");
                         // The Secret an ExternalSecret creates carries the ExternalSecret's name.
                         set(e.pointer_mut("/secretRef/name"), "ExternalSecret");
                     }
-                    for e in c
-                        .get_mut("env")
-                        .and_then(Value::as_array_mut)
-                        .into_iter()
-                        .flatten()
-                    {
+                    for e in items(c, "env") {
                         set(
                             e.pointer_mut("/valueFrom/configMapKeyRef/name"),
                             "ConfigMap",
@@ -327,37 +321,21 @@ fn fix_references(doc: &mut Value, lookup: &dyn Fn(&str, &str) -> Option<String>
                     }
                 }
             }
-            for v in spec
-                .get_mut("volumes")
-                .and_then(Value::as_array_mut)
-                .into_iter()
-                .flatten()
-            {
+            for v in items(spec, "volumes") {
                 set(v.pointer_mut("/configMap/name"), "ConfigMap");
                 set(v.pointer_mut("/secret/secretName"), "ExternalSecret");
             }
-            for s in spec
-                .get_mut("imagePullSecrets")
-                .and_then(Value::as_array_mut)
-                .into_iter()
-                .flatten()
-            {
+            for s in items(spec, "imagePullSecrets") {
                 set(s.get_mut("name"), "ExternalSecret");
             }
         }
         "HTTPRoute" => {
             for rule in doc
                 .pointer_mut("/spec/rules")
-                .and_then(Value::as_array_mut)
                 .into_iter()
-                .flatten()
+                .flat_map(items_of)
             {
-                for b in rule
-                    .get_mut("backendRefs")
-                    .and_then(Value::as_array_mut)
-                    .into_iter()
-                    .flatten()
-                {
+                for b in items(rule, "backendRefs") {
                     let is_service = b
                         .get("kind")
                         .and_then(Value::as_str)
