@@ -29,7 +29,7 @@ Examples:
                               where Portkey would send such a request
   kiln envs                   list environments
 
-Exit status: 0 ok, 1 --check found differences, 2 bad input or usage."
+Exit status: 0 ok, 1 differences found (render --check, diff), 2 bad input or usage."
 )]
 struct Cli {
     /// Repository root [default: the nearest directory above the working

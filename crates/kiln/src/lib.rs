@@ -7,10 +7,10 @@
 //! |---|---|---|
 //! | load the repository | [`repo`] | [`Repo::open`], [`Repo::discover`] |
 //! | resolve an environment | [`overlay`] | [`Repo::environment`] → [`Environment`] |
-//! | build typed resources | [`render`] | [`build`] → [`Resource`]s |
+//! | build typed resources | [`render`](mod@render) | [`build`] → [`Resource`]s |
 //! | patch (overlays' resource changes) | [`patch`], [`transform`] | [`apply_overlays`] |
-//! | emit canonical bytes | [`emit`], [`render`] | [`emit_files`]; all of it: [`render()`] → [`Rendered`] |
-//! | write `out/` | [`write`] | [`write()`], [`check`] |
+//! | emit canonical bytes | [`emit`](mod@emit), [`render`](mod@render) | [`emit_files`]; all of it: [`render()`] → [`Rendered`] |
+//! | write `out/` | [`write`](mod@write) | [`write()`], [`check`] |
 //!
 //! ```no_run
 //! # fn main() -> Result<(), kiln::Error> {

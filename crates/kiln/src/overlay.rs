@@ -6,7 +6,7 @@
 //! edit the description before anything is built, so they are validated like
 //! the base. Resource changes (`patches` and kustomize's conveniences) edit
 //! the built resources, in kustomize's order, layer by layer from the first
-//! overlay of the chain to the last; see [`crate::render`].
+//! overlay of the chain to the last; see [`crate::apply_overlays`].
 
 use crate::error::{Error, InputError, Result, closest};
 use crate::parse;

@@ -2,7 +2,7 @@
 //! `images`, `replicas`, `namePrefix`/`nameSuffix` (with references updated),
 //! `labels`, `commonAnnotations` and `namespace`.
 //!
-//! Each works on the JSON form of the resources; [`crate::render`] turns the
+//! Each works on the JSON form of the resources; [`crate::apply_overlays`] turns the
 //! result back into typed resources, so nothing here can produce an object
 //! that Kubernetes would not accept.
 

@@ -18,7 +18,7 @@ pub const INDEX_FILE: &str = ".kiln-index.json";
 const STAGING_PREFIX: &str = ".kiln-staging-";
 const OLD_PREFIX: &str = ".kiln-old-";
 
-/// What [`write`] did.
+/// What [`write()`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WriteReport {
     /// Environments whose directory was (re)written.
