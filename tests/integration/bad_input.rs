@@ -243,3 +243,55 @@ fn symlinks_are_never_followed() {
     let err = Repo::open(dir.path()).expect_err("symlinked overlay");
     assert!(matches!(err, Error::UnsafePath { .. }), "{err}");
 }
+
+mod no_panics {
+    use kiln_tests::{copy_inputs, put};
+    use proptest::prelude::*;
+
+    /// Valid YAML/JSON fragments mixed with noise, so inputs get past the parser sometimes.
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,200}",
+            prop::collection::vec(
+                prop::sample::select(vec![
+                    "replicas: -1\n",
+                    "set: {}\n",
+                    "extends: homelab\n",
+                    "patches: [{}]\n",
+                    "name: x\n",
+                    "- a\n",
+                    "{\"strategy\": {\"mode\": \"conditional\"}}",
+                    "[",
+                    "}",
+                    "namePrefix: \"\"\n",
+                    "set: {route: {hosts: []}}\n",
+                    "images: [{name: a}]\n",
+                    "targets: [{weight: -1}]",
+                    "&a [*a]\n",
+                    "!!binary x\n",
+                    "~\n",
+                    "0x10\n",
+                ]),
+                0..6,
+            )
+            .prop_map(|parts| parts.concat()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Whatever the inputs say, kiln answers with a result or an error, never a panic.
+        #[test]
+        fn arbitrary_inputs_never_panic(file in 0usize..4, contents in text()) {
+            let dir = copy_inputs(false);
+            let target = ["base/service.yaml", "overlays/homelab/overlay.yaml", "strategies/all-models.json", "overlays/x/overlay.yaml"][file];
+            put(dir.path(), target, &contents);
+            if let Ok(repo) = kiln::Repo::open(dir.path()) {
+                for env in repo.environments() {
+                    let _ = repo.environment(env).and_then(|e| kiln::render(&e));
+                }
+            }
+        }
+    }
+}
