@@ -267,6 +267,8 @@ fn patches_cannot_make_invalid_resources_or_miss() {
     let e =
         bad("patches:\n  - target: { kind: HTTPRoute }\n    merge: { spec: { hostname: [x] } }\n");
     assert!(e.message.contains("hostname"), "{e}");
+    let e = bad("patches:\n  - target: { kind: ServiceMonitor }\n    merge: { spc: { x: 1 } }\n");
+    assert!(e.message.contains("`/spc` is not a field"), "{e}");
 
     let e = bad(
         "patches:\n  - target: { kind: Deployment, name: nope }\n    merge: { spec: { replicas: 2 } }\n",

@@ -10,8 +10,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use serde::{Deserialize, Serialize};
 
 /// gateway.networking.k8s.io/v1 HTTPRoute.
+// No deny_unknown_fields at the top: apiVersion and kind are there; Resource::from_value
+// rejects any other unknown field by comparing the round trip.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct HttpRoute {
     pub metadata: ObjectMeta,
@@ -132,8 +133,9 @@ pub struct BackendRef {
 }
 
 /// monitoring.coreos.com/v1 ServiceMonitor.
+// No deny_unknown_fields at the top: apiVersion and kind are there; Resource::from_value
+// rejects any other unknown field by comparing the round trip.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct ServiceMonitor {
     pub metadata: ObjectMeta,
@@ -172,8 +174,9 @@ pub struct Endpoint {
 }
 
 /// external-secrets.io/v1 ExternalSecret.
+// No deny_unknown_fields at the top: apiVersion and kind are there; Resource::from_value
+// rejects any other unknown field by comparing the round trip.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct ExternalSecret {
     pub metadata: ObjectMeta,

@@ -46,14 +46,10 @@ macro_rules! resources {
             pub fn from_value(value: &Value) -> Result<Resource, String> {
                 let api_version = value["apiVersion"].as_str().unwrap_or_default();
                 let kind = value["kind"].as_str().unwrap_or_default();
-                // The type is chosen by apiVersion and kind; the fields themselves carry only the rest.
-                let mut body = value.clone();
-                if let Value::Object(map) = &mut body {
-                    map.remove("apiVersion");
-                    map.remove("kind");
-                }
+                // Deserialized from the borrowed value: no copy. Unknown fields are
+                // caught by the round-trip comparison below, for every kind alike.
                 let typed = match (api_version, kind) {
-                    $( ($api_version, $kind) => serde_json::from_value::<$ty>(body)
+                    $( ($api_version, $kind) => <$ty as serde::Deserialize>::deserialize(value)
                         .map(Resource::$variant), )*
                     _ => return Err(format!("kiln does not render {api_version} {kind}")),
                 };
