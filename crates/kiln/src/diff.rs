@@ -430,25 +430,23 @@ pub fn markdown(diff: &Diff, limit: usize) -> String {
         .iter()
         .flat_map(|e| e.changes.iter().map(move |c| (e.env.as_str(), c)))
         .collect();
+    // Each block is built once at each size; cutting the largest first keeps a running total.
+    let lengths: Vec<(usize, usize)> = all
+        .iter()
+        .map(|(e, c)| (block(e, c, true).len(), block(e, c, false).len()))
+        .collect();
     let mut full: Vec<bool> = vec![true; all.len()];
     let mut by_size: Vec<usize> = (0..all.len()).collect();
     by_size.sort_by_key(|i| std::cmp::Reverse(all[*i].1.diff.len()));
     let note_room = 200;
-    let size = |full: &[bool]| -> usize {
-        head.len()
-            + note_room
-            + all
-                .iter()
-                .zip(full)
-                .map(|((e, c), f)| block(e, c, *f).len())
-                .sum::<usize>()
-    };
+    let mut size = head.len() + note_room + lengths.iter().map(|(long, _)| long).sum::<usize>();
     let mut cut = 0;
     for i in by_size {
-        if size(&full) <= limit {
+        if size <= limit {
             break;
         }
         full[i] = false;
+        size = size - lengths[i].0 + lengths[i].1;
         cut += 1;
     }
     let mut out = head.clone();
