@@ -88,11 +88,9 @@ fn add_pairs(doc: &mut Value, path: &[&str], pairs: &BTreeMap<String, String>) {
     }
 }
 
-/// Every pod spec in `doc` (as a path), for the kinds kiln renders.
-fn pod_template(doc: &Value) -> Option<&'static [&'static str]> {
-    WORKLOADS
-        .contains(&kind(doc))
-        .then_some(&["spec", "template"][..])
+/// Whether `doc` is a workload with a pod template at `spec.template`.
+fn has_pod_template(doc: &Value) -> bool {
+    WORKLOADS.contains(&kind(doc))
 }
 
 /// Applies `images:` entries; returns the names that matched no container.
@@ -100,20 +98,12 @@ pub fn images(docs: &mut [Value], overrides: &[ImageOverride]) -> Vec<String> {
     let mut unmatched = Vec::new();
     for o in overrides {
         let mut matched = false;
-        for doc in docs.iter_mut() {
-            let Some(template) = pod_template(doc) else {
-                continue;
-            };
-            let mut spec_path: Vec<&str> = template.to_vec();
-            spec_path.push("spec");
-            let Some(spec) = object_at(doc, &spec_path) else {
+        for doc in docs.iter_mut().filter(|d| has_pod_template(d)) {
+            let Some(spec) = doc.pointer_mut("/spec/template/spec") else {
                 continue;
             };
             for list in ["initContainers", "containers"] {
-                let Some(Value::Array(containers)) = spec.get_mut(list) else {
-                    continue;
-                };
-                for c in containers {
+                for c in items(spec, list) {
                     let Some(image) = c.get("image").and_then(Value::as_str) else {
                         continue;
                     };
@@ -190,7 +180,7 @@ pub fn labels(docs: &mut [Value], entries: &[LabelsEntry]) {
         for doc in docs.iter_mut() {
             add_pairs(doc, &["metadata", "labels"], &e.pairs);
             let k = kind(doc).to_string();
-            if (e.include_selectors || e.include_templates) && pod_template(doc).is_some() {
+            if (e.include_selectors || e.include_templates) && has_pod_template(doc) {
                 add_pairs(doc, &["spec", "template", "metadata", "labels"], &e.pairs);
             }
             if !e.include_selectors {
@@ -220,7 +210,7 @@ pub fn annotations(docs: &mut [Value], pairs: &BTreeMap<String, String>) {
     }
     for doc in docs.iter_mut() {
         add_pairs(doc, &["metadata", "annotations"], pairs);
-        if pod_template(doc).is_some() {
+        if has_pod_template(doc) {
             add_pairs(doc, &["spec", "template", "metadata", "annotations"], pairs);
         }
     }
