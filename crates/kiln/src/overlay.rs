@@ -285,9 +285,10 @@ pub(crate) fn resolve(repo: &Repo, name: &str) -> Result<Environment> {
             .map_err(|e| InputError::new(base_file, e.to_string()))?;
         for layer in &layers {
             if let Some(set) = &layer.overlay.set {
-                patch::strategic_merge(&mut value, set, &description_keys).map_err(|message| {
-                    let (pointer, message) = message.split_once(": ").unwrap_or(("", &message));
-                    Error::from(InputError::new(&layer.file, message).at(format!("/set{pointer}")))
+                patch::strategic_merge(&mut value, set, &description_keys).map_err(|e| {
+                    Error::from(
+                        InputError::new(&layer.file, e.message).at(format!("/set{}", e.pointer)),
+                    )
                 })?;
             }
         }
@@ -296,9 +297,13 @@ pub(crate) fn resolve(repo: &Repo, name: &str) -> Result<Environment> {
     } else {
         description
     };
-    if let Err(Error::Input(e)) = description.validate(base_file) {
-        let pointer = e.pointer.clone().unwrap_or_default();
-        return Err(blame(&layers, base_file, &pointer, e.message, e.help));
+    match description.validate(base_file) {
+        Ok(()) => {}
+        Err(Error::Input(e)) => {
+            let pointer = e.pointer.clone().unwrap_or_default();
+            return Err(blame(&layers, base_file, &pointer, e.message, e.help));
+        }
+        Err(other) => return Err(other),
     }
 
     let strategies = strategies(repo, &layers)?;

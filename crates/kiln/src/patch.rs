@@ -44,6 +44,21 @@ pub type MergeKeys<'a> = &'a dyn Fn(&[&str]) -> Option<ListMerge>;
 
 const DIRECTIVE: &str = "$patch";
 
+/// Why a strategic merge failed, and where in the patch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeError {
+    /// JSON pointer within the patch.
+    pub pointer: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for MergeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.pointer, self.message)
+    }
+}
+
 /// Strategic merge of `patch` into `target`:
 /// - maps merge recursively; `null` removes a field;
 /// - lists with a merge key merge item by item, ordered as kustomize orders
@@ -53,8 +68,12 @@ const DIRECTIVE: &str = "$patch";
 /// - `$patch: replace` in a map replaces the map; a list item `{$patch: replace}`
 ///   makes the patch's items the whole list; `$patch: delete` in a map removes it.
 ///
-/// Errors name the JSON pointer (within the patch) of the problem.
-pub fn strategic_merge(target: &mut Value, patch: &Value, keys: MergeKeys) -> Result<(), String> {
+/// Errors carry the JSON pointer (within the patch) of the problem.
+pub fn strategic_merge(
+    target: &mut Value,
+    patch: &Value,
+    keys: MergeKeys,
+) -> Result<(), MergeError> {
     let mut path = Vec::new();
     merge_value(target, patch, keys, &mut path)
 }
@@ -70,7 +89,7 @@ fn merge_value<'a>(
     patch: &'a Value,
     keys: MergeKeys,
     path: &mut Vec<&'a str>,
-) -> Result<(), String> {
+) -> Result<(), MergeError> {
     match (target, patch) {
         (Value::Object(t), Value::Object(p)) => merge_map(t, p, keys, path),
         (target, patch) => {
@@ -80,14 +99,19 @@ fn merge_value<'a>(
     }
 }
 
-fn directive<'a>(map: &'a Map<String, Value>, path: &[&str]) -> Result<Option<&'a str>, String> {
+fn directive<'a>(
+    map: &'a Map<String, Value>,
+    path: &[&str],
+) -> Result<Option<&'a str>, MergeError> {
     match map.get(DIRECTIVE) {
         None => Ok(None),
         Some(Value::String(s)) if s == "replace" || s == "delete" || s == "merge" => Ok(Some(s)),
-        Some(other) => Err(format!(
-            "{}: `$patch: {other}` is not a directive kiln knows (expected replace, delete or merge)",
-            pointer(path)
-        )),
+        Some(other) => Err(MergeError {
+            pointer: pointer(path),
+            message: format!(
+                "`$patch: {other}` is not a directive kiln knows (expected replace, delete or merge)"
+            ),
+        }),
     }
 }
 
@@ -96,7 +120,7 @@ fn merge_map<'a>(
     patch: &'a Map<String, Value>,
     keys: MergeKeys,
     path: &mut Vec<&'a str>,
-) -> Result<(), String> {
+) -> Result<(), MergeError> {
     match directive(patch, path)? {
         Some("replace") => {
             *target = match strip(&Value::Object(patch.clone()), path)? {
@@ -149,7 +173,7 @@ fn merge_list<'a>(
     how: ListMerge,
     keys: MergeKeys,
     path: &mut Vec<&'a str>,
-) -> Result<(), String> {
+) -> Result<(), MergeError> {
     let merge_key = how.key;
     let replace_all = patch.iter().any(|item| {
         item.as_object()
@@ -172,16 +196,18 @@ fn merge_list<'a>(
     let mut merged: Vec<(Option<usize>, Value)> = Vec::new();
     for (i, item) in patch.iter().enumerate() {
         let Some(map) = item.as_object() else {
-            return Err(format!(
-                "{}/{i}: expected an object with `{merge_key}` (items of this list are merged by it)",
-                pointer(path)
-            ));
+            return Err(MergeError {
+                pointer: format!("{}/{i}", pointer(path)),
+                message: format!(
+                    "expected an object with `{merge_key}` (items of this list are merged by it)"
+                ),
+            });
         };
         let Some(id) = map.get(merge_key) else {
-            return Err(format!(
-                "{}/{i}: missing `{merge_key}`, which identifies the item to change",
-                pointer(path)
-            ));
+            return Err(MergeError {
+                pointer: format!("{}/{i}", pointer(path)),
+                message: format!("missing `{merge_key}`, which identifies the item to change"),
+            });
         };
         let found = remaining
             .iter()
@@ -216,7 +242,7 @@ fn merge_list<'a>(
 }
 
 /// A patch value with its directives removed, for places where there is nothing to merge into.
-fn strip(value: &Value, path: &[&str]) -> Result<Value, String> {
+fn strip(value: &Value, path: &[&str]) -> Result<Value, MergeError> {
     match value {
         Value::Object(map) => {
             directive(map, path)?;
@@ -233,7 +259,7 @@ fn strip(value: &Value, path: &[&str]) -> Result<Value, String> {
     }
 }
 
-fn strip_list(items: &[Value], path: &[&str]) -> Result<Value, String> {
+fn strip_list(items: &[Value], path: &[&str]) -> Result<Value, MergeError> {
     let mut out = Vec::new();
     for item in items {
         let is_directive_only = item
@@ -429,7 +455,8 @@ mod tests {
             &json!({"spec": {"containers": [{"image": "x"}]}}),
             &kubernetes_merge_keys,
         )
-        .expect_err("no key");
+        .expect_err("no key")
+        .to_string();
         assert!(
             err.starts_with("/spec/containers/0: missing `name`"),
             "{err}"
@@ -439,7 +466,8 @@ mod tests {
             &json!({"spec": {"$patch": "explode"}}),
             &kubernetes_merge_keys,
         )
-        .expect_err("bad directive");
+        .expect_err("bad directive")
+        .to_string();
         assert!(err.contains("explode"), "{err}");
     }
 

@@ -242,11 +242,10 @@ pub fn apply_overlays(env: &Environment, resources: Vec<Resource>) -> Result<Vec
                             None
                         }
                     };
-                    patch::strategic_merge(doc, smp, &keys).map_err(|message| {
-                        let (pointer, message) = message.split_once(": ").unwrap_or(("", &message));
+                    patch::strategic_merge(doc, smp, &keys).map_err(|e| {
                         fail(
-                            format!("/patches/{i}/strategic{pointer}"),
-                            format!("{message} ({what})"),
+                            format!("/patches/{i}/strategic{}", e.pointer),
+                            format!("{} ({what})", e.message),
                         )
                     })?;
                 }
