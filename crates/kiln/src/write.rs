@@ -129,33 +129,8 @@ pub fn write(out: &Path, rendered: &[Rendered], prune: Prune) -> Result<WriteRep
 /// changed, or left over from environments or resources that no longer exist.
 pub fn check(out: &Path, rendered: &[Rendered], prune: Prune) -> Result<Vec<Difference>> {
     let mut differences = Vec::new();
-    for r in rendered {
-        let dir = out.join(&r.env);
-        ensure_real_dir(&dir)?;
-        let old_index = read_index(out, &r.env)?.unwrap_or_default();
-        for file in r.files.iter().chain(std::iter::once(&index_file(r))) {
-            let path = dir.join(&file.name);
-            let kind = match read_if_present(&path)? {
-                None => Some(DifferenceKind::Missing),
-                Some(bytes) if bytes != file.contents.as_bytes() => Some(DifferenceKind::Changed),
-                Some(_) => None,
-            };
-            if let Some(kind) = kind {
-                differences.push(Difference {
-                    path: Path::new(&r.env).join(&file.name),
-                    kind,
-                });
-            }
-        }
-        let fresh: BTreeSet<&str> = r.files.iter().map(|f| f.name.as_str()).collect();
-        for name in old_index.keys().filter(|n| !fresh.contains(n.as_str())) {
-            if dir.join(name).exists() {
-                differences.push(Difference {
-                    path: Path::new(&r.env).join(name),
-                    kind: DifferenceKind::Stale,
-                });
-            }
-        }
+    for found in crate::render::in_parallel(rendered, |r| check_env(out, r)) {
+        differences.extend(found?);
     }
     if prune == Prune::Stale && out.is_dir() {
         for (env, owned) in stale_environments(out, rendered)? {
@@ -171,10 +146,45 @@ pub fn check(out: &Path, rendered: &[Rendered], prune: Prune) -> Result<Vec<Diff
     Ok(differences)
 }
 
+/// How `out/<env>/` differs from `r`.
+fn check_env(out: &Path, r: &Rendered) -> Result<Vec<Difference>> {
+    let mut differences = Vec::new();
+    let dir = out.join(&r.env);
+    ensure_real_dir(&dir)?;
+    let old_index = read_index(out, &r.env)?.unwrap_or_default();
+    let new_index = index_file(&index(r));
+    for file in r.files.iter().chain(std::iter::once(&new_index)) {
+        let path = dir.join(&file.name);
+        let kind = match read_if_present(&path)? {
+            None => Some(DifferenceKind::Missing),
+            Some(bytes) if bytes != file.contents.as_bytes() => Some(DifferenceKind::Changed),
+            Some(_) => None,
+        };
+        if let Some(kind) = kind {
+            differences.push(Difference {
+                path: Path::new(&r.env).join(&file.name),
+                kind,
+            });
+        }
+    }
+    let fresh: BTreeSet<&str> = r.files.iter().map(|f| f.name.as_str()).collect();
+    for name in old_index.keys().filter(|n| !fresh.contains(n.as_str())) {
+        if dir.join(name).exists() {
+            differences.push(Difference {
+                path: Path::new(&r.env).join(name),
+                kind: DifferenceKind::Stale,
+            });
+        }
+    }
+    Ok(differences)
+}
+
 struct Plan {
     /// Entries in `out/<env>/` that kiln did not write, carried over into the new directory.
     foreign: Vec<String>,
     unchanged: bool,
+    /// The new `.kiln-index.json` (hashing every file once).
+    index_file: OutputFile,
 }
 
 fn plan(out: &Path, r: &Rendered) -> Result<Plan> {
@@ -206,14 +216,19 @@ fn plan(out: &Path, r: &Rendered) -> Result<Plan> {
             path: dir.join(&clash.name),
         });
     }
-    let unchanged = old_index.as_ref() == Some(&index(r))
+    let new_index = index(r);
+    let unchanged = old_index.as_ref() == Some(&new_index)
         && r.files.iter().all(|f| {
             read_if_present(&dir.join(&f.name))
                 .ok()
                 .flatten()
                 .is_some_and(|bytes| bytes == f.contents.as_bytes())
         });
-    Ok(Plan { foreign, unchanged })
+    Ok(Plan {
+        foreign,
+        unchanged,
+        index_file: index_file(&new_index),
+    })
 }
 
 fn swap_in(out: &Path, r: &Rendered, plan: &Plan) -> Result<()> {
@@ -222,7 +237,7 @@ fn swap_in(out: &Path, r: &Rendered, plan: &Plan) -> Result<()> {
     let old = out.join(format!("{OLD_PREFIX}{}", r.env));
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     std::fs::create_dir(&staging).map_err(|e| Error::io(&staging, e))?;
-    for file in r.files.iter().chain(std::iter::once(&index_file(r))) {
+    for file in r.files.iter().chain(std::iter::once(&plan.index_file)) {
         let path = staging.join(&file.name);
         std::fs::write(&path, &file.contents).map_err(|e| Error::io(&path, e))?;
     }
@@ -328,8 +343,8 @@ fn index(r: &Rendered) -> Index {
         .collect()
 }
 
-fn index_file(r: &Rendered) -> OutputFile {
-    let value = serde_json::json!({ "generator": "kiln", "files": index(r) });
+fn index_file(index: &Index) -> OutputFile {
+    let value = serde_json::json!({ "generator": "kiln", "files": index });
     OutputFile {
         name: INDEX_FILE.into(),
         contents: crate::emit::json(&value),
