@@ -190,3 +190,13 @@ pub fn synthetic_kustomize_tree(root: &Path, base_files: &[(String, String)], en
     }
     put(root, "all/kustomization.yaml", &all);
 }
+
+/// The item of JSON list `list` whose `key` equals `value`; panics naming what is missing.
+pub fn item(list: &serde_json::Value, key: &str, value: &serde_json::Value) -> serde_json::Value {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .find(|x| x[key] == *value)
+        .unwrap_or_else(|| panic!("no item with {key} = {value} in {list}"))
+        .clone()
+}

@@ -4,7 +4,7 @@
 
 use crate::render_env;
 use kiln::{Error, InputError, Repo};
-use kiln_tests::{copy_inputs, put, run, venv_bin};
+use kiln_tests::{copy_inputs, item, put, run, venv_bin};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -71,22 +71,14 @@ fn typed_changes_merge_field_by_field() {
     assert!(env_names.contains(&"GROQ_API_KEY") && !env_names.contains(&"CEREBRAS_API_KEY"));
     // Untouched list items keep their values (merged by key, not replaced).
     assert!(env_names.contains(&"ANTHROPIC_API_KEY"));
-    let tmp = d["spec"]["template"]["spec"]["volumes"]
-        .as_array()
-        .expect("v")
-        .iter()
-        .find(|v| v["name"] == "tmp")
-        .expect("tmp")
-        .clone();
+    let tmp = item(
+        &d["spec"]["template"]["spec"]["volumes"],
+        "name",
+        &json!("tmp"),
+    );
     assert_eq!(tmp["emptyDir"]["sizeLimit"], "1Gi");
     let es = doc(&r, "ExternalSecret");
-    let openai = es["spec"]["data"]
-        .as_array()
-        .expect("d")
-        .iter()
-        .find(|d| d["secretKey"] == "OPENAI_API_KEY")
-        .expect("k")
-        .clone();
+    let openai = item(&es["spec"]["data"], "secretKey", &json!("OPENAI_API_KEY"));
     assert_eq!(openai["remoteRef"]["key"], "other-openai");
     let route = doc(&r, "HTTPRoute");
     assert_eq!(route["spec"]["hostnames"], json!(["a.example.com"]));

@@ -2,6 +2,7 @@
 //! the seed (and SPEC.md) states is asserted on the rendered objects.
 
 use crate::homelab;
+use kiln_tests::item;
 use serde_json::{Value, json};
 
 fn object(kind: &str) -> Value {
@@ -350,20 +351,16 @@ fn every_strategy_is_mounted_read_only() {
         );
     }
     let d = object("Deployment");
-    let mount = at(&d, "/spec/template/spec/containers/0/volumeMounts")
-        .as_array()
-        .expect("mounts")
-        .iter()
-        .find(|m| m["mountPath"] == "/app/configs")
-        .expect("mounted at /app/configs")
-        .clone();
+    let mount = item(
+        at(&d, "/spec/template/spec/containers/0/volumeMounts"),
+        "mountPath",
+        &json!("/app/configs"),
+    );
     assert_eq!(mount["readOnly"], true);
-    let volume = at(&d, "/spec/template/spec/volumes")
-        .as_array()
-        .expect("volumes")
-        .iter()
-        .find(|v| v["name"] == mount["name"])
-        .expect("volume")
-        .clone();
+    let volume = item(
+        at(&d, "/spec/template/spec/volumes"),
+        "name",
+        &mount["name"],
+    );
     assert_eq!(volume["configMap"]["name"], cm["metadata"]["name"]);
 }
