@@ -200,3 +200,10 @@ pub fn item(list: &serde_json::Value, key: &str, value: &serde_json::Value) -> s
         .unwrap_or_else(|| panic!("no item with {key} = {value} in {list}"))
         .clone()
 }
+
+/// Replaces the first `from` in `root/file` with `to`; `from` must be there.
+pub fn edit(root: &Path, file: &str, from: &str, to: &str) {
+    let text = std::fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+    assert!(text.contains(from), "{file} has {from:?}");
+    put(root, file, &text.replacen(from, to, 1));
+}

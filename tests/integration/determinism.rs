@@ -2,7 +2,7 @@
 //! often kiln runs. (Time zone and locale: see the CLI tests, which run the binary.)
 
 use crate::render_env;
-use kiln_tests::{copy_inputs, put, repo_root};
+use kiln_tests::{copy_inputs, edit, put, repo_root};
 
 #[test]
 fn rendering_twice_gives_identical_bytes() {
@@ -40,11 +40,11 @@ fn a_strategy_change_rolls_the_pods_and_nothing_else_touches_that_hash() {
     };
 
     // A description change that is not a strategy keeps the strategies name.
-    let base = std::fs::read_to_string(dir.path().join("base/service.yaml")).expect("base");
-    put(
+    edit(
         dir.path(),
         "base/service.yaml",
-        &base.replace("replicas: 1", "replicas: 3"),
+        "replicas: 1",
+        "replicas: 3",
     );
     let scaled = render_env(dir.path(), "homelab");
     assert_eq!(strategies_name(&before), strategies_name(&scaled));

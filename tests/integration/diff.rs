@@ -4,18 +4,12 @@
 
 use crate::render_env;
 use kiln::diff::{ChangeKind, Snapshot, diff, json as diff_json, markdown, snapshot};
-use kiln_tests::{copy_inputs, git, put};
+use kiln_tests::{copy_inputs, edit, git, put};
 use serde_json::{Value, json};
 use std::path::Path;
 
 fn homelab_snapshot(root: &Path) -> Snapshot {
     snapshot(&[render_env(root, "homelab")])
-}
-
-fn edit(root: &Path, file: &str, from: &str, to: &str) {
-    let text = std::fs::read_to_string(root.join(file)).expect("read");
-    assert!(text.contains(from), "{file} has {from:?}");
-    put(root, file, &text.replacen(from, to, 1));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! touched, and a half-finished swap is recovered.
 
 use kiln::{DifferenceKind, Prune, Repo};
-use kiln_tests::{copy_inputs, put};
+use kiln_tests::{copy_inputs, edit, put};
 use std::path::Path;
 
 fn render_all(root: &Path) -> kiln::Result<kiln::WriteReport> {
@@ -39,12 +39,7 @@ fn foreign_files_survive_and_clashes_are_refused() {
     put(root, "out/NOTES.md", "top-level notes\n");
 
     // A change forces a rewrite of the environment; the foreign files come along.
-    let base = std::fs::read_to_string(root.join("base/service.yaml")).expect("base");
-    put(
-        root,
-        "base/service.yaml",
-        &base.replace("replicas: 1", "replicas: 2"),
-    );
+    edit(root, "base/service.yaml", "replicas: 1", "replicas: 2");
     let report = render_all(root).expect("second render");
     assert!(report.written.contains(&"homelab".to_string()));
     assert_eq!(

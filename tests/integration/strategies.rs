@@ -4,7 +4,7 @@
 
 use kiln::route::{Decision, Request, route};
 use kiln::strategy::{Config, Finding, Severity, validate};
-use kiln_tests::{copy_inputs, put, repo_root};
+use kiln_tests::{copy_inputs, edit, put, repo_root};
 use serde_json::{Value, json};
 
 const SECRETS: [&str; 2] = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"];
@@ -311,12 +311,11 @@ fn unreachable_targets_are_warnings() {
 #[test]
 fn an_invalid_strategy_stops_render_and_names_file_and_pointer() {
     let dir = copy_inputs(false);
-    let text =
-        std::fs::read_to_string(dir.path().join("strategies/cost-optimized.json")).expect("read");
-    put(
+    edit(
         dir.path(),
         "strategies/cost-optimized.json",
-        &text.replace("\"then\": \"premium\"", "\"then\": \"premum\""),
+        "\"then\": \"premium\"",
+        "\"then\": \"premum\"",
     );
     let repo = kiln::Repo::open(dir.path()).expect("repo");
     let err = repo.environment("homelab").expect_err("invalid strategy");

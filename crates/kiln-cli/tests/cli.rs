@@ -1,7 +1,7 @@
 //! The `kiln` binary: exit codes, --check, what a user sees, and that bad
 //! input writes nothing.
 
-use kiln_tests::{copy_inputs, git, put, repo_root, run};
+use kiln_tests::{copy_inputs, edit, git, put, repo_root, run};
 use std::path::Path;
 use std::process::Command;
 
@@ -309,12 +309,7 @@ fn diff_exits_like_git_diff_exit_code() {
     assert_eq!((status, stdout.as_str()), (0, ""));
 
     // An edit not yet rendered: out/ is behind the inputs.
-    let base = std::fs::read_to_string(root.join("base/service.yaml")).expect("base");
-    put(
-        root,
-        "base/service.yaml",
-        &base.replace("replicas: 1", "replicas: 2"),
-    );
+    edit(root, "base/service.yaml", "replicas: 1", "replicas: 2");
     let (status, stdout, _) = code(kiln(root).arg("diff"));
     assert_eq!(status, 1);
     assert!(
@@ -354,11 +349,11 @@ fn diff_between_revisions() {
     git(root, &["add", "-A"]);
     git(root, &["commit", "-qm", "one"]);
     git(root, &["checkout", "-qb", "feature"]);
-    let prod = std::fs::read_to_string(root.join("overlays/prod/overlay.yaml")).expect("prod");
-    put(
+    edit(
         root,
         "overlays/prod/overlay.yaml",
-        &prod.replace("replicas: 3", "replicas: 4"),
+        "replicas: 3",
+        "replicas: 4",
     );
     git(root, &["commit", "-qam", "two"]);
 
