@@ -1,4 +1,4 @@
-//! Criterion benchmarks of kiln's stages: load, resolve, build, patch, emit,
+//! Criterion benchmarks of kiln's stages: load, resolve, build, patch, check, emit,
 //! write, for one environment and for N synthetic environments. `make bench`.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
@@ -12,6 +12,7 @@ fn one_environment(c: &mut Criterion) {
     let env = repo.environment("prod").expect("prod");
     let built = kiln::build(&env);
     let patched = kiln::apply_overlays(&env, built.clone()).expect("patch");
+    let manifests = kiln::check::manifests_of(&env.name, &patched);
     let rendered = kiln::render(&env).expect("render");
     let mut g = c.benchmark_group("one environment (prod)");
     g.bench_function("load", |b| {
@@ -28,8 +29,14 @@ fn one_environment(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+    g.bench_function("check", |b| {
+        b.iter(|| kiln::check::check(black_box(&manifests)))
+    });
     g.bench_function("emit", |b| {
-        b.iter(|| kiln::emit_files(&env, black_box(&patched)).expect("emit"))
+        b.iter(|| {
+            let manifests = kiln::check::manifests_of(&env.name, black_box(&patched));
+            kiln::emit_files(&env, &manifests).expect("emit")
+        })
     });
     g.bench_function("write (fresh)", |b| {
         b.iter_batched(

@@ -23,7 +23,7 @@ fn committed_out_is_up_to_date() {
         .iter()
         .map(|e| kiln::render(&repo.environment(e).expect("env")).expect("renders"))
         .collect();
-    let differences = kiln::check(&repo.out_dir(), &rendered, kiln::Prune::Stale).expect("check");
+    let differences = kiln::compare(&repo.out_dir(), &rendered, kiln::Prune::Stale).expect("check");
     assert!(
         differences.is_empty(),
         "out/ is stale, run `make render` and commit: {differences:?}"

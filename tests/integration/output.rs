@@ -158,7 +158,7 @@ fn check_reports_missing_changed_and_stale_files() {
             .collect::<Vec<_>>()
     };
     assert!(
-        kiln::check(&repo.out_dir(), &rendered(&repo), Prune::Stale)
+        kiln::compare(&repo.out_dir(), &rendered(&repo), Prune::Stale)
             .expect("check")
             .is_empty()
     );
@@ -167,7 +167,7 @@ fn check_reports_missing_changed_and_stale_files() {
     put(root, "out/homelab/service-portkey-gateway.yaml", "edited\n");
     std::fs::remove_dir_all(root.join("overlays/dev")).expect("rm dev");
     let repo = Repo::open(root).expect("repo");
-    let found = kiln::check(&repo.out_dir(), &rendered(&repo), Prune::Stale).expect("check");
+    let found = kiln::compare(&repo.out_dir(), &rendered(&repo), Prune::Stale).expect("check");
     let has = |path: &str, kind| {
         found
             .iter()

@@ -27,9 +27,12 @@ Examples:
                               what a pull request changes, per environment and resource
   kiln route -s cost-optimized --param max_tokens=8000
                               where Portkey would send such a request
+  kiln check                  Pod Security, references, schemas of every environment
+  kiln check k8s/ --format sarif
+                              the same rules on hand-written manifests, for code scanning
   kiln envs                   list environments
 
-Exit status: 0 ok, 1 differences found (render --check, diff), 2 bad input or usage."
+Exit status: 0 ok, 1 differences found (render --check, diff) or errors (check), 2 bad input or usage."
 )]
 struct Cli {
     /// Repository root [default: the nearest directory above the working
@@ -77,6 +80,16 @@ enum Command {
     /// Secret values never appear. Exit status like `git diff --exit-code`:
     /// 0 no differences, 1 differences, 2 error.
     Diff(DiffArgs),
+    /// Check rendered environments, or any Kubernetes manifests, for Pod
+    /// Security `restricted`, broken references, schema errors, floating
+    /// images and plaintext secrets.
+    ///
+    /// Without PATH: every environment (or --env), built exactly as `render`
+    /// would, with the suppressions of the description and overlays. With
+    /// PATH: YAML files and directories (multi-document files included);
+    /// references resolve among all of them. Exit status: 0 no errors (warnings
+    /// and notes allowed), 1 errors, 2 bad input.
+    Check(CheckArgs),
     /// List the environments (directories of overlays/).
     Envs,
     /// List the Portkey strategies: mode, targets, findings, and the header that selects each.
@@ -119,6 +132,32 @@ enum DiffFormat {
     Markdown,
     /// Machine-readable (schema kiln.diff/v1, see README).
     Json,
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    /// YAML files or directories of manifests [default: the rendered environments].
+    #[arg(value_name = "PATH", conflicts_with = "envs")]
+    paths: Vec<PathBuf>,
+    /// Only these environments; repeatable.
+    #[arg(long = "env", short = 'e', value_name = "NAME")]
+    envs: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    format: CheckFormat,
+    /// List the rules (ID, severity, what must be true) and exit.
+    #[arg(long)]
+    list_rules: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CheckFormat {
+    /// Grouped by file and resource, colored on a terminal.
+    Text,
+    /// Machine-readable (schema kiln.check/v1, see README).
+    Json,
+    /// SARIF 2.1.0, for code-scanning upload.
+    Sarif,
 }
 
 #[derive(Debug, Args)]
@@ -184,15 +223,23 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: &Cli) -> kiln::Result<ExitCode> {
-    let repo = match &cli.repo {
-        Some(dir) => Repo::open(dir)?,
+fn open_repo(cli: &Cli) -> kiln::Result<Repo> {
+    match &cli.repo {
+        Some(dir) => Repo::open(dir),
         None => Repo::discover(std::env::current_dir().map_err(|e| kiln::Error::Io {
             path: ".".into(),
             source: e,
-        })?)?,
-    };
+        })?),
+    }
+}
+
+fn run(cli: &Cli) -> kiln::Result<ExitCode> {
+    if let Command::Check(args) = &cli.command {
+        return check(cli, args);
+    }
+    let repo = open_repo(cli)?;
     match &cli.command {
+        Command::Check(_) => unreachable!("handled above: needs no repository for PATHs"),
         Command::Envs => {
             for env in repo.environments() {
                 println!("{env}");
@@ -204,6 +251,50 @@ fn run(cli: &Cli) -> kiln::Result<ExitCode> {
         Command::Strategies { env } => strategies(&repo, env.as_deref()),
         Command::Route(args) => route(&repo, args),
     }
+}
+
+/// Whether stdout gets ANSI colors.
+fn stdout_color(cli: &Cli) -> bool {
+    match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+fn check(cli: &Cli, args: &CheckArgs) -> kiln::Result<ExitCode> {
+    use kiln::check::report;
+    if args.list_rules {
+        for r in kiln::check::RULES {
+            println!("{:<26} {:<8} {}", r.id, r.severity.as_str(), r.summary);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let findings = if args.paths.is_empty() {
+        let repo = open_repo(cli)?;
+        let names = if args.envs.is_empty() {
+            repo.environments().to_vec()
+        } else {
+            args.envs.clone()
+        };
+        let mut all = Vec::new();
+        for name in &names {
+            all.extend(kiln::checked(&repo.environment(name)?)?.findings);
+        }
+        all
+    } else {
+        kiln::check::check(&kiln::check::load(&args.paths)?)
+    };
+    match args.format {
+        CheckFormat::Text => print!("{}", report::text(&findings, stdout_color(cli))),
+        CheckFormat::Json => print!("{}", kiln::emit::json(&report::json(&findings))),
+        CheckFormat::Sarif => print!("{}", kiln::emit::json(&report::sarif(&findings))),
+    }
+    Ok(if kiln::check::has_errors(&findings) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn diff(cli: &Cli, repo: &Repo, args: &DiffArgs) -> kiln::Result<ExitCode> {
@@ -232,16 +323,7 @@ fn diff(cli: &Cli, repo: &Repo, args: &DiffArgs) -> kiln::Result<ExitCode> {
     }
     let diff = kiln::diff::diff(&old, &new, args.context);
     match args.format {
-        DiffFormat::Text => {
-            let color = match cli.color {
-                Color::Always => true,
-                Color::Never => false,
-                Color::Auto => {
-                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-                }
-            };
-            print!("{}", kiln::diff::text(&diff, color));
-        }
+        DiffFormat::Text => print!("{}", kiln::diff::text(&diff, stdout_color(cli))),
         DiffFormat::Markdown => {
             print!("{}", kiln::diff::markdown(&diff, kiln::diff::COMMENT_LIMIT))
         }
@@ -356,7 +438,7 @@ fn render(cli: &Cli, repo: &Repo, args: &RenderArgs) -> kiln::Result<ExitCode> {
     let out = repo.out_dir();
 
     if args.check {
-        let differences = kiln::check(&out, &rendered, prune)?;
+        let differences = kiln::compare(&out, &rendered, prune)?;
         if differences.is_empty() {
             if !cli.quiet {
                 eprintln!("out/ is up to date ({} environments)", rendered.len());
@@ -388,6 +470,27 @@ fn render(cli: &Cli, repo: &Repo, args: &RenderArgs) -> kiln::Result<ExitCode> {
                         f.message
                     );
                 }
+            }
+        }
+        for r in &rendered {
+            for f in &r.findings {
+                let level = if f.suppressed.is_some() {
+                    "suppressed"
+                } else {
+                    f.severity().as_str()
+                };
+                let why = f
+                    .suppressed
+                    .as_deref()
+                    .map_or(String::new(), |r| format!(" (reason: {r})"));
+                eprintln!(
+                    "{level}: {}:{} {} [{}] {}{why}",
+                    f.file.display(),
+                    f.line,
+                    f.object,
+                    f.rule.id,
+                    f.message
+                );
             }
         }
         for r in &rendered {

@@ -77,6 +77,21 @@ pub enum Error {
         message: String,
     },
 
+    /// `kiln check` found errors in an environment's output; nothing was written.
+    #[error("environment `{env}` fails `kiln check` ({} error{}); nothing written:{}", findings.len(), if findings.len() == 1 { "" } else { "s" }, list(findings))]
+    #[diagnostic(
+        code(kiln::check),
+        help(
+            "fix the description or overlay; if a finding is justified, add a `suppress:` entry with its reason (README: \"kiln check\")"
+        )
+    )]
+    Check {
+        /// The environment.
+        env: String,
+        /// The blocking findings.
+        findings: Vec<crate::check::Finding>,
+    },
+
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     #[diagnostic(code(kiln::io))]
@@ -86,6 +101,23 @@ pub enum Error {
         /// What the operating system said.
         source: std::io::Error,
     },
+}
+
+fn list(findings: &[crate::check::Finding]) -> String {
+    findings
+        .iter()
+        .map(|f| {
+            format!(
+                "\n  {}:{} {} [{}] {} (at {})",
+                f.file.display(),
+                f.line,
+                f.object,
+                f.rule.id,
+                f.message,
+                f.pointer
+            )
+        })
+        .collect()
 }
 
 /// Bad content in one input file.

@@ -9,8 +9,9 @@
 //! | resolve an environment | [`overlay`] | [`Repo::environment`] → [`Environment`] |
 //! | build typed resources | [`render`](mod@render) | [`build`] → [`Resource`]s |
 //! | patch (overlays' resource changes) | [`patch`], [`transform`] | [`apply_overlays`] |
+//! | check (Pod Security, references, schemas) | [`check`](mod@check) | [`checked`] → [`Checked`] |
 //! | emit canonical bytes | [`emit`](mod@emit), [`render`](mod@render) | [`emit_files`]; all of it: [`render()`] → [`Rendered`] |
-//! | write `out/` | [`write`](mod@write) | [`write()`], [`check`] |
+//! | write `out/` | [`write`](mod@write) | [`write()`], [`compare`] |
 //!
 //! ```no_run
 //! # fn main() -> Result<(), kiln::Error> {
@@ -21,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod check;
 pub mod crds;
 pub mod diff;
 pub mod emit;
@@ -40,10 +42,12 @@ pub mod write;
 
 pub use error::{Error, InputError, Result};
 pub use overlay::Environment;
-pub use render::{OutputFile, Rendered, apply_overlays, build, emit_files, render, render_all};
+pub use render::{
+    Checked, OutputFile, Rendered, apply_overlays, build, checked, emit_files, render, render_all,
+};
 pub use repo::Repo;
 pub use resource::Resource;
-pub use write::{Difference, DifferenceKind, Prune, WriteReport, check, write};
+pub use write::{Difference, DifferenceKind, Prune, WriteReport, compare, write};
 
 /// The README's examples, compiled as doctests so they cannot rot.
 #[cfg(doctest)]

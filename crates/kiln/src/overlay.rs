@@ -8,6 +8,7 @@
 //! the built resources, in kustomize's order, layer by layer from the first
 //! overlay of the chain to the last; see [`crate::apply_overlays`].
 
+use crate::check::{Declared, Suppression};
 use crate::error::{Error, InputError, Result, closest};
 use crate::parse;
 use crate::patch::{self, Target};
@@ -64,6 +65,9 @@ pub struct Overlay {
     /// kustomize `namespace`.
     #[serde(default)]
     pub namespace: Option<String>,
+    /// Accepted findings, added to the base description's (see [`crate::check::Suppression`]).
+    #[serde(default)]
+    pub suppress: Vec<Suppression>,
 }
 
 /// Per-environment strategy changes.
@@ -119,6 +123,8 @@ pub struct Environment {
     pub layers: Vec<Layer>,
     /// Strategy warnings (legal, but probably not meant): file and finding.
     pub warnings: Vec<(PathBuf, crate::strategy::Finding)>,
+    /// Suppressions of the base description and of every overlay of the chain.
+    pub suppressions: Vec<Declared>,
 }
 
 fn overlay_file(env: &str) -> PathBuf {
@@ -314,12 +320,30 @@ pub(crate) fn resolve(repo: &Repo, name: &str) -> Result<Environment> {
         .map(|k| k.env.clone())
         .collect();
     let warnings = strategy::check_all(&strategies, &secret_env)?;
+    let declared = |file: &Path, list: &[Suppression]| -> Vec<Declared> {
+        list.iter()
+            .enumerate()
+            .map(|(i, s)| Declared {
+                file: file.to_path_buf(),
+                pointer: format!("/suppress/{i}"),
+                suppression: s.clone(),
+            })
+            .collect()
+    };
+    let mut suppressions = declared(base_file, &description.suppress);
+    for layer in &layers {
+        suppressions.extend(declared(&layer.file, &layer.overlay.suppress));
+    }
+    for d in &suppressions {
+        d.suppression.validate(&d.file, &d.pointer)?;
+    }
     Ok(Environment {
         name: name.to_string(),
         description,
         strategies,
         layers,
         warnings,
+        suppressions,
     })
 }
 

@@ -1,6 +1,7 @@
 //! From an [`Environment`] to typed resources ([`build`]) and to the files of
 //! `out/<env>/` ([`render`]).
 
+use crate::check::{self, Finding, Manifest};
 use crate::crds::*;
 use crate::emit;
 use crate::error::{Error, InputError, Result};
@@ -82,6 +83,8 @@ pub struct Rendered {
     pub files: Vec<OutputFile>,
     /// Strategy warnings of the environment (legal, but probably not meant).
     pub warnings: Vec<(std::path::PathBuf, crate::strategy::Finding)>,
+    /// Findings of `kiln check` that did not stop the render: warnings, notes and suppressed errors.
+    pub findings: Vec<Finding>,
 }
 
 /// Resolves and renders each of `names`, in parallel; the result is in the
@@ -133,7 +136,10 @@ pub struct OutputFile {
     pub contents: String,
 }
 
-/// Builds, patches and emits environment `env`: the whole pipeline short of writing.
+/// Builds, patches, checks and emits environment `env`: the whole pipeline
+/// short of writing. An error-level finding of `kiln check` that no
+/// suppression covers is an [`Error::Check`]: nothing of the environment is
+/// emitted.
 ///
 /// ```
 /// # fn main() -> Result<(), kiln::Error> {
@@ -144,24 +150,142 @@ pub struct OutputFile {
 /// # Ok(()) }
 /// ```
 pub fn render(env: &Environment) -> Result<Rendered> {
-    let resources = apply_overlays(env, build(env))?;
-    let files = emit_files(env, &resources)?;
+    let Checked {
+        resources,
+        manifests,
+        findings,
+    } = checked(env)?;
+    if check::has_errors(&findings) {
+        return Err(Error::Check {
+            env: env.name.clone(),
+            findings: findings.into_iter().filter(Finding::is_blocking).collect(),
+        });
+    }
+    let files = emit_files(env, &manifests)?;
     Ok(Rendered {
         env: env.name.clone(),
         resources,
         files,
         warnings: env.warnings.clone(),
+        findings,
     })
 }
 
-/// The files of `out/<env>/` for `resources` (in apply order): one per
-/// resource and a `kustomization.yaml` listing them, sorted by name.
-pub fn emit_files(env: &Environment, resources: &[Resource]) -> Result<Vec<OutputFile>> {
-    let mut files: Vec<OutputFile> = resources
+/// An environment built, patched and checked: what [`render`] emits and
+/// `kiln check` reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    /// Resources in apply order.
+    pub resources: Vec<Resource>,
+    /// Their documents and canonical text, as `out/<env>/` will hold them.
+    pub manifests: Vec<Manifest>,
+    /// Every finding of `kiln check`, suppressions applied.
+    pub findings: Vec<Finding>,
+}
+
+/// Builds and patches `env`, then runs `kiln check` on the result with the
+/// environment's suppressions (checkov's are annotations [`build`] wrote). A suppression that names no resource, or a kiln rule that
+/// finds nothing to suppress, is an input error: stale suppressions do not linger.
+pub fn checked(env: &Environment) -> Result<Checked> {
+    let built = build(env);
+    // Suppressions name resources as built or as rendered (after namePrefix etc.);
+    // layers never add or remove resources, so index i is the same object before and after.
+    let built_names: Vec<(&'static str, String)> = built
         .iter()
-        .map(|r| OutputFile {
-            name: file_name(r),
-            contents: format!("{HEADER}{}", emit::yaml(&r.to_value())),
+        .map(|r| (r.kind(), r.name().to_string()))
+        .collect();
+    let resources = apply_overlays(env, built)?;
+    let mut suppressions = env.suppressions.clone();
+    for d in &mut suppressions {
+        let (kind, name) = d.suppression.target();
+        let found = resources.iter().zip(&built_names).find(|(r, (k, n))| {
+            r.kind() == kind && (r.name() == name || (*k == kind && n == name))
+        });
+        let Some((r, _)) = found else {
+            let known: Vec<String> = resources
+                .iter()
+                .map(|r| format!("{}/{}", r.kind(), r.name()))
+                .collect();
+            return Err(InputError::new(
+                &d.file,
+                format!(
+                    "`{}` is not a resource of environment `{}`",
+                    d.suppression.resource, env.name
+                ),
+            )
+            .at(format!("{}/resource", d.pointer))
+            .with_help(Some(format!("resources: {}", known.join(", "))))
+            .into());
+        };
+        d.suppression.resource = format!("{}/{}", r.kind(), r.name());
+    }
+    let manifests = check::manifests_of(&env.name, &resources);
+    let mut findings = check::check(&manifests);
+    if let Some(d) = check::apply_suppressions(&mut findings, &suppressions).first() {
+        return Err(InputError::new(
+            &d.file,
+            format!(
+                "`{}` finds nothing to suppress on {} in environment `{}`",
+                d.suppression.rule, d.suppression.resource, env.name
+            ),
+        )
+        .at(d.pointer.clone())
+        .with_help(Some("remove the suppression".into()))
+        .into());
+    }
+    Ok(Checked {
+        resources,
+        manifests,
+        findings,
+    })
+}
+
+/// Writes each checkov suppression into its resource as checkov's own
+/// `checkov.io/skipN: ID=reason` annotation.
+fn checkov_skips(env: &Environment, resources: &mut [Resource]) {
+    for d in env
+        .suppressions
+        .iter()
+        .filter(|d| d.suppression.is_checkov())
+    {
+        let (kind, name) = d.suppression.target();
+        if let Some(r) = resources
+            .iter_mut()
+            .find(|r| r.kind() == kind && r.name() == name)
+        {
+            let annotations = r
+                .metadata_mut()
+                .annotations
+                .get_or_insert_with(BTreeMap::new);
+            let n = 1 + annotations
+                .keys()
+                .filter(|k| k.starts_with("checkov.io/skip"))
+                .count();
+            annotations.insert(
+                format!("checkov.io/skip{n}"),
+                format!("{}={}", d.suppression.rule, d.suppression.reason),
+            );
+        }
+    }
+}
+
+/// The files of `out/<env>/` for `manifests` (in apply order, as
+/// [`check::manifests_of`] makes them): one per resource and a
+/// `kustomization.yaml` listing them, sorted by name.
+pub fn emit_files(env: &Environment, manifests: &[Manifest]) -> Result<Vec<OutputFile>> {
+    let mut files: Vec<OutputFile> = manifests
+        .iter()
+        .map(|m| OutputFile {
+            name: m
+                .file
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+            contents: format!(
+                "{HEADER}{}",
+                m.text.clone().unwrap_or_else(|| emit::yaml(&m.value))
+            ),
         })
         .collect();
     let kustomization = json!({
@@ -362,6 +486,7 @@ pub fn build(env: &Environment) -> Vec<Resource> {
     resources.sort_by(|a, b| {
         (a.apply_rank(), a.namespace(), a.name()).cmp(&(b.apply_rank(), b.namespace(), b.name()))
     });
+    checkov_skips(env, &mut resources);
     resources
 }
 

@@ -35,6 +35,11 @@ macro_rules! resources {
                 match self { $( Resource::$variant(r) => &r.metadata, )* }
             }
 
+            /// The object's metadata, to change.
+            pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
+                match self { $( Resource::$variant(r) => &mut r.metadata, )* }
+            }
+
             /// Position in apply order: lower is applied first.
             pub(crate) fn apply_rank(&self) -> u8 {
                 match self { $( Resource::$variant(_) => $rank, )* }
@@ -117,8 +122,10 @@ impl Resource {
     }
 }
 
-/// The first JSON pointer at which `a` and `b` differ.
-fn first_difference(a: &Value, b: &Value, at: String) -> Option<String> {
+/// The first JSON pointer at which `a` (as written) and `b` (read into a type
+/// and back) differ. An explicit `null` equals an absent field, and a number
+/// equals the string a type wrote it back as (`cpu: 1` is the quantity "1").
+pub(crate) fn first_difference(a: &Value, b: &Value, at: String) -> Option<String> {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => x
             .keys()
@@ -127,6 +134,7 @@ fn first_difference(a: &Value, b: &Value, at: String) -> Option<String> {
                 let here = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
                 match (x.get(k), y.get(k)) {
                     (Some(p), Some(q)) => first_difference(p, q, here),
+                    (Some(Value::Null), None) => None,
                     _ => Some(here),
                 }
             }),
@@ -136,6 +144,7 @@ fn first_difference(a: &Value, b: &Value, at: String) -> Option<String> {
             .enumerate()
             .find_map(|(i, (p, q))| first_difference(p, q, format!("{at}/{i}"))),
         _ if a == b => None,
+        (Value::Number(n), Value::String(s)) if n.to_string() == *s => None,
         _ => Some(if at.is_empty() { "/".into() } else { at }),
     }
 }

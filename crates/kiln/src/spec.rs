@@ -77,6 +77,10 @@ pub struct Description {
     /// priorityClassName of the pods.
     #[serde(default)]
     pub priority_class_name: Option<String>,
+    /// Findings accepted on purpose, each for one rule and resource, with a
+    /// reason (`kiln check` rules, or checkov checks rendered as skip annotations).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppress: Vec<crate::check::Suppression>,
 }
 
 /// PodDisruptionBudget: exactly one of the two.

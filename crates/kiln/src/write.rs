@@ -29,7 +29,7 @@ pub struct WriteReport {
     pub pruned: Vec<String>,
 }
 
-/// One way `out/` differs from a fresh render (see [`check`]).
+/// One way `out/` differs from a fresh render (see [`compare`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Difference {
     /// The file, relative to `out/`.
@@ -79,7 +79,7 @@ pub enum Prune {
 /// let out = tempfile::tempdir().expect("temp dir");
 /// let report = kiln::write(out.path(), &rendered, kiln::Prune::Keep)?;
 /// assert_eq!(report.written, ["homelab"]);
-/// assert!(kiln::check(out.path(), &rendered, kiln::Prune::Keep)?.is_empty());
+/// assert!(kiln::compare(out.path(), &rendered, kiln::Prune::Keep)?.is_empty());
 /// // Nothing changed, so the second write touches nothing.
 /// assert_eq!(kiln::write(out.path(), &rendered, kiln::Prune::Keep)?.unchanged, ["homelab"]);
 /// # Ok(()) }
@@ -127,7 +127,7 @@ pub fn write(out: &Path, rendered: &[Rendered], prune: Prune) -> Result<WriteRep
 
 /// Compares `out` with `rendered` without writing anything: files missing,
 /// changed, or left over from environments or resources that no longer exist.
-pub fn check(out: &Path, rendered: &[Rendered], prune: Prune) -> Result<Vec<Difference>> {
+pub fn compare(out: &Path, rendered: &[Rendered], prune: Prune) -> Result<Vec<Difference>> {
     let mut differences = Vec::new();
     for found in crate::render::in_parallel(rendered, |r| check_env(out, r)) {
         differences.extend(found?);

@@ -1,0 +1,185 @@
+//! `kiln check`: rules that find, before a cluster does, the defects of a
+//! GitOps tree — pods that Pod Security `restricted` would reject, references
+//! between resources that lead nowhere, fields no Kubernetes type has,
+//! floating images and secrets in plain text.
+//!
+//! The rules run on [`Manifest`]s: the documents of a rendered environment
+//! ([`manifests_of`]) or of any YAML files and directories ([`load`]).
+//! [`check`] returns [`Finding`]s sorted by file, line and rule; [`report`]
+//! prints them as text, JSON or SARIF. Every rule is listed in [`RULES`]
+//! with a stable ID.
+//!
+//! ```
+//! use kiln::check::{self, Manifest};
+//! let pod = serde_json::json!({
+//!     "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
+//!     "spec": {"hostNetwork": true, "containers": [{"name": "web", "image": "nginx"}]},
+//! });
+//! let findings = check::check(&[Manifest::new("pod.yaml", pod)]);
+//! assert!(findings.iter().any(|f| f.rule.id == "pss-host-namespaces"));
+//! assert!(findings.iter().any(|f| f.rule.id == "image-tag"));
+//! ```
+
+mod hygiene;
+mod locate;
+mod object;
+mod pss;
+mod references;
+pub mod report;
+mod rules;
+mod schema;
+mod suppress;
+
+pub use object::{ObjectRef, load, manifests_of};
+pub use rules::{RULES, Rule, rule};
+pub use suppress::{Declared, Suppression, apply_suppressions};
+
+use object::Object;
+use serde::Serialize;
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The object would be rejected, break, or is insecure: `kiln render`
+    /// refuses it and `kiln check` exits 1.
+    Error,
+    /// Probably wrong, but kiln cannot be sure from the manifests alone.
+    Warning,
+    /// For information (e.g. a kind kiln has no schema for).
+    Note,
+}
+
+impl Severity {
+    /// `error`, `warning`, `note`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+    }
+}
+
+/// One Kubernetes document to check, with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    /// The file (relative to the repository or the working directory).
+    pub file: PathBuf,
+    /// 1-based line of the file where the document starts.
+    pub line: usize,
+    /// The document's own text, used to turn JSON pointers into lines.
+    pub text: Option<String>,
+    /// The document.
+    pub value: Value,
+}
+
+impl Manifest {
+    /// A document with no source text (findings then point at line 1).
+    pub fn new(file: impl Into<PathBuf>, value: Value) -> Manifest {
+        Manifest {
+            file: file.into(),
+            line: 1,
+            text: None,
+            value,
+        }
+    }
+}
+
+/// One problem found by a rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The rule that found it.
+    pub rule: &'static Rule,
+    /// The file of the document.
+    pub file: PathBuf,
+    /// 1-based line of the offending value, as near as the source allows.
+    pub line: usize,
+    /// The object (kind, namespace, name).
+    pub object: ObjectRef,
+    /// JSON pointer of the offending value inside the document.
+    pub pointer: String,
+    /// What is wrong, in this object.
+    pub message: String,
+    /// Why the finding is accepted, if a suppression covers it.
+    pub suppressed: Option<String>,
+}
+
+impl Finding {
+    /// The finding's severity (its rule's).
+    pub fn severity(&self) -> Severity {
+        self.rule.severity
+    }
+
+    /// An error that no suppression covers.
+    pub fn is_blocking(&self) -> bool {
+        self.severity() == Severity::Error && self.suppressed.is_none()
+    }
+}
+
+/// Runs every rule over `manifests` (references are resolved among them) and
+/// returns the findings sorted by file, line, pointer and rule.
+pub fn check(manifests: &[Manifest]) -> Vec<Finding> {
+    let objects: Vec<Object> = manifests.iter().map(Object::new).collect();
+    let mut out = Findings::default();
+    for o in &objects {
+        schema::check(o, &mut out);
+        if o.kind.is_empty() {
+            continue;
+        }
+        if let Some(pod) = &o.pod {
+            pss::check(o, pod, &mut out);
+            hygiene::pod(o, pod, &mut out);
+        }
+        hygiene::object(o, &mut out);
+    }
+    references::check(&objects, &mut out);
+    let mut findings = out.0;
+    findings.sort_by(|a, b| {
+        (&a.file, a.line, &a.pointer, a.rule.id).cmp(&(&b.file, b.line, &b.pointer, b.rule.id))
+    });
+    findings.dedup();
+    findings
+}
+
+/// True when any finding is an error no suppression covers.
+pub fn has_errors(findings: &[Finding]) -> bool {
+    findings.iter().any(Finding::is_blocking)
+}
+
+/// Collects findings; the rules push into it.
+#[derive(Default)]
+pub(crate) struct Findings(Vec<Finding>);
+
+impl Findings {
+    pub(crate) fn push(
+        &mut self,
+        rule: &'static Rule,
+        o: &Object,
+        pointer: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        let pointer = pointer.into();
+        let m = o.manifest;
+        let line = m.text.as_deref().map_or(m.line, |text| {
+            m.line + locate::line_of(text, &pointer).saturating_sub(1)
+        });
+        self.0.push(Finding {
+            rule,
+            file: m.file.clone(),
+            line,
+            object: o.reference(),
+            pointer,
+            message: message.into(),
+            suppressed: None,
+        });
+    }
+}
+
+/// `/a/b~1c` from segments, escaped per RFC 6901.
+pub(crate) fn pointer_join(base: &str, segment: impl std::fmt::Display) -> String {
+    let s = segment.to_string();
+    format!("{base}/{}", s.replace('~', "~0").replace('/', "~1"))
+}

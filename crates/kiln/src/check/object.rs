@@ -1,0 +1,312 @@
+//! What the rules look at: a manifest's identity, labels and pod template,
+//! and how manifests are loaded from files or taken from a render.
+
+use super::Manifest;
+use crate::error::{Error, InputError, Result};
+use crate::resource::Resource;
+use k8s_openapi::api::core::v1::{
+    ContainerPort, EnvFromSource, EnvVar, PodSpec, Probe, ResourceRequirements, SecurityContext,
+};
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Which object a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectRef {
+    /// `kind`, empty if the document has none.
+    pub kind: String,
+    /// `metadata.namespace`, if set.
+    pub namespace: Option<String>,
+    /// `metadata.name`, empty if unset.
+    pub name: String,
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = if self.kind.is_empty() {
+            "document"
+        } else {
+            &self.kind
+        };
+        match &self.namespace {
+            Some(ns) => write!(f, "{kind} {ns}/{}", self.name),
+            None => write!(f, "{kind} {}", self.name),
+        }
+    }
+}
+
+/// A manifest with the parts the rules need picked out.
+pub(crate) struct Object<'a> {
+    pub manifest: &'a Manifest,
+    pub api_version: &'a str,
+    pub kind: &'a str,
+    pub name: &'a str,
+    /// `metadata.namespace`, or "" (the namespace the manifests are applied to).
+    pub namespace: &'a str,
+    pub labels: BTreeMap<String, String>,
+    pub pod: Option<Pod>,
+}
+
+/// A pod template (or a Pod's own spec), typed.
+pub(crate) struct Pod {
+    /// Pointer of the template object (`/spec/template`; "" for a Pod).
+    pub pointer: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub spec: PodSpec,
+}
+
+/// One container of any of the three lists, with its pointer.
+pub(crate) struct ContainerView<'a> {
+    pub pointer: String,
+    pub name: &'a str,
+    pub image: Option<&'a str>,
+    pub security_context: Option<&'a SecurityContext>,
+    pub ports: &'a [ContainerPort],
+    pub env: &'a [EnvVar],
+    pub env_from: &'a [EnvFromSource],
+    pub resources: Option<&'a ResourceRequirements>,
+    pub probes: [(&'static str, Option<&'a Probe>); 3],
+    /// Ephemeral containers (debugging) need no resources or probes.
+    pub ephemeral: bool,
+}
+
+impl Pod {
+    /// `/spec/template/spec`.
+    pub fn spec_pointer(&self) -> String {
+        format!("{}/spec", self.pointer)
+    }
+
+    /// containers, initContainers and ephemeralContainers, in that order.
+    pub fn containers(&self) -> Vec<ContainerView<'_>> {
+        let at = self.spec_pointer();
+        let mut views = Vec::new();
+        for (field, list) in [
+            ("containers", self.spec.containers.as_slice()),
+            (
+                "initContainers",
+                self.spec.init_containers.as_deref().unwrap_or_default(),
+            ),
+        ] {
+            views.extend(list.iter().enumerate().map(|(i, c)| ContainerView {
+                pointer: format!("{at}/{field}/{i}"),
+                name: &c.name,
+                image: c.image.as_deref(),
+                security_context: c.security_context.as_ref(),
+                ports: c.ports.as_deref().unwrap_or_default(),
+                env: c.env.as_deref().unwrap_or_default(),
+                env_from: c.env_from.as_deref().unwrap_or_default(),
+                resources: c.resources.as_ref(),
+                probes: [
+                    ("livenessProbe", c.liveness_probe.as_ref()),
+                    ("readinessProbe", c.readiness_probe.as_ref()),
+                    ("startupProbe", c.startup_probe.as_ref()),
+                ],
+                ephemeral: false,
+            }));
+        }
+        let ephemeral = self
+            .spec
+            .ephemeral_containers
+            .as_deref()
+            .unwrap_or_default();
+        views.extend(ephemeral.iter().enumerate().map(|(i, c)| ContainerView {
+            pointer: format!("{at}/ephemeralContainers/{i}"),
+            name: &c.name,
+            image: c.image.as_deref(),
+            security_context: c.security_context.as_ref(),
+            ports: c.ports.as_deref().unwrap_or_default(),
+            env: c.env.as_deref().unwrap_or_default(),
+            env_from: c.env_from.as_deref().unwrap_or_default(),
+            resources: c.resources.as_ref(),
+            probes: [
+                ("livenessProbe", c.liveness_probe.as_ref()),
+                ("readinessProbe", c.readiness_probe.as_ref()),
+                ("startupProbe", c.startup_probe.as_ref()),
+            ],
+            ephemeral: true,
+        }));
+        views
+    }
+}
+
+/// Where each kind keeps its pod template.
+fn pod_template_pointer(kind: &str) -> Option<&'static str> {
+    match kind {
+        "Pod" => Some(""),
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "ReplicaSet"
+        | "ReplicationController"
+        | "Job" => Some("/spec/template"),
+        "CronJob" => Some("/spec/jobTemplate/spec/template"),
+        _ => None,
+    }
+}
+
+pub(crate) fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
+    value
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl<'a> Object<'a> {
+    pub fn new(manifest: &'a Manifest) -> Object<'a> {
+        let v = &manifest.value;
+        let text = |p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or_default();
+        let kind = text("/kind");
+        let pod = pod_template_pointer(kind).and_then(|at| {
+            let template = v.pointer(at)?;
+            // A template that is not a valid PodSpec is reported by the schema rule.
+            let spec = PodSpec::deserialize(template.get("spec")?).ok()?;
+            Some(Pod {
+                pointer: at.to_string(),
+                labels: string_map(template.pointer("/metadata/labels")),
+                annotations: string_map(template.pointer("/metadata/annotations")),
+                spec,
+            })
+        });
+        Object {
+            manifest,
+            api_version: text("/apiVersion"),
+            kind,
+            name: text("/metadata/name"),
+            namespace: text("/metadata/namespace"),
+            labels: string_map(v.pointer("/metadata/labels")),
+            pod,
+        }
+    }
+
+    pub fn reference(&self) -> ObjectRef {
+        ObjectRef {
+            kind: self.kind.to_string(),
+            namespace: (!self.namespace.is_empty()).then(|| self.namespace.to_string()),
+            name: self.name.to_string(),
+        }
+    }
+
+    /// The value at `pointer`, if any.
+    pub fn at(&self, pointer: &str) -> Option<&'a Value> {
+        self.manifest.value.pointer(pointer)
+    }
+}
+
+/// The manifests of a render: each resource's document and canonical text, as
+/// written to `out/<env>/<file>` (after the one-line header).
+pub fn manifests_of(env: &str, resources: &[Resource]) -> Vec<Manifest> {
+    resources
+        .iter()
+        .map(|r| {
+            let value = r.to_value();
+            Manifest {
+                file: Path::new(crate::repo::OUT_DIR)
+                    .join(env)
+                    .join(crate::render::file_name(r)),
+                line: 2,
+                text: Some(crate::emit::yaml(&value)),
+                value,
+            }
+        })
+        .collect()
+}
+
+/// Reads the Kubernetes documents of `paths`: YAML files (several documents
+/// each, separated by `---`) and directories, searched for `*.yaml` and
+/// `*.yml` in name order. Hidden entries, symlinks and kustomize's
+/// `kustomization.yaml` are skipped.
+pub fn load(paths: &[PathBuf]) -> Result<Vec<Manifest>> {
+    let mut manifests = Vec::new();
+    for path in paths {
+        let meta = std::fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
+        if meta.is_dir() {
+            let walk = walkdir::WalkDir::new(path)
+                .sort_by_file_name()
+                .into_iter()
+                .filter_entry(|e| {
+                    e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
+                });
+            for entry in walk {
+                let entry = entry.map_err(|e| {
+                    let at = e.path().unwrap_or(path).to_path_buf();
+                    Error::io(at, e.into())
+                })?;
+                if entry.file_type().is_file() && is_manifest_file(entry.path()) {
+                    manifests.extend(read_file(entry.path())?);
+                }
+            }
+        } else {
+            manifests.extend(read_file(path)?);
+        }
+    }
+    Ok(manifests)
+}
+
+fn is_manifest_file(path: &Path) -> bool {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    (name.ends_with(".yaml") || name.ends_with(".yml"))
+        && !matches!(&*name, "kustomization.yaml" | "kustomization.yml")
+}
+
+fn read_file(path: &Path) -> Result<Vec<Manifest>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut values = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(&text) {
+        let value = Value::deserialize(doc).map_err(|e| {
+            let mut err = InputError::new(path, format!("not valid YAML: {e}"));
+            if let Some(loc) = e.location() {
+                err = err.with_location(&text, loc.line(), loc.column());
+            }
+            Error::from(err)
+        })?;
+        if !value.is_null() {
+            values.push(value);
+        }
+    }
+    let parts = documents(&text);
+    let located = parts.len() == values.len();
+    Ok(values
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let (line, text) = if located {
+                (parts[i].0, Some(parts[i].1.clone()))
+            } else {
+                (1, None)
+            };
+            Manifest {
+                file: path.to_path_buf(),
+                line,
+                text,
+                value,
+            }
+        })
+        .collect())
+}
+
+/// The non-empty documents of a YAML stream: first line (1-based) and text.
+fn documents(text: &str) -> Vec<(usize, String)> {
+    let mut parts: Vec<(usize, String)> = vec![(1, String::new())];
+    for (i, line) in text.lines().enumerate() {
+        if line == "---" || line.starts_with("--- ") || line == "..." {
+            parts.push((i + 2, String::new()));
+        } else if let Some(last) = parts.last_mut() {
+            last.1.push_str(line);
+            last.1.push('\n');
+        }
+    }
+    parts.retain(|(_, t)| {
+        t.lines().any(|l| {
+            let l = l.trim();
+            !l.is_empty() && !l.starts_with('#')
+        })
+    });
+    parts
+}

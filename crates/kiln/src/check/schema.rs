@@ -1,0 +1,113 @@
+//! Schemas built in: each document of a known kind is read into its type
+//! (`k8s-openapi` for core kinds, [`crate::crds`] for the custom resources
+//! kiln renders) and written back; a field the type lost on the way is not
+//! a field of the kind.
+
+use super::Findings;
+use super::object::Object;
+use super::rules::{NOT_AN_OBJECT, SCHEMA, UNKNOWN_KIND};
+use crate::crds::{ExternalSecret, HttpRoute, ServiceMonitor};
+use crate::resource::first_difference;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub(super) fn check(o: &Object, out: &mut Findings) {
+    if !o.manifest.value.is_object() {
+        out.push(&NOT_AN_OBJECT, o, "", "the document is not a mapping");
+        return;
+    }
+    for (pointer, present) in [
+        ("/apiVersion", !o.api_version.is_empty()),
+        ("/kind", !o.kind.is_empty()),
+        (
+            "/metadata/name",
+            !o.name.is_empty() || o.at("/metadata/generateName").is_some(),
+        ),
+    ] {
+        if !present {
+            out.push(
+                &NOT_AN_OBJECT,
+                o,
+                pointer,
+                format!("`{pointer}` is missing or not a string"),
+            );
+        }
+    }
+    if o.kind.is_empty() || o.api_version.is_empty() {
+        return;
+    }
+    match strict(o.api_version, o.kind, &o.manifest.value) {
+        None => out.push(
+            &UNKNOWN_KIND,
+            o,
+            "/kind",
+            format!(
+                "no schema for {} {}: its fields are not checked",
+                o.api_version, o.kind
+            ),
+        ),
+        Some(Ok(())) => {}
+        Some(Err((pointer, message))) => out.push(&SCHEMA, o, pointer, message),
+    }
+}
+
+/// Reads `value` into `T` and back; the first value that does not survive.
+fn round_trip<T: DeserializeOwned + Serialize>(
+    kind: &str,
+    value: &Value,
+) -> Result<(), (String, String)> {
+    let typed: T = serde_path_to_error::deserialize(value).map_err(|e| {
+        let pointer = crate::parse::pointer(e.path());
+        (pointer, format!("not a valid {kind}: {}", e.into_inner()))
+    })?;
+    let mut back = serde_json::to_value(&typed).unwrap_or(Value::Null);
+    // kiln's custom resource types leave apiVersion and kind to the caller.
+    if let (Value::Object(back), Value::Object(doc)) = (&mut back, value) {
+        for field in ["apiVersion", "kind"] {
+            if let Some(v) = doc.get(field) {
+                back.entry(field).or_insert_with(|| v.clone());
+            }
+        }
+    }
+    match first_difference(value, &back, String::new()) {
+        None => Ok(()),
+        Some(pointer) => Err((
+            pointer.clone(),
+            format!("`{pointer}` is not a field of {kind} (or has the wrong type)"),
+        )),
+    }
+}
+
+macro_rules! kinds {
+    (core: $($core:ty),* ; custom: $($api_version:literal $kind:literal => $custom:ty),* $(,)?) => {
+        /// Strict check of a known kind; None for a kind kiln has no type for.
+        fn strict(api_version: &str, kind: &str, value: &Value) -> Option<Result<(), (String, String)>> {
+            use k8s_openapi::Resource;
+            $( if api_version == <$core>::API_VERSION && kind == <$core>::KIND {
+                return Some(round_trip::<$core>(kind, value));
+            } )*
+            $( if api_version == $api_version && kind == $kind {
+                return Some(round_trip::<$custom>(kind, value));
+            } )*
+            None
+        }
+    };
+}
+
+use k8s_openapi::api::{apps, autoscaling, batch, core, networking, policy, rbac, scheduling};
+kinds! {
+    core: core::v1::Pod, core::v1::Service, core::v1::ConfigMap, core::v1::Secret,
+        core::v1::ServiceAccount, core::v1::Namespace, core::v1::PersistentVolumeClaim,
+        core::v1::LimitRange, core::v1::ResourceQuota,
+        apps::v1::Deployment, apps::v1::StatefulSet, apps::v1::DaemonSet, apps::v1::ReplicaSet,
+        batch::v1::Job, batch::v1::CronJob,
+        networking::v1::NetworkPolicy, networking::v1::Ingress, networking::v1::IngressClass,
+        policy::v1::PodDisruptionBudget, autoscaling::v2::HorizontalPodAutoscaler,
+        rbac::v1::Role, rbac::v1::RoleBinding, rbac::v1::ClusterRole, rbac::v1::ClusterRoleBinding,
+        scheduling::v1::PriorityClass;
+    custom:
+        "gateway.networking.k8s.io/v1" "HTTPRoute" => HttpRoute,
+        "monitoring.coreos.com/v1" "ServiceMonitor" => ServiceMonitor,
+        "external-secrets.io/v1" "ExternalSecret" => ExternalSecret,
+}
