@@ -33,8 +33,17 @@ bench: build
 	$(CARGO) bench --locked -p kiln-tests --bench stages
 	$(CARGO) bench --locked -p kiln-tests --bench compare
 
-# Python oracles (kubernetes-validate, jsonschema, PyYAML) live in a virtualenv of their own.
+# Python oracles (kubernetes-validate, jsonschema, PyYAML, checkov, yamllint) live in a
+# virtualenv of their own. The SARIF 2.1.0 schema (OASIS) comes from the npm package of
+# Microsoft's SARIF jest matchers, which ships it; its hash is pinned below.
+SARIF_PACKAGE := @microsoft/jest-sarif@1.0.0-beta.0
+SARIF_SCHEMA_SHA256 := 2d99159ae54a3eea97f81781cff48780548657c35949f4b7f25e99a2ba4de4f8
 $(PY_TOOLS): tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	cd $(VENV) && tarball=$$(npm pack --silent $(SARIF_PACKAGE)) \
+		&& tar xzf $$tarball package/lib/schemas/sarif-2.1.0-rtm.5.json \
+		&& mv package/lib/schemas/sarif-2.1.0-rtm.5.json sarif-schema-2.1.0.json \
+		&& rm -rf package $$tarball \
+		&& echo "$(SARIF_SCHEMA_SHA256)  sarif-schema-2.1.0.json" | sha256sum --check --quiet
 	touch $@

@@ -279,3 +279,102 @@ fn emitted_yaml_round_trips_through_a_yaml_1_1_reader() {
         );
     }
 }
+
+/// checkov's verdict on `dir`: (passed, failed) checks of the kubernetes framework.
+fn checkov(dir: &Path) -> (u64, u64, String) {
+    let (_, stdout, stderr) = run(Command::new(venv_bin("checkov"))
+        .args([
+            "--framework",
+            "kubernetes",
+            "--skip-download",
+            "-o",
+            "json",
+            "-d",
+        ])
+        .arg(dir));
+    let report: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("checkov output: {e}\n{stdout}\n{stderr}"));
+    let failed: Vec<String> = report["results"]["failed_checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| format!("{} {} {}", c["check_id"], c["resource"], c["file_path"]))
+        .collect();
+    (
+        report["summary"]["passed"].as_u64().unwrap_or_default(),
+        report["summary"]["failed"].as_u64().unwrap_or_default(),
+        failed.join("\n"),
+    )
+}
+
+#[test]
+fn checkov_finds_no_failed_check_in_the_committed_environments() {
+    let (passed, failed, list) = checkov(&repo_root().join("out"));
+    assert_eq!(failed, 0, "checkov failed checks:\n{list}");
+    assert!(passed > 300, "checkov ran only {passed} checks");
+    // Every skip is checkov's own annotation, carrying its reason.
+    for env in environments() {
+        for r in render_env(&repo_root(), &env).resources {
+            for (key, value) in r.metadata().annotations.iter().flatten() {
+                if key.starts_with("checkov.io/skip") {
+                    let (id, reason) = value.split_once('=').expect("ID=reason");
+                    assert!(
+                        id.starts_with("CKV") && reason.len() > 20,
+                        "{env} {key}: {value}"
+                    );
+                }
+            }
+        }
+    }
+    // Negative control: a pod that breaks the rules fails checkov (which skips
+    // hidden directories such as tempfile's default `.tmpXXXX`).
+    let dir = tempfile::Builder::new()
+        .prefix("kiln-")
+        .tempdir()
+        .expect("tmp");
+    put(
+        dir.path(),
+        "pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: bad}\nspec:\n  hostNetwork: true\n  containers:\n    - name: bad\n      image: nginx\n      securityContext: {privileged: true}\n",
+    );
+    assert!(checkov(dir.path()).1 > 5);
+}
+
+#[test]
+fn yamllint_passes_the_repository_yaml_with_the_committed_config() {
+    let lint = |paths: &[&Path]| {
+        run(Command::new(venv_bin("yamllint"))
+            .arg("--strict")
+            .arg("-c")
+            .arg(repo_root().join(".yamllint.yaml"))
+            .args(paths))
+    };
+    let root = repo_root();
+    let dirs = ["out", "base", "overlays", "examples"].map(|d| root.join(d));
+    let paths: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
+    let (ok, stdout, stderr) = lint(&paths);
+    assert!(ok, "yamllint:\n{stdout}{stderr}");
+    // Negative control: a YAML 1.1 boolean look-alike and a duplicate key fail.
+    let dir = tempfile::tempdir().expect("tmp");
+    put(dir.path(), "bad.yaml", "enabled: yes\nname: a\nname: b\n");
+    assert!(!lint(&[dir.path()]).0);
+}
+
+#[test]
+fn kiln_check_of_the_committed_files_agrees_with_render() {
+    // The committed out/ read back as hand-written manifests: same references, no findings.
+    for env in environments() {
+        let manifests = kiln::check::load(&[repo_root().join("out").join(&env)]).expect("loads");
+        assert_eq!(
+            manifests.len(),
+            render_env(&repo_root(), &env).resources.len(),
+            "{env}"
+        );
+        let findings = kiln::check::check(&manifests);
+        assert!(
+            findings.is_empty(),
+            "{env}:\n{}",
+            kiln::check::report::text(&findings, false)
+        );
+    }
+}

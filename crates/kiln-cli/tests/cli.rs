@@ -374,3 +374,127 @@ fn diff_between_revisions() {
     assert_eq!(status, 2);
     assert!(stderr.contains("git rev-parse"), "{stderr}");
 }
+
+/// `kiln check` outside any repository, on hand-written manifests.
+fn check_paths(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    code(
+        Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .current_dir(dir)
+            .args(["--color", "never", "check"])
+            .args(args),
+    )
+}
+
+#[test]
+fn check_reads_directories_of_manifests_and_exits_by_severity() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let good = std::fs::read_to_string(repo_root().join("tests/fixtures/check/good.yaml"))
+        .expect("fixture");
+    // Split over nested directories; references still resolve across files.
+    let (first, rest) = good.split_once("\n---\n").expect("documents");
+    put(dir.path(), "app/namespace.yaml", first);
+    put(dir.path(), "app/nested/rest.yml", rest);
+    // Not manifests: kustomize's file, hidden directories, other extensions.
+    put(
+        dir.path(),
+        "app/kustomization.yaml",
+        "resources: [nonsense]\n",
+    );
+    put(dir.path(), "app/.git/x.yaml", "kind: [broken\n");
+    put(dir.path(), "app/README.md", "# no\n");
+    let (status, stdout, _) = check_paths(dir.path(), &["app"]);
+    assert_eq!(status, 0, "{stdout}");
+    assert!(stdout.contains("0 errors, 0 warnings"), "{stdout}");
+
+    // A warning alone keeps exit 0; an error makes it 1.
+    put(
+        dir.path(),
+        "app/policy.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: nothing}}\n",
+    );
+    let (status, stdout, _) = check_paths(dir.path(), &["app"]);
+    assert_eq!(status, 0, "{stdout}");
+    assert!(
+        stdout.contains("warning[networkpolicy-unmatched]"),
+        "{stdout}"
+    );
+    edit(
+        dir.path(),
+        "app/nested/rest.yml",
+        "runAsUser: 10001\n        runAsGroup",
+        "runAsUser: 0\n        runAsGroup",
+    );
+    let (status, stdout, _) = check_paths(dir.path(), &["app"]);
+    assert_eq!(status, 1, "{stdout}");
+    assert!(
+        stdout.contains("app/nested/rest.yml: Deployment shop/web"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("error[pss-run-as-user]"), "{stdout}");
+
+    // JSON and SARIF carry the same findings.
+    let (status, json, _) = check_paths(dir.path(), &["app", "--format", "json"]);
+    assert_eq!(status, 1);
+    let json: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(json["summary"]["errors"], 1);
+    let (_, sarif, _) = check_paths(dir.path(), &["app", "--format", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_str(&sarif).expect("sarif");
+    assert_eq!(
+        sarif["runs"][0]["results"].as_array().map(Vec::len),
+        Some(2)
+    );
+
+    // Invalid YAML and missing paths are bad input: exit 2, the place named.
+    put(dir.path(), "bad.yaml", "kind: [broken\n");
+    let (status, _, stderr) = check_paths(dir.path(), &["bad.yaml"]);
+    assert_eq!(status, 2);
+    assert!(stderr.contains("bad.yaml:"), "{stderr}");
+    let (status, _, stderr) = check_paths(dir.path(), &["missing"]);
+    assert_eq!(status, 2, "{stderr}");
+}
+
+#[test]
+fn check_of_the_repository_and_its_rules() {
+    let (status, stdout, _) = code(kiln(&repo_root()).arg("check"));
+    assert_eq!(status, 0, "{stdout}");
+    assert!(stdout.contains("0 errors"), "{stdout}");
+    let (status, stdout, _) = code(kiln(&repo_root()).args(["check", "--list-rules"]));
+    assert_eq!(status, 0);
+    for id in ["pss-privileged", "secret-ref", "schema"] {
+        assert!(stdout.contains(id), "{stdout}");
+    }
+    let (status, _, stderr) = code(kiln(&repo_root()).args(["check", "--env", "nope"]));
+    assert_eq!(status, 2, "{stderr}");
+}
+
+#[test]
+fn render_prints_suppressed_findings_with_their_reasons() {
+    let repo = copy_inputs(false);
+    put(
+        repo.path(),
+        "overlays/homelab/overlay.yaml",
+        "patches:\n  - target: { kind: Deployment }\n    strategic:\n      spec:\n        template:\n          spec:\n            hostNetwork: true\n",
+    );
+    let (status, _, stderr) = code(kiln(repo.path()).arg("render"));
+    assert_eq!(status, 2, "{stderr}");
+    assert!(
+        stderr.contains("[pss-host-namespaces]") && stderr.contains("nothing written"),
+        "{stderr}"
+    );
+    assert!(!repo.path().join("out").exists());
+    put(
+        repo.path(),
+        "overlays/homelab/overlay.yaml",
+        "patches:\n  - target: { kind: Deployment }\n    strategic:\n      spec:\n        template:\n          spec:\n            hostNetwork: true\nsuppress:\n  - rule: pss-host-namespaces\n    resource: Deployment/portkey-gateway\n    reason: the homelab gateway must see client IPs on the node\n",
+    );
+    let (status, _, stderr) = code(kiln(repo.path()).arg("render"));
+    assert_eq!(status, 0, "{stderr}");
+    assert!(
+        stderr.contains("suppressed: out/homelab/deployment-portkey-gateway.yaml"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("reason: the homelab gateway must see client IPs"),
+        "{stderr}"
+    );
+}

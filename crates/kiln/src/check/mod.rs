@@ -20,6 +20,7 @@
 //! assert!(findings.iter().any(|f| f.rule.id == "image-tag"));
 //! ```
 
+mod crd;
 mod hygiene;
 mod locate;
 mod object;

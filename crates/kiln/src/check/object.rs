@@ -81,53 +81,48 @@ impl Pod {
 
     /// containers, initContainers and ephemeralContainers, in that order.
     pub fn containers(&self) -> Vec<ContainerView<'_>> {
+        // Container and EphemeralContainer are distinct types with the same fields.
+        macro_rules! view {
+            ($c:expr, $pointer:expr, $ephemeral:expr) => {
+                ContainerView {
+                    pointer: $pointer,
+                    name: &$c.name,
+                    image: $c.image.as_deref(),
+                    security_context: $c.security_context.as_ref(),
+                    ports: $c.ports.as_deref().unwrap_or_default(),
+                    env: $c.env.as_deref().unwrap_or_default(),
+                    env_from: $c.env_from.as_deref().unwrap_or_default(),
+                    resources: $c.resources.as_ref(),
+                    probes: [
+                        ("livenessProbe", $c.liveness_probe.as_ref()),
+                        ("readinessProbe", $c.readiness_probe.as_ref()),
+                        ("startupProbe", $c.startup_probe.as_ref()),
+                    ],
+                    ephemeral: $ephemeral,
+                }
+            };
+        }
         let at = self.spec_pointer();
+        let spec = &self.spec;
+        let init = spec.init_containers.as_deref().unwrap_or_default();
+        let ephemeral = spec.ephemeral_containers.as_deref().unwrap_or_default();
         let mut views = Vec::new();
         for (field, list) in [
-            ("containers", self.spec.containers.as_slice()),
-            (
-                "initContainers",
-                self.spec.init_containers.as_deref().unwrap_or_default(),
-            ),
+            ("containers", spec.containers.as_slice()),
+            ("initContainers", init),
         ] {
-            views.extend(list.iter().enumerate().map(|(i, c)| ContainerView {
-                pointer: format!("{at}/{field}/{i}"),
-                name: &c.name,
-                image: c.image.as_deref(),
-                security_context: c.security_context.as_ref(),
-                ports: c.ports.as_deref().unwrap_or_default(),
-                env: c.env.as_deref().unwrap_or_default(),
-                env_from: c.env_from.as_deref().unwrap_or_default(),
-                resources: c.resources.as_ref(),
-                probes: [
-                    ("livenessProbe", c.liveness_probe.as_ref()),
-                    ("readinessProbe", c.readiness_probe.as_ref()),
-                    ("startupProbe", c.startup_probe.as_ref()),
-                ],
-                ephemeral: false,
-            }));
+            views.extend(
+                list.iter()
+                    .enumerate()
+                    .map(|(i, c)| view!(c, format!("{at}/{field}/{i}"), false)),
+            );
         }
-        let ephemeral = self
-            .spec
-            .ephemeral_containers
-            .as_deref()
-            .unwrap_or_default();
-        views.extend(ephemeral.iter().enumerate().map(|(i, c)| ContainerView {
-            pointer: format!("{at}/ephemeralContainers/{i}"),
-            name: &c.name,
-            image: c.image.as_deref(),
-            security_context: c.security_context.as_ref(),
-            ports: c.ports.as_deref().unwrap_or_default(),
-            env: c.env.as_deref().unwrap_or_default(),
-            env_from: c.env_from.as_deref().unwrap_or_default(),
-            resources: c.resources.as_ref(),
-            probes: [
-                ("livenessProbe", c.liveness_probe.as_ref()),
-                ("readinessProbe", c.readiness_probe.as_ref()),
-                ("startupProbe", c.startup_probe.as_ref()),
-            ],
-            ephemeral: true,
-        }));
+        views.extend(
+            ephemeral
+                .iter()
+                .enumerate()
+                .map(|(i, c)| view!(c, format!("{at}/ephemeralContainers/{i}"), true)),
+        );
         views
     }
 }

@@ -1,13 +1,13 @@
 //! Schemas built in: each document of a known kind is read into its type
-//! (`k8s-openapi` for core kinds, [`crate::crds`] for the custom resources
-//! kiln renders) and written back; a field the type lost on the way is not
-//! a field of the kind.
+//! (`k8s-openapi` for core kinds) and written back: a field the type lost on
+//! the way is not a field of the kind. Custom resources are validated against
+//! their CRD schemas ([`super::crd`]).
 
 use super::Findings;
 use super::object::Object;
 use super::rules::{NOT_AN_OBJECT, SCHEMA, UNKNOWN_KIND};
-use crate::crds::{ExternalSecret, HttpRoute, ServiceMonitor};
 use crate::resource::first_difference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -37,7 +37,11 @@ pub(super) fn check(o: &Object, out: &mut Findings) {
     if o.kind.is_empty() || o.api_version.is_empty() {
         return;
     }
-    match strict(o.api_version, o.kind, &o.manifest.value) {
+    let verdict = match super::crd::schema(o.api_version, o.kind) {
+        Some(schema) => Some(custom(schema, &o.manifest.value)),
+        None => strict(o.api_version, o.kind, &o.manifest.value),
+    };
+    match verdict {
         None => out.push(
             &UNKNOWN_KIND,
             o,
@@ -79,16 +83,27 @@ fn round_trip<T: DeserializeOwned + Serialize>(
     }
 }
 
+/// A custom resource: its CRD schema, and `metadata` as the ObjectMeta type.
+fn custom(schema: &Value, value: &Value) -> Result<(), (String, String)> {
+    if let Some(problem) = super::crd::validate(schema, value, "") {
+        return Err(problem);
+    }
+    let metadata = value.get("metadata").unwrap_or(&Value::Null);
+    round_trip::<ObjectMeta>("ObjectMeta", metadata).map_err(|(pointer, message)| {
+        (
+            format!("/metadata{pointer}"),
+            message.replace("of ObjectMeta", "of metadata"),
+        )
+    })
+}
+
 macro_rules! kinds {
-    (core: $($core:ty),* ; custom: $($api_version:literal $kind:literal => $custom:ty),* $(,)?) => {
+    ($($core:ty),* $(,)?) => {
         /// Strict check of a known kind; None for a kind kiln has no type for.
         fn strict(api_version: &str, kind: &str, value: &Value) -> Option<Result<(), (String, String)>> {
             use k8s_openapi::Resource;
             $( if api_version == <$core>::API_VERSION && kind == <$core>::KIND {
                 return Some(round_trip::<$core>(kind, value));
-            } )*
-            $( if api_version == $api_version && kind == $kind {
-                return Some(round_trip::<$custom>(kind, value));
             } )*
             None
         }
@@ -97,7 +112,7 @@ macro_rules! kinds {
 
 use k8s_openapi::api::{apps, autoscaling, batch, core, networking, policy, rbac, scheduling};
 kinds! {
-    core: core::v1::Pod, core::v1::Service, core::v1::ConfigMap, core::v1::Secret,
+    core::v1::Pod, core::v1::Service, core::v1::ConfigMap, core::v1::Secret,
         core::v1::ServiceAccount, core::v1::Namespace, core::v1::PersistentVolumeClaim,
         core::v1::LimitRange, core::v1::ResourceQuota,
         apps::v1::Deployment, apps::v1::StatefulSet, apps::v1::DaemonSet, apps::v1::ReplicaSet,
@@ -105,9 +120,5 @@ kinds! {
         networking::v1::NetworkPolicy, networking::v1::Ingress, networking::v1::IngressClass,
         policy::v1::PodDisruptionBudget, autoscaling::v2::HorizontalPodAutoscaler,
         rbac::v1::Role, rbac::v1::RoleBinding, rbac::v1::ClusterRole, rbac::v1::ClusterRoleBinding,
-        scheduling::v1::PriorityClass;
-    custom:
-        "gateway.networking.k8s.io/v1" "HTTPRoute" => HttpRoute,
-        "monitoring.coreos.com/v1" "ServiceMonitor" => ServiceMonitor,
-        "external-secrets.io/v1" "ExternalSecret" => ExternalSecret,
+        scheduling::v1::PriorityClass,
 }

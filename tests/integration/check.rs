@@ -1,0 +1,803 @@
+//! `kiln check`: every rule fails on a fixture broken for it and passes on the
+//! fixture it was broken from; the JSON and SARIF reports validate against
+//! their schemas; render refuses error findings unless a suppression with a
+//! reason covers them.
+
+use kiln::check::{self, Finding, Manifest, RULES};
+use kiln_tests::{copy_inputs, edit, put, repo_root, run, venv_bin};
+use serde_json::{Value, json};
+use std::process::Command;
+
+const GOOD: &str = "tests/fixtures/check/good.yaml";
+
+fn good() -> Vec<Value> {
+    let text = std::fs::read_to_string(repo_root().join(GOOD)).expect("fixture");
+    kiln_tests::yaml_documents(&text)
+        .into_iter()
+        .filter(|d| !d.is_null())
+        .collect()
+}
+
+fn findings(docs: &[Value]) -> Vec<Finding> {
+    let manifests: Vec<Manifest> = docs
+        .iter()
+        .map(|d| Manifest::new(GOOD, d.clone()))
+        .collect();
+    check::check(&manifests)
+}
+
+/// One way to break the good fixture: a JSON patch of one document (or an
+/// extra document), the rule that must fire and the pointer it must name.
+struct Case {
+    rule: &'static str,
+    target: (&'static str, &'static str),
+    ops: Value,
+    extra: Option<Value>,
+    pointer: &'static str,
+}
+
+fn case(
+    rule: &'static str,
+    target: (&'static str, &'static str),
+    ops: Value,
+    pointer: &'static str,
+) -> Case {
+    Case {
+        rule,
+        target,
+        ops,
+        extra: None,
+        pointer,
+    }
+}
+
+fn extra(rule: &'static str, doc: Value, pointer: &'static str) -> Case {
+    Case {
+        rule,
+        target: ("", ""),
+        ops: json!([]),
+        extra: Some(doc),
+        pointer,
+    }
+}
+
+const D: (&str, &str) = ("Deployment", "web");
+const P: &str = "/spec/template/spec";
+const C: &str = "/spec/template/spec/containers/0";
+
+fn apply(case: &Case) -> Vec<Value> {
+    let mut docs = good();
+    if !case.target.0.is_empty() {
+        let doc = docs
+            .iter_mut()
+            .find(|d| d["kind"] == case.target.0 && d["metadata"]["name"] == case.target.1)
+            .expect("target document");
+        let ops: json_patch::Patch = serde_json::from_value(case.ops.clone()).expect("patch");
+        json_patch::patch(doc, &ops).unwrap_or_else(|e| panic!("{}: {e}", case.rule));
+    }
+    docs.extend(case.extra.clone());
+    docs
+}
+
+fn add(path: String, value: Value) -> Value {
+    json!([{"op": "add", "path": path, "value": value}])
+}
+
+fn replace(path: String, value: Value) -> Value {
+    json!([{"op": "replace", "path": path, "value": value}])
+}
+
+fn remove(path: String) -> Value {
+    json!([{"op": "remove", "path": path}])
+}
+
+fn cases() -> Vec<Case> {
+    let sc = format!("{C}/securityContext");
+    let psc = format!("{P}/securityContext");
+    vec![
+        case(
+            "pss-host-process",
+            D,
+            add(format!("{sc}/windowsOptions"), json!({"hostProcess": true})),
+            "/spec/template/spec/containers/0/securityContext/windowsOptions/hostProcess",
+        ),
+        case(
+            "pss-host-namespaces",
+            D,
+            add(format!("{P}/hostPID"), json!(true)),
+            "/spec/template/spec/hostPID",
+        ),
+        case(
+            "pss-privileged",
+            D,
+            add(format!("{sc}/privileged"), json!(true)),
+            "/spec/template/spec/containers/0/securityContext/privileged",
+        ),
+        case(
+            "pss-capabilities",
+            D,
+            add(format!("{sc}/capabilities/add"), json!(["SYS_ADMIN"])),
+            "/spec/template/spec/containers/0/securityContext/capabilities/add/0",
+        ),
+        case(
+            "pss-capabilities",
+            D,
+            replace(format!("{sc}/capabilities/drop"), json!(["NET_RAW"])),
+            "/spec/template/spec/containers/0/securityContext/capabilities/drop",
+        ),
+        case(
+            "pss-host-path",
+            D,
+            add(
+                format!("{P}/volumes/-"),
+                json!({"name": "host", "hostPath": {"path": "/"}}),
+            ),
+            "/spec/template/spec/volumes/2/hostPath",
+        ),
+        case(
+            "pss-host-ports",
+            D,
+            add(format!("{C}/ports/0/hostPort"), json!(8080)),
+            "/spec/template/spec/containers/0/ports/0/hostPort",
+        ),
+        case(
+            "pss-apparmor",
+            D,
+            add(
+                format!("{psc}/appArmorProfile"),
+                json!({"type": "Unconfined"}),
+            ),
+            "/spec/template/spec/securityContext/appArmorProfile/type",
+        ),
+        case(
+            "pss-apparmor",
+            D,
+            add(
+                "/spec/template/metadata/annotations".into(),
+                json!({"container.apparmor.security.beta.kubernetes.io/web": "unconfined"}),
+            ),
+            "/spec/template/metadata/annotations/container.apparmor.security.beta.kubernetes.io~1web",
+        ),
+        case(
+            "pss-selinux",
+            D,
+            add(format!("{psc}/seLinuxOptions"), json!({"type": "spc_t"})),
+            "/spec/template/spec/securityContext/seLinuxOptions/type",
+        ),
+        case(
+            "pss-selinux",
+            D,
+            add(format!("{sc}/seLinuxOptions"), json!({"user": "system_u"})),
+            "/spec/template/spec/containers/0/securityContext/seLinuxOptions/user",
+        ),
+        case(
+            "pss-proc-mount",
+            D,
+            add(format!("{sc}/procMount"), json!("Unmasked")),
+            "/spec/template/spec/containers/0/securityContext/procMount",
+        ),
+        case(
+            "pss-seccomp",
+            D,
+            replace(format!("{psc}/seccompProfile/type"), json!("Unconfined")),
+            "/spec/template/spec/securityContext/seccompProfile/type",
+        ),
+        case(
+            "pss-seccomp",
+            D,
+            remove(format!("{psc}/seccompProfile")),
+            "/spec/template/spec/containers/0/securityContext",
+        ),
+        case(
+            "pss-sysctls",
+            D,
+            add(
+                format!("{psc}/sysctls"),
+                json!([{"name": "kernel.msgmax", "value": "65536"}]),
+            ),
+            "/spec/template/spec/securityContext/sysctls/0/name",
+        ),
+        case(
+            "pss-volume-types",
+            D,
+            add(
+                format!("{P}/volumes/-"),
+                json!({"name": "nfs", "nfs": {"server": "nas", "path": "/"}}),
+            ),
+            "/spec/template/spec/volumes/2/nfs",
+        ),
+        case(
+            "pss-privilege-escalation",
+            D,
+            remove(format!("{sc}/allowPrivilegeEscalation")),
+            "/spec/template/spec/containers/0/securityContext/allowPrivilegeEscalation",
+        ),
+        case(
+            "pss-run-as-non-root",
+            D,
+            replace(format!("{psc}/runAsNonRoot"), json!(false)),
+            "/spec/template/spec/securityContext/runAsNonRoot",
+        ),
+        case(
+            "pss-run-as-non-root",
+            ("CronJob", "cleanup"),
+            remove("/spec/jobTemplate/spec/template/spec/securityContext/runAsNonRoot".into()),
+            "/spec/jobTemplate/spec/template/spec/containers/0/securityContext",
+        ),
+        case(
+            "pss-run-as-user",
+            D,
+            replace(format!("{psc}/runAsUser"), json!(0)),
+            "/spec/template/spec/securityContext/runAsUser",
+        ),
+        case(
+            "workload-selector",
+            D,
+            replace(
+                "/spec/selector/matchLabels/app.kubernetes.io~1name".into(),
+                json!("webb"),
+            ),
+            "/spec/selector/matchLabels/app.kubernetes.io~1name",
+        ),
+        case(
+            "service-selector",
+            ("Service", "web"),
+            replace(
+                "/spec/selector/app.kubernetes.io~1name".into(),
+                json!("api"),
+            ),
+            "/spec/selector",
+        ),
+        case(
+            "service-target-port",
+            ("Service", "web"),
+            replace("/spec/ports/0/targetPort".into(), json!("https")),
+            "/spec/ports/0/targetPort",
+        ),
+        case(
+            "service-target-port",
+            ("Service", "web"),
+            replace("/spec/ports/0/targetPort".into(), json!(9090)),
+            "/spec/ports/0/targetPort",
+        ),
+        case(
+            "probe-port",
+            D,
+            replace(format!("{C}/readinessProbe/httpGet/port"), json!("health")),
+            "/spec/template/spec/containers/0/readinessProbe/httpGet/port",
+        ),
+        case(
+            "probe-port",
+            D,
+            replace(format!("{C}/livenessProbe/tcpSocket/port"), json!(9000)),
+            "/spec/template/spec/containers/0/livenessProbe/tcpSocket/port",
+        ),
+        case(
+            "servicemonitor-port",
+            ("ServiceMonitor", "web"),
+            replace("/spec/endpoints/0/port".into(), json!("metrics")),
+            "/spec/endpoints/0/port",
+        ),
+        case(
+            "servicemonitor-port",
+            ("ServiceMonitor", "web"),
+            replace(
+                "/spec/selector/matchLabels/app.kubernetes.io~1name".into(),
+                json!("api"),
+            ),
+            "/spec/selector",
+        ),
+        case(
+            "httproute-backend",
+            ("HTTPRoute", "web"),
+            replace("/spec/rules/0/backendRefs/0/port".into(), json!(8080)),
+            "/spec/rules/0/backendRefs/0/port",
+        ),
+        case(
+            "httproute-backend",
+            ("HTTPRoute", "web"),
+            replace("/spec/rules/0/backendRefs/0/name".into(), json!("api")),
+            "/spec/rules/0/backendRefs/0/name",
+        ),
+        case(
+            "networkpolicy-labels",
+            ("NetworkPolicy", "web"),
+            replace(
+                "/spec/ingress/0/from/0/namespaceSelector/matchLabels".into(),
+                json!({"name": "gateway"}),
+            ),
+            "/spec/ingress/0/from/0/namespaceSelector/matchLabels/name",
+        ),
+        case(
+            "networkpolicy-unmatched",
+            ("NetworkPolicy", "web"),
+            replace(
+                "/spec/podSelector/matchLabels/app.kubernetes.io~1name".into(),
+                json!("api"),
+            ),
+            "/spec/podSelector",
+        ),
+        case(
+            "networkpolicy-unmatched",
+            ("NetworkPolicy", "web"),
+            replace(
+                "/spec/ingress/0/from/1/namespaceSelector/matchLabels".into(),
+                json!({"tier": "frontend"}),
+            ),
+            "/spec/ingress/0/from/1/namespaceSelector/matchLabels/tier",
+        ),
+        case(
+            "secret-ref",
+            D,
+            replace(
+                format!("{C}/env/0/valueFrom/secretKeyRef/key"),
+                json!("DB_URL"),
+            ),
+            "/spec/template/spec/containers/0/env/0/valueFrom/secretKeyRef/key",
+        ),
+        case(
+            "secret-ref",
+            D,
+            add(
+                format!("{P}/imagePullSecrets"),
+                json!([{"name": "regcred"}]),
+            ),
+            "/spec/template/spec/imagePullSecrets/0/name",
+        ),
+        case(
+            "configmap-ref",
+            D,
+            replace(
+                format!("{C}/envFrom/0/configMapRef/name"),
+                json!("web-settings"),
+            ),
+            "/spec/template/spec/containers/0/envFrom/0/configMapRef/name",
+        ),
+        case(
+            "configmap-ref",
+            D,
+            replace(
+                format!("{P}/volumes/1/configMap/items/0/key"),
+                json!("LEVEL"),
+            ),
+            "/spec/template/spec/volumes/1/configMap/items/0/key",
+        ),
+        case(
+            "image-tag",
+            D,
+            replace(
+                format!("{C}/image"),
+                json!("registry.example.com/shop/web:latest"),
+            ),
+            "/spec/template/spec/containers/0/image",
+        ),
+        case(
+            "image-tag",
+            D,
+            replace(
+                format!("{C}/image"),
+                json!("registry.example.com:5000/shop/web"),
+            ),
+            "/spec/template/spec/containers/0/image",
+        ),
+        case(
+            "version-label",
+            D,
+            replace(
+                "/metadata/labels/app.kubernetes.io~1version".into(),
+                json!("2.4.0"),
+            ),
+            "/metadata/labels/app.kubernetes.io~1version",
+        ),
+        case(
+            "resources",
+            D,
+            remove(format!("{C}/resources/limits")),
+            "/spec/template/spec/containers/0/resources",
+        ),
+        extra(
+            "plaintext-secret",
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "shop"}, "stringData": {"password": "hunter2"}}),
+            "/stringData",
+        ),
+        case(
+            "literal-credential",
+            D,
+            add(
+                format!("{C}/env/-"),
+                json!({"name": "API_TOKEN", "value": "hunter2hunter2"}),
+            ),
+            "/spec/template/spec/containers/0/env/2/value",
+        ),
+        case(
+            "literal-credential",
+            ("ConfigMap", "web-config"),
+            add(
+                "/data/KEY".into(),
+                json!("sk-proj-abcdefghijklmnopqrstuvwx"),
+            ),
+            "/data/KEY",
+        ),
+        case(
+            "schema",
+            D,
+            add(format!("{C}/resoures"), json!({})),
+            "/spec/template/spec/containers/0/resoures",
+        ),
+        case(
+            "schema",
+            D,
+            replace("/spec/replicas".into(), json!("two")),
+            "/spec/replicas",
+        ),
+        case(
+            "schema",
+            ("ExternalSecret", "web"),
+            add("/spec/target/creationPolcy".into(), json!("Owner")),
+            "/spec/target/creationPolcy",
+        ),
+        case(
+            "schema",
+            ("HTTPRoute", "web"),
+            add("/metadata/lables".into(), json!({})),
+            "/metadata/lables",
+        ),
+        extra(
+            "unknown-kind",
+            json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}),
+            "/kind",
+        ),
+        extra(
+            "not-an-object",
+            json!({"kind": "ConfigMap", "metadata": {"name": "x"}}),
+            "/apiVersion",
+        ),
+    ]
+}
+
+#[test]
+fn the_good_fixture_passes_every_rule() {
+    let found = findings(&good());
+    assert!(found.is_empty(), "{}", check::report::text(&found, false));
+}
+
+#[test]
+fn every_rule_fails_on_its_broken_fixture_at_the_right_place() {
+    for c in cases() {
+        let found = findings(&apply(&c));
+        assert!(
+            found
+                .iter()
+                .any(|f| f.rule.id == c.rule && f.pointer == c.pointer),
+            "{} at {}: not found in\n{}",
+            c.rule,
+            c.pointer,
+            check::report::text(&found, false)
+        );
+    }
+}
+
+#[test]
+fn every_rule_has_a_failing_case() {
+    let covered: Vec<&str> = cases().iter().map(|c| c.rule).collect();
+    for rule in RULES {
+        assert!(
+            covered.contains(&rule.id),
+            "rule {} has no failing fixture",
+            rule.id
+        );
+    }
+}
+
+#[test]
+fn legitimate_variants_pass() {
+    let sc = format!("{C}/securityContext");
+    for (what, target, ops) in [
+        (
+            "seccomp on the container instead of the pod",
+            D,
+            json!([
+                {"op": "remove", "path": format!("{P}/securityContext/seccompProfile")},
+                {"op": "add", "path": format!("{sc}/seccompProfile"), "value": {"type": "RuntimeDefault"}},
+            ]),
+        ),
+        (
+            "NET_BIND_SERVICE added",
+            D,
+            add(
+                format!("{sc}/capabilities/add"),
+                json!(["NET_BIND_SERVICE"]),
+            ),
+        ),
+        (
+            "an optional reference to a missing Secret",
+            D,
+            add(
+                format!("{C}/env/-"),
+                json!({"name": "X", "valueFrom": {"secretKeyRef": {"name": "nope", "key": "x", "optional": true}}}),
+            ),
+        ),
+        (
+            "a numeric targetPort of a declared port",
+            ("Service", "web"),
+            replace("/spec/ports/0/targetPort".into(), json!(8080)),
+        ),
+        (
+            "AppArmor RuntimeDefault",
+            D,
+            add(
+                format!("{P}/securityContext/appArmorProfile"),
+                json!({"type": "RuntimeDefault"}),
+            ),
+        ),
+        (
+            "a safe sysctl",
+            D,
+            add(
+                format!("{P}/securityContext/sysctls"),
+                json!([{"name": "net.ipv4.tcp_syncookies", "value": "1"}]),
+            ),
+        ),
+        (
+            "a matchExpressions selector",
+            D,
+            add(
+                "/spec/selector/matchExpressions".into(),
+                json!([{"key": "app.kubernetes.io/name", "operator": "In", "values": ["web"]}]),
+            ),
+        ),
+        (
+            "a ServiceMonitor selecting Services in any namespace",
+            ("ServiceMonitor", "web"),
+            add("/spec/namespaceSelector".into(), json!({"any": true})),
+        ),
+        (
+            "cpu as a number",
+            D,
+            replace(format!("{C}/resources/limits/cpu"), json!(1)),
+        ),
+        (
+            "an explicit null",
+            D,
+            add("/metadata/creationTimestamp".into(), Value::Null),
+        ),
+    ] {
+        let found = findings(&apply(&Case {
+            rule: what,
+            target,
+            ops,
+            extra: None,
+            pointer: "",
+        }));
+        assert!(
+            found.is_empty(),
+            "{what}:\n{}",
+            check::report::text(&found, false)
+        );
+    }
+}
+
+#[test]
+fn a_finding_points_at_its_line() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = std::fs::read_to_string(repo_root().join(GOOD))
+        .expect("fixture")
+        .replace(
+            "        - name: web\n          image: registry.example.com/shop/web:2.4.1",
+            "        - name: web\n          image: registry.example.com/shop/web:latest",
+        );
+    std::fs::write(dir.path().join("app.yaml"), &text).expect("write");
+    let manifests = check::load(&[dir.path().to_path_buf()]).expect("loads");
+    let found = check::check(&manifests);
+    let line = text
+        .lines()
+        .position(|l| l.contains("shop/web:latest"))
+        .expect("line")
+        + 1;
+    assert_eq!(found.len(), 1, "{}", check::report::text(&found, false));
+    assert_eq!((found[0].rule.id, found[0].line), ("image-tag", line));
+    assert_eq!(found[0].file, dir.path().join("app.yaml"));
+}
+
+/// Validates `value` against the JSON schema at `schema` with Python's jsonschema.
+fn validates(schema: &std::path::Path, value: &Value) -> (bool, String) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("doc.json");
+    std::fs::write(&file, kiln::emit::json(value)).expect("write");
+    let (ok, out, err) = run(Command::new(venv_bin("python"))
+        .arg(repo_root().join("tests/oracle/json_validate.py"))
+        .arg(schema)
+        .arg(&file));
+    (ok, format!("{out}{err}"))
+}
+
+fn sarif_schema() -> std::path::PathBuf {
+    venv_bin("python")
+        .parent()
+        .and_then(|bin| bin.parent())
+        .expect("venv")
+        .join("sarif-schema-2.1.0.json")
+}
+
+fn some_findings() -> Vec<Finding> {
+    let mut found = findings(&apply(&cases()[2]));
+    found.extend(findings(&apply(&cases()[cases().len() - 2])));
+    assert!(
+        found
+            .iter()
+            .any(|f| f.rule.severity == check::Severity::Note)
+    );
+    found[0].suppressed = Some("accepted for the test".into());
+    found
+}
+
+#[test]
+fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
+    let found = some_findings();
+    let (ok, out) = validates(&sarif_schema(), &check::report::sarif(&found));
+    assert!(ok, "{out}");
+    // Negative control: a result without a message is not SARIF.
+    let mut broken = check::report::sarif(&found);
+    broken["runs"][0]["results"][0]["message"] = json!("text");
+    assert!(!validates(&sarif_schema(), &broken).0);
+}
+
+#[test]
+fn json_output_validates_against_its_documented_schema() {
+    let schema = repo_root().join("tests/oracle/kiln.check.v1.schema.json");
+    let report = check::report::json(&some_findings());
+    let (ok, out) = validates(&schema, &report);
+    assert!(ok, "{out}");
+    assert_eq!(report["summary"]["suppressed"], 1);
+    let mut broken = report.clone();
+    broken["findings"][0]["severity"] = json!("fatal");
+    assert!(!validates(&schema, &broken).0);
+}
+
+#[test]
+fn render_refuses_error_findings_and_writes_nothing() {
+    let repo = copy_inputs(false);
+    put(
+        repo.path(),
+        "overlays/homelab/overlay.yaml",
+        "patches:\n  - target: { kind: Deployment }\n    strategic:\n      spec:\n        template:\n          spec:\n            hostNetwork: true\n",
+    );
+    let r = kiln::Repo::open(repo.path()).expect("repo");
+    let err = kiln::render(&r.environment("homelab").expect("env")).expect_err("refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("pss-host-namespaces")
+            && text.contains("out/homelab/deployment-portkey-gateway.yaml"),
+        "{text}"
+    );
+    assert!(kiln::render_all(&r, r.environments()).is_err());
+    assert!(!repo.path().join("out/homelab").exists());
+}
+
+#[test]
+fn a_suppression_with_a_reason_lets_it_through_and_shows() {
+    let repo = copy_inputs(false);
+    put(
+        repo.path(),
+        "overlays/homelab/overlay.yaml",
+        "patches:\n  - target: { kind: Deployment }\n    strategic:\n      spec:\n        template:\n          spec:\n            hostNetwork: true\nsuppress:\n  - rule: pss-host-namespaces\n    resource: Deployment/portkey-gateway\n    reason: the homelab node has one NIC and the gateway must see client IPs\n",
+    );
+    let r = kiln::Repo::open(repo.path()).expect("repo");
+    let rendered = kiln::render(&r.environment("homelab").expect("env")).expect("renders");
+    let suppressed: Vec<&Finding> = rendered
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_some())
+        .collect();
+    assert_eq!(suppressed.len(), 1);
+    assert_eq!(suppressed[0].rule.id, "pss-host-namespaces");
+    assert!(
+        check::report::text(&rendered.findings, false)
+            .contains("reason: the homelab node has one NIC")
+    );
+    // Other environments do not inherit the suppression (and have nothing to suppress).
+    assert!(
+        kiln::render(&r.environment("prod").expect("env"))
+            .expect("prod")
+            .findings
+            .is_empty()
+    );
+}
+
+#[test]
+fn bad_suppressions_are_input_errors_naming_the_place() {
+    let repo = copy_inputs(false);
+    let r = || kiln::Repo::open(repo.path()).expect("repo");
+    for (suppress, pointer, expected) in [
+        (
+            "{ rule: pss-host-namespace, resource: Deployment/portkey-gateway, reason: because it must be so }",
+            "/suppress/0/rule",
+            "did you mean `pss-host-namespaces`?",
+        ),
+        (
+            "{ rule: pss-privileged, resource: Deployment/portkey-gateway, reason: ok }",
+            "/suppress/0/reason",
+            "needs a reason",
+        ),
+        (
+            "{ rule: pss-privileged, resource: portkey-gateway, reason: because it must be so }",
+            "/suppress/0/resource",
+            "`Kind/name`",
+        ),
+        (
+            "{ rule: CKV_K8S_X, resource: Deployment/portkey-gateway, reason: because it must be so }",
+            "/suppress/0/rule",
+            "checkov check ID",
+        ),
+        (
+            "{ rule: pss-privileged, resource: Deployment/api, reason: because it must be so }",
+            "/suppress/0/resource",
+            "not a resource of environment",
+        ),
+        (
+            "{ rule: pss-privileged, resource: Deployment/portkey-gateway, reason: because it must be so }",
+            "/suppress/0",
+            "finds nothing to suppress",
+        ),
+    ] {
+        put(
+            repo.path(),
+            "overlays/homelab/overlay.yaml",
+            &format!("suppress:\n  - {suppress}\n"),
+        );
+        let err = r()
+            .environment("homelab")
+            .and_then(|e| kiln::render(&e))
+            .expect_err(expected);
+        let kiln::Error::Input(e) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            e.file,
+            std::path::Path::new("overlays/homelab/overlay.yaml")
+        );
+        assert_eq!(e.pointer.as_deref(), Some(pointer), "{err}");
+        assert!(
+            format!("{err} {:?}", e.help).contains(expected),
+            "{err} {:?}",
+            e.help
+        );
+    }
+}
+
+#[test]
+fn a_checkov_suppression_becomes_a_skip_annotation_with_its_reason() {
+    let repo = copy_inputs(false);
+    edit(
+        repo.path(),
+        "base/service.yaml",
+        "  - rule: CKV_K8S_40\n",
+        "  - rule: CKV_K8S_31\n",
+    );
+    let rendered = crate::render_env(repo.path(), "homelab");
+    let deployment = rendered
+        .resources
+        .iter()
+        .find(|r| r.kind() == "Deployment")
+        .expect("deployment");
+    let annotations = deployment
+        .metadata()
+        .annotations
+        .clone()
+        .unwrap_or_default();
+    assert!(
+        annotations
+            .get("checkov.io/skip4")
+            .is_some_and(|v| v.starts_with("CKV_K8S_31=the image's node user")),
+        "{annotations:?}"
+    );
+}
+
+#[test]
+fn the_readme_documents_every_rule_with_its_severity() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README");
+    for rule in RULES {
+        let row = format!("| `{}` | {} |", rule.id, rule.severity.as_str());
+        assert!(readme.contains(&row), "README lacks the row {row}");
+    }
+}
