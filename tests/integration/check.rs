@@ -801,3 +801,73 @@ fn the_readme_documents_every_rule_with_its_severity() {
         assert!(readme.contains(&row), "README lacks the row {row}");
     }
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Every JSON pointer of `v`.
+    fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    pointers(
+                        x,
+                        format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                        out,
+                    );
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    pointers(x, format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+        out.push(at);
+    }
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-zA-Z0-9:/@._-]{0,12}".prop_map(Value::from),
+            Just(json!([])),
+            Just(json!({})),
+            Just(json!([{"name": "x"}])),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any value anywhere in a valid set of manifests: findings, never a panic,
+        /// and every finding's pointer and line are well formed.
+        #[test]
+        fn arbitrary_manifests_never_panic(picks in proptest::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>(), scalar()), 1..6)) {
+            let mut docs = good();
+            for (doc, place, value) in picks {
+                let d = doc.index(docs.len());
+                let mut all = Vec::new();
+                pointers(&docs[d], String::new(), &mut all);
+                let target = place.get(&all).clone();
+                if target.is_empty() {
+                    docs[d] = value;
+                } else if let Some(slot) = docs[d].pointer_mut(&target) {
+                    *slot = value;
+                }
+            }
+            let text = docs.iter().map(kiln::emit::yaml).collect::<Vec<_>>().join("---\n");
+            let dir = tempfile::tempdir().expect("tmp");
+            std::fs::write(dir.path().join("m.yaml"), &text).expect("write");
+            if let Ok(manifests) = check::load(&[dir.path().to_path_buf()]) {
+                for f in check::check(&manifests) {
+                    prop_assert!(f.line >= 1 && f.line <= text.lines().count().max(1));
+                    prop_assert!(f.pointer.is_empty() || f.pointer.starts_with('/'));
+                }
+            }
+        }
+    }
+}
