@@ -1,16 +1,21 @@
-//! Golden files: every rendered environment, reviewed with `cargo insta review`,
-//! and the committed out/ must be exactly what kiln renders today.
+//! Golden files: every rendered environment and the GitOps wiring of both
+//! engines, reviewed with `cargo insta review`, and the committed out/ must be
+//! exactly what kiln renders today.
 
-use crate::render_env;
 use kiln_tests::repo_root;
 
 #[test]
-fn every_environment_matches_the_reviewed_golden_files() {
+fn every_environment_and_engine_matches_the_reviewed_golden_files() {
     let repo = kiln::Repo::open(repo_root()).expect("repo");
-    assert_eq!(repo.environments(), ["dev", "homelab", "prod", "staging"]);
-    for env in repo.environments() {
-        for file in render_env(&repo_root(), env).files {
-            insta::assert_snapshot!(format!("{env}__{}", file.name), file.contents);
+    let rendered = kiln::render_repo(&repo).expect("renders");
+    let dirs: Vec<&str> = rendered.iter().map(|r| r.env.as_str()).collect();
+    assert_eq!(
+        dirs,
+        ["dev", "homelab", "prod", "staging", "argocd", "flux"]
+    );
+    for r in rendered {
+        for file in r.files {
+            insta::assert_snapshot!(format!("{}__{}", r.env, file.name), file.contents);
         }
     }
 }
@@ -18,11 +23,7 @@ fn every_environment_matches_the_reviewed_golden_files() {
 #[test]
 fn committed_out_is_up_to_date() {
     let repo = kiln::Repo::open(repo_root()).expect("repo");
-    let rendered: Vec<kiln::Rendered> = repo
-        .environments()
-        .iter()
-        .map(|e| kiln::render(&repo.environment(e).expect("env")).expect("renders"))
-        .collect();
+    let rendered = kiln::render_repo(&repo).expect("renders");
     let differences = kiln::compare(&repo.out_dir(), &rendered, kiln::Prune::Stale).expect("check");
     assert!(
         differences.is_empty(),

@@ -18,10 +18,23 @@ const CORE_KINDS: [&str; 7] = [
     "HorizontalPodAutoscaler",
 ];
 
-/// Writes the rendered files of environment `env` into a temp dir (as `kiln render` would).
+/// Everything `kiln render` writes: the environments, then the GitOps wiring.
+fn rendered_repo() -> Vec<kiln::Rendered> {
+    kiln::render_repo(&kiln::Repo::open(repo_root()).expect("repo")).expect("renders")
+}
+
+/// The directories of out/: environments, `argocd`, `flux`.
+fn output_dirs() -> Vec<String> {
+    rendered_repo().into_iter().map(|r| r.env).collect()
+}
+
+/// Writes the rendered files of directory `env` of out/ into a temp dir (as `kiln render` would).
 fn env_dir(env: &str) -> (tempfile::TempDir, kiln::Rendered) {
     let dir = tempfile::tempdir().expect("tmp");
-    let rendered = render_env(&repo_root(), env);
+    let rendered = rendered_repo()
+        .into_iter()
+        .find(|r| r.env == env)
+        .expect("rendered");
     for f in &rendered.files {
         put(dir.path(), &f.name, &f.contents);
     }
@@ -51,7 +64,7 @@ fn files_of_kinds(dir: &Path, rendered: &kiln::Rendered, core: bool) -> Vec<Path
 
 #[test]
 fn kubectl_kustomize_reproduces_the_documents_in_apply_order() {
-    for env in environments() {
+    for env in output_dirs() {
         let (dir, rendered) = env_dir(&env);
         let (ok, stdout, stderr) = run(kubectl().arg("kustomize").arg(dir.path()));
         assert!(ok, "{env}: kubectl kustomize failed: {stderr}");
@@ -112,12 +125,38 @@ fn validate_crds(files: &[PathBuf]) -> (bool, String, String) {
 
 #[test]
 fn custom_resources_validate_against_the_published_crd_schemas() {
-    for env in environments() {
+    let mut kinds = std::collections::BTreeSet::new();
+    for env in output_dirs() {
         let (dir, rendered) = env_dir(&env);
         let files = files_of_kinds(dir.path(), &rendered, false);
+        kinds.extend(
+            rendered
+                .resources
+                .iter()
+                .map(|r| r.kind())
+                .filter(|k| !CORE_KINDS.contains(k)),
+        );
         let (ok, stdout, stderr) = validate_crds(&files);
         assert!(ok, "{env}: CRD validation failed:\n{stdout}{stderr}");
+        assert_eq!(
+            stdout.matches(" ok").count(),
+            files.len(),
+            "{env}: {stdout}"
+        );
     }
+    // Argo CD's Application and Flux's GitRepository and Kustomization included.
+    let kinds: Vec<&str> = kinds.into_iter().collect();
+    assert_eq!(
+        kinds,
+        [
+            "Application",
+            "ExternalSecret",
+            "GitRepository",
+            "HTTPRoute",
+            "Kustomization",
+            "ServiceMonitor"
+        ]
+    );
     let (dir, rendered) = homelab_dir();
     let files = files_of_kinds(dir.path(), &rendered, false);
     let kinds: Vec<&str> = rendered
@@ -363,13 +402,10 @@ fn yamllint_passes_the_repository_yaml_with_the_committed_config() {
 #[test]
 fn kiln_check_of_the_committed_files_agrees_with_render() {
     // The committed out/ read back as hand-written manifests: same references, no findings.
-    for env in environments() {
-        let manifests = kiln::check::load(&[repo_root().join("out").join(&env)]).expect("loads");
-        assert_eq!(
-            manifests.len(),
-            render_env(&repo_root(), &env).resources.len(),
-            "{env}"
-        );
+    for rendered in rendered_repo() {
+        let env = &rendered.env;
+        let manifests = kiln::check::load(&[repo_root().join("out").join(env)]).expect("loads");
+        assert_eq!(manifests.len(), rendered.resources.len(), "{env}");
         let findings = kiln::check::check(&manifests);
         assert!(
             findings.is_empty(),

@@ -281,6 +281,13 @@ fn check(cli: &Cli, args: &CheckArgs) -> kiln::Result<ExitCode> {
         for name in &names {
             all.extend(kiln::checked(&repo.environment(name)?)?.findings);
         }
+        if args.envs.is_empty() {
+            for (dir, resources) in kiln::gitops::resources(&repo)? {
+                all.extend(kiln::check::check(&kiln::check::manifests_of(
+                    &dir, &resources,
+                )));
+            }
+        }
         all
     } else {
         kiln::check::check(&kiln::check::load(&args.paths)?)
@@ -303,18 +310,15 @@ fn diff(cli: &Cli, repo: &Repo, args: &DiffArgs) -> kiln::Result<ExitCode> {
         let revision = kiln::git::checkout(repo.root(), rev)?;
         Ok({
             let at = revision.repo()?;
-            snapshot(&kiln::render_all(&at, at.environments())?)
+            snapshot(&kiln::render_repo(&at)?)
         })
     };
     let (mut old, mut new) = match (&args.base, &args.head) {
         (None, _) => (
             snapshot_of_out(&repo.out_dir())?,
-            snapshot(&kiln::render_all(repo, repo.environments())?),
+            snapshot(&kiln::render_repo(repo)?),
         ),
-        (Some(base), None) => (
-            at(base)?,
-            snapshot(&kiln::render_all(repo, repo.environments())?),
-        ),
+        (Some(base), None) => (at(base)?, snapshot(&kiln::render_repo(repo)?)),
         (Some(base), Some(head)) => (at(base)?, at(head)?),
     };
     if !args.envs.is_empty() {
@@ -426,15 +430,15 @@ fn route(repo: &Repo, args: &RouteArgs) -> kiln::Result<ExitCode> {
 }
 
 fn render(cli: &Cli, repo: &Repo, args: &RenderArgs) -> kiln::Result<ExitCode> {
-    let (names, prune) = if args.envs.is_empty() {
-        (repo.environments().to_vec(), Prune::Stale)
+    // All environments come with the GitOps wiring; a chosen few leave the rest of out/ alone.
+    let (rendered, prune) = if args.envs.is_empty() {
+        (kiln::render_repo(repo)?, Prune::Stale)
     } else {
         let mut names = args.envs.clone();
         names.sort();
         names.dedup();
-        (names, Prune::Keep)
+        (kiln::render_all(repo, &names)?, Prune::Keep)
     };
-    let rendered = kiln::render_all(repo, &names)?;
     let out = repo.out_dir();
 
     if args.check {

@@ -1,5 +1,7 @@
 //! Typed custom resources kiln renders: Gateway API HTTPRoute,
-//! Prometheus Operator ServiceMonitor and External Secrets ExternalSecret.
+//! Prometheus Operator ServiceMonitor and External Secrets ExternalSecret in
+//! every environment; Argo CD Application and Flux GitRepository and
+//! Kustomization for the GitOps wiring.
 //!
 //! Hand-written rather than taken from `gateway-api` (which pulls in the kube
 //! client, schemars and its own k8s-openapi version) or generated crates: kiln
@@ -228,4 +230,143 @@ pub struct ExternalSecretData {
 #[allow(missing_docs)]
 pub struct RemoteRef {
     pub key: String,
+}
+
+/// Argo CD Application (`argoproj.io/v1alpha1`): one environment's directory
+/// of `out/`, synced to a cluster.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct Application {
+    pub metadata: ObjectMeta,
+    pub spec: ApplicationSpec,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct ApplicationSpec {
+    pub project: String,
+    pub source: ApplicationSource,
+    pub destination: ApplicationDestination,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_policy: Option<SyncPolicy>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct ApplicationSource {
+    #[serde(rename = "repoURL")]
+    pub repo_url: String,
+    pub target_revision: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct ApplicationDestination {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct SyncPolicy {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automated: Option<AutomatedSync>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sync_options: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct AutomatedSync {
+    pub prune: bool,
+    pub self_heal: bool,
+}
+
+/// Flux GitRepository (`source.toolkit.fluxcd.io/v1`): the repository Flux pulls.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct GitRepository {
+    pub metadata: ObjectMeta,
+    pub spec: GitRepositorySpec,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct GitRepositorySpec {
+    pub interval: String,
+    pub url: String,
+    #[serde(rename = "ref")]
+    pub reference: GitReference,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct GitReference {
+    pub branch: String,
+}
+
+/// Flux Kustomization (`kustomize.toolkit.fluxcd.io/v1`): one environment's
+/// directory of `out/`, applied by Flux.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct FluxKustomization {
+    pub metadata: ObjectMeta,
+    pub spec: FluxKustomizationSpec,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct FluxKustomizationSpec {
+    pub interval: String,
+    pub path: String,
+    pub prune: bool,
+    pub wait: bool,
+    pub timeout: String,
+    pub source_ref: SourceReference,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<DependencyReference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube_config: Option<KubeConfigReference>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct SourceReference {
+    pub kind: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct DependencyReference {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct KubeConfigReference {
+    pub secret_ref: SecretKeyName,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct SecretKeyName {
+    pub name: String,
 }

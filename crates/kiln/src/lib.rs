@@ -28,6 +28,7 @@ pub mod diff;
 pub mod emit;
 mod error;
 pub mod git;
+pub mod gitops;
 pub mod overlay;
 mod parse;
 pub mod patch;
@@ -44,6 +45,7 @@ pub use error::{Error, InputError, Result};
 pub use overlay::Environment;
 pub use render::{
     Checked, OutputFile, Rendered, apply_overlays, build, checked, emit_files, render, render_all,
+    render_repo,
 };
 pub use repo::Repo;
 pub use resource::Resource;

@@ -47,7 +47,7 @@ const PSS_LEVEL: &str = "restricted";
 /// Argo CD sync wave of the Namespace, before every other resource (default wave 0).
 const NAMESPACE_SYNC_WAVE: &str = "-1";
 /// First line of every rendered file.
-pub const HEADER: &str = "# Rendered by kiln. Do not edit: change base/, overlays/ or strategies/ and run `make render`.\n";
+pub const HEADER: &str = "# Rendered by kiln. Do not edit: change base/, overlays/, strategies/ or kiln.yaml and run `make render`.\n";
 
 /// Environment variables the gateway ConfigMap always sets; `config` may not redefine them.
 pub const RESERVED_CONFIG: [&str; 4] = ["NODE_ENV", "PORT", "HEALTH_CHECK_PATH", "LOG_LEVEL"];
@@ -101,6 +101,22 @@ pub fn render_all(repo: &crate::Repo, names: &[String]) -> Result<Vec<Rendered>>
     in_parallel(names, |name| render(&repo.environment(name)?))
         .into_iter()
         .collect()
+}
+
+/// Everything `kiln render` writes: every environment, then the GitOps wiring
+/// of `kiln.yaml` (`out/argocd/`, `out/flux/`; see [`crate::gitops`]).
+///
+/// ```
+/// # fn main() -> Result<(), kiln::Error> {
+/// let repo = kiln::Repo::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))?;
+/// let all = kiln::render_repo(&repo)?;
+/// assert!(all.iter().any(|r| r.env == "argocd"));
+/// # Ok(()) }
+/// ```
+pub fn render_repo(repo: &crate::Repo) -> Result<Vec<Rendered>> {
+    let mut all = render_all(repo, repo.environments())?;
+    all.extend(crate::gitops::render(repo)?);
+    Ok(all)
 }
 
 /// `f` over `items` on every core, results in item order.
@@ -273,6 +289,19 @@ fn checkov_skips(env: &Environment, resources: &mut [Resource]) {
 /// [`check::manifests_of`] makes them): one per resource and a
 /// `kustomization.yaml` listing them, sorted by name.
 pub fn emit_files(env: &Environment, manifests: &[Manifest]) -> Result<Vec<OutputFile>> {
+    let blame = env
+        .layers
+        .last()
+        .map_or_else(Default::default, |l| l.file.clone());
+    output_files(manifests, &blame)
+}
+
+/// The files of one directory of `out/`; two documents with one file name
+/// are an error blamed on `blame`.
+pub(crate) fn output_files(
+    manifests: &[Manifest],
+    blame: &std::path::Path,
+) -> Result<Vec<OutputFile>> {
     let mut files: Vec<OutputFile> = manifests
         .iter()
         .map(|m| OutputFile {
@@ -302,9 +331,7 @@ pub fn emit_files(env: &Environment, manifests: &[Manifest]) -> Result<Vec<Outpu
     files.sort_by(|a, b| a.name.cmp(&b.name));
     if let Some(pair) = files.windows(2).find(|w| w[0].name == w[1].name) {
         return Err(InputError::new(
-            env.layers
-                .last()
-                .map_or_else(Default::default, |l| l.file.clone()),
+            blame,
             format!("two resources would be written to {}", pair[0].name),
         )
         .into());

@@ -33,6 +33,7 @@ pub struct Repo {
     root: PathBuf,
     environments: Vec<String>,
     strategies: Vec<Arc<Strategy>>,
+    settings: crate::gitops::Settings,
     /// Base descriptions already parsed, by path: environments share them.
     bases: Arc<Mutex<BTreeMap<String, Description>>>,
 }
@@ -55,10 +56,12 @@ impl Repo {
             .into_iter()
             .map(Arc::new)
             .collect();
+        let settings = crate::gitops::Settings::load(&root, &environments)?;
         Ok(Repo {
             root,
             environments,
             strategies,
+            settings,
             bases: Arc::default(),
         })
     }
@@ -92,6 +95,11 @@ impl Repo {
     /// Environment names, sorted.
     pub fn environments(&self) -> &[String] {
         &self.environments
+    }
+
+    /// The repository settings (`kiln.yaml`; defaults if there is none).
+    pub fn settings(&self) -> &crate::gitops::Settings {
+        &self.settings
     }
 
     /// The strategies in `strategies/`, sorted by name.

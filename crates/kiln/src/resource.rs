@@ -1,6 +1,8 @@
 //! [`Resource`]: one typed Kubernetes object, of any kind kiln renders.
 
-use crate::crds::{ExternalSecret, HttpRoute, ServiceMonitor};
+use crate::crds::{
+    Application, ExternalSecret, FluxKustomization, GitRepository, HttpRoute, ServiceMonitor,
+};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
@@ -108,6 +110,12 @@ resources! {
     HttpRoute(HttpRoute) = "gateway.networking.k8s.io/v1", "HTTPRoute", rank 7;
     /// monitoring.coreos.com/v1 ServiceMonitor.
     ServiceMonitor(ServiceMonitor) = "monitoring.coreos.com/v1", "ServiceMonitor", rank 8;
+    /// argoproj.io/v1alpha1 Application (GitOps wiring, `out/argocd/`).
+    Application(Application) = "argoproj.io/v1alpha1", "Application", rank 9;
+    /// source.toolkit.fluxcd.io/v1 GitRepository (GitOps wiring, `out/flux/`).
+    GitRepository(GitRepository) = "source.toolkit.fluxcd.io/v1", "GitRepository", rank 9;
+    /// kustomize.toolkit.fluxcd.io/v1 Kustomization (GitOps wiring, `out/flux/`).
+    FluxKustomization(FluxKustomization) = "kustomize.toolkit.fluxcd.io/v1", "Kustomization", rank 10;
 }
 
 impl Resource {
