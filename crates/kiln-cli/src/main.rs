@@ -30,6 +30,8 @@ Examples:
   kiln check                  Pod Security, references, schemas of every environment
   kiln check k8s/ --format sarif
                               the same rules on hand-written manifests, for code scanning
+  kiln init my-gitops --repo-url https://git.example.com/gitops.git
+                              start a new GitOps repository
   kiln envs                   list environments
 
 Exit status: 0 ok, 1 differences found (render --check, diff) or errors (check), 2 bad input or usage."
@@ -90,6 +92,11 @@ enum Command {
     /// references resolve among all of them. Exit status: 0 no errors (warnings
     /// and notes allowed), 1 errors, 2 bad input.
     Check(CheckArgs),
+    /// Create a new GitOps repository in DIR: a documented base description,
+    /// dev and prod overlays, a strategy, a Makefile (render, diff, check), a
+    /// pull-request workflow, a README and kiln.yaml. `make render` in it
+    /// renders at once. Refuses a directory that has files (.git aside).
+    Init(InitArgs),
     /// List the environments (directories of overlays/).
     Envs,
     /// List the Portkey strategies: mode, targets, findings, and the header that selects each.
@@ -148,6 +155,27 @@ struct CheckArgs {
     /// List the rules (ID, severity, what must be true) and exit.
     #[arg(long)]
     list_rules: bool,
+}
+
+#[derive(Debug, Args)]
+struct InitArgs {
+    /// Where to create the repository (created if missing).
+    #[arg(value_name = "DIR", default_value = ".")]
+    dir: PathBuf,
+    /// The Git URL clusters will pull: renders the GitOps wiring (default engine: Argo CD).
+    #[arg(long, value_name = "URL")]
+    repo_url: Option<String>,
+    /// GitOps engine to wire; repeatable.
+    #[arg(long, value_enum, requires = "repo_url", value_name = "ENGINE")]
+    engine: Vec<Engine>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Engine {
+    /// Argo CD Applications in out/argocd/.
+    Argocd,
+    /// Flux GitRepository and Kustomizations in out/flux/.
+    Flux,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -234,12 +262,14 @@ fn open_repo(cli: &Cli) -> kiln::Result<Repo> {
 }
 
 fn run(cli: &Cli) -> kiln::Result<ExitCode> {
-    if let Command::Check(args) = &cli.command {
-        return check(cli, args);
+    match &cli.command {
+        Command::Check(args) => return check(cli, args),
+        Command::Init(args) => return init(cli, args),
+        _ => {}
     }
     let repo = open_repo(cli)?;
     match &cli.command {
-        Command::Check(_) => unreachable!("handled above: needs no repository for PATHs"),
+        Command::Check(_) | Command::Init(_) => unreachable!("handled above: no repository needed"),
         Command::Envs => {
             for env in repo.environments() {
                 println!("{env}");
@@ -251,6 +281,25 @@ fn run(cli: &Cli) -> kiln::Result<ExitCode> {
         Command::Strategies { env } => strategies(&repo, env.as_deref()),
         Command::Route(args) => route(&repo, args),
     }
+}
+
+fn init(cli: &Cli, args: &InitArgs) -> kiln::Result<ExitCode> {
+    let options = kiln::init::Options {
+        repo_url: args.repo_url.clone(),
+        argocd: args.engine.contains(&Engine::Argocd),
+        flux: args.engine.contains(&Engine::Flux),
+    };
+    let files = kiln::init::init(&args.dir, &options)?;
+    if !cli.quiet {
+        for f in &files {
+            eprintln!("{:>10} {}", "created", args.dir.join(f).display());
+        }
+        eprintln!(
+            "\nNext: edit the lines marked CHANGE ME, then\n  cd {} && make render   # writes out/; commit everything",
+            args.dir.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Whether stdout gets ANSI colors.

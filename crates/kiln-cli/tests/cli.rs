@@ -498,3 +498,102 @@ fn render_prints_suppressed_findings_with_their_reasons() {
         "{stderr}"
     );
 }
+
+fn kiln_bare() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    c.args(["--color", "never"]);
+    c
+}
+
+#[test]
+fn init_scaffolds_a_repository_whose_make_render_and_check_pass() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let repo = dir.path().join("gitops");
+    let (status, _, stderr) = code(kiln_bare().arg("init").arg(&repo).args([
+        "--repo-url",
+        "https://git.example.com/platform/gitops.git",
+        "--engine",
+        "argocd",
+        "--engine",
+        "flux",
+    ]));
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stderr.contains("make render"), "{stderr}");
+    for file in [
+        "base/service.yaml",
+        "overlays/dev/overlay.yaml",
+        "overlays/prod/overlay.yaml",
+        "strategies/fallback.json",
+        "Makefile",
+        ".github/workflows/kiln.yml",
+        "README.md",
+        "kiln.yaml",
+    ] {
+        assert!(repo.join(file).is_file(), "{file}");
+    }
+    // The scaffold's own Makefile, with this kiln.
+    let make = |target: &str| {
+        run(Command::new("make")
+            .arg("-C")
+            .arg(&repo)
+            .arg(target)
+            .arg(format!("KILN={}", env!("CARGO_BIN_EXE_kiln"))))
+    };
+    let (ok, stdout, stderr) = make("render");
+    assert!(ok, "make render: {stdout}{stderr}");
+    for dir in ["dev", "prod", "argocd", "flux"] {
+        assert!(
+            repo.join("out")
+                .join(dir)
+                .join("kustomization.yaml")
+                .is_file(),
+            "{dir}"
+        );
+        let (ok, _, stderr) = run(Command::new("kubectl")
+            .arg("kustomize")
+            .arg(repo.join("out").join(dir)));
+        assert!(ok, "kubectl kustomize out/{dir}: {stderr}");
+    }
+    let (ok, stdout, stderr) = make("check");
+    assert!(ok, "make check: {stdout}{stderr}");
+    assert!(stdout.contains("0 errors"), "{stdout}");
+    // A second init into the now full directory refuses and changes nothing.
+    let before = tree(&repo);
+    let (status, _, stderr) = code(kiln_bare().arg("init").arg(&repo));
+    assert_eq!(status, 2, "{stderr}");
+    assert!(
+        stderr.contains("is not empty") && stderr.contains("base"),
+        "{stderr}"
+    );
+    assert_eq!(tree(&repo), before);
+}
+
+#[test]
+fn init_refuses_a_non_empty_directory_and_a_bad_url_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    put(dir.path(), "notes.txt", "mine\n");
+    let (status, _, stderr) = code(kiln_bare().arg("init").arg(dir.path()));
+    assert_eq!(status, 2, "{stderr}");
+    assert!(stderr.contains("notes.txt"), "{stderr}");
+    assert_eq!(tree(dir.path()).len(), 1);
+
+    let empty = tempfile::tempdir().expect("tmp");
+    let (status, _, stderr) = code(
+        kiln_bare()
+            .arg("init")
+            .arg(empty.path())
+            .args(["--repo-url", "not a url"]),
+    );
+    assert_eq!(status, 2, "{stderr}");
+    assert!(stderr.contains("not a Git URL"), "{stderr}");
+    assert!(tree(empty.path()).is_empty());
+
+    // A fresh clone (only .git) is fine; without --repo-url there is no wiring.
+    std::fs::create_dir(empty.path().join(".git")).expect("mkdir");
+    let (status, _, stderr) = code(kiln_bare().arg("init").arg(empty.path()));
+    assert_eq!(status, 0, "{stderr}");
+    let (status, _, stderr) = code(kiln(empty.path()).arg("render"));
+    assert_eq!(status, 0, "{stderr}");
+    assert!(empty.path().join("out/prod").is_dir());
+    assert!(!empty.path().join("out/argocd").exists());
+}

@@ -92,6 +92,19 @@ pub enum Error {
         findings: Vec<crate::check::Finding>,
     },
 
+    /// `kiln init` into a directory that already has files.
+    #[error("{} is not empty (it has {}); kiln init only creates new repositories", dir.display(), found.join(", "))]
+    #[diagnostic(
+        code(kiln::not_empty),
+        help("run kiln init in a new or empty directory (a .git directory is fine)")
+    )]
+    NotEmpty {
+        /// The directory.
+        dir: PathBuf,
+        /// What is in it.
+        found: Vec<String>,
+    },
+
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     #[diagnostic(code(kiln::io))]

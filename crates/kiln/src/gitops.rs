@@ -183,7 +183,7 @@ impl Settings {
 }
 
 impl GitOps {
-    fn validate(&self, environments: &[String]) -> Result<()> {
+    pub(crate) fn validate(&self, environments: &[String]) -> Result<()> {
         let fail = |pointer: &str, message: String, help: Option<String>| -> Result<()> {
             Err(InputError::new(SETTINGS_FILE, message)
                 .at(format!("/gitops{pointer}"))

@@ -29,6 +29,7 @@ pub mod emit;
 mod error;
 pub mod git;
 pub mod gitops;
+pub mod init;
 pub mod overlay;
 mod parse;
 pub mod patch;

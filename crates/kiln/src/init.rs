@@ -1,0 +1,142 @@
+//! `kiln init`: a new GitOps repository that renders at once — a documented
+//! base description, `dev` and `prod` overlays, one strategy, a Makefile with
+//! render/diff/check targets, a pull-request workflow, a README and
+//! `kiln.yaml`. It only ever creates files: a directory with anything in it
+//! (but `.git`) is refused, and nothing is overwritten.
+
+use crate::error::{Error, Result};
+use crate::gitops::{SETTINGS_FILE, Settings};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The scaffold's files, relative to the new repository.
+const FILES: [(&str, &str); 7] = [
+    (
+        "base/service.yaml",
+        include_str!("../templates/init/base/service.yaml"),
+    ),
+    (
+        "overlays/dev/overlay.yaml",
+        include_str!("../templates/init/overlays/dev/overlay.yaml"),
+    ),
+    (
+        "overlays/prod/overlay.yaml",
+        include_str!("../templates/init/overlays/prod/overlay.yaml"),
+    ),
+    (
+        "strategies/fallback.json",
+        include_str!("../templates/init/strategies/fallback.json"),
+    ),
+    ("Makefile", include_str!("../templates/init/Makefile")),
+    (
+        ".github/workflows/kiln.yml",
+        include_str!("../templates/init/.github/workflows/kiln.yml"),
+    ),
+    ("README.md", include_str!("../templates/init/README.md")),
+];
+
+/// What `kiln init` asks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// The Git URL clusters will pull; without it, `kiln.yaml` leaves the
+    /// GitOps wiring commented out.
+    pub repo_url: Option<String>,
+    /// Render Argo CD Applications (the default engine when a URL is given).
+    pub argocd: bool,
+    /// Render Flux objects.
+    pub flux: bool,
+}
+
+/// `kiln.yaml` for `options`.
+fn settings(options: &Options) -> String {
+    let head = "# Repository settings of kiln: how clusters sync out/ (kiln's README,\n# \"Using kiln in a GitOps repo\").\n";
+    match &options.repo_url {
+        None => format!(
+            "{head}# Uncomment and set repoURL to render Argo CD Applications into out/argocd/\n# and/or Flux objects into out/flux/.\n# gitops:\n#   repoURL: https://git.example.com/platform/gitops.git\n#   revision: main\n#   argocd: {{}}\n#   flux: {{}}\n"
+        ),
+        Some(url) => {
+            let argocd = options.argocd || !options.flux;
+            let mut text = format!(
+                "{head}gitops:\n  repoURL: {}\n  revision: main\n",
+                crate::emit::yaml(&serde_json::Value::from(url.as_str())).trim_end()
+            );
+            if argocd {
+                text.push_str("  # out/argocd/: an Application per environment and a root app of apps.\n  argocd: {}\n");
+            }
+            if options.flux {
+                text.push_str("  # out/flux/: a GitRepository and a Kustomization per environment.\n  flux: {}\n");
+            }
+            text
+        }
+    }
+}
+
+/// Creates the scaffold in `dir` (created if missing) and returns the files
+/// written, relative to it.
+///
+/// ```
+/// # fn main() -> Result<(), kiln::Error> {
+/// let dir = tempfile::tempdir().expect("tmp");
+/// let files = kiln::init::init(dir.path(), &kiln::init::Options::default())?;
+/// assert!(files.iter().any(|f| f.ends_with("base/service.yaml")));
+/// let repo = kiln::Repo::open(dir.path())?;
+/// assert_eq!(repo.environments(), ["dev", "prod"]);
+/// assert!(kiln::init::init(dir.path(), &Default::default()).is_err()); // not empty any more
+/// # Ok(()) }
+/// ```
+pub fn init(dir: &Path, options: &Options) -> Result<Vec<PathBuf>> {
+    let settings_text = settings(options);
+    // Validated before anything is written: a bad URL leaves no half repository.
+    let parsed: Settings = crate::parse::yaml(Path::new(SETTINGS_FILE), &settings_text)?;
+    if let Some(g) = &parsed.gitops {
+        g.validate(&["dev".to_string(), "prod".to_string()])?;
+    }
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if !meta.is_dir() => {
+            return Err(Error::unsafe_path(
+                dir,
+                "is not a directory (symlinks are not followed)",
+            ));
+        }
+        Ok(_) => {
+            let mut found: Vec<String> = std::fs::read_dir(dir)
+                .map_err(|e| Error::io(dir, e))?
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name != ".git")
+                .collect();
+            if !found.is_empty() {
+                found.sort();
+                return Err(Error::NotEmpty {
+                    dir: dir.to_path_buf(),
+                    found,
+                });
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        Err(e) => return Err(Error::io(dir, e)),
+    }
+    let mut written = Vec::new();
+    for (rel, contents) in FILES
+        .iter()
+        .copied()
+        .chain([(SETTINGS_FILE, settings_text.as_str())])
+    {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        // create_new: never replace a file, even one that appeared meanwhile.
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        file.write_all(contents.as_bytes())
+            .map_err(|e| Error::io(&path, e))?;
+        written.push(PathBuf::from(rel));
+    }
+    Ok(written)
+}
