@@ -6,15 +6,21 @@ VENV := .venv
 PY_TOOLS := $(VENV)/.installed
 KILN := $(CARGO) run --quiet --locked -p kiln-cli --
 
-.PHONY: render check test lint build bench
+.PHONY: render diff check test lint build bench
 
 ## render: compile base/, overlays/ and strategies/ into out/
 render:
 	$(KILN) render
 
-## check: fail if out/ is stale (what CI of a GitOps repo runs)
+## diff: what the working tree changes against BASE (default origin/main), per environment and resource
+BASE ?= origin/main
+diff:
+	$(KILN) diff --base $(BASE)
+
+## check: fail if out/ is stale or any environment fails kiln check (what CI of a GitOps repo runs)
 check:
 	$(KILN) render --check
+	$(KILN) check
 
 ## test: formatting, lints and every test, with the external oracles
 test: $(PY_TOOLS) lint

@@ -494,7 +494,7 @@ fn render(cli: &Cli, repo: &Repo, args: &RenderArgs) -> kiln::Result<ExitCode> {
         let differences = kiln::compare(&out, &rendered, prune)?;
         if differences.is_empty() {
             if !cli.quiet {
-                eprintln!("out/ is up to date ({} environments)", rendered.len());
+                eprintln!("out/ is up to date ({} directories)", rendered.len());
             }
             return Ok(ExitCode::SUCCESS);
         }
