@@ -38,7 +38,10 @@ fn argocd_gets_an_application_per_environment_and_a_root() {
         names,
         [
             "gitops",
+            "portkey-gateway-aks",
             "portkey-gateway-dev",
+            "portkey-gateway-eks",
+            "portkey-gateway-gke",
             "portkey-gateway-homelab",
             "portkey-gateway-prod",
             "portkey-gateway-staging"
@@ -111,7 +114,11 @@ fn flux_gets_a_git_repository_and_a_kustomization_per_environment() {
     assert_eq!(docs[0]["kind"], "GitRepository", "the source comes first");
     assert_eq!(docs[0]["spec"]["url"], "https://git.example.com/gitops.git");
     assert_eq!(docs[0]["spec"]["ref"]["branch"], "main");
-    assert_eq!(docs.len(), 5);
+    assert_eq!(
+        docs.len(),
+        1 + 7,
+        "a source and a Kustomization per environment"
+    );
     let prod = named(&docs, "portkey-gateway-prod");
     assert_eq!(prod["spec"]["path"], "./out/prod");
     assert_eq!(prod["spec"]["interval"], "1m30s");
@@ -194,7 +201,7 @@ fn without_settings_there_is_no_wiring_and_stale_wiring_is_pruned() {
     );
     std::fs::remove_file(repo.path().join("kiln.yaml")).expect("rm");
     let all = kiln::render_repo(&open()).expect("renders");
-    assert_eq!(all.len(), 4);
+    assert_eq!(all.len(), 7, "the environments only");
     kiln::write(&open().out_dir(), &all, kiln::Prune::Stale).expect("writes");
     assert!(!repo.path().join("out/argocd").exists());
     assert!(!repo.path().join("out/flux").exists());

@@ -11,7 +11,9 @@ fn every_environment_and_engine_matches_the_reviewed_golden_files() {
     let dirs: Vec<&str> = rendered.iter().map(|r| r.env.as_str()).collect();
     assert_eq!(
         dirs,
-        ["dev", "homelab", "prod", "staging", "argocd", "flux"]
+        [
+            "aks", "dev", "eks", "gke", "homelab", "prod", "staging", "argocd", "flux"
+        ]
     );
     for r in rendered {
         for file in r.files {

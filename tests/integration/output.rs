@@ -118,7 +118,10 @@ fn an_unchanged_render_touches_no_file() {
     let inode_dir = stamp(&root.join("out/homelab"));
     std::thread::sleep(std::time::Duration::from_millis(20));
     let report = render_all(root).expect("render");
-    assert_eq!(report.unchanged, ["dev", "homelab", "prod", "staging"]);
+    assert_eq!(
+        report.unchanged,
+        ["aks", "dev", "eks", "gke", "homelab", "prod", "staging"]
+    );
     assert!(report.written.is_empty());
     let after: Vec<_> = files.iter().map(|p| stamp(p)).collect();
     assert_eq!(before, after);
@@ -140,7 +143,7 @@ fn an_interrupted_swap_is_recovered() {
     assert_eq!(names(&root.join("out/homelab")), good);
     assert_eq!(
         names(&root.join("out")),
-        ["dev", "homelab", "prod", "staging"]
+        ["aks", "dev", "eks", "gke", "homelab", "prod", "staging"]
     );
 }
 

@@ -213,6 +213,19 @@ pub struct ExternalSecretTarget {
     pub name: String,
     pub creation_policy: String,
     pub deletion_policy: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<ExternalSecretTemplate>,
+}
+
+/// The Secret External Secrets writes: its type and data rendered from the fetched values.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct ExternalSecretTemplate {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub engine_version: String,
+    pub data: std::collections::BTreeMap<String, String>,
 }
 
 /// One key of the Secret and where its value comes from.

@@ -19,10 +19,10 @@ use k8s_openapi::api::autoscaling::v2::{
 };
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort,
-    EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource, HTTPGetAction, Namespace,
-    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
-    SecretKeySelector, SecurityContext, Service, ServicePort, ServiceSpec,
-    TopologySpreadConstraint, Volume, VolumeMount,
+    EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource, HTTPGetAction, LocalObjectReference,
+    Namespace, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
+    SeccompProfile, SecretKeySelector, SecretVolumeSource, SecurityContext, Service,
+    ServiceAccount, ServicePort, ServiceSpec, TopologySpreadConstraint, Volume, VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{
     NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
@@ -42,6 +42,9 @@ pub const CONTAINER: &str = "gateway";
 pub const PORT_NAME: &str = "http";
 /// The name of the strategies volume.
 const STRATEGIES_VOLUME: &str = "strategies";
+/// The managed cache's CA certificate volume, and its file in the Secret.
+const REDIS_CA_VOLUME: &str = "redis-ca";
+const CA_FILE: &str = "server-ca.pem";
 /// Pod Security Standard level of the namespace. Not configurable: kiln renders restricted pods.
 const PSS_LEVEL: &str = "restricted";
 /// Argo CD sync wave of the Namespace, before every other resource (default wave 0).
@@ -510,6 +513,25 @@ pub fn build(env: &Environment) -> Vec<Resource> {
     if let Some(hpa) = &d.autoscaling {
         resources.push(Resource::HorizontalPodAutoscaler(autoscaler(hpa, &names)));
     }
+    if let Some(e) = &d.enterprise {
+        resources.push(Resource::ServiceAccount(service_account(e, &names)));
+        if let Some(p) = &e.pull_secret {
+            resources.push(Resource::ExternalSecret(registry_secret(d, p, &names)));
+        }
+        if let Some(key) = enterprise_ca(d) {
+            let data = vec![(CA_FILE.to_string(), key.to_string())];
+            resources.push(Resource::ExternalSecret(external_secret_named(
+                d,
+                &names,
+                &names.redis_ca(),
+                data,
+                None,
+            )));
+        }
+        if e.cache.managed.is_none() {
+            resources.extend(crate::redis::resources(e, &names));
+        }
+    }
     resources.sort_by(|a, b| {
         (a.apply_rank(), a.namespace(), a.name()).cmp(&(b.apply_rank(), b.namespace(), b.name()))
     });
@@ -518,13 +540,14 @@ pub fn build(env: &Environment) -> Vec<Resource> {
 }
 
 /// Names and labels shared by every resource of one environment.
-struct Names {
-    name: String,
-    namespace: String,
-    selector: BTreeMap<String, String>,
-    labels: BTreeMap<String, String>,
+pub(crate) struct Names {
+    pub(crate) name: String,
+    pub(crate) namespace: String,
+    pub(crate) selector: BTreeMap<String, String>,
+    pub(crate) labels: BTreeMap<String, String>,
     annotations: BTreeMap<String, String>,
     secret: String,
+    pub(crate) instance: String,
 }
 
 impl Names {
@@ -552,10 +575,31 @@ impl Names {
             labels,
             annotations: d.annotations.clone(),
             secret: format!("{}-provider-keys", d.name),
+            instance: env.name.clone(),
         }
     }
 
-    fn meta(&self, name: impl Into<String>) -> ObjectMeta {
+    /// The built-in Redis's name (Deployment, Service, NetworkPolicy).
+    pub(crate) fn redis(&self) -> String {
+        format!("{}-redis", self.name)
+    }
+
+    /// The registry credentials' Secret (and ExternalSecret).
+    fn registry(&self) -> String {
+        format!("{}-registry", self.name)
+    }
+
+    /// The managed cache's CA certificate Secret (and ExternalSecret).
+    fn redis_ca(&self) -> String {
+        format!("{}-redis-ca", self.name)
+    }
+
+    /// `redis://<name>-redis:6379`.
+    fn redis_url(&self) -> String {
+        format!("redis://{}:{}", self.redis(), crate::enterprise::REDIS_PORT)
+    }
+
+    pub(crate) fn meta(&self, name: impl Into<String>) -> ObjectMeta {
         ObjectMeta {
             name: Some(name.into()),
             namespace: Some(self.namespace.clone()),
@@ -610,6 +654,15 @@ fn namespace(d: &Description, names: &Names) -> Namespace {
 
 fn config_map(d: &Description, names: &Names) -> ConfigMap {
     let mut data = d.config.clone();
+    for v in d
+        .enterprise
+        .iter()
+        .flat_map(|e| e.variables(&names.redis_url()))
+    {
+        if let crate::enterprise::Value::Literal(value) = v.value {
+            data.insert(v.name.into(), value);
+        }
+    }
     data.insert("NODE_ENV".into(), "production".into());
     data.insert("PORT".into(), d.port.to_string());
     data.insert("HEALTH_CHECK_PATH".into(), d.health_path.clone());
@@ -635,21 +688,39 @@ fn strategies_config_map(env: &Environment, names: &Names) -> ConfigMap {
     }
 }
 
-fn external_secret(d: &Description, names: &Names) -> ExternalSecret {
-    let mut data: Vec<ExternalSecretData> = d
+/// The gateway's variables from the secret store: `(variable, store key)`,
+/// the provider keys and the enterprise secrets, sorted.
+fn secret_env(d: &Description) -> Vec<(String, String)> {
+    let mut keys: Vec<(String, String)> = d
         .secrets
         .keys
         .iter()
-        .map(|k| ExternalSecretData {
-            secret_key: k.env.clone(),
-            remote_ref: RemoteRef {
-                key: k.remote_key.clone(),
-            },
-        })
+        .map(|k| (k.env.clone(), k.remote_key.clone()))
+        .chain(
+            d.enterprise
+                .iter()
+                .flat_map(|e| e.variables(""))
+                .filter_map(|v| match v.value {
+                    crate::enterprise::Value::Secret(key) => Some((v.name.to_string(), key)),
+                    crate::enterprise::Value::Literal(_) => None,
+                }),
+        )
         .collect();
-    data.sort_by(|a, b| a.secret_key.cmp(&b.secret_key));
+    keys.sort();
+    keys
+}
+
+/// An ExternalSecret `name` of `d`'s store with `data` (secret key → store
+/// key), writing a Secret of the same name (templated if `template`).
+fn external_secret_named(
+    d: &Description,
+    names: &Names,
+    name: &str,
+    data: Vec<(String, String)>,
+    template: Option<ExternalSecretTemplate>,
+) -> ExternalSecret {
     ExternalSecret {
-        metadata: names.meta(&names.secret),
+        metadata: names.meta(name),
         spec: ExternalSecretSpec {
             refresh_interval: d.secrets.refresh_interval.clone(),
             secret_store_ref: SecretStoreRef {
@@ -657,12 +728,68 @@ fn external_secret(d: &Description, names: &Names) -> ExternalSecret {
                 name: d.secrets.store.clone(),
             },
             target: ExternalSecretTarget {
-                name: names.secret.clone(),
+                name: name.to_string(),
                 creation_policy: "Owner".into(),
                 deletion_policy: "Retain".into(),
+                template,
             },
-            data,
+            data: data
+                .into_iter()
+                .map(|(secret_key, key)| ExternalSecretData {
+                    secret_key,
+                    remote_ref: RemoteRef { key },
+                })
+                .collect(),
         },
+    }
+}
+
+fn external_secret(d: &Description, names: &Names) -> ExternalSecret {
+    external_secret_named(d, names, &names.secret, secret_env(d), None)
+}
+
+/// The enterprise image's pull credentials: a `kubernetes.io/dockerconfigjson`
+/// Secret that External Secrets assembles from the store, never a literal.
+fn registry_secret(
+    d: &Description,
+    p: &crate::enterprise::PullSecret,
+    names: &Names,
+) -> ExternalSecret {
+    // External Secrets' template engine v2 (Go templates with sprig): the values
+    // never pass through Git, and toJson quotes them whatever they contain.
+    let registry = serde_json::Value::from(p.registry.as_str());
+    let config = format!(
+        r#"{{"auths":{{{registry}:{{"username":{{{{ .username | toJson }}}},"password":{{{{ .password | toJson }}}},"auth":"{{{{ printf "%s:%s" .username .password | b64enc }}}}"}}}}}}"#
+    );
+    external_secret_named(
+        d,
+        names,
+        &names.registry(),
+        vec![
+            ("password".into(), p.password_key.clone()),
+            ("username".into(), p.username_key.clone()),
+        ],
+        Some(ExternalSecretTemplate {
+            type_: "kubernetes.io/dockerconfigjson".into(),
+            engine_version: "v2".into(),
+            data: BTreeMap::from([(".dockerconfigjson".to_string(), config)]),
+        }),
+    )
+}
+
+/// The gateway's ServiceAccount, carrying the cloud identity's annotations.
+fn service_account(e: &crate::enterprise::Enterprise, names: &Names) -> ServiceAccount {
+    let mut metadata = names.meta(&names.name);
+    let identity = e.identity.annotations();
+    if !identity.is_empty() {
+        let annotations = metadata.annotations.get_or_insert_with(BTreeMap::new);
+        annotations.extend(identity.into_iter().map(|(k, v)| (k.to_string(), v)));
+    }
+    ServiceAccount {
+        metadata,
+        // Cloud identity tokens are projected by the clouds' webhooks; the API token is not needed.
+        automount_service_account_token: Some(false),
+        ..Default::default()
     }
 }
 
@@ -723,12 +850,12 @@ fn deployment(
                 ..Default::default()
             })
         })
-        .chain(d.secrets.keys.iter().map(|k| EnvVar {
-            name: k.env.clone(),
+        .chain(secret_env(d).into_iter().map(|(env, _)| EnvVar {
+            name: env.clone(),
             value_from: Some(EnvVarSource {
                 secret_key_ref: Some(SecretKeySelector {
                     name: names.secret.clone(),
-                    key: k.env.clone(),
+                    key: env,
                     optional: Some(false),
                 }),
                 ..Default::default()
@@ -753,6 +880,16 @@ fn deployment(
         read_only: Some(true),
         ..Default::default()
     });
+    let ca = enterprise_ca(d);
+    if ca.is_some() {
+        mounts.push(VolumeMount {
+            name: REDIS_CA_VOLUME.into(),
+            mount_path: crate::enterprise::CA_PATH.into(),
+            sub_path: Some(CA_FILE.into()),
+            read_only: Some(true),
+            ..Default::default()
+        });
+    }
     mounts.sort_by(|a, b| a.mount_path.cmp(&b.mount_path));
 
     let mut volumes: Vec<Volume> = d
@@ -776,6 +913,17 @@ fn deployment(
         }),
         ..Default::default()
     });
+    if ca.is_some() {
+        volumes.push(Volume {
+            name: REDIS_CA_VOLUME.into(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(names.redis_ca()),
+                default_mode: Some(0o444),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
     volumes.sort_by(|a, b| a.name.cmp(&b.name));
 
     let seccomp = || {
@@ -835,6 +983,14 @@ fn deployment(
     };
 
     let labels = names.versioned_labels(d);
+    let mut pod_labels = labels.clone();
+    if d.enterprise
+        .as_ref()
+        .is_some_and(|e| e.identity.azure_client_id.is_some())
+    {
+        // AKS workload identity injects the federated token only into pods that ask.
+        pod_labels.insert("azure.workload.identity/use".into(), "true".into());
+    }
     let pod_annotations = BTreeMap::from([
         (
             "kubectl.kubernetes.io/default-container".to_string(),
@@ -863,12 +1019,22 @@ fn deployment(
             },
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
-                    labels: Some(labels),
+                    labels: Some(pod_labels),
                     annotations: Some(pod_annotations),
                     ..Default::default()
                 }),
                 spec: Some(PodSpec {
                     automount_service_account_token: Some(false),
+                    service_account_name: d.enterprise.as_ref().map(|_| names.name.clone()),
+                    image_pull_secrets: d
+                        .enterprise
+                        .as_ref()
+                        .and_then(|e| e.pull_secret.as_ref())
+                        .map(|_| {
+                            vec![LocalObjectReference {
+                                name: names.registry(),
+                            }]
+                        }),
                     enable_service_links: Some(false),
                     security_context: Some(PodSecurityContext {
                         run_as_non_root: Some(true),
@@ -903,6 +1069,14 @@ fn deployment(
         }),
         ..Default::default()
     }
+}
+
+/// The managed cache's CA store key, if it has one.
+fn enterprise_ca(d: &Description) -> Option<&str> {
+    d.enterprise
+        .as_ref()
+        .and_then(|e| e.cache.managed.as_ref())
+        .and_then(|m| m.ca_key.as_deref())
 }
 
 fn int_or_string(v: &IntOrPercent) -> IntOrString {
@@ -1048,6 +1222,30 @@ fn network_policy(d: &Description, names: &Names) -> NetworkPolicy {
             ),
             ..Default::default()
         });
+    }
+    if let Some(e) = &d.enterprise {
+        match &e.cache.managed {
+            // The built-in Redis, in this namespace.
+            None => egress.push(NetworkPolicyEgressRule {
+                to: Some(vec![NetworkPolicyPeer {
+                    pod_selector: Some(LabelSelector {
+                        match_labels: Some(crate::redis::selector(names)),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }]),
+                ports: Some(vec![port(crate::enterprise::REDIS_PORT.into(), "TCP")]),
+            }),
+            // A managed cache outside the cluster: its port, anywhere (the cloud's firewall scopes it).
+            Some(m) => {
+                let p =
+                    crate::enterprise::redis_port(&m.url).unwrap_or(crate::enterprise::REDIS_PORT);
+                egress.push(NetworkPolicyEgressRule {
+                    ports: Some(vec![port(p.into(), "TCP")]),
+                    ..Default::default()
+                });
+            }
+        }
     }
     NetworkPolicy {
         metadata: names.meta(&names.name),

@@ -5,7 +5,7 @@ use crate::crds::{
 };
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -96,6 +96,8 @@ resources! {
     NetworkPolicy(NetworkPolicy) = "networking.k8s.io/v1", "NetworkPolicy", rank 1;
     /// core/v1 ConfigMap.
     ConfigMap(ConfigMap) = "v1", "ConfigMap", rank 2;
+    /// core/v1 ServiceAccount (enterprise: the pods' cloud identity).
+    ServiceAccount(ServiceAccount) = "v1", "ServiceAccount", rank 2;
     /// external-secrets.io/v1 ExternalSecret.
     ExternalSecret(ExternalSecret) = "external-secrets.io/v1", "ExternalSecret", rank 3;
     /// core/v1 Service.

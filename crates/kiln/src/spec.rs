@@ -81,6 +81,9 @@ pub struct Description {
     /// reason (`kiln check` rules, or checkov checks rendered as skip annotations).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suppress: Vec<crate::check::Suppression>,
+    /// The enterprise gateway on GKE, EKS or AKS (seeds 001–003).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enterprise: Option<crate::enterprise::Enterprise>,
 }
 
 /// PodDisruptionBudget: exactly one of the two.
@@ -643,6 +646,7 @@ impl Description {
         }
         checks.push(self.writable_problem());
         checks.push(self.secret_problem());
+        checks.push(self.enterprise.as_ref().and_then(|e| e.problem()));
         checks.push(self.env_clash());
         checks.push(self.optional_parts_problem());
         checks.into_iter().flatten().next()
@@ -797,7 +801,13 @@ impl Description {
             .config
             .keys()
             .map(|k| (k.as_str(), format!("/config/{k}")));
-        for (name, at) in writable.chain(secrets).chain(config) {
+        let enterprise: Vec<(&str, String)> = self
+            .enterprise
+            .iter()
+            .flat_map(|e| e.variables(""))
+            .map(|v| (v.name, v.at))
+            .collect();
+        for (name, at) in writable.chain(secrets).chain(config).chain(enterprise) {
             if let Some(first) = seen.insert(name, at.clone()) {
                 return Some((at, format!("`{name}` is already set at {first}")));
             }

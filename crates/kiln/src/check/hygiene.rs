@@ -20,7 +20,7 @@ const SECRET_NAME_SUFFIXES: [&str; 6] = [
 
 /// The tag of an image reference (`repo:tag`, `repo:tag@sha256:…`); None
 /// when it has none. A registry port (`host:5000/repo`) is not a tag.
-pub(crate) fn image_tag(image: &str) -> Option<&str> {
+pub fn image_tag(image: &str) -> Option<&str> {
     let without_digest = image.split('@').next().unwrap_or(image);
     let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
     last.split_once(':').map(|(_, tag)| tag)

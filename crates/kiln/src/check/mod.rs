@@ -31,6 +31,7 @@ mod rules;
 mod schema;
 mod suppress;
 
+pub use hygiene::image_tag;
 pub use object::{ObjectRef, load, manifests_of};
 pub use rules::{RULES, Rule, rule};
 pub use suppress::{Declared, Suppression, apply_suppressions};
