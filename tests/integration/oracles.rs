@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const CORE_KINDS: [&str; 8] = [
+const CORE_KINDS: [&str; 9] = [
     "Namespace",
+    "Ingress",
     "ServiceAccount",
     "ConfigMap",
     "Deployment",

@@ -41,6 +41,129 @@ pub struct Enterprise {
     /// The cache of prompts, configs and providers.
     #[serde(default)]
     pub cache: Cache,
+    /// `SERVER_MODE`: the AI gateway, the MCP gateway, or both.
+    #[serde(default)]
+    pub server_mode: ServerMode,
+    /// The MCP gateway (server modes `mcp` and `all`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp: Option<Mcp>,
+    /// External access through the cloud's load balancers instead of the
+    /// shared Gateway API Gateway (`route.gateway`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose: Option<Expose>,
+    /// The Data Service (batches, fine-tuning, log exports) beside the gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_service: Option<DataService>,
+}
+
+/// The optional Data Service, hardened like the gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DataService {
+    /// Its image, pinned (`repository:tag`).
+    #[serde(default = "defaults::data_service_image")]
+    pub image: String,
+    /// Its `SERVICE_NAME` [default: the gateway's service name + `-dataservice`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    /// Replicas.
+    #[serde(default = "defaults::one")]
+    pub replicas: i32,
+    /// Requests and limits.
+    #[serde(default = "defaults::data_service_resources")]
+    pub resources: crate::spec::Resources,
+}
+
+/// The Data Service's port (Portkey's chart).
+pub const DATA_SERVICE_PORT: u16 = 8081;
+
+/// What the gateway serves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerMode {
+    /// The AI gateway only (`SERVER_MODE` unset).
+    #[default]
+    Gateway,
+    /// The MCP gateway only.
+    Mcp,
+    /// Both, on two ports and two host names.
+    All,
+}
+
+impl ServerMode {
+    /// Whether the AI gateway is served.
+    pub fn gateway(self) -> bool {
+        self != ServerMode::Mcp
+    }
+
+    /// Whether the MCP gateway is served.
+    pub fn mcp(self) -> bool {
+        self != ServerMode::Gateway
+    }
+}
+
+/// The MCP gateway's port, public URL and host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Mcp {
+    /// `MCP_PORT`: the container and Service port.
+    #[serde(default = "defaults::mcp_port")]
+    pub port: u16,
+    /// `MCP_GATEWAY_BASE_URL`: where clients reach it (may be added after the first deploy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// Its host name; with server mode `all` the AI gateway keeps `route.hosts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+
+impl Default for Mcp {
+    fn default() -> Mcp {
+        Mcp {
+            port: defaults::mcp_port(),
+            base_url: None,
+            host: None,
+        }
+    }
+}
+
+/// The cloud load balancer in front of the gateway: exactly one of the two.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Expose {
+    /// An Ingress: ALB (EKS), GCE (GKE) or NGINX (AKS application routing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<IngressExpose>,
+    /// The Service as a LoadBalancer: NLB (EKS), L4 (GKE) or Azure LB (AKS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancer: Option<LoadBalancerExpose>,
+}
+
+/// Ingress options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IngressExpose {
+    /// Reachable from the internet, or only inside the network.
+    #[serde(default)]
+    pub internal: bool,
+    /// ingressClassName [default: `alb`, `gce` / `gce-internal`, `nginx-static` / `nginx-internal`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_name: Option<String>,
+    /// Client CIDRs allowed in [default: anywhere].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_ranges: Vec<String>,
+}
+
+/// LoadBalancer Service options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LoadBalancerExpose {
+    /// Internal (private IP) or internet-facing.
+    #[serde(default)]
+    pub internal: bool,
+    /// Client CIDRs allowed in (`loadBalancerSourceRanges`) [default: anywhere].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_ranges: Vec<String>,
 }
 
 /// A Kubernetes cloud of the seeds.
@@ -251,6 +374,18 @@ mod defaults {
     pub fn redis_image() -> String {
         "docker.io/redis:7.2-alpine".into()
     }
+    pub fn mcp_port() -> u16 {
+        8788
+    }
+    pub fn data_service_image() -> String {
+        "docker.io/portkeyai/data-service:1.5.0".into()
+    }
+    pub fn one() -> i32 {
+        1
+    }
+    pub fn data_service_resources() -> crate::spec::Resources {
+        crate::spec::Resources::sized(("250m", "512Mi"), ("1", "1Gi"))
+    }
 }
 
 /// The value of one variable of the gateway's environment.
@@ -284,9 +419,10 @@ impl Enterprise {
         }
     }
 
-    /// Every variable the enterprise options give the gateway; `redis_url` is
-    /// the built-in Redis's URL.
-    pub fn variables(&self, redis_url: &str) -> Vec<Variable> {
+    /// Every variable the enterprise options give the gateway; `name` is the
+    /// service's name, which the built-in Redis and the Data Service are named after.
+    pub fn variables(&self, name: &str) -> Vec<Variable> {
+        let redis_url = format!("redis://{name}-redis:{REDIS_PORT}");
         let mut v = Vec::new();
         let mut push = |name: &'static str, at: &str, value: Value| {
             v.push(Variable {
@@ -331,10 +467,39 @@ impl Enterprise {
                 );
             }
         }
+        match self.server_mode {
+            ServerMode::Gateway => {}
+            mode => {
+                let mcp = self.mcp.clone().unwrap_or_default();
+                push(
+                    "SERVER_MODE",
+                    "/serverMode",
+                    Literal(
+                        if mode == ServerMode::All {
+                            "all"
+                        } else {
+                            "mcp"
+                        }
+                        .into(),
+                    ),
+                );
+                push("MCP_PORT", "/mcp/port", Literal(mcp.port.to_string()));
+                if let Some(url) = mcp.base_url {
+                    push("MCP_GATEWAY_BASE_URL", "/mcp/baseUrl", Literal(url));
+                }
+            }
+        }
+        if self.data_service.is_some() {
+            push(
+                "DATASERVICE_BASEPATH",
+                "/dataService",
+                Literal(format!("http://{name}-dataservice:{DATA_SERVICE_PORT}")),
+            );
+        }
         push("CACHE_STORE", "/cache", Literal(self.cache_store().into()));
         match &self.cache.managed {
             None => {
-                push("REDIS_URL", "/cache", Literal(redis_url.into()));
+                push("REDIS_URL", "/cache", Literal(redis_url));
                 push("REDIS_TLS_ENABLED", "/cache", Literal("false".into()));
             }
             Some(m) => {
@@ -624,6 +789,71 @@ impl Enterprise {
                 }
             }
         }
+        match (&self.mcp, self.server_mode) {
+            (Some(_), ServerMode::Gateway) => return fail("/mcp", "MCP options need serverMode `mcp` or `all`".into()),
+            (None, ServerMode::All) => return fail("/mcp/host", "serverMode `all` needs two host names: route.hosts for the AI gateway and mcp.host for MCP".into()),
+            (Some(m), mode) => {
+                if mode == ServerMode::All && m.host.is_none() {
+                    return fail("/mcp/host", "serverMode `all` needs two host names: route.hosts for the AI gateway and mcp.host for MCP".into());
+                }
+                if m.port == 0 {
+                    return fail("/mcp/port", "must be 1-65535".into());
+                }
+                if let Some(url) = &m.base_url {
+                    if !(url.starts_with("https://") || url.starts_with("http://")) {
+                        return fail("/mcp/baseUrl", format!("`{url}` is not an http(s) URL"));
+                    }
+                }
+            }
+            (None, _) => {}
+        }
+        if let Some(x) = &self.expose {
+            if x.ingress.is_some() == x.load_balancer.is_some() {
+                return fail(
+                    "/expose",
+                    "give exactly one of `ingress`, `loadBalancer`".into(),
+                );
+            }
+            if x.ingress
+                .as_ref()
+                .is_some_and(|i| !i.source_ranges.is_empty())
+                && self.cloud == Cloud::Gke
+            {
+                return fail("/expose/ingress/sourceRanges", "GCE Ingress has no source-range setting; restrict clients with a Cloud Armor policy, or use loadBalancer".into());
+            }
+            let ranges = x
+                .ingress
+                .as_ref()
+                .map(|i| &i.source_ranges)
+                .or(x.load_balancer.as_ref().map(|l| &l.source_ranges));
+            for (i, cidr) in ranges.into_iter().flatten().enumerate() {
+                if !is_cidr(cidr) {
+                    let field = if x.ingress.is_some() {
+                        "ingress"
+                    } else {
+                        "loadBalancer"
+                    };
+                    return fail(
+                        &format!("/expose/{field}/sourceRanges/{i}"),
+                        format!("`{cidr}` is not an IPv4 CIDR like 10.0.0.0/8"),
+                    );
+                }
+            }
+        }
+        if let Some(ds) = &self.data_service {
+            match crate::check::image_tag(&ds.image) {
+                None | Some("latest") => {
+                    return fail(
+                        "/dataService/image",
+                        format!("`{}` must be pinned to a version tag", ds.image),
+                    );
+                }
+                Some(_) => {}
+            }
+            if ds.replicas < 1 {
+                return fail("/dataService/replicas", "must be 1 or more".into());
+            }
+        }
         if let Some(m) = &self.cache.managed {
             let scheme_ok = m.url.starts_with("redis://") || m.url.starts_with("rediss://");
             if !scheme_ok || redis_port(&m.url).is_none() {
@@ -662,6 +892,14 @@ impl Enterprise {
         }
         None
     }
+}
+
+/// An IPv4 CIDR (`10.0.0.0/8`).
+pub(crate) fn is_cidr(s: &str) -> bool {
+    let Some((ip, bits)) = s.split_once('/') else {
+        return false;
+    };
+    ip.parse::<std::net::Ipv4Addr>().is_ok() && bits.parse::<u8>().is_ok_and(|b| b <= 32)
 }
 
 /// The port of a `redis://[user@]host:port[/db]` URL.

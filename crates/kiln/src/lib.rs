@@ -23,18 +23,19 @@
 //! ```
 
 pub mod check;
+mod component;
 pub mod crds;
 pub mod diff;
 pub mod emit;
 pub mod enterprise;
 mod error;
+mod expose;
 pub mod git;
 pub mod gitops;
 pub mod init;
 pub mod overlay;
 mod parse;
 pub mod patch;
-mod redis;
 pub mod render;
 pub mod repo;
 mod resource;

@@ -40,6 +40,8 @@ use std::collections::BTreeMap;
 pub const CONTAINER: &str = "gateway";
 /// The named container and Service port.
 pub const PORT_NAME: &str = "http";
+/// The MCP gateway's named port (enterprise server modes `mcp` and `all`).
+pub const MCP_PORT_NAME: &str = "mcp";
 /// The name of the strategies volume.
 const STRATEGIES_VOLUME: &str = "strategies";
 /// The managed cache's CA certificate volume, and its file in the Secret.
@@ -494,17 +496,31 @@ pub fn build(env: &Environment) -> Vec<Resource> {
     let names = Names::new(d, env);
     let config = config_map(d, &names);
     let strategies = strategies_config_map(env, &names);
+    let data_service = d.enterprise.as_ref().and_then(|e| {
+        let ds = e.data_service.as_ref()?;
+        let ca = ca_volume(d, &names);
+        Some(crate::component::data_service(
+            d,
+            e,
+            ds,
+            &names,
+            &config,
+            secret_env_vars(d, &names),
+            egress_rules(d, &names),
+            ca,
+        ))
+    });
     let mut resources = vec![
         Resource::Namespace(namespace(d, &names)),
         Resource::NetworkPolicy(network_policy(d, &names)),
         Resource::ExternalSecret(external_secret(d, &names)),
         Resource::Service(service(d, &names)),
         Resource::Deployment(deployment(d, &names, &config, &strategies)),
-        Resource::HttpRoute(http_route(d, &names)),
         Resource::ServiceMonitor(service_monitor(d, &names)),
         Resource::ConfigMap(config),
         Resource::ConfigMap(strategies),
     ];
+    resources.extend(routes(d, &names));
     if let Some(pdb) = &d.pod_disruption_budget {
         resources.push(Resource::PodDisruptionBudget(disruption_budget(
             pdb, &names,
@@ -529,9 +545,10 @@ pub fn build(env: &Environment) -> Vec<Resource> {
             )));
         }
         if e.cache.managed.is_none() {
-            resources.extend(crate::redis::resources(e, &names));
+            resources.extend(crate::component::redis(e, &names));
         }
     }
+    resources.extend(data_service.into_iter().flatten());
     resources.sort_by(|a, b| {
         (a.apply_rank(), a.namespace(), a.name()).cmp(&(b.apply_rank(), b.namespace(), b.name()))
     });
@@ -579,24 +596,14 @@ impl Names {
         }
     }
 
-    /// The built-in Redis's name (Deployment, Service, NetworkPolicy).
-    pub(crate) fn redis(&self) -> String {
-        format!("{}-redis", self.name)
-    }
-
     /// The registry credentials' Secret (and ExternalSecret).
-    fn registry(&self) -> String {
+    pub(crate) fn registry(&self) -> String {
         format!("{}-registry", self.name)
     }
 
     /// The managed cache's CA certificate Secret (and ExternalSecret).
     fn redis_ca(&self) -> String {
         format!("{}-redis-ca", self.name)
-    }
-
-    /// `redis://<name>-redis:6379`.
-    fn redis_url(&self) -> String {
-        format!("redis://{}:{}", self.redis(), crate::enterprise::REDIS_PORT)
     }
 
     pub(crate) fn meta(&self, name: impl Into<String>) -> ObjectMeta {
@@ -654,11 +661,7 @@ fn namespace(d: &Description, names: &Names) -> Namespace {
 
 fn config_map(d: &Description, names: &Names) -> ConfigMap {
     let mut data = d.config.clone();
-    for v in d
-        .enterprise
-        .iter()
-        .flat_map(|e| e.variables(&names.redis_url()))
-    {
+    for v in d.enterprise.iter().flat_map(|e| e.variables(&names.name)) {
         if let crate::enterprise::Value::Literal(value) = v.value {
             data.insert(v.name.into(), value);
         }
@@ -708,6 +711,48 @@ fn secret_env(d: &Description) -> Vec<(String, String)> {
         .collect();
     keys.sort();
     keys
+}
+
+/// The secret variables as env entries reading the gateway's Secret.
+fn secret_env_vars(d: &Description, names: &Names) -> Vec<EnvVar> {
+    secret_env(d)
+        .into_iter()
+        .map(|(env, _)| EnvVar {
+            name: env.clone(),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: names.secret.clone(),
+                    key: env,
+                    optional: Some(false),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect()
+}
+
+/// The managed cache's CA certificate: the volume and its mount at the seed's path.
+fn ca_volume(d: &Description, names: &Names) -> Option<(Volume, VolumeMount)> {
+    enterprise_ca(d)?;
+    Some((
+        Volume {
+            name: REDIS_CA_VOLUME.into(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(names.redis_ca()),
+                default_mode: Some(0o444),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        VolumeMount {
+            name: REDIS_CA_VOLUME.into(),
+            mount_path: crate::enterprise::CA_PATH.into(),
+            sub_path: Some(CA_FILE.into()),
+            read_only: Some(true),
+            ..Default::default()
+        },
+    ))
 }
 
 /// An ExternalSecret `name` of `d`'s store with `data` (secret key → store
@@ -793,19 +838,55 @@ fn service_account(e: &crate::enterprise::Enterprise, names: &Names) -> ServiceA
     }
 }
 
+/// The gateway's named ports: `http`, and `mcp` when MCP is served.
+fn named_ports(d: &Description) -> Vec<(&'static str, i32)> {
+    let mut ports = vec![(PORT_NAME, i32::from(d.port))];
+    if let Some(e) = d.enterprise.as_ref().filter(|e| e.server_mode.mcp()) {
+        ports.push((MCP_PORT_NAME, e.mcp.clone().unwrap_or_default().port.into()));
+    }
+    ports
+}
+
 fn service(d: &Description, names: &Names) -> Service {
+    let load_balancer = d
+        .enterprise
+        .as_ref()
+        .and_then(|e| e.expose.as_ref()?.load_balancer.as_ref().map(|lb| (e, lb)));
+    let mut metadata = names.meta(&names.name);
+    if let Some((e, lb)) = load_balancer {
+        let annotations = crate::expose::load_balancer_annotations(d, e, lb);
+        metadata
+            .annotations
+            .get_or_insert_with(BTreeMap::new)
+            .extend(annotations);
+    }
     Service {
-        metadata: names.meta(&names.name),
+        metadata,
         spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
+            type_: Some(
+                if load_balancer.is_some() {
+                    "LoadBalancer"
+                } else {
+                    "ClusterIP"
+                }
+                .into(),
+            ),
             selector: Some(names.selector.clone()),
-            ports: Some(vec![ServicePort {
-                name: Some(PORT_NAME.into()),
-                port: d.port.into(),
-                target_port: Some(IntOrString::String(PORT_NAME.into())),
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            }]),
+            ports: Some(
+                named_ports(d)
+                    .into_iter()
+                    .map(|(name, port)| ServicePort {
+                        name: Some(name.into()),
+                        port,
+                        target_port: Some(IntOrString::String(name.into())),
+                        protocol: Some("TCP".into()),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            load_balancer_source_ranges: load_balancer
+                .map(|(_, lb)| lb.source_ranges.clone())
+                .filter(|r| !r.is_empty()),
             ..Default::default()
         }),
         ..Default::default()
@@ -827,7 +908,7 @@ fn probe(d: &Description, timing: &ProbeSpec) -> Probe {
     }
 }
 
-fn quantities(cpu: &str, memory: &str) -> BTreeMap<String, Quantity> {
+pub(crate) fn quantities(cpu: &str, memory: &str) -> BTreeMap<String, Quantity> {
     BTreeMap::from([
         ("cpu".to_string(), Quantity(cpu.to_string())),
         ("memory".to_string(), Quantity(memory.to_string())),
@@ -850,18 +931,7 @@ fn deployment(
                 ..Default::default()
             })
         })
-        .chain(secret_env(d).into_iter().map(|(env, _)| EnvVar {
-            name: env.clone(),
-            value_from: Some(EnvVarSource {
-                secret_key_ref: Some(SecretKeySelector {
-                    name: names.secret.clone(),
-                    key: env,
-                    optional: Some(false),
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }))
+        .chain(secret_env_vars(d, names))
         .collect();
     env.sort_by(|a, b| a.name.cmp(&b.name));
 
@@ -880,16 +950,8 @@ fn deployment(
         read_only: Some(true),
         ..Default::default()
     });
-    let ca = enterprise_ca(d);
-    if ca.is_some() {
-        mounts.push(VolumeMount {
-            name: REDIS_CA_VOLUME.into(),
-            mount_path: crate::enterprise::CA_PATH.into(),
-            sub_path: Some(CA_FILE.into()),
-            read_only: Some(true),
-            ..Default::default()
-        });
-    }
+    let ca = ca_volume(d, names);
+    mounts.extend(ca.iter().map(|(_, m)| m.clone()));
     mounts.sort_by(|a, b| a.mount_path.cmp(&b.mount_path));
 
     let mut volumes: Vec<Volume> = d
@@ -913,35 +975,24 @@ fn deployment(
         }),
         ..Default::default()
     });
-    if ca.is_some() {
-        volumes.push(Volume {
-            name: REDIS_CA_VOLUME.into(),
-            secret: Some(SecretVolumeSource {
-                secret_name: Some(names.redis_ca()),
-                default_mode: Some(0o444),
-                ..Default::default()
-            }),
-            ..Default::default()
-        });
-    }
+    volumes.extend(ca.map(|(v, _)| v));
     volumes.sort_by(|a, b| a.name.cmp(&b.name));
 
-    let seccomp = || {
-        Some(SeccompProfile {
-            type_: "RuntimeDefault".into(),
-            ..Default::default()
-        })
-    };
     let container = Container {
         name: CONTAINER.into(),
         image: Some(d.image.reference()),
         image_pull_policy: Some(d.image.pull_policy.as_str().into()),
-        ports: Some(vec![ContainerPort {
-            name: Some(PORT_NAME.into()),
-            container_port: d.port.into(),
-            protocol: Some("TCP".into()),
-            ..Default::default()
-        }]),
+        ports: Some(
+            named_ports(d)
+                .into_iter()
+                .map(|(name, port)| ContainerPort {
+                    name: Some(name.into()),
+                    container_port: port,
+                    protocol: Some("TCP".into()),
+                    ..Default::default()
+                })
+                .collect(),
+        ),
         env_from: Some(vec![EnvFromSource {
             config_map_ref: Some(ConfigMapEnvSource {
                 name: config.metadata.name.clone().unwrap_or_default(),
@@ -965,20 +1016,7 @@ fn deployment(
             )),
             ..Default::default()
         }),
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(false),
-            privileged: Some(false),
-            read_only_root_filesystem: Some(true),
-            run_as_non_root: Some(true),
-            run_as_user: Some(d.run_as.user),
-            run_as_group: Some(d.run_as.group),
-            capabilities: Some(Capabilities {
-                drop: Some(vec!["ALL".into()]),
-                ..Default::default()
-            }),
-            seccomp_profile: seccomp(),
-            ..Default::default()
-        }),
+        security_context: Some(restricted_container(d.run_as.user, d.run_as.group)),
         ..Default::default()
     };
 
@@ -1036,14 +1074,7 @@ fn deployment(
                             }]
                         }),
                     enable_service_links: Some(false),
-                    security_context: Some(PodSecurityContext {
-                        run_as_non_root: Some(true),
-                        run_as_user: Some(d.run_as.user),
-                        run_as_group: Some(d.run_as.group),
-                        fs_group: Some(d.run_as.group),
-                        seccomp_profile: seccomp(),
-                        ..Default::default()
-                    }),
+                    security_context: Some(restricted_pod(d.run_as.user, d.run_as.group)),
                     containers: vec![container],
                     volumes: Some(volumes),
                     priority_class_name: d.priority_class_name.clone(),
@@ -1065,6 +1096,43 @@ fn deployment(
                     ..Default::default()
                 }),
             },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A container's security context as Pod Security `restricted` wants it, and
+/// a read-only root file system: every container kiln renders has it.
+pub(crate) fn restricted_container(user: i64, group: i64) -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        privileged: Some(false),
+        read_only_root_filesystem: Some(true),
+        run_as_non_root: Some(true),
+        run_as_user: Some(user),
+        run_as_group: Some(group),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            ..Default::default()
+        }),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The pod-level counterpart of [`restricted_container`].
+pub(crate) fn restricted_pod(user: i64, group: i64) -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_non_root: Some(true),
+        run_as_user: Some(user),
+        run_as_group: Some(group),
+        fs_group: Some(group),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
             ..Default::default()
         }),
         ..Default::default()
@@ -1131,7 +1199,56 @@ fn autoscaler(hpa: &crate::spec::Autoscaling, names: &Names) -> HorizontalPodAut
     }
 }
 
-fn http_route(d: &Description, names: &Names) -> HttpRoute {
+/// How traffic reaches the gateway: HTTPRoutes on the shared Gateway, or
+/// with enterprise `expose` the cloud's Ingress (a LoadBalancer Service needs
+/// neither). With MCP on its own host, it gets a route of its own.
+fn routes(d: &Description, names: &Names) -> Vec<Resource> {
+    let Some(e) = &d.enterprise else {
+        return vec![Resource::HttpRoute(http_route(
+            d,
+            names,
+            &names.name,
+            d.route.hosts.clone(),
+            d.port.into(),
+        ))];
+    };
+    match &e.expose {
+        Some(x) => x
+            .ingress
+            .iter()
+            .map(|i| Resource::Ingress(crate::expose::ingress(d, e, i, names)))
+            .collect(),
+        None => {
+            let mut by_port: Vec<(i32, Vec<String>)> = Vec::new();
+            for (host, port, _) in crate::expose::host_ports(d, e) {
+                match by_port.iter_mut().find(|(p, _)| *p == port) {
+                    Some((_, hosts)) => hosts.push(host),
+                    None => by_port.push((port, vec![host])),
+                }
+            }
+            by_port
+                .into_iter()
+                .enumerate()
+                .map(|(i, (port, hosts))| {
+                    let name = if i == 0 {
+                        names.name.clone()
+                    } else {
+                        format!("{}-mcp", names.name)
+                    };
+                    Resource::HttpRoute(http_route(d, names, &name, hosts, port))
+                })
+                .collect()
+        }
+    }
+}
+
+fn http_route(
+    d: &Description,
+    names: &Names,
+    name: &str,
+    hosts: Vec<String>,
+    port: i32,
+) -> HttpRoute {
     let mut headers: Vec<Header> = DEFAULT_RESPONSE_HEADERS
         .iter()
         .filter(|(name, _)| {
@@ -1152,7 +1269,7 @@ fn http_route(d: &Description, names: &Names) -> HttpRoute {
     headers.sort_by_key(|h| h.name.to_ascii_lowercase());
     let gateway = &d.route.gateway;
     HttpRoute {
-        metadata: names.meta(&names.name),
+        metadata: names.meta(name),
         spec: HttpRouteSpec {
             parent_refs: vec![ParentRef {
                 name: gateway.name.clone(),
@@ -1160,7 +1277,7 @@ fn http_route(d: &Description, names: &Names) -> HttpRoute {
                 section_name: gateway.section_name.clone(),
                 ..Default::default()
             }],
-            hostnames: d.route.hosts.clone(),
+            hostnames: hosts,
             rules: vec![HttpRouteRule {
                 matches: vec![HttpRouteMatch {
                     path: Some(PathMatch {
@@ -1178,7 +1295,7 @@ fn http_route(d: &Description, names: &Names) -> HttpRoute {
                 }],
                 backend_refs: vec![BackendRef {
                     name: names.name.clone(),
-                    port: Some(d.port.into()),
+                    port: Some(port),
                     ..Default::default()
                 }],
             }],
@@ -1186,12 +1303,67 @@ fn http_route(d: &Description, names: &Names) -> HttpRoute {
     }
 }
 
-fn network_policy(d: &Description, names: &Names) -> NetworkPolicy {
-    let port = |port: i32, protocol: &str| NetworkPolicyPort {
+fn tcp_or_udp(port: i32, protocol: &str) -> NetworkPolicyPort {
+    NetworkPolicyPort {
         port: Some(IntOrString::Int(port)),
         protocol: Some(protocol.into()),
         ..Default::default()
-    };
+    }
+}
+
+/// Where the gateway (and the Data Service, which shares its needs) may
+/// connect: DNS, the TCP ports of LLM providers and the control plane
+/// (`networkPolicy.egressTcpPorts`), and the cache.
+fn egress_rules(d: &Description, names: &Names) -> Vec<NetworkPolicyEgressRule> {
+    let mut egress = vec![NetworkPolicyEgressRule {
+        ports: Some(vec![tcp_or_udp(53, "UDP"), tcp_or_udp(53, "TCP")]),
+        ..Default::default()
+    }];
+    if !d.network_policy.egress_tcp_ports.is_empty() {
+        egress.push(NetworkPolicyEgressRule {
+            ports: Some(
+                d.network_policy
+                    .egress_tcp_ports
+                    .iter()
+                    .map(|p| tcp_or_udp((*p).into(), "TCP"))
+                    .collect(),
+            ),
+            ..Default::default()
+        });
+    }
+    if let Some(e) = &d.enterprise {
+        match &e.cache.managed {
+            // The built-in Redis, in this namespace.
+            None => egress.push(to_component(names, "redis", crate::enterprise::REDIS_PORT)),
+            // A managed cache outside the cluster: its port, anywhere (the cloud's firewall scopes it).
+            Some(m) => {
+                let p =
+                    crate::enterprise::redis_port(&m.url).unwrap_or(crate::enterprise::REDIS_PORT);
+                egress.push(NetworkPolicyEgressRule {
+                    ports: Some(vec![tcp_or_udp(p.into(), "TCP")]),
+                    ..Default::default()
+                });
+            }
+        }
+    }
+    egress
+}
+
+/// Egress to a companion's pods on `port`.
+fn to_component(names: &Names, suffix: &str, port: u16) -> NetworkPolicyEgressRule {
+    NetworkPolicyEgressRule {
+        to: Some(vec![NetworkPolicyPeer {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(crate::component::selector(names, suffix)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }]),
+        ports: Some(vec![tcp_or_udp(port.into(), "TCP")]),
+    }
+}
+
+fn network_policy(d: &Description, names: &Names) -> NetworkPolicy {
     let from = d
         .network_policy
         .ingress_from_namespaces
@@ -1207,45 +1379,34 @@ fn network_policy(d: &Description, names: &Names) -> NetworkPolicy {
             ..Default::default()
         })
         .collect();
-    let mut egress = vec![NetworkPolicyEgressRule {
-        ports: Some(vec![port(53, "UDP"), port(53, "TCP")]),
-        ..Default::default()
-    }];
-    if !d.network_policy.egress_tcp_ports.is_empty() {
-        egress.push(NetworkPolicyEgressRule {
-            ports: Some(
-                d.network_policy
-                    .egress_tcp_ports
-                    .iter()
-                    .map(|p| port((*p).into(), "TCP"))
-                    .collect(),
-            ),
-            ..Default::default()
-        });
+    let mut egress = egress_rules(d, names);
+    if d.enterprise
+        .as_ref()
+        .is_some_and(|e| e.data_service.is_some())
+    {
+        egress.push(to_component(
+            names,
+            "dataservice",
+            crate::enterprise::DATA_SERVICE_PORT,
+        ));
     }
-    if let Some(e) = &d.enterprise {
-        match &e.cache.managed {
-            // The built-in Redis, in this namespace.
-            None => egress.push(NetworkPolicyEgressRule {
-                to: Some(vec![NetworkPolicyPeer {
-                    pod_selector: Some(LabelSelector {
-                        match_labels: Some(crate::redis::selector(names)),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }]),
-                ports: Some(vec![port(crate::enterprise::REDIS_PORT.into(), "TCP")]),
-            }),
-            // A managed cache outside the cluster: its port, anywhere (the cloud's firewall scopes it).
-            Some(m) => {
-                let p =
-                    crate::enterprise::redis_port(&m.url).unwrap_or(crate::enterprise::REDIS_PORT);
-                egress.push(NetworkPolicyEgressRule {
-                    ports: Some(vec![port(p.into(), "TCP")]),
-                    ..Default::default()
-                });
-            }
-        }
+    let app_ports: Vec<NetworkPolicyPort> = named_ports(d)
+        .into_iter()
+        .map(|(_, p)| tcp_or_udp(p, "TCP"))
+        .collect();
+    let mut ingress_rules = vec![NetworkPolicyIngressRule {
+        from: Some(from),
+        ports: Some(app_ports.clone()),
+    }];
+    if let Some((e, x)) = d
+        .enterprise
+        .as_ref()
+        .and_then(|e| e.expose.as_ref().map(|x| (e, x)))
+    {
+        ingress_rules.push(NetworkPolicyIngressRule {
+            from: Some(crate::expose::network_peers(e, x)),
+            ports: Some(app_ports),
+        });
     }
     NetworkPolicy {
         metadata: names.meta(&names.name),
@@ -1255,10 +1416,7 @@ fn network_policy(d: &Description, names: &Names) -> NetworkPolicy {
                 ..Default::default()
             }),
             policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
-            ingress: Some(vec![NetworkPolicyIngressRule {
-                from: Some(from),
-                ports: Some(vec![port(d.port.into(), "TCP")]),
-            }]),
+            ingress: Some(ingress_rules),
             egress: Some(egress),
         }),
     }

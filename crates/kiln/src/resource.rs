@@ -6,7 +6,7 @@ use crate::crds::{
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
-use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
@@ -108,6 +108,8 @@ resources! {
     PodDisruptionBudget(PodDisruptionBudget) = "policy/v1", "PodDisruptionBudget", rank 6;
     /// autoscaling/v2 HorizontalPodAutoscaler.
     HorizontalPodAutoscaler(HorizontalPodAutoscaler) = "autoscaling/v2", "HorizontalPodAutoscaler", rank 6;
+    /// networking.k8s.io/v1 Ingress (enterprise: a cloud load balancer).
+    Ingress(Ingress) = "networking.k8s.io/v1", "Ingress", rank 7;
     /// gateway.networking.k8s.io/v1 HTTPRoute.
     HttpRoute(HttpRoute) = "gateway.networking.k8s.io/v1", "HTTPRoute", rank 7;
     /// monitoring.coreos.com/v1 ServiceMonitor.

@@ -247,15 +247,20 @@ pub struct Resources {
 
 impl Default for Resources {
     fn default() -> Self {
+        Resources::sized(("100m", "256Mi"), ("500m", "512Mi"))
+    }
+}
+
+impl Resources {
+    /// Requests and limits from `(cpu, memory)` pairs.
+    pub fn sized(requests: (&str, &str), limits: (&str, &str)) -> Resources {
+        let pair = |(cpu, memory): (&str, &str)| CpuMemory {
+            cpu: cpu.into(),
+            memory: memory.into(),
+        };
         Resources {
-            requests: CpuMemory {
-                cpu: "100m".into(),
-                memory: "256Mi".into(),
-            },
-            limits: CpuMemory {
-                cpu: "500m".into(),
-                memory: "512Mi".into(),
-            },
+            requests: pair(requests),
+            limits: pair(limits),
         }
     }
 }
@@ -647,6 +652,20 @@ impl Description {
         checks.push(self.writable_problem());
         checks.push(self.secret_problem());
         checks.push(self.enterprise.as_ref().and_then(|e| e.problem()));
+        let mcp_host = self
+            .enterprise
+            .as_ref()
+            .and_then(|e| e.mcp.as_ref()?.host.as_ref());
+        checks.push(mcp_host.and_then(|h| {
+            if self.route.hosts.contains(h) {
+                Some((
+                    "/enterprise/mcp/host".into(),
+                    format!("`{h}` is also in route.hosts: MCP needs a host name of its own"),
+                ))
+            } else {
+                hostname("/enterprise/mcp/host", h)
+            }
+        }));
         checks.push(self.env_clash());
         checks.push(self.optional_parts_problem());
         checks.into_iter().flatten().next()
@@ -804,7 +823,7 @@ impl Description {
         let enterprise: Vec<(&str, String)> = self
             .enterprise
             .iter()
-            .flat_map(|e| e.variables(""))
+            .flat_map(|e| e.variables(&self.name))
             .map(|v| (v.name, v.at))
             .collect();
         for (name, at) in writable.chain(secrets).chain(config).chain(enterprise) {
