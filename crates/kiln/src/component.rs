@@ -10,7 +10,7 @@
 //!   configuration and identity, reaching out only where the gateway may.
 
 use crate::enterprise::{DATA_SERVICE_PORT, DataService, Enterprise, REDIS_PORT};
-use crate::render::{Names, quantities, restricted_container, restricted_pod};
+use crate::render::{Names, quantities, requirements, restricted_container, restricted_pod};
 use crate::resource::Resource;
 use crate::spec::Description;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
@@ -269,16 +269,12 @@ pub(crate) fn redis(e: &Enterprise, names: &Names) -> Vec<Resource> {
 
 /// The Data Service: the gateway's ConfigMap and secrets, its own name and
 /// port, the gateway's identity and egress.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn data_service(
     d: &Description,
     e: &Enterprise,
     ds: &DataService,
     names: &Names,
     config: &ConfigMap,
-    secret_env: Vec<EnvVar>,
-    egress: Vec<NetworkPolicyEgressRule>,
-    ca: Option<(Volume, VolumeMount)>,
 ) -> Vec<Resource> {
     let probe = |period: i32, failures: i32| Probe {
         http_get: Some(HTTPGetAction {
@@ -310,7 +306,7 @@ pub(crate) fn data_service(
         literal("SERVICE_NAME", service_name),
         literal("TMPDIR", "/tmp".into()),
     ];
-    env.extend(secret_env);
+    env.extend(crate::render::secret_env_vars(d, names));
     env.sort_by(|a, b| a.name.cmp(&b.name));
     let container = Container {
         name: "dataservice".into(),
@@ -327,17 +323,7 @@ pub(crate) fn data_service(
         startup_probe: Some(probe(10, 12)),
         readiness_probe: Some(probe(10, 3)),
         liveness_probe: Some(probe(30, 3)),
-        resources: Some(ResourceRequirements {
-            requests: Some(quantities(
-                &ds.resources.requests.cpu,
-                &ds.resources.requests.memory,
-            )),
-            limits: Some(quantities(
-                &ds.resources.limits.cpu,
-                &ds.resources.limits.memory,
-            )),
-            ..Default::default()
-        }),
+        resources: Some(requirements(&ds.resources)),
         ..Default::default()
     };
     build(
@@ -351,8 +337,8 @@ pub(crate) fn data_service(
             scratch: vec![("tmp", "/tmp", "256Mi")],
             service_account: Some(names.name.clone()),
             pull_secret: e.pull_secret.as_ref().map(|_| names.registry()),
-            egress,
-            extra: ca,
+            egress: crate::render::egress_rules(d, names),
+            extra: crate::render::ca_volume(d, names),
             azure_identity: e.identity.azure_client_id.is_some(),
         },
     )

@@ -498,17 +498,7 @@ pub fn build(env: &Environment) -> Vec<Resource> {
     let strategies = strategies_config_map(env, &names);
     let data_service = d.enterprise.as_ref().and_then(|e| {
         let ds = e.data_service.as_ref()?;
-        let ca = ca_volume(d, &names);
-        Some(crate::component::data_service(
-            d,
-            e,
-            ds,
-            &names,
-            &config,
-            secret_env_vars(d, &names),
-            egress_rules(d, &names),
-            ca,
-        ))
+        Some(crate::component::data_service(d, e, ds, &names, &config))
     });
     let mut resources = vec![
         Resource::Namespace(namespace(d, &names)),
@@ -714,7 +704,7 @@ fn secret_env(d: &Description) -> Vec<(String, String)> {
 }
 
 /// The secret variables as env entries reading the gateway's Secret.
-fn secret_env_vars(d: &Description, names: &Names) -> Vec<EnvVar> {
+pub(crate) fn secret_env_vars(d: &Description, names: &Names) -> Vec<EnvVar> {
     secret_env(d)
         .into_iter()
         .map(|(env, _)| EnvVar {
@@ -733,7 +723,7 @@ fn secret_env_vars(d: &Description, names: &Names) -> Vec<EnvVar> {
 }
 
 /// The managed cache's CA certificate: the volume and its mount at the seed's path.
-fn ca_volume(d: &Description, names: &Names) -> Option<(Volume, VolumeMount)> {
+pub(crate) fn ca_volume(d: &Description, names: &Names) -> Option<(Volume, VolumeMount)> {
     enterprise_ca(d)?;
     Some((
         Volume {
@@ -908,6 +898,15 @@ fn probe(d: &Description, timing: &ProbeSpec) -> Probe {
     }
 }
 
+/// The described requests and limits as Kubernetes resource requirements.
+pub(crate) fn requirements(r: &crate::spec::Resources) -> ResourceRequirements {
+    ResourceRequirements {
+        requests: Some(quantities(&r.requests.cpu, &r.requests.memory)),
+        limits: Some(quantities(&r.limits.cpu, &r.limits.memory)),
+        ..Default::default()
+    }
+}
+
 pub(crate) fn quantities(cpu: &str, memory: &str) -> BTreeMap<String, Quantity> {
     BTreeMap::from([
         ("cpu".to_string(), Quantity(cpu.to_string())),
@@ -1005,17 +1004,7 @@ fn deployment(
         startup_probe: Some(probe(d, &d.probes.startup)),
         readiness_probe: Some(probe(d, &d.probes.readiness)),
         liveness_probe: Some(probe(d, &d.probes.liveness)),
-        resources: Some(ResourceRequirements {
-            requests: Some(quantities(
-                &d.resources.requests.cpu,
-                &d.resources.requests.memory,
-            )),
-            limits: Some(quantities(
-                &d.resources.limits.cpu,
-                &d.resources.limits.memory,
-            )),
-            ..Default::default()
-        }),
+        resources: Some(requirements(&d.resources)),
         security_context: Some(restricted_container(d.run_as.user, d.run_as.group)),
         ..Default::default()
     };
@@ -1314,7 +1303,7 @@ fn tcp_or_udp(port: i32, protocol: &str) -> NetworkPolicyPort {
 /// Where the gateway (and the Data Service, which shares its needs) may
 /// connect: DNS, the TCP ports of LLM providers and the control plane
 /// (`networkPolicy.egressTcpPorts`), and the cache.
-fn egress_rules(d: &Description, names: &Names) -> Vec<NetworkPolicyEgressRule> {
+pub(crate) fn egress_rules(d: &Description, names: &Names) -> Vec<NetworkPolicyEgressRule> {
     let mut egress = vec![NetworkPolicyEgressRule {
         ports: Some(vec![tcp_or_udp(53, "UDP"), tcp_or_udp(53, "TCP")]),
         ..Default::default()
