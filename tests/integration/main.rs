@@ -4,6 +4,7 @@ mod bad_input;
 mod check;
 mod determinism;
 mod diff;
+mod enterprise;
 mod gitops;
 mod golden;
 mod kustomize_diff;
