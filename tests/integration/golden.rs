@@ -12,7 +12,7 @@ fn every_environment_and_engine_matches_the_reviewed_golden_files() {
     assert_eq!(
         dirs,
         [
-            "aks", "dev", "eks", "gke", "homelab", "prod", "staging", "argocd", "flux"
+            "aca", "aks", "dev", "eks", "gke", "homelab", "prod", "staging", "argocd", "flux"
         ]
     );
     for r in rendered {

@@ -25,9 +25,14 @@ fn rendered_repo() -> Vec<kiln::Rendered> {
     kiln::render_repo(&kiln::Repo::open(repo_root()).expect("repo")).expect("renders")
 }
 
-/// The directories of out/: environments, `argocd`, `flux`.
+/// The directories of out/ that hold Kubernetes manifests: environments
+/// (but Azure Container Apps, whose output is Terraform variables), `argocd`, `flux`.
 fn output_dirs() -> Vec<String> {
-    rendered_repo().into_iter().map(|r| r.env).collect()
+    rendered_repo()
+        .into_iter()
+        .filter(|r| !r.resources.is_empty())
+        .map(|r| r.env)
+        .collect()
 }
 
 /// Writes the rendered files of directory `env` of out/ into a temp dir (as `kiln render` would).

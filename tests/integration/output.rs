@@ -120,7 +120,9 @@ fn an_unchanged_render_touches_no_file() {
     let report = render_all(root).expect("render");
     assert_eq!(
         report.unchanged,
-        ["aks", "dev", "eks", "gke", "homelab", "prod", "staging"]
+        [
+            "aca", "aks", "dev", "eks", "gke", "homelab", "prod", "staging"
+        ]
     );
     assert!(report.written.is_empty());
     let after: Vec<_> = files.iter().map(|p| stamp(p)).collect();
@@ -143,7 +145,9 @@ fn an_interrupted_swap_is_recovered() {
     assert_eq!(names(&root.join("out/homelab")), good);
     assert_eq!(
         names(&root.join("out")),
-        ["aks", "dev", "eks", "gke", "homelab", "prod", "staging"]
+        [
+            "aca", "aks", "dev", "eks", "gke", "homelab", "prod", "staging"
+        ]
     );
 }
 

@@ -210,7 +210,10 @@ fn envs_and_repository_discovery() {
         .current_dir(dir.path().join("overlays/homelab"));
     let (ok, stdout, stderr) = run(&mut c);
     assert!(ok, "{stderr}");
-    assert_eq!(stdout, "aks\ndev\neks\ngke\nhomelab\nprod\nqa\nstaging\n");
+    assert_eq!(
+        stdout,
+        "aca\naks\ndev\neks\ngke\nhomelab\nprod\nqa\nstaging\n"
+    );
 
     let elsewhere = tempfile::tempdir().expect("tmp");
     let mut c = Command::new(env!("CARGO_BIN_EXE_kiln"));

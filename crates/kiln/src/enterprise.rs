@@ -54,6 +54,9 @@ pub struct Enterprise {
     /// The Data Service (batches, fine-tuning, log exports) beside the gateway.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_service: Option<DataService>,
+    /// Azure Container Apps settings (cloud `aca`, seed 004).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aca: Option<crate::aca::Aca>,
 }
 
 /// The optional Data Service, hardened like the gateway.
@@ -176,6 +179,8 @@ pub enum Cloud {
     Eks,
     /// Azure Kubernetes Service (seed 003).
     Aks,
+    /// Azure Container Apps through Portkey's Terraform module (seed 004).
+    Aca,
 }
 
 impl Cloud {
@@ -184,6 +189,7 @@ impl Cloud {
             Cloud::Gke => "gke",
             Cloud::Eks => "eks",
             Cloud::Aks => "aks",
+            Cloud::Aca => "aca",
         }
     }
 }
@@ -415,7 +421,7 @@ impl Enterprise {
             (None, _) => "redis",
             (Some(_), Cloud::Gke) => "memory-store",
             (Some(_), Cloud::Eks) => "aws-elastic-cache",
-            (Some(_), Cloud::Aks) => "azure-redis",
+            (Some(_), Cloud::Aks | Cloud::Aca) => "azure-redis",
         }
     }
 
@@ -623,6 +629,20 @@ impl Enterprise {
 
     /// The first bad value or combination: JSON pointer (in the description) and why.
     pub(crate) fn problem(&self) -> Option<Finding> {
+        match (self.cloud, &self.aca) {
+            (Cloud::Aca, _) => {
+                if let Some(p) = crate::aca::problem(self) {
+                    return Some(p);
+                }
+            }
+            (_, Some(_)) => {
+                return Some((
+                    "/enterprise/aca".into(),
+                    "`aca` settings are for cloud `aca`".into(),
+                ));
+            }
+            (_, None) => {}
+        }
         let cloud = self.cloud.as_str();
         let at = |p: &str| format!("/enterprise{p}");
         let fail = |p: &str, m: String| Some((at(p), m));
@@ -775,13 +795,13 @@ impl Enterprise {
                         format!("`{}` is not `managed` or `entra`", a.auth),
                     );
                 }
-                if self.cloud != Cloud::Aks {
+                if self.cloud != Cloud::Aks && self.cloud != Cloud::Aca {
                     return fail(
                         "/logStore/azure",
                         format!("Azure Blob through the pods' identity needs aks, not {cloud}"),
                     );
                 }
-                if id.azure_client_id.is_none() {
+                if id.azure_client_id.is_none() && self.cloud == Cloud::Aks {
                     return fail(
                         "/logStore/azure",
                         "Azure Blob needs identity.azureClientId (workload identity)".into(),

@@ -54,8 +54,8 @@ fn ingress_class(cloud: Cloud, i: &IngressExpose) -> String {
             (Cloud::Eks, _) => "alb",
             (Cloud::Gke, false) => "gce",
             (Cloud::Gke, true) => "gce-internal",
-            (Cloud::Aks, false) => "nginx-static",
-            (Cloud::Aks, true) => "nginx-internal",
+            (Cloud::Aks | Cloud::Aca, false) => "nginx-static",
+            (Cloud::Aks | Cloud::Aca, true) => "nginx-internal",
         }
         .into()
     })
@@ -89,7 +89,7 @@ pub(crate) fn ingress(
             ),
         ]),
         Cloud::Gke => annotations(&[("ingress.gcp.kubernetes.io/healthcheck-path", health)]),
-        Cloud::Aks => annotations(&[(
+        Cloud::Aks | Cloud::Aca => annotations(&[(
             "service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path",
             health,
         )]),
@@ -97,7 +97,7 @@ pub(crate) fn ingress(
     if !ranges.is_empty() {
         match e.cloud {
             Cloud::Eks => a.insert("alb.ingress.kubernetes.io/inbound-cidrs".into(), ranges),
-            Cloud::Aks => a.insert(
+            Cloud::Aks | Cloud::Aca => a.insert(
                 "nginx.ingress.kubernetes.io/whitelist-source-range".into(),
                 ranges,
             ),
@@ -185,7 +185,7 @@ pub(crate) fn load_balancer_annotations(
             annotations(&[("networking.gke.io/load-balancer-type", "Internal".into())])
         }
         Cloud::Gke => annotations(&[("cloud.google.com/l4-rbs", "enabled".into())]),
-        Cloud::Aks => annotations(&[
+        Cloud::Aks | Cloud::Aca => annotations(&[
             (
                 "service.beta.kubernetes.io/azure-load-balancer-internal",
                 internal,
@@ -206,7 +206,7 @@ pub(crate) fn load_balancer_annotations(
 /// AKS's in-cluster NGINX controllers by namespace; a cloud load balancer
 /// outside the cluster from any address (its own source ranges do the limiting).
 pub(crate) fn network_peers(e: &Enterprise, x: &Expose) -> Vec<NetworkPolicyPeer> {
-    if x.ingress.is_some() && e.cloud == Cloud::Aks {
+    if x.ingress.is_some() && matches!(e.cloud, Cloud::Aks | Cloud::Aca) {
         return vec![NetworkPolicyPeer {
             namespace_selector: Some(LabelSelector {
                 match_labels: Some(BTreeMap::from([(

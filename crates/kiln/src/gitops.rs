@@ -521,7 +521,12 @@ pub fn resources(repo: &Repo) -> Result<Vec<(String, Vec<Resource>)>> {
     };
     let mut deployed = Vec::new();
     for env in repo.environments() {
-        let d = repo.environment(env)?.description;
+        let resolved = repo.environment(env)?;
+        // Azure Container Apps are deployed by Terraform, not synced by a GitOps engine.
+        if crate::render::aca_of(&resolved).is_some() {
+            continue;
+        }
+        let d = resolved.description;
         deployed.push(Deployed {
             env: env.clone(),
             name: format!("{}-{env}", d.name),

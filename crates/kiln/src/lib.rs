@@ -22,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod aca;
 pub mod check;
 mod component;
 pub mod crds;

@@ -171,6 +171,19 @@ pub struct OutputFile {
 /// # Ok(()) }
 /// ```
 pub fn render(env: &Environment) -> Result<Rendered> {
+    if let Some((e, aca)) = aca_of(env) {
+        let tfvars = crate::aca::tfvars(&env.name, &env.description, e, aca);
+        return Ok(Rendered {
+            env: env.name.clone(),
+            resources: Vec::new(),
+            files: vec![OutputFile {
+                name: crate::aca::TFVARS.into(),
+                contents: emit::json(&tfvars),
+            }],
+            warnings: env.warnings.clone(),
+            findings: Vec::new(),
+        });
+    }
     let Checked {
         resources,
         manifests,
@@ -208,6 +221,14 @@ pub struct Checked {
 /// environment's suppressions (checkov's are annotations [`build`] wrote). A suppression that names no resource, or a kiln rule that
 /// finds nothing to suppress, is an input error: stale suppressions do not linger.
 pub fn checked(env: &Environment) -> Result<Checked> {
+    if aca_of(env).is_some() {
+        // Azure Container Apps: no Kubernetes objects, nothing for kiln check.
+        return Ok(Checked {
+            resources: Vec::new(),
+            manifests: Vec::new(),
+            findings: Vec::new(),
+        });
+    }
     let built = build(env);
     // Suppressions name resources as built or as rendered (after namePrefix etc.);
     // layers never add or remove resources, so index i is the same object before and after.
@@ -259,6 +280,19 @@ pub fn checked(env: &Environment) -> Result<Checked> {
         manifests,
         findings,
     })
+}
+
+/// The enterprise and ACA settings of an Azure Container Apps environment.
+pub(crate) fn aca_of(
+    env: &Environment,
+) -> Option<(&crate::enterprise::Enterprise, &crate::aca::Aca)> {
+    let e = env.description.enterprise.as_ref()?;
+    Some((
+        e,
+        e.aca
+            .as_ref()
+            .filter(|_| e.cloud == crate::enterprise::Cloud::Aca)?,
+    ))
 }
 
 /// Writes each checkov suppression into its resource as checkov's own
