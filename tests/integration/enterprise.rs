@@ -436,6 +436,15 @@ fn bad_combinations_are_errors_naming_the_field() {
             "azureClientId",
         ),
         (
+            with(
+                minimal("aks"),
+                json!({"logStore": {"azure": {"account": "a", "container": "c", "auth": "entra"}}}),
+            ),
+            json!({}),
+            "/set/enterprise/logStore/azure",
+            "entraSecretKey",
+        ),
+        (
             with(eks(), json!({"identity": {"awsRoleArn": "role/x"}})),
             json!({}),
             "/set/enterprise/identity/awsRoleArn",
@@ -546,7 +555,7 @@ fn every_option_combination_renders_and_passes_kiln_check() {
             vec![
                 json!(null),
                 json!({"azure": {"account": "a", "container": "c"}}),
-                json!({"azure": {"account": "a", "container": "c", "auth": "entra"}}),
+                json!({"azure": {"account": "a", "container": "c", "auth": "entra", "entraClientId": "app", "entraTenantId": "tenant", "entraSecretKey": "entra-secret"}}),
             ],
         ),
     ];

@@ -309,9 +309,18 @@ pub struct AzureContainer {
     pub account: String,
     /// Blob container.
     pub container: String,
-    /// `managed` or `entra`.
+    /// `managed` (the pods' workload identity) or `entra` (an Entra ID app).
     #[serde(default = "defaults::azure_auth")]
     pub auth: String,
+    /// Entra ID: the app's client ID (`AZURE_ENTRA_CLIENT_ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entra_client_id: Option<String>,
+    /// Entra ID: the tenant (`AZURE_ENTRA_TENANT_ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entra_tenant_id: Option<String>,
+    /// Entra ID: store key of the app's client secret (`AZURE_ENTRA_CLIENT_SECRET`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entra_secret_key: Option<String>,
 }
 
 /// The cache: the built-in Redis (default) or the cloud's managed Redis/Valkey.
@@ -801,10 +810,23 @@ impl Enterprise {
                         format!("Azure Blob through the pods' identity needs aks, not {cloud}"),
                     );
                 }
-                if id.azure_client_id.is_none() && self.cloud == Cloud::Aks {
+                let entra = [&a.entra_client_id, &a.entra_tenant_id, &a.entra_secret_key];
+                if a.auth == "entra" && entra.iter().any(|f| f.is_none()) {
                     return fail(
                         "/logStore/azure",
-                        "Azure Blob needs identity.azureClientId (workload identity)".into(),
+                        "auth `entra` needs entraClientId, entraTenantId and entraSecretKey (a store key)".into(),
+                    );
+                }
+                if a.auth == "managed" && entra.iter().any(|f| f.is_some()) {
+                    return fail(
+                        "/logStore/azure",
+                        "the entra* fields are for auth `entra`".into(),
+                    );
+                }
+                if a.auth == "managed" && id.azure_client_id.is_none() && self.cloud == Cloud::Aks {
+                    return fail(
+                        "/logStore/azure",
+                        "Azure Blob with a managed identity needs identity.azureClientId (workload identity)".into(),
                     );
                 }
             }
