@@ -151,8 +151,8 @@ pub(crate) fn validate(schema: &Value, value: &Value, at: &str) -> Option<(Strin
             }
             let pattern = s.get("pattern").and_then(Value::as_str)?;
             // A pattern regex-lite cannot read is skipped, not failed.
-            let re = regex_lite::Regex::new(pattern).ok()?;
-            (!re.is_match(text)).then(|| (here(at), format!("`{text}` does not match `{pattern}`")))
+            (!matches(pattern, text)?)
+                .then(|| (here(at), format!("`{text}` does not match `{pattern}`")))
         }
         Value::Number(n) => {
             let n = n.as_f64()?;
@@ -178,6 +178,22 @@ pub(crate) fn validate(schema: &Value, value: &Value, at: &str) -> Option<(Strin
         }
         _ => None,
     }
+}
+
+/// Whether `text` matches `pattern`; None if regex-lite cannot compile it.
+/// Compiled patterns are kept: a schema has a few dozen, checked thousands of times.
+fn matches(pattern: &str, text: &str) -> Option<bool> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<regex_lite::Regex>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    let mut cache = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let re = cache
+        .entry(pattern.to_string())
+        .or_insert_with(|| regex_lite::Regex::new(pattern).ok());
+    re.as_ref().map(|re| re.is_match(text))
 }
 
 fn here(at: &str) -> String {
