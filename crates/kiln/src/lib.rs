@@ -13,6 +13,11 @@
 //! | emit canonical bytes | [`emit`](mod@emit), [`render`](mod@render) | [`emit_files`]; all of it: [`render()`] → [`Rendered`] |
 //! | write `out/` | [`write`](mod@write) | [`write()`], [`compare`] |
 //!
+//! Beside the pipeline: [`enterprise`] (the enterprise gateway's options) and
+//! [`aca`] (Azure Container Apps as Terraform variables), [`gitops`] (Argo CD
+//! and Flux objects for `out/`), [`init`] (a new repository), [`diff`],
+//! [`strategy`] and [`route`] (Portkey routing configs).
+//!
 //! ```no_run
 //! # fn main() -> Result<(), kiln::Error> {
 //! let repo = kiln::Repo::discover(".")?;
