@@ -15,9 +15,9 @@ use crate::resource::Resource;
 use crate::spec::Description;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource,
-    EnvVar, HTTPGetAction, LocalObjectReference, PodSpec, PodTemplateSpec, Probe,
-    ResourceRequirements, Service, ServicePort, ServiceSpec, TCPSocketAction, Volume, VolumeMount,
+    ConfigMap, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, HTTPGetAction,
+    LocalObjectReference, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Service,
+    ServicePort, ServiceSpec, TCPSocketAction, Volume, VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{
     NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
@@ -312,13 +312,7 @@ pub(crate) fn data_service(
         name: "dataservice".into(),
         image: Some(ds.image.clone()),
         image_pull_policy: Some("IfNotPresent".into()),
-        env_from: Some(vec![EnvFromSource {
-            config_map_ref: Some(ConfigMapEnvSource {
-                name: config.metadata.name.clone().unwrap_or_default(),
-                optional: Some(false),
-            }),
-            ..Default::default()
-        }]),
+        env_from: Some(crate::render::env_from(config)),
         env: Some(env),
         startup_probe: Some(probe(10, 12)),
         readiness_probe: Some(probe(10, 3)),

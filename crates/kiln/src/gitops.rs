@@ -229,12 +229,8 @@ impl GitOps {
                 None,
             );
         }
-        if !is_dns_label(&self.name) {
-            return fail(
-                "/name",
-                format!("`{}` must be lower-case letters, digits and '-'", self.name),
-                None,
-            );
+        if let Some((_, message)) = crate::spec::dns_label("", &self.name) {
+            return fail("/name", message, None);
         }
         if self.argocd.is_none() && self.flux.is_none() {
             return fail(
@@ -345,15 +341,6 @@ impl GitOps {
             .max()
             .unwrap_or(0)
     }
-}
-
-fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
 }
 
 /// Go durations as Flux's schemas accept them: `10m`, `1h30m`, `45s`, `1.5h`.

@@ -1026,13 +1026,7 @@ fn deployment(
                 })
                 .collect(),
         ),
-        env_from: Some(vec![EnvFromSource {
-            config_map_ref: Some(ConfigMapEnvSource {
-                name: config.metadata.name.clone().unwrap_or_default(),
-                optional: Some(false),
-            }),
-            ..Default::default()
-        }]),
+        env_from: Some(env_from(config)),
         env: Some(env),
         volume_mounts: Some(mounts),
         startup_probe: Some(probe(d, &d.probes.startup)),
@@ -1160,6 +1154,17 @@ pub(crate) fn restricted_pod(user: i64, group: i64) -> PodSecurityContext {
         }),
         ..Default::default()
     }
+}
+
+/// The whole env ConfigMap as the container's environment.
+pub(crate) fn env_from(config: &ConfigMap) -> Vec<EnvFromSource> {
+    vec![EnvFromSource {
+        config_map_ref: Some(ConfigMapEnvSource {
+            name: config.metadata.name.clone().unwrap_or_default(),
+            optional: Some(false),
+        }),
+        ..Default::default()
+    }]
 }
 
 /// The managed cache's CA store key, if it has one.

@@ -835,7 +835,7 @@ impl Description {
     }
 }
 
-fn dns_label(at: &str, s: &str) -> Option<Finding> {
+pub(crate) fn dns_label(at: &str, s: &str) -> Option<Finding> {
     let ok = !s.is_empty()
         && s.len() <= 63
         && s.bytes()
