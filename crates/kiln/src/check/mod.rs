@@ -76,6 +76,9 @@ pub struct Manifest {
     pub text: Option<String>,
     /// The document.
     pub value: Value,
+    /// Written from a typed object (a kiln render): its core kind already is
+    /// its Kubernetes type, so the schema rule need not read it back.
+    pub from_typed: bool,
 }
 
 impl Manifest {
@@ -86,6 +89,7 @@ impl Manifest {
             line: 1,
             text: None,
             value,
+            from_typed: false,
         }
     }
 }

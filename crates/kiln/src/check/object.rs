@@ -208,6 +208,7 @@ pub fn manifests_of(env: &str, resources: &[Resource]) -> Vec<Manifest> {
                 line: 2,
                 text: Some(crate::emit::yaml(&value)),
                 value,
+                from_typed: true,
             }
         })
         .collect()
@@ -281,6 +282,7 @@ fn read_file(path: &Path) -> Result<Vec<Manifest>> {
                 line,
                 text,
                 value,
+                from_typed: false,
             }
         })
         .collect())
