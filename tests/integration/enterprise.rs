@@ -697,13 +697,24 @@ fn aca_renders_the_terraform_module_variables_from_the_same_description() {
         );
     }
     // ACA is deployed by Terraform: no GitOps Application points at it.
-    let wiring =
-        kiln::gitops::resources(&kiln::Repo::open(repo_root()).expect("repo")).expect("wiring");
-    assert!(
-        wiring
-            .iter()
-            .all(|(_, rs)| rs.iter().all(|r| !r.name().ends_with("-aca")))
-    );
+    let all = kiln::render_repo(&kiln::Repo::open(repo_root()).expect("repo")).expect("renders");
+    let wiring: Vec<&kiln::Rendered> = all
+        .iter()
+        .filter(|r| r.env == "argocd" || r.env == "flux")
+        .collect();
+    assert_eq!(wiring.len(), 2);
+    for r in wiring {
+        assert!(
+            r.resources.iter().any(|x| x.name().ends_with("-aks")),
+            "{}",
+            r.env
+        );
+        assert!(
+            r.resources.iter().all(|x| !x.name().ends_with("-aca")),
+            "{}",
+            r.env
+        );
+    }
 }
 
 fn aca(patch: Value) -> Value {

@@ -8,7 +8,13 @@ use serde_json::Value;
 fn wiring(settings: &str) -> kiln::Result<Vec<kiln::Rendered>> {
     let repo = copy_inputs(false);
     put(repo.path(), "kiln.yaml", settings);
-    kiln::gitops::render(&kiln::Repo::open(repo.path())?)
+    let repo = kiln::Repo::open(repo.path())?;
+    let envs = repo
+        .environments()
+        .iter()
+        .map(|e| repo.environment(e))
+        .collect::<kiln::Result<Vec<_>>>()?;
+    kiln::gitops::render(repo.settings(), &envs)
 }
 
 fn docs(r: &kiln::Rendered) -> Vec<Value> {

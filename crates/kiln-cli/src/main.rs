@@ -326,12 +326,16 @@ fn check(cli: &Cli, args: &CheckArgs) -> kiln::Result<ExitCode> {
         } else {
             args.envs.clone()
         };
+        let envs = names
+            .iter()
+            .map(|name| repo.environment(name))
+            .collect::<kiln::Result<Vec<_>>>()?;
         let mut all = Vec::new();
-        for name in &names {
-            all.extend(kiln::checked(&repo.environment(name)?)?.findings);
+        for env in &envs {
+            all.extend(kiln::checked(env)?.findings);
         }
         if args.envs.is_empty() {
-            for (dir, resources) in kiln::gitops::resources(&repo)? {
+            for (dir, resources) in kiln::gitops::resources(repo.settings(), &envs) {
                 all.extend(kiln::check::check(&kiln::check::manifests_of(
                     &dir, &resources,
                 )));

@@ -12,8 +12,8 @@
 use crate::check;
 use crate::crds::*;
 use crate::error::{Error, InputError, Result, closest};
-use crate::render::{Rendered, output_files};
-use crate::repo::Repo;
+use crate::overlay::Environment;
+use crate::render::{Rendered, output_files, refuse_errors};
 use crate::resource::Resource;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Deserialize;
@@ -499,27 +499,23 @@ fn flux(g: &GitOps, f: &Flux, deployed: &[Deployed]) -> Vec<Resource> {
     resources
 }
 
-/// The wiring's resources, by directory of `out/` (`argocd`, `flux`); empty
-/// without `gitops` in `kiln.yaml`. Resolves every environment (for its
-/// service name and namespace).
-pub fn resources(repo: &Repo) -> Result<Vec<(String, Vec<Resource>)>> {
-    let Some(g) = &repo.settings().gitops else {
-        return Ok(Vec::new());
+/// The wiring's resources for the resolved environments `envs` (for their
+/// service names and namespaces), by directory of `out/` (`argocd`, `flux`);
+/// empty without `gitops` in `kiln.yaml`.
+pub fn resources(settings: &Settings, envs: &[Environment]) -> Vec<(String, Vec<Resource>)> {
+    let Some(g) = &settings.gitops else {
+        return Vec::new();
     };
-    let mut deployed = Vec::new();
-    for env in repo.environments() {
-        let resolved = repo.environment(env)?;
+    let deployed: Vec<Deployed> = envs
+        .iter()
         // Azure Container Apps are deployed by Terraform, not synced by a GitOps engine.
-        if crate::render::aca_of(&resolved).is_some() {
-            continue;
-        }
-        let d = resolved.description;
-        deployed.push(Deployed {
-            env: env.clone(),
-            name: format!("{}-{env}", d.name),
-            namespace: d.namespace.name.clone(),
-        });
-    }
+        .filter(|env| crate::render::aca_of(env).is_none())
+        .map(|env| Deployed {
+            env: env.name.clone(),
+            name: format!("{}-{}", env.description.name, env.name),
+            namespace: env.description.namespace.name.clone(),
+        })
+        .collect();
     let mut out = Vec::new();
     if let Some(a) = &g.argocd {
         out.push((ARGOCD_DIR.to_string(), argocd(g, a, &deployed)));
@@ -527,34 +523,28 @@ pub fn resources(repo: &Repo) -> Result<Vec<(String, Vec<Resource>)>> {
     if let Some(f) = &g.flux {
         out.push((FLUX_DIR.to_string(), flux(g, f, &deployed)));
     }
-    Ok(out)
+    for (_, resources) in &mut out {
+        resources.sort_by(|a, b| (a.apply_rank(), a.name()).cmp(&(b.apply_rank(), b.name())));
+    }
+    out
 }
 
 /// The wiring rendered like an environment: `out/argocd/` and `out/flux/`,
 /// each with its `kustomization.yaml`, checked by `kiln check`.
-pub fn render(repo: &Repo) -> Result<Vec<Rendered>> {
-    let mut rendered = Vec::new();
-    for (dir, mut resources) in resources(repo)? {
-        resources.sort_by(|a, b| (a.apply_rank(), a.name()).cmp(&(b.apply_rank(), b.name())));
-        let manifests = check::manifests_of(&dir, &resources);
-        let findings = check::check(&manifests);
-        if check::has_errors(&findings) {
-            return Err(Error::Check {
+pub fn render(settings: &Settings, envs: &[Environment]) -> Result<Vec<Rendered>> {
+    resources(settings, envs)
+        .into_iter()
+        .map(|(dir, resources)| {
+            let manifests = check::manifests_of(&dir, &resources);
+            let findings = refuse_errors(&dir, check::check(&manifests))?;
+            let files = output_files(&manifests, Path::new(SETTINGS_FILE))?;
+            Ok(Rendered {
                 env: dir,
-                findings: findings
-                    .into_iter()
-                    .filter(check::Finding::is_blocking)
-                    .collect(),
-            });
-        }
-        let files = output_files(&manifests, Path::new(SETTINGS_FILE))?;
-        rendered.push(Rendered {
-            env: dir,
-            resources,
-            files,
-            warnings: Vec::new(),
-            findings,
-        });
-    }
-    Ok(rendered)
+                resources,
+                files,
+                warnings: Vec::new(),
+                findings,
+            })
+        })
+        .collect()
 }

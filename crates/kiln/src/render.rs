@@ -119,9 +119,31 @@ pub fn render_all(repo: &crate::Repo, names: &[String]) -> Result<Vec<Rendered>>
 /// # Ok(()) }
 /// ```
 pub fn render_repo(repo: &crate::Repo) -> Result<Vec<Rendered>> {
-    let mut all = render_all(repo, repo.environments())?;
-    all.extend(crate::gitops::render(repo)?);
+    // Each environment is resolved once: for its own render and for the wiring.
+    let (envs, mut all): (Vec<Environment>, Vec<Rendered>) =
+        in_parallel(repo.environments(), |name| {
+            let env = repo.environment(name)?;
+            let rendered = render(&env)?;
+            Ok((env, rendered))
+        })
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
+    all.extend(crate::gitops::render(repo.settings(), &envs)?);
     Ok(all)
+}
+
+/// `findings` if none is an unsuppressed error; else an [`Error::Check`]
+/// listing those that are, for output directory `dir`.
+pub(crate) fn refuse_errors(dir: &str, findings: Vec<Finding>) -> Result<Vec<Finding>> {
+    if !check::has_errors(&findings) {
+        return Ok(findings);
+    }
+    Err(Error::Check {
+        env: dir.to_string(),
+        findings: findings.into_iter().filter(Finding::is_blocking).collect(),
+    })
 }
 
 /// `f` over `items` on every core, results in item order.
@@ -189,12 +211,7 @@ pub fn render(env: &Environment) -> Result<Rendered> {
         manifests,
         findings,
     } = checked(env)?;
-    if check::has_errors(&findings) {
-        return Err(Error::Check {
-            env: env.name.clone(),
-            findings: findings.into_iter().filter(Finding::is_blocking).collect(),
-        });
-    }
+    let findings = refuse_errors(&env.name, findings)?;
     let files = emit_files(env, &manifests)?;
     Ok(Rendered {
         env: env.name.clone(),
