@@ -2,9 +2,27 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use kiln::{Prune, Repo};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+// Output never panics: on a closed pipe (`kiln … | head -1`) the rest is dropped
+// and the exit status stays what the command decided.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 /// Compile typed service descriptions, overlays and Portkey strategies into
 /// hardened, deterministic Kubernetes YAML for Argo CD or Flux.
@@ -245,7 +263,7 @@ fn main() -> ExitCode {
     match run(&cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("{:?}", miette::Report::new(err));
+            errln!("{:?}", miette::Report::new(err));
             ExitCode::from(2)
         }
     }
@@ -272,7 +290,7 @@ fn run(cli: &Cli) -> kiln::Result<ExitCode> {
         Command::Check(_) | Command::Init(_) => unreachable!("handled above: no repository needed"),
         Command::Envs => {
             for env in repo.environments() {
-                println!("{env}");
+                outln!("{env}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -292,9 +310,9 @@ fn init(cli: &Cli, args: &InitArgs) -> kiln::Result<ExitCode> {
     let files = kiln::init::init(&args.dir, &options)?;
     if !cli.quiet {
         for f in &files {
-            eprintln!("{:>10} {}", "created", args.dir.join(f).display());
+            errln!("{:>10} {}", "created", args.dir.join(f).display());
         }
-        eprintln!(
+        errln!(
             "\nNext: edit the lines marked CHANGE ME, then\n  cd {} && make render   # writes out/; commit everything",
             args.dir.display()
         );
@@ -315,7 +333,7 @@ fn check(cli: &Cli, args: &CheckArgs) -> kiln::Result<ExitCode> {
     use kiln::check::report;
     if args.list_rules {
         for r in kiln::check::RULES {
-            println!("{:<26} {:<8} {}", r.id, r.severity.as_str(), r.summary);
+            outln!("{:<26} {:<8} {}", r.id, r.severity.as_str(), r.summary);
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -346,9 +364,9 @@ fn check(cli: &Cli, args: &CheckArgs) -> kiln::Result<ExitCode> {
         kiln::check::check(&kiln::check::load(&args.paths)?)
     };
     match args.format {
-        CheckFormat::Text => print!("{}", report::text(&findings, stdout_color(cli))),
-        CheckFormat::Json => print!("{}", kiln::emit::json(&report::json(&findings))),
-        CheckFormat::Sarif => print!("{}", kiln::emit::json(&report::sarif(&findings))),
+        CheckFormat::Text => out!("{}", report::text(&findings, stdout_color(cli))),
+        CheckFormat::Json => out!("{}", kiln::emit::json(&report::json(&findings))),
+        CheckFormat::Sarif => out!("{}", kiln::emit::json(&report::sarif(&findings))),
     }
     Ok(if kiln::check::has_errors(&findings) {
         ExitCode::from(1)
@@ -380,11 +398,11 @@ fn diff(cli: &Cli, repo: &Repo, args: &DiffArgs) -> kiln::Result<ExitCode> {
     }
     let diff = kiln::diff::diff(&old, &new, args.context);
     match args.format {
-        DiffFormat::Text => print!("{}", kiln::diff::text(&diff, stdout_color(cli))),
+        DiffFormat::Text => out!("{}", kiln::diff::text(&diff, stdout_color(cli))),
         DiffFormat::Markdown => {
-            print!("{}", kiln::diff::markdown(&diff, kiln::diff::COMMENT_LIMIT))
+            out!("{}", kiln::diff::markdown(&diff, kiln::diff::COMMENT_LIMIT))
         }
-        DiffFormat::Json => print!("{}", kiln::emit::json(&kiln::diff::json(&diff))),
+        DiffFormat::Json => out!("{}", kiln::emit::json(&kiln::diff::json(&diff))),
     }
     Ok(if diff.is_empty() {
         ExitCode::SUCCESS
@@ -418,17 +436,17 @@ fn strategies(repo: &Repo, env: Option<&str>) -> kiln::Result<ExitCode> {
         });
     let mut errors = false;
     for s in strategy_set(repo, env)? {
-        println!("{}  ({})", s.name, s.parsed.mode().as_str());
-        println!("  header:  {}", s.header());
+        outln!("{}  ({})", s.name, s.parsed.mode().as_str());
+        outln!("  header:  {}", s.header());
         for (i, t) in s.parsed.targets.iter().enumerate() {
-            println!("  target:  {}", t.label(i));
+            outln!("  target:  {}", t.label(i));
         }
         if s.parsed.targets.is_empty() {
-            println!("  target:  {}", s.parsed.label(0));
+            outln!("  target:  {}", s.parsed.label(0));
         }
         for f in kiln::strategy::validate(&s.parsed, &s.config, secret_env.as_deref()) {
             errors |= f.severity == kiln::strategy::Severity::Error;
-            println!(
+            outln!(
                 "  {:?}: {} at {}: {}",
                 f.severity,
                 s.file.display(),
@@ -448,7 +466,7 @@ fn route(repo: &Repo, args: &RouteArgs) -> kiln::Result<ExitCode> {
     let set = strategy_set(repo, args.env.as_deref())?;
     let Some(strategy) = set.iter().find(|s| s.name == args.strategy) else {
         let names: Vec<&str> = set.iter().map(|s| s.name.as_str()).collect();
-        eprintln!(
+        errln!(
             "no strategy `{}`; there are: {}",
             args.strategy,
             names.join(", ")
@@ -469,14 +487,31 @@ fn route(repo: &Repo, args: &RouteArgs) -> kiln::Result<ExitCode> {
             .collect(),
         path: args.path.clone(),
     };
-    println!("{} ({})", strategy.name, strategy.header());
+    // What render refuses, route refuses too: its answer would be about a config that never ships.
+    let errors: Vec<_> = kiln::strategy::validate(&strategy.parsed, &strategy.config, None)
+        .into_iter()
+        .filter(|f| f.severity == kiln::strategy::Severity::Error)
+        .collect();
+    if !errors.is_empty() {
+        for f in &errors {
+            errln!(
+                "error: {} at {}: {}",
+                strategy.file.display(),
+                f.pointer,
+                f.message
+            );
+        }
+        errln!("`kiln render` refuses this strategy; fix it before routing requests through it");
+        return Ok(ExitCode::from(2));
+    }
+    outln!("{} ({})", strategy.name, strategy.header());
     match kiln::route::route(&strategy.parsed, &request) {
         Ok(decision) => {
-            print!("{decision}");
+            out!("{decision}");
             Ok(ExitCode::SUCCESS)
         }
         Err(message) => {
-            println!("✗ {message}");
+            outln!("✗ {message}");
             Ok(ExitCode::from(1))
         }
     }
@@ -498,15 +533,15 @@ fn render(cli: &Cli, repo: &Repo, args: &RenderArgs) -> kiln::Result<ExitCode> {
         let differences = kiln::compare(&out, &rendered, prune)?;
         if differences.is_empty() {
             if !cli.quiet {
-                eprintln!("out/ is up to date ({} directories)", rendered.len());
+                errln!("out/ is up to date ({} directories)", rendered.len());
             }
             return Ok(ExitCode::SUCCESS);
         }
         for d in &differences {
-            println!("{:<8} out/{}", d.kind, d.path.display());
+            outln!("{:<8} out/{}", d.kind, d.path.display());
         }
         if !cli.quiet {
-            eprintln!(
+            errln!(
                 "{} file(s) in out/ differ from a fresh render: run `kiln render` (or `make render`) and commit out/",
                 differences.len()
             );
@@ -514,13 +549,16 @@ fn render(cli: &Cli, repo: &Repo, args: &RenderArgs) -> kiln::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
 
+    if kiln::write::busy(&out) && !cli.quiet {
+        errln!("waiting for another kiln process to finish writing out/ …");
+    }
     let report = kiln::write(&out, &rendered, prune)?;
     if !cli.quiet {
         let mut seen = std::collections::BTreeSet::new();
         for r in &rendered {
             for (file, f) in &r.warnings {
                 if seen.insert((file.clone(), f.pointer.clone())) {
-                    eprintln!(
+                    errln!(
                         "warning: {} at {}: {}",
                         file.display(),
                         f.pointer,
@@ -540,7 +578,7 @@ fn render(cli: &Cli, repo: &Repo, args: &RenderArgs) -> kiln::Result<ExitCode> {
                     .suppressed
                     .as_deref()
                     .map_or(String::new(), |r| format!(" (reason: {r})"));
-                eprintln!(
+                errln!(
                     "{level}: {}:{} {} [{}] {}{why}",
                     f.file.display(),
                     f.line,
@@ -556,7 +594,7 @@ fn render(cli: &Cli, repo: &Repo, args: &RenderArgs) -> kiln::Result<ExitCode> {
             } else {
                 "up to date"
             };
-            eprintln!(
+            errln!(
                 "{state:>10} {} → out/{}/ ({} resources)",
                 r.env,
                 r.env,
@@ -564,12 +602,12 @@ fn render(cli: &Cli, repo: &Repo, args: &RenderArgs) -> kiln::Result<ExitCode> {
             );
             if cli.verbose {
                 for f in &r.files {
-                    eprintln!("{:>10} out/{}/{}", "", r.env, f.name);
+                    errln!("{:>10} out/{}/{}", "", r.env, f.name);
                 }
             }
         }
         for env in &report.pruned {
-            eprintln!("{:>10} out/{env}/ (environment no longer exists)", "pruned");
+            errln!("{:>10} out/{env}/ (environment no longer exists)", "pruned");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -6,6 +6,7 @@
 //! replaced by `<redacted>` (or `<redacted: changed>`) before diffing, so a
 //! reviewer sees *that* a secret changed, never what it is.
 
+use crate::emit::printable;
 use crate::error::{Error, InputError, Result};
 use crate::render::Rendered;
 use serde_json::{Value, json};
@@ -40,27 +41,18 @@ pub fn snapshot(rendered: &[Rendered]) -> Snapshot {
 
 /// The documents in `out/`: for each `out/<env>/kustomization.yaml`, the files it lists.
 /// Directories without a kustomization are not environments and are skipped.
+/// `out/` is input a pull request controls: nothing is followed through a
+/// symlink, only bounded regular files are read, and errors never quote them.
 pub fn snapshot_of_out(out: &Path) -> Result<Snapshot> {
+    use crate::safe_fs::{HostileDir, Kind};
+    let files = HostileDir::new(out, "out");
     let mut snapshot = Snapshot::new();
-    let Ok(entries) = std::fs::read_dir(out) else {
-        return Ok(snapshot);
-    };
-    let mut dirs: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
-    dirs.sort();
-    for dir in dirs {
-        let name = dir
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        let kustomization = dir.join("kustomization.yaml");
-        if name.starts_with('.') || !kustomization.is_file() {
+    for (name, kind) in files.entries("")?.unwrap_or_default() {
+        let kustomization = Path::new(&name).join("kustomization.yaml");
+        if name.starts_with('.') || kind != Kind::Dir || files.kind(&kustomization)?.is_none() {
             continue;
         }
-        let rel = |f: &str| Path::new("out").join(&name).join(f);
-        let text = std::fs::read_to_string(&kustomization)
-            .map_err(|e| Error::io(rel("kustomization.yaml"), e))?;
-        let listing: Value = crate::parse::yaml(&rel("kustomization.yaml"), &text)?;
+        let listing: Value = read_out_yaml(&files, &kustomization)?;
         let mut docs = Vec::new();
         for file in listing["resources"]
             .as_array()
@@ -68,21 +60,35 @@ pub fn snapshot_of_out(out: &Path) -> Result<Snapshot> {
             .flatten()
             .filter_map(Value::as_str)
         {
-            if file.contains('/') || file.starts_with('.') {
+            if file.contains(['/', '\\']) || file.starts_with('.') || file.is_empty() {
                 return Err(InputError::new(
-                    rel("kustomization.yaml"),
-                    format!("lists `{file}`, which is not a file of this directory"),
+                    files.shown(&kustomization),
+                    "lists a resource that is not a file of this directory",
                 )
+                .at("/resources")
                 .into());
             }
-            let text =
-                std::fs::read_to_string(dir.join(file)).map_err(|e| Error::io(rel(file), e))?;
-            let doc: Value = crate::parse::yaml(&rel(file), &text)?;
-            docs.push(doc);
+            docs.push(read_out_yaml(&files, &Path::new(&name).join(file))?);
         }
         snapshot.insert(name, docs);
     }
     Ok(snapshot)
+}
+
+/// One YAML file of `out/`, read safely; an error names its place, not its contents.
+fn read_out_yaml(files: &crate::safe_fs::HostileDir, rel: &Path) -> Result<Value> {
+    let shown = files.shown(rel);
+    let Some(text) = files.read_text(rel)? else {
+        return Err(
+            InputError::new(&shown, "is listed in kustomization.yaml but does not exist").into(),
+        );
+    };
+    crate::parse::yaml(&shown, &text).map_err(|e| match e {
+        Error::Input(e) => Error::from(
+            e.withhold_content("is not YAML kiln wrote; run `kiln render` to write it again"),
+        ),
+        other => other,
+    })
 }
 
 /// A resource's identity.
@@ -114,6 +120,11 @@ impl ResourceId {
         }
     }
 
+    /// What a content-hash rename keeps: apiVersion, kind, namespace and stem.
+    fn rename_key(&self) -> (&str, &str, &str, &str) {
+        (&self.api_version, &self.kind, &self.namespace, self.stem())
+    }
+
     /// The name without a content-hash suffix (`-` and 10 hex digits), which renames keep.
     fn stem(&self) -> &str {
         match self.name.rsplit_once('-') {
@@ -129,10 +140,11 @@ impl ResourceId {
 
 impl std::fmt::Display for ResourceId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (kind, name) = (printable(&self.kind), printable(&self.name));
         if self.namespace.is_empty() {
-            write!(f, "{} {}", self.kind, self.name)
+            write!(f, "{kind} {name}")
         } else {
-            write!(f, "{} {}/{}", self.kind, self.namespace, self.name)
+            write!(f, "{kind} {}/{name}", printable(&self.namespace))
         }
     }
 }
@@ -241,7 +253,11 @@ fn env_changes(old: &[Value], new: &[Value], context: usize) -> Vec<Change> {
             .collect()
     };
     let (old, new) = (index(old), index(new));
-    let mut removed: Vec<&ResourceId> = old.keys().filter(|id| !new.contains_key(*id)).collect();
+    // Removed resources by what a content-hash rename keeps: kind, namespace and stem.
+    let mut removed: BTreeMap<(&str, &str, &str, &str), Vec<&ResourceId>> = BTreeMap::new();
+    for id in old.keys().filter(|id| !new.contains_key(*id)) {
+        removed.entry(id.rename_key()).or_default().push(id);
+    }
     let mut changes = Vec::new();
     for (id, doc) in &new {
         match old.get(id) {
@@ -255,30 +271,24 @@ fn env_changes(old: &[Value], new: &[Value], context: usize) -> Vec<Change> {
             )),
             None => {
                 // A hash-suffixed name that replaced one of the same stem is a rename.
-                let same = |o: &&ResourceId| {
-                    o.api_version == id.api_version
-                        && o.kind == id.kind
-                        && o.namespace == id.namespace
-                        && o.stem() == id.stem()
-                        && id.stem() != id.name
-                };
-                match removed.iter().position(same) {
-                    Some(i) => {
-                        let from = removed.remove(i);
-                        changes.push(change(
-                            ChangeKind::Renamed { from: from.clone() },
-                            id,
-                            old.get(from),
-                            Some(doc),
-                            context,
-                        ));
-                    }
+                let from = (id.stem() != id.name)
+                    .then(|| removed.get_mut(&id.rename_key()))
+                    .flatten()
+                    .and_then(|ids| (!ids.is_empty()).then(|| ids.remove(0)));
+                match from {
+                    Some(from) => changes.push(change(
+                        ChangeKind::Renamed { from: from.clone() },
+                        id,
+                        old.get(from),
+                        Some(doc),
+                        context,
+                    )),
                     None => changes.push(change(ChangeKind::Added, id, None, Some(doc), context)),
                 }
             }
         }
     }
-    for id in removed {
+    for id in removed.into_values().flatten() {
         changes.push(change(ChangeKind::Removed, id, old.get(id), None, context));
     }
     changes.sort_by(|a, b| a.id.cmp(&b.id));
@@ -300,11 +310,7 @@ fn change(
         ChangeKind::Renamed { from } => from.to_string(),
         _ => id.to_string(),
     };
-    let diff = similar::TextDiff::from_lines(&a, &b)
-        .unified_diff()
-        .context_radius(context)
-        .header(&format!("a/{from}"), &format!("b/{id}"))
-        .to_string();
+    let diff = unified_diff(&a, &b, context, &format!("a/{from}"), &format!("b/{id}"));
     Change {
         kind,
         id: id.clone(),
@@ -312,41 +318,89 @@ fn change(
     }
 }
 
-/// The maps whose values are secret, by kind.
-fn secret_maps(doc: &Value) -> &'static [&'static str] {
-    match doc["kind"].as_str() {
-        Some("Secret") => &["/data", "/stringData"],
-        Some("ExternalSecret") => &["/spec/template/data", "/spec/template/stringData"],
+/// A unified diff of two texts, with `context` lines around each change.
+/// imara-diff's histogram algorithm stays near-linear on huge changes (it
+/// falls back to a bounded Myers search) and is deterministic.
+fn unified_diff(a: &str, b: &str, context: usize, from: &str, to: &str) -> String {
+    use imara_diff::{Algorithm, BasicLineDiffPrinter, Diff, InternedInput, UnifiedDiffConfig};
+    let input = InternedInput::new(a, b);
+    let mut diff = Diff::compute(Algorithm::Histogram, &input);
+    diff.postprocess_lines(&input);
+    let mut config = UnifiedDiffConfig::default();
+    config.context_len(u32::try_from(context).unwrap_or(u32::MAX));
+    let body = diff
+        .unified_diff(&BasicLineDiffPrinter(&input.interner), config, &input)
+        .to_string();
+    format!("--- {from}\n+++ {to}\n{body}")
+}
+
+/// The maps of `doc` whose values are secret: a Secret's `data` and
+/// `stringData` (and the last-applied annotation, which repeats them), an
+/// ExternalSecret's target template, and the same inside List kinds.
+fn secret_maps(doc: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    collect_secret_maps(doc, "", &mut found);
+    found
+}
+
+fn collect_secret_maps(doc: &Value, at: &str, found: &mut Vec<String>) {
+    const LAST_APPLIED: &str =
+        "/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration";
+    let own: &[&str] = match doc["kind"].as_str() {
+        Some("Secret") => &["/data", "/stringData", LAST_APPLIED],
+        Some("ExternalSecret") => &["/spec/target/template/data", LAST_APPLIED],
+        Some("ClusterExternalSecret") => &[
+            "/spec/externalSecretSpec/target/template/data",
+            LAST_APPLIED,
+        ],
         _ => &[],
+    };
+    found.extend(own.iter().map(|p| format!("{at}{p}")));
+    if doc["kind"].as_str().is_some_and(|k| k.ends_with("List")) {
+        for (i, item) in doc["items"].as_array().into_iter().flatten().enumerate() {
+            collect_secret_maps(item, &format!("{at}/items/{i}"), found);
+        }
     }
 }
 
 /// Replaces every secret value on both sides: `<redacted>` where old and new
-/// agree, `<redacted: changed>` on the new side where they differ.
+/// agree, `<redacted: changed>` on the new side where they differ. A secret
+/// place that holds a single value rather than a map is replaced whole.
 fn redact(old: Option<&mut Value>, new: Option<&mut Value>) {
-    let pointers: BTreeSet<&str> = old
+    let pointers: BTreeSet<String> = old
         .as_deref()
         .into_iter()
         .chain(new.as_deref())
         .flat_map(secret_maps)
-        .copied()
         .collect();
     let (mut old, mut new) = (old, new);
-    for pointer in pointers {
+    for pointer in &pointers {
         let before = old.as_deref().and_then(|d| d.pointer(pointer)).cloned();
         let after = new.as_deref().and_then(|d| d.pointer(pointer)).cloned();
-        if let Some(Value::Object(map)) = old.as_deref_mut().and_then(|d| d.pointer_mut(pointer)) {
-            for v in map.values_mut() {
-                *v = json!(REDACTED);
-            }
+        if let Some(place) = old.as_deref_mut().and_then(|d| d.pointer_mut(pointer)) {
+            redact_place(place, |_| true);
         }
-        if let Some(Value::Object(map)) = new.as_deref_mut().and_then(|d| d.pointer_mut(pointer)) {
+        if let Some(place) = new.as_deref_mut().and_then(|d| d.pointer_mut(pointer)) {
+            redact_place(place, |key| match key {
+                Some(k) => {
+                    before.as_ref().and_then(|b| b.get(k)) == after.as_ref().and_then(|a| a.get(k))
+                }
+                None => before == after,
+            });
+        }
+    }
+}
+
+/// Redacts a map's values (or a single value); `same(key)` says whether that one is unchanged.
+fn redact_place(place: &mut Value, same: impl Fn(Option<&str>) -> bool) {
+    let mark = |same: bool| json!(if same { REDACTED } else { REDACTED_CHANGED });
+    match place {
+        Value::Object(map) => {
             for (k, v) in map.iter_mut() {
-                let same =
-                    before.as_ref().and_then(|b| b.get(k)) == after.as_ref().and_then(|a| a.get(k));
-                *v = json!(if same { REDACTED } else { REDACTED_CHANGED });
+                *v = mark(same(Some(k)));
             }
         }
+        other => *other = mark(same(None)),
     }
 }
 
@@ -367,7 +421,11 @@ pub fn text(diff: &Diff, color: bool) -> String {
     let mut out = String::new();
     for env in &diff.environments {
         let (a, c, r) = env.counts();
-        let _ = writeln!(out, "=== {}: {a} added, {c} changed, {r} removed", env.env);
+        let _ = writeln!(
+            out,
+            "=== {}: {a} added, {c} changed, {r} removed",
+            printable(&env.env)
+        );
         for change in &env.changes {
             let _ = writeln!(out, "--- {}", headline(change));
             for line in change.diff.lines() {
@@ -384,7 +442,11 @@ fn headline(change: &Change) -> String {
         ChangeKind::Removed => format!("removed {}", change.id),
         ChangeKind::Changed => format!("changed {}", change.id),
         ChangeKind::Renamed { from } => {
-            format!("renamed {} → {} (content changed)", from, change.id.name)
+            format!(
+                "renamed {} → {} (content changed)",
+                from,
+                printable(&change.id.name)
+            )
         }
     }
 }
@@ -401,14 +463,19 @@ pub fn markdown(diff: &Diff, limit: usize) -> String {
     head.push_str("| environment | added | changed | removed |\n|---|---:|---:|---:|\n");
     for env in &diff.environments {
         let (a, c, r) = env.counts();
-        let _ = writeln!(head, "| {} | {a} | {c} | {r} |", env.env);
+        let _ = writeln!(
+            head,
+            "| {} | {a} | {c} | {r} |",
+            escape(&printable(&env.env))
+        );
     }
     head.push('\n');
 
     // Every block, in order; the largest are dropped (to a one-line note) until the comment fits.
     let block = |env: &str, change: &Change, body: bool| -> String {
         let title = format!(
-            "<details><summary><code>{env}</code> {}</summary>\n\n",
+            "<details><summary><code>{}</code> {}</summary>\n\n",
+            escape(&printable(env)),
             escape(&headline(change))
         );
         if body {

@@ -53,6 +53,58 @@ pub fn json(value: &Value) -> String {
     text
 }
 
+/// `s` as it may be shown on a terminal or in a pull-request comment: every
+/// control character but newline and tab, and the bidirectional overrides
+/// that reorder what a reader sees, written as an escape (`\u{1b}`).
+/// Names and values from a pull request pass through this before kiln
+/// prints them.
+///
+/// ```
+/// assert_eq!(kiln::emit::printable("a\u{1b}[31mb"), "a\\u{1b}[31mb");
+/// assert_eq!(kiln::emit::printable("plain ✓"), "plain ✓");
+/// ```
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    let hidden = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !s.chars().any(hidden) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if hidden(c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The length of `value` as compact JSON, without building the text.
+///
+/// ```
+/// let v = serde_json::json!({"a": [1, "x"]});
+/// assert_eq!(kiln::emit::json_len(&v), serde_json::to_string(&v).unwrap().len() as u64);
+/// ```
+pub fn json_len(value: &Value) -> u64 {
+    struct Count(u64);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail, and a Value always serializes.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
 fn ordered_keys(map: &Map<String, Value>, top: bool) -> Vec<&String> {
     let mut keys: Vec<&String> = map.keys().collect();
     if top {

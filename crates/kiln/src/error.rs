@@ -175,11 +175,11 @@ impl InputError {
     /// A new error about `file` with `message`; add the place with the builder methods.
     pub fn new(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         InputError {
-            file: file.into(),
+            file: printable_path(file.into()),
             line: None,
             column: None,
             pointer: None,
-            message: message.into(),
+            message: printable(message.into()),
             help: None,
             src: None,
             span: None,
@@ -188,33 +188,56 @@ impl InputError {
 
     /// Sets the JSON pointer of the offending value.
     pub fn at(mut self, pointer: impl Into<String>) -> Self {
-        self.pointer = Some(pointer.into());
+        self.pointer = Some(printable(pointer.into()));
         self
     }
 
     /// Sets the suggestion.
     pub fn with_help(mut self, help: Option<String>) -> Self {
-        self.help = help;
+        self.help = help.map(printable);
         self
     }
 
-    /// Sets line and column (1-based) and attaches `source` so the CLI can show the line.
+    /// Sets line and column (1-based, the column counted in characters) and
+    /// attaches `source` so the CLI can show the line. Control characters in
+    /// the shown text become `�`, one for one, so the column still points home.
     pub fn with_location(mut self, source: &str, line: usize, column: usize) -> Self {
         self.line = Some(line);
         self.column = Some(column);
-        let offset = source
+        let shown: String = source
+            .chars()
+            .map(|c| if printable_char(c) { c } else { '\u{fffd}' })
+            .collect();
+        let line_start: usize = shown
             .split_inclusive('\n')
             .take(line.saturating_sub(1))
             .map(str::len)
-            .sum::<usize>()
-            + column.saturating_sub(1);
-        let offset = offset.min(source.len());
-        self.src = Some(NamedSource::new(
-            self.file.display().to_string(),
-            source.to_string(),
-        ));
+            .sum();
+        let offset = line_start
+            + shown[line_start.min(shown.len())..]
+                .chars()
+                .take(column.saturating_sub(1))
+                .map(char::len_utf8)
+                .sum::<usize>();
+        let offset = offset.min(shown.len());
+        self.src = Some(NamedSource::new(self.file.display().to_string(), shown));
         self.span = Some(SourceSpan::from((offset, 0)));
         self
+    }
+}
+
+impl InputError {
+    /// The same place (file, line, column, pointer) with `message` instead of
+    /// the parser's words and without the file's text: for files whose
+    /// contents must never be printed (everything in `out/`).
+    pub(crate) fn withhold_content(self, message: impl Into<String>) -> InputError {
+        InputError {
+            message: message.into(),
+            help: None,
+            src: None,
+            span: None,
+            ..self
+        }
     }
 }
 
@@ -227,17 +250,37 @@ impl From<InputError> for Error {
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
-            path: path.into(),
+            path: printable_path(path.into()),
             source,
         }
     }
 
     pub(crate) fn unsafe_path(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
         Error::UnsafePath {
-            path: path.into(),
-            reason: reason.into(),
+            path: printable_path(path.into()),
+            reason: printable(reason.into()),
         }
     }
+}
+
+/// Text from a pull request, made safe to print (see [`crate::emit::printable`]).
+fn printable(s: String) -> String {
+    match crate::emit::printable(&s) {
+        std::borrow::Cow::Borrowed(_) => s,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    }
+}
+
+/// A path from a pull request, made safe to print.
+pub(crate) fn printable_path(path: PathBuf) -> PathBuf {
+    match crate::emit::printable(&path.to_string_lossy()) {
+        std::borrow::Cow::Borrowed(_) => path,
+        std::borrow::Cow::Owned(escaped) => PathBuf::from(escaped),
+    }
+}
+
+fn printable_char(c: char) -> bool {
+    crate::emit::printable(c.encode_utf8(&mut [0; 4])).len() == c.len_utf8()
 }
 
 /// The candidate closest to `wrong`, if it is close enough to be a likely typo.

@@ -69,6 +69,7 @@ pub fn checkout(repo_root: &Path, rev: &str) -> Result<Revision> {
         &[
             "ls-tree",
             "-r",
+            "-l",
             "-z",
             "--full-tree",
             &commit,
@@ -83,8 +84,8 @@ pub fn checkout(repo_root: &Path, rev: &str) -> Result<Revision> {
         let Some((meta, path)) = entry.split_once('\t') else {
             continue;
         };
-        let fields: Vec<&str> = meta.split(' ').collect();
-        let [mode, kind, object] = fields[..] else {
+        let fields: Vec<&str> = meta.split_whitespace().collect();
+        let [mode, kind, object, size] = fields[..] else {
             continue;
         };
         let rel = Path::new(path);
@@ -108,6 +109,18 @@ pub fn checkout(repo_root: &Path, rev: &str) -> Result<Revision> {
                     format!("at {rev} is a {kind} (mode {mode}), not a file"),
                 ));
             }
+        }
+        if size
+            .parse::<u64>()
+            .is_ok_and(|n| n > crate::safe_fs::MAX_FILE_BYTES)
+        {
+            return Err(Error::unsafe_path(
+                rel,
+                format!(
+                    "at {rev} is larger than {} MiB, more than any file kiln reads",
+                    crate::safe_fs::MAX_FILE_BYTES >> 20
+                ),
+            ));
         }
         let contents = git(repo_root, &["cat-file", "blob", object])?;
         let target = dir.path().join(rel);

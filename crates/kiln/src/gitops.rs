@@ -11,7 +11,7 @@
 
 use crate::check;
 use crate::crds::*;
-use crate::error::{Error, InputError, Result, closest};
+use crate::error::{InputError, Result, closest};
 use crate::overlay::Environment;
 use crate::render::{Rendered, output_files, refuse_errors};
 use crate::resource::Resource;
@@ -160,20 +160,13 @@ pub const FLUX_DIR: &str = "flux";
 
 impl Settings {
     /// Reads `kiln.yaml` at `root`; the defaults (no wiring) if there is none.
-    pub(crate) fn load(root: &Path, environments: &[String]) -> Result<Settings> {
-        let path = root.join(SETTINGS_FILE);
-        let meta = match std::fs::symlink_metadata(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
-            Err(e) => return Err(Error::io(SETTINGS_FILE, e)),
-            Ok(meta) => meta,
+    pub(crate) fn load(
+        files: &crate::safe_fs::HostileDir,
+        environments: &[String],
+    ) -> Result<Settings> {
+        let Some(text) = files.read_text(SETTINGS_FILE)? else {
+            return Ok(Settings::default());
         };
-        if !meta.is_file() {
-            return Err(Error::unsafe_path(
-                SETTINGS_FILE,
-                "is not a regular file (symlinks are not followed)",
-            ));
-        }
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(SETTINGS_FILE, e))?;
         let settings: Settings = crate::parse::yaml(Path::new(SETTINGS_FILE), &text)?;
         if let Some(g) = &settings.gitops {
             g.validate(environments)?;

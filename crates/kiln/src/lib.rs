@@ -46,6 +46,7 @@ pub mod render;
 pub mod repo;
 mod resource;
 pub mod route;
+mod safe_fs;
 pub mod spec;
 pub mod strategy;
 pub mod transform;

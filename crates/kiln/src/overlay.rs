@@ -25,6 +25,11 @@ use std::sync::Arc;
 /// The base description an overlay chain uses unless one of them names another.
 pub const DEFAULT_BASE: &str = "base/service.yaml";
 
+/// The longest chain of overlays (`extends`) an environment may have: every
+/// environment reads its whole chain, so longer chains would make a
+/// repository's cost grow with the square of its size.
+pub const MAX_CHAIN: usize = 16;
+
 /// The contents of `overlays/<env>/overlay.yaml`. Every field is optional.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -149,6 +154,15 @@ fn chain(repo: &Repo, name: &str) -> Result<Vec<Layer>> {
             .into());
         }
         let file = overlay_file(&env);
+        if layers.len() == MAX_CHAIN {
+            let last = overlay_file(seen.last().map_or(name, String::as_str));
+            return Err(InputError::new(
+                last,
+                format!("`extends` chains more than {MAX_CHAIN} overlays (from `{name}`); flatten the chain"),
+            )
+            .at("/extends")
+            .into());
+        }
         let text = repo.read(&file.to_string_lossy(), None)?;
         let overlay: Overlay = parse::yaml(&file, &text)?;
         if let Some(parent) = &overlay.extends {

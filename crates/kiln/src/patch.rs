@@ -59,6 +59,52 @@ impl std::fmt::Display for MergeError {
     }
 }
 
+/// The most bytes JSON patch `copy` operations may duplicate, summed over
+/// one overlay's patches: a few operations that copy a document into itself
+/// would otherwise double it each time.
+pub const MAX_COPIED_BYTES: u64 = 4 << 20;
+
+/// Why an RFC 6902 patch failed: which operation, and what happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonPatchError {
+    /// Index of the operation in the patch.
+    pub operation: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Applies RFC 6902 `ops` to `doc`, one operation at a time. The bytes each
+/// `copy` duplicates are added to `copied`; an operation that would take it
+/// past [`MAX_COPIED_BYTES`] is refused before it runs.
+pub fn json_patch(
+    doc: &mut Value,
+    ops: &[json_patch::PatchOperation],
+    copied: &mut u64,
+) -> Result<(), JsonPatchError> {
+    for (i, op) in ops.iter().enumerate() {
+        if let json_patch::PatchOperation::Copy(copy) = op {
+            let size = doc
+                .pointer(copy.from.as_str())
+                .map_or(0, crate::emit::json_len);
+            *copied += size;
+            if *copied > MAX_COPIED_BYTES {
+                return Err(JsonPatchError {
+                    operation: i,
+                    message: format!(
+                        "copies more than {} MiB in all; JSON patches that copy a document into itself grow it without bound",
+                        MAX_COPIED_BYTES >> 20
+                    ),
+                });
+            }
+        }
+        json_patch::patch(doc, std::slice::from_ref(op)).map_err(|e| JsonPatchError {
+            operation: i,
+            message: format!("operation on `{}` failed: {}", e.path, e.kind),
+        })?;
+    }
+    Ok(())
+}
+
 /// Strategic merge of `patch` into `target`:
 /// - maps merge recursively; `null` removes a field;
 /// - lists with a merge key merge item by item, ordered as kustomize orders

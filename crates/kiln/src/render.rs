@@ -415,6 +415,7 @@ pub fn apply_overlays(env: &Environment, resources: Vec<Resource>) -> Result<Vec
     let mut typed = resources;
     for layer in layers {
         let o = &layer.overlay;
+        let mut copied = 0;
         let fail = |pointer: String, message: String| -> Error {
             InputError::new(&layer.file, message).at(pointer).into()
         };
@@ -432,10 +433,10 @@ pub fn apply_overlays(env: &Environment, resources: Vec<Resource>) -> Result<Vec
                 let doc = &mut docs[d];
                 let what = describe(doc);
                 if let Some(ops) = &entry.json {
-                    json_patch::patch(doc, ops).map_err(|e| {
+                    patch::json_patch(doc, ops, &mut copied).map_err(|e| {
                         fail(
                             format!("/patches/{i}/json/{}", e.operation),
-                            format!("operation on `{}` failed for {what}: {}", e.path, e.kind),
+                            format!("{} ({what})", e.message),
                         )
                     })?;
                 } else if let Some(merge) = &entry.merge {

@@ -3,6 +3,7 @@
 
 use crate::error::{Error, InputError, Result, closest};
 use crate::overlay::{self, Environment};
+use crate::safe_fs::{HostileDir, Kind};
 use crate::spec::Description;
 use crate::strategy::{self, Strategy};
 use std::collections::BTreeMap;
@@ -31,6 +32,8 @@ pub const OVERLAY_FILE: &str = "overlay.yaml";
 #[derive(Debug, Clone)]
 pub struct Repo {
     root: PathBuf,
+    /// The root's contents: a pull request controls them.
+    files: HostileDir,
     environments: Vec<String>,
     strategies: Vec<Arc<Strategy>>,
     settings: crate::gitops::Settings,
@@ -51,14 +54,16 @@ impl Repo {
                 return Err(Error::NoRepository { start: root });
             }
         }
-        let environments = list_environments(&root)?;
-        let strategies = strategy::load_dir(&root)?
+        let files = HostileDir::new(&root, "");
+        let environments = list_environments(&files)?;
+        let strategies = strategy::load_dir(&files)?
             .into_iter()
             .map(Arc::new)
             .collect();
-        let settings = crate::gitops::Settings::load(&root, &environments)?;
+        let settings = crate::gitops::Settings::load(&files, &environments)?;
         Ok(Repo {
             root,
+            files,
             environments,
             strategies,
             settings,
@@ -144,24 +149,9 @@ impl Repo {
     }
 
     /// Reads `rel` (relative to the root) as UTF-8, refusing anything outside
-    /// the repository or reached through a symlink. `origin` is the file that
-    /// named `rel`, for the error message.
+    /// the repository, reached through a symlink, or not a regular file.
+    /// `origin` is the file that named `rel`, for the error message.
     pub(crate) fn read(&self, rel: &str, origin: Option<(&Path, &str)>) -> Result<String> {
-        let path = self.inside(rel, origin)?;
-        std::fs::read_to_string(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => match origin {
-                Some((file, pointer)) => InputError::new(file, format!("`{rel}` does not exist"))
-                    .at(pointer)
-                    .into(),
-                None => InputError::new(rel, "file not found").into(),
-            },
-            _ => Error::io(rel, e),
-        })
-    }
-
-    /// `rel` joined to the root, after checking it stays inside: relative, no
-    /// `..`, and no symlink on the way.
-    pub(crate) fn inside(&self, rel: &str, origin: Option<(&Path, &str)>) -> Result<PathBuf> {
         let refuse = |reason: &str| -> Error {
             match origin {
                 Some((file, pointer)) => InputError::new(file, format!("`{rel}` {reason}"))
@@ -170,25 +160,12 @@ impl Repo {
                 None => Error::unsafe_path(rel, reason),
             }
         };
-        let relative = Path::new(rel);
         if rel.is_empty() {
             return Err(refuse("is empty"));
         }
-        let mut path = self.root.clone();
-        for component in relative.components() {
+        for component in Path::new(rel).components() {
             match component {
-                Component::Normal(part) => {
-                    path.push(part);
-                    if path
-                        .symlink_metadata()
-                        .is_ok_and(|m| m.file_type().is_symlink())
-                    {
-                        return Err(refuse(
-                            "goes through a symlink; kiln does not follow symlinks",
-                        ));
-                    }
-                }
-                Component::CurDir => {}
+                Component::Normal(_) | Component::CurDir => {}
                 Component::ParentDir => {
                     return Err(refuse("leaves the repository (`..` is not allowed)"));
                 }
@@ -199,7 +176,12 @@ impl Repo {
                 }
             }
         }
-        Ok(path)
+        self.files.read_text(rel)?.ok_or_else(|| match origin {
+            Some((file, pointer)) => InputError::new(file, format!("`{rel}` does not exist"))
+                .at(pointer)
+                .into(),
+            None => InputError::new(rel, "file not found").into(),
+        })
     }
 }
 
@@ -213,29 +195,27 @@ fn valid_env_name(name: &str) -> bool {
         && !name.starts_with('-')
 }
 
-fn list_environments(root: &Path) -> Result<Vec<String>> {
-    let dir = root.join(OVERLAYS_DIR);
-    let entries = std::fs::read_dir(&dir).map_err(|e| Error::io(OVERLAYS_DIR, e))?;
+fn list_environments(files: &HostileDir) -> Result<Vec<String>> {
     let mut names = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(OVERLAYS_DIR, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
+    for (name, kind) in files.entries(OVERLAYS_DIR)?.unwrap_or_default() {
         let rel = Path::new(OVERLAYS_DIR).join(&name);
         if name.starts_with('.') {
             continue;
         }
-        let file_type = entry.file_type().map_err(|e| Error::io(&rel, e))?;
-        if file_type.is_symlink() {
-            return Err(Error::unsafe_path(
-                rel,
-                "is a symlink; kiln does not follow symlinks",
-            ));
-        }
-        if !file_type.is_dir() {
-            return Err(Error::unsafe_path(
-                rel,
-                "only environment directories belong in overlays/",
-            ));
+        match kind {
+            Kind::Dir => {}
+            Kind::Symlink => {
+                return Err(Error::unsafe_path(
+                    rel,
+                    "is a symlink; kiln does not follow symlinks",
+                ));
+            }
+            _ => {
+                return Err(Error::unsafe_path(
+                    rel,
+                    "only environment directories belong in overlays/",
+                ));
+            }
         }
         if !valid_env_name(&name) {
             return Err(InputError::new(
@@ -244,15 +224,23 @@ fn list_environments(root: &Path) -> Result<Vec<String>> {
             )
             .into());
         }
-        if !entry.path().join(OVERLAY_FILE).exists() {
-            return Err(InputError::new(
-                rel.join(OVERLAY_FILE),
-                "missing: every directory in overlays/ is an environment and needs an overlay.yaml (it may be empty)",
-            )
-            .into());
+        match files.kind(rel.join(OVERLAY_FILE))? {
+            Some(Kind::File) => {}
+            None => {
+                return Err(InputError::new(
+                    rel.join(OVERLAY_FILE),
+                    "missing: every directory in overlays/ is an environment and needs an overlay.yaml (it may be empty)",
+                )
+                .into());
+            }
+            Some(_) => {
+                return Err(Error::unsafe_path(
+                    rel.join(OVERLAY_FILE),
+                    "is not a regular file (symlinks are not followed)",
+                ));
+            }
         }
         names.push(name);
     }
-    names.sort();
     Ok(names)
 }

@@ -194,9 +194,9 @@ fn operators_match(ops: &Map<String, Value>, actual: Option<&Value>) -> Result<b
             "$regex" => {
                 // Portkey returns the regex result at once, ignoring operators after it.
                 let pattern = operand.as_str().unwrap_or_default();
-                return Ok(
-                    regex_lite::Regex::new(pattern).is_ok_and(|re| re.is_match(&js_string(actual)))
-                );
+                let re = regex_lite::Regex::new(pattern)
+                    .map_err(|e| format!("`{pattern}` is not a valid regular expression: {e}"))?;
+                return Ok(re.is_match(&js_string(actual)));
             }
             "$length" => match actual.and_then(Value::as_array) {
                 None => false,

@@ -743,45 +743,29 @@ pub(crate) fn check_all(
     Ok(warnings)
 }
 
-/// Reads every `strategies/*.json` under `root`, sorted by name. A missing
-/// `strategies/` directory means no strategies.
-pub(crate) fn load_dir(root: &Path) -> Result<Vec<Strategy>> {
-    let dir = root.join(STRATEGIES_DIR);
-    match dir.symlink_metadata() {
-        Err(_) => return Ok(Vec::new()),
-        Ok(m) if m.file_type().is_symlink() => {
-            return Err(Error::unsafe_path(
-                STRATEGIES_DIR,
-                "is a symlink; kiln does not follow symlinks",
-            ));
-        }
-        Ok(_) => {}
-    }
+/// Reads every `strategies/*.json` of the repository, sorted by name. A
+/// missing `strategies/` directory means no strategies.
+pub(crate) fn load_dir(files: &crate::safe_fs::HostileDir) -> Result<Vec<Strategy>> {
+    use crate::safe_fs::Kind;
     let mut strategies = Vec::new();
-    for entry in walkdir::WalkDir::new(&dir).min_depth(1).follow_links(false) {
-        let entry = entry.map_err(|e| {
-            let path = e.path().unwrap_or(&dir).to_path_buf();
-            Error::io(path, e.into())
-        })?;
-        let rel = entry
-            .path()
-            .strip_prefix(root)
-            .unwrap_or(entry.path())
-            .to_path_buf();
-        let file_type = entry.file_type();
-        if file_type.is_symlink() {
-            return Err(Error::unsafe_path(
-                rel,
-                "is a symlink; kiln does not follow symlinks",
-            ));
+    for (name, kind) in files.entries(STRATEGIES_DIR)?.unwrap_or_default() {
+        let rel = Path::new(STRATEGIES_DIR).join(name);
+        match kind {
+            Kind::File => {}
+            Kind::Symlink => {
+                return Err(Error::unsafe_path(
+                    rel,
+                    "is a symlink; kiln does not follow symlinks",
+                ));
+            }
+            _ => {
+                return Err(Error::unsafe_path(
+                    rel,
+                    "strategies/ holds only strategy files (*.json), no directories",
+                ));
+            }
         }
-        if !file_type.is_file() {
-            return Err(Error::unsafe_path(
-                rel,
-                "strategies/ holds only strategy files (*.json), no directories",
-            ));
-        }
-        let text = std::fs::read_to_string(entry.path()).map_err(|e| Error::io(&rel, e))?;
+        let text = files.read_text(&rel)?.unwrap_or_default();
         strategies.push(from_file(&rel, &text)?);
     }
     strategies.sort_by(|a, b| a.name.cmp(&b.name));

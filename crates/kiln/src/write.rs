@@ -1,21 +1,35 @@
-//! Writing `out/`: only kiln's own files, all or nothing per environment.
+//! Writing `out/`: only kiln's own files, all or nothing for the whole of it.
 //!
 //! Each `out/<env>/` carries `.kiln-index.json`, the sha256 of every file kiln
 //! wrote there. kiln replaces or removes only files listed in it; anything
 //! else in the directory is left alone, and a rendered file that would replace
-//! such a file is an error. An environment is staged in a sibling directory
-//! and swapped in with two renames, so an interrupted render leaves the
-//! previous output in place (and the next run finishes or undoes the swap).
+//! such a file is an error.
+//!
+//! A render holds an exclusive lock on `out/` (readers such as
+//! [`compare`] a shared one), so concurrent renders take turns. It first
+//! stages every environment that changed in a sibling directory; only when
+//! all are staged does it swap them in, each with one atomic exchange of
+//! names (Linux `renameat2`), so at every instant each `out/<env>/` is whole,
+//! old or new. If any swap fails, those already done are swapped back. A run
+//! that was killed leaves staging directories behind: the next render removes
+//! them and `render --check` reports them.
+//!
+//! `out/` is input a pull request controls: nothing in it is followed through
+//! a symlink or read unless it is a regular file of bounded size, and errors
+//! never quote what is in it.
 
 use crate::error::{Error, InputError, Result};
 use crate::render::{OutputFile, Rendered};
+use crate::safe_fs::{DirLock, HostileDir, Kind};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The index file in every `out/<env>/`.
 pub const INDEX_FILE: &str = ".kiln-index.json";
+/// Prefix of a directory that holds an environment's other generation during a swap.
 const STAGING_PREFIX: &str = ".kiln-staging-";
+/// Prefix of an environment's previous generation where names cannot be exchanged atomically.
 const OLD_PREFIX: &str = ".kiln-old-";
 
 /// What [`write()`] did.
@@ -47,6 +61,8 @@ pub enum DifferenceKind {
     Changed,
     /// `out/` has a kiln file that a fresh render no longer produces.
     Stale,
+    /// A staging directory left by a render that was interrupted.
+    Leftover,
 }
 
 impl std::fmt::Display for DifferenceKind {
@@ -55,6 +71,7 @@ impl std::fmt::Display for DifferenceKind {
             DifferenceKind::Missing => "missing",
             DifferenceKind::Changed => "changed",
             DifferenceKind::Stale => "stale",
+            DifferenceKind::Leftover => "leftover",
         })
     }
 }
@@ -86,33 +103,65 @@ pub enum Prune {
 /// ```
 pub fn write(out: &Path, rendered: &[Rendered], prune: Prune) -> Result<WriteReport> {
     ensure_real_dir(out)?;
-    let plans = crate::render::in_parallel(rendered, |r| plan(out, r))
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let _lock = DirLock::acquire(out, true)?;
+    let files = HostileDir::new(out, "out");
+    recover(out, &files)?;
+    let plans = crate::render::in_parallel(rendered, |r| plan(&files, r))
         .into_iter()
         .collect::<Result<Vec<_>>>()?;
-    let stale = if prune == Prune::Stale {
-        stale_environments(out, rendered)?
-    } else {
-        Vec::new()
+    let stale = match prune {
+        Prune::Stale => stale_environments(&files, rendered)?,
+        Prune::Keep => Vec::new(),
     };
     let mut report = WriteReport::default();
-    let work: Vec<(&Rendered, Plan)> = rendered.iter().zip(plans).collect();
-    for ((r, plan), result) in work
-        .iter()
-        .zip(crate::render::in_parallel(&work, |(r, plan)| {
-            if plan.unchanged {
-                Ok(false)
-            } else {
-                swap_in(out, r, plan).map(|()| true)
-            }
-        }))
-    {
+    let mut changed = Vec::new();
+    for (r, plan) in rendered.iter().zip(&plans) {
         if plan.unchanged {
             report.unchanged.push(r.env.clone());
-        }
-        if result? {
-            report.written.push(r.env.clone());
+        } else {
+            changed.push((r, plan));
         }
     }
+    // 1. Stage every environment that changed; a failure leaves out/ as it was.
+    let staged: Vec<Result<()>> =
+        crate::render::in_parallel(&changed, |(r, plan)| stage(out, &files, r, plan));
+    if let Some(e) = staged.into_iter().find_map(Result::err) {
+        for (r, _) in &changed {
+            let _ = remove_dir_all_if_present(&staging_dir(out, &r.env));
+        }
+        return Err(e);
+    }
+    // 2. Swap them all in; if one cannot be, swap back those that were.
+    let mut swaps: Vec<(&str, Swap)> = Vec::new();
+    for (r, _) in &changed {
+        match swap_in(out, &r.env) {
+            Ok(how) => swaps.push((&r.env, how)),
+            Err(e) => {
+                for (env, how) in swaps.iter().rev() {
+                    let _ = swap_back(out, env, *how);
+                }
+                for (r, _) in &changed {
+                    let _ = remove_dir_all_if_present(&staging_dir(out, &r.env));
+                }
+                return Err(e);
+            }
+        }
+    }
+    // 3. The previous generations go.
+    let leftovers: Vec<PathBuf> = swaps
+        .iter()
+        .filter_map(|(env, how)| match how {
+            Swap::Created => None,
+            Swap::Exchanged => Some(staging_dir(out, env)),
+            Swap::Renamed => Some(out.join(format!("{OLD_PREFIX}{env}"))),
+        })
+        .collect();
+    for result in crate::render::in_parallel(&leftovers, |dir| remove_dir_all_if_present(dir)) {
+        result?;
+    }
+    report.written = swaps.iter().map(|(env, _)| env.to_string()).collect();
+    // 4. Environments that no longer exist lose kiln's files.
     for (env, owned) in stale {
         let dir = out.join(&env);
         for name in owned.iter().chain(std::iter::once(&INDEX_FILE.to_string())) {
@@ -125,15 +174,44 @@ pub fn write(out: &Path, rendered: &[Rendered], prune: Prune) -> Result<WriteRep
     Ok(report)
 }
 
+/// Whether another process is writing (or reading) `out` now, so that
+/// [`write()`] would wait for it.
+pub fn busy(out: &Path) -> bool {
+    DirLock::is_held(out, true)
+}
+
 /// Compares `out` with `rendered` without writing anything: files missing,
-/// changed, or left over from environments or resources that no longer exist.
+/// changed, or left over from environments or resources that no longer
+/// exist, and staging directories of an interrupted render.
 pub fn compare(out: &Path, rendered: &[Rendered], prune: Prune) -> Result<Vec<Difference>> {
-    let mut differences = Vec::new();
-    for found in crate::render::in_parallel(rendered, |r| check_env(out, r)) {
+    ensure_real_dir(out)?;
+    let files = HostileDir::new(out, "out");
+    let Some(entries) = files.entries("")? else {
+        // No out/ at all: everything is missing.
+        return Ok(rendered
+            .iter()
+            .flat_map(|r| {
+                r.files.iter().map(|f| Difference {
+                    path: Path::new(&r.env).join(&f.name),
+                    kind: DifferenceKind::Missing,
+                })
+            })
+            .collect());
+    };
+    let _lock = DirLock::acquire(out, false)?;
+    let mut differences: Vec<Difference> = entries
+        .iter()
+        .filter(|(name, _)| name.starts_with(STAGING_PREFIX) || name.starts_with(OLD_PREFIX))
+        .map(|(name, _)| Difference {
+            path: PathBuf::from(name),
+            kind: DifferenceKind::Leftover,
+        })
+        .collect();
+    for found in crate::render::in_parallel(rendered, |r| check_env(&files, r)) {
         differences.extend(found?);
     }
-    if prune == Prune::Stale && out.is_dir() {
-        for (env, owned) in stale_environments(out, rendered)? {
+    if prune == Prune::Stale {
+        for (env, owned) in stale_environments(&files, rendered)? {
             for name in owned {
                 differences.push(Difference {
                     path: Path::new(&env).join(name),
@@ -147,36 +225,46 @@ pub fn compare(out: &Path, rendered: &[Rendered], prune: Prune) -> Result<Vec<Di
 }
 
 /// How `out/<env>/` differs from `r`.
-fn check_env(out: &Path, r: &Rendered) -> Result<Vec<Difference>> {
+fn check_env(files: &HostileDir, r: &Rendered) -> Result<Vec<Difference>> {
     let mut differences = Vec::new();
-    let dir = out.join(&r.env);
-    ensure_real_dir(&dir)?;
-    let old_index = read_index(out, &r.env)?.unwrap_or_default();
+    env_dir_kind(files, &r.env)?;
+    let old_index = read_index(files, &r.env)?.unwrap_or_default();
     let new_index = index_file(&index(r));
     for file in r.files.iter().chain(std::iter::once(&new_index)) {
-        let path = dir.join(&file.name);
-        let kind = match read_if_present(&path)? {
+        let rel = Path::new(&r.env).join(&file.name);
+        let kind = match files.read(&rel)? {
             None => Some(DifferenceKind::Missing),
             Some(bytes) if bytes != file.contents.as_bytes() => Some(DifferenceKind::Changed),
             Some(_) => None,
         };
         if let Some(kind) = kind {
-            differences.push(Difference {
-                path: Path::new(&r.env).join(&file.name),
-                kind,
-            });
+            differences.push(Difference { path: rel, kind });
         }
     }
     let fresh: BTreeSet<&str> = r.files.iter().map(|f| f.name.as_str()).collect();
     for name in old_index.keys().filter(|n| !fresh.contains(n.as_str())) {
-        if dir.join(name).exists() {
+        let rel = Path::new(&r.env).join(name);
+        if files.kind(&rel)?.is_some() {
             differences.push(Difference {
-                path: Path::new(&r.env).join(name),
+                path: rel,
                 kind: DifferenceKind::Stale,
             });
         }
     }
     Ok(differences)
+}
+
+/// What `out/<env>` is: absent or a real directory; anything else is refused.
+fn env_dir_kind(files: &HostileDir, env: &str) -> Result<Option<Kind>> {
+    match files.kind(env)? {
+        None => Ok(None),
+        Some(Kind::Dir) => Ok(Some(Kind::Dir)),
+        Some(Kind::Symlink) => Err(Error::unsafe_path(
+            files.shown(env),
+            "is a symlink; kiln does not write through symlinks",
+        )),
+        Some(_) => Err(Error::unsafe_path(files.shown(env), "is not a directory")),
+    }
 }
 
 struct Plan {
@@ -187,25 +275,24 @@ struct Plan {
     index_file: OutputFile,
 }
 
-fn plan(out: &Path, r: &Rendered) -> Result<Plan> {
-    recover(out, &r.env)?;
-    let dir = out.join(&r.env);
-    ensure_real_dir(&dir)?;
-    let old_index = read_index(out, &r.env)?;
+fn plan(files: &HostileDir, r: &Rendered) -> Result<Plan> {
+    let exists = env_dir_kind(files, &r.env)?.is_some();
+    let old_index = read_index(files, &r.env)?;
     let owned: BTreeSet<String> = old_index
         .as_ref()
         .map(|i| i.keys().cloned().collect())
         .unwrap_or_default();
-    let mut foreign = Vec::new();
-    if dir.is_dir() {
-        for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
-            let entry = entry.map_err(|e| Error::io(&dir, e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name != INDEX_FILE && !owned.contains(&name) {
-                foreign.push(name);
-            }
-        }
-    }
+    let mut foreign: Vec<String> = if exists {
+        files
+            .entries(&r.env)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, _)| name)
+            .filter(|name| name != INDEX_FILE && !owned.contains(name))
+            .collect()
+    } else {
+        Vec::new()
+    };
     foreign.sort();
     if let Some(clash) = r
         .files
@@ -213,17 +300,18 @@ fn plan(out: &Path, r: &Rendered) -> Result<Plan> {
         .find(|f| foreign.binary_search(&f.name).is_ok())
     {
         return Err(Error::ForeignFile {
-            path: dir.join(&clash.name),
+            path: crate::error::printable_path(files.shown(Path::new(&r.env).join(&clash.name))),
         });
     }
     let new_index = index(r);
-    let unchanged = old_index.as_ref() == Some(&new_index)
-        && r.files.iter().all(|f| {
-            read_if_present(&dir.join(&f.name))
-                .ok()
-                .flatten()
-                .is_some_and(|bytes| bytes == f.contents.as_bytes())
-        });
+    let mut unchanged = old_index.as_ref() == Some(&new_index);
+    for f in &r.files {
+        if !unchanged {
+            break;
+        }
+        unchanged =
+            files.read(Path::new(&r.env).join(&f.name))?.as_deref() == Some(f.contents.as_bytes());
+    }
     Ok(Plan {
         foreign,
         unchanged,
@@ -231,68 +319,124 @@ fn plan(out: &Path, r: &Rendered) -> Result<Plan> {
     })
 }
 
-fn swap_in(out: &Path, r: &Rendered, plan: &Plan) -> Result<()> {
-    let dir = out.join(&r.env);
-    let staging = out.join(format!("{STAGING_PREFIX}{}", r.env));
-    let old = out.join(format!("{OLD_PREFIX}{}", r.env));
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+fn staging_dir(out: &Path, env: &str) -> PathBuf {
+    out.join(format!("{STAGING_PREFIX}{env}"))
+}
+
+/// Writes the new generation of `r` into its staging directory, with the
+/// files kiln does not own carried over from the current one.
+fn stage(out: &Path, files: &HostileDir, r: &Rendered, plan: &Plan) -> Result<()> {
+    let staging = staging_dir(out, &r.env);
     std::fs::create_dir(&staging).map_err(|e| Error::io(&staging, e))?;
     for file in r.files.iter().chain(std::iter::once(&plan.index_file)) {
         let path = staging.join(&file.name);
         std::fs::write(&path, &file.contents).map_err(|e| Error::io(&path, e))?;
     }
+    let dir = out.join(&r.env);
     for name in &plan.foreign {
-        carry_over(&dir.join(name), &staging.join(name))?;
-    }
-    if dir.exists() {
-        std::fs::rename(&dir, &old).map_err(|e| Error::io(&dir, e))?;
-    }
-    std::fs::rename(&staging, &dir).map_err(|e| Error::io(&dir, e))?;
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+        carry_over(
+            files,
+            &Path::new(&r.env).join(name),
+            &dir.join(name),
+            &staging.join(name),
+        )?;
     }
     Ok(())
 }
 
-/// Finishes or undoes a swap that an earlier, interrupted run left half done.
-fn recover(out: &Path, env: &str) -> Result<()> {
+/// How an environment's new generation took its place.
+#[derive(Debug, Clone, Copy)]
+enum Swap {
+    /// There was none before.
+    Created,
+    /// Names exchanged atomically: the old generation is at the staging name.
+    Exchanged,
+    /// Two renames (no atomic exchange here): the old generation is at the old name.
+    Renamed,
+}
+
+fn swap_in(out: &Path, env: &str) -> Result<Swap> {
     let dir = out.join(env);
+    let staging = staging_dir(out, env);
+    let io = |e| Error::io(&dir, e);
+    if dir.symlink_metadata().is_err() {
+        std::fs::rename(&staging, &dir).map_err(io)?;
+        return Ok(Swap::Created);
+    }
+    if crate::safe_fs::exchange(&staging, &dir).map_err(io)? {
+        return Ok(Swap::Exchanged);
+    }
     let old = out.join(format!("{OLD_PREFIX}{env}"));
-    let staging = out.join(format!("{STAGING_PREFIX}{env}"));
-    if old.is_dir() {
-        if dir.exists() {
-            std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
-        } else {
-            std::fs::rename(&old, &dir).map_err(|e| Error::io(&old, e))?;
+    std::fs::rename(&dir, &old).map_err(io)?;
+    if let Err(e) = std::fs::rename(&staging, &dir) {
+        let _ = std::fs::rename(&old, &dir);
+        return Err(io(e));
+    }
+    Ok(Swap::Renamed)
+}
+
+/// Undoes [`swap_in`]: the previous generation is back under its name.
+fn swap_back(out: &Path, env: &str, how: Swap) -> std::io::Result<()> {
+    let dir = out.join(env);
+    let staging = staging_dir(out, env);
+    match how {
+        Swap::Created => std::fs::rename(&dir, &staging),
+        Swap::Exchanged => crate::safe_fs::exchange(&staging, &dir).map(|_| ()),
+        Swap::Renamed => {
+            std::fs::rename(&dir, &staging)?;
+            std::fs::rename(out.join(format!("{OLD_PREFIX}{env}")), &dir)
         }
     }
-    if staging.is_dir() {
-        std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+}
+
+/// Clears what an interrupted render left in `out`. Every `out/<env>/` is
+/// whole (old or new) whatever the moment of the interruption, so staging
+/// directories simply go; only a two-rename swap cut between its renames
+/// needs its old generation put back.
+fn recover(out: &Path, files: &HostileDir) -> Result<()> {
+    for (name, kind) in files.entries("")?.unwrap_or_default() {
+        let path = out.join(&name);
+        if let Some(env) = name.strip_prefix(OLD_PREFIX) {
+            let dir = out.join(env);
+            if kind == Kind::Dir && dir.symlink_metadata().is_err() {
+                std::fs::rename(&path, &dir).map_err(|e| Error::io(&path, e))?;
+            } else {
+                remove_dir_all_if_present(&path)?;
+            }
+        } else if name.starts_with(STAGING_PREFIX) {
+            remove_dir_all_if_present(&path)?;
+        }
     }
     Ok(())
 }
 
-/// Moves a file kiln does not own into the new directory without touching its
-/// contents: a hard link where possible, else a copy; directories recursively,
-/// symlinks as symlinks.
-fn carry_over(from: &Path, to: &Path) -> Result<()> {
-    let meta = from.symlink_metadata().map_err(|e| Error::io(from, e))?;
-    if meta.file_type().is_symlink() {
-        let target = std::fs::read_link(from).map_err(|e| Error::io(from, e))?;
-        return symlink(&target, to).map_err(|e| Error::io(to, e));
-    }
-    if meta.is_dir() {
-        std::fs::create_dir(to).map_err(|e| Error::io(to, e))?;
-        for entry in std::fs::read_dir(from).map_err(|e| Error::io(from, e))? {
-            let entry = entry.map_err(|e| Error::io(from, e))?;
-            carry_over(&entry.path(), &to.join(entry.file_name()))?;
+/// Gives a file kiln does not own its place in the new directory without
+/// touching its contents: a hard link (a copy where links are impossible,
+/// for regular files only); directories recursively; symlinks as symlinks,
+/// never followed.
+fn carry_over(files: &HostileDir, rel: &Path, from: &Path, to: &Path) -> Result<()> {
+    match files.kind(rel)? {
+        None => Ok(()),
+        Some(Kind::Symlink) => {
+            let target = std::fs::read_link(from).map_err(|e| Error::io(from, e))?;
+            symlink(&target, to).map_err(|e| Error::io(to, e))
         }
-        return Ok(());
+        Some(Kind::Dir) => {
+            std::fs::create_dir(to).map_err(|e| Error::io(to, e))?;
+            for (name, _) in files.entries(rel)?.unwrap_or_default() {
+                carry_over(files, &rel.join(&name), &from.join(&name), &to.join(&name))?;
+            }
+            Ok(())
+        }
+        Some(kind) => match std::fs::hard_link(from, to) {
+            Ok(()) => Ok(()),
+            Err(_) if kind == Kind::File => {
+                let bytes = files.read(rel)?.unwrap_or_default();
+                std::fs::write(to, bytes).map_err(|e| Error::io(to, e))
+            }
+            Err(e) => Err(Error::io(from, e)),
+        },
     }
-    if std::fs::hard_link(from, to).is_err() {
-        std::fs::copy(from, to).map_err(|e| Error::io(from, e))?;
-    }
-    Ok(())
 }
 
 #[cfg(unix)]
@@ -301,33 +445,28 @@ fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
-    std::fs::copy(target, link).map(|_| ())
+fn symlink(_: &Path, _: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::other("symlinks in out/ need a Unix system"))
 }
 
 /// Environments under `out` with a kiln index that were not rendered, with the files kiln owns there.
-fn stale_environments(out: &Path, rendered: &[Rendered]) -> Result<Vec<(String, Vec<String>)>> {
+fn stale_environments(
+    files: &HostileDir,
+    rendered: &[Rendered],
+) -> Result<Vec<(String, Vec<String>)>> {
     let current: BTreeSet<&str> = rendered.iter().map(|r| r.env.as_str()).collect();
     let mut stale = Vec::new();
-    if !out.is_dir() {
-        return Ok(stale);
-    }
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(out).map_err(|e| Error::io(out, e))? {
-        let entry = entry.map_err(|e| Error::io(out, e))?;
-        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if is_dir && !name.starts_with('.') && !current.contains(name.as_str()) {
-            names.push(name);
+    for (name, kind) in files.entries("")?.unwrap_or_default() {
+        if kind != Kind::Dir || name.starts_with('.') || current.contains(name.as_str()) {
+            continue;
         }
-    }
-    names.sort();
-    for name in names {
-        if let Some(index) = read_index(out, &name)? {
-            let owned = index
-                .into_keys()
-                .filter(|f| out.join(&name).join(f).exists())
-                .collect();
+        if let Some(index) = read_index(files, &name)? {
+            let mut owned = Vec::new();
+            for file in index.into_keys() {
+                if files.kind(Path::new(&name).join(&file))?.is_some() {
+                    owned.push(file);
+                }
+            }
             stale.push((name, owned));
         }
     }
@@ -351,7 +490,8 @@ fn index_file(index: &Index) -> OutputFile {
     }
 }
 
-fn read_index(out: &Path, env: &str) -> Result<Option<Index>> {
+/// `out/<env>/.kiln-index.json`; errors give its place, never its contents.
+fn read_index(files: &HostileDir, env: &str) -> Result<Option<Index>> {
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct IndexFile {
@@ -359,23 +499,26 @@ fn read_index(out: &Path, env: &str) -> Result<Option<Index>> {
         generator: String,
         files: Index,
     }
-    let path = out.join(env).join(INDEX_FILE);
-    let Some(bytes) = read_if_present(&path)? else {
+    let rel = Path::new(env).join(INDEX_FILE);
+    let Some(text) = files.read_text(&rel)? else {
         return Ok(None);
     };
-    let rel = Path::new("out").join(env).join(INDEX_FILE);
-    let text = String::from_utf8(bytes)
-        .map_err(|_| InputError::new(&rel, "not UTF-8; delete it and render again"))?;
-    let parsed: IndexFile = crate::parse::json(&rel, &text)?;
+    let shown = files.shown(&rel);
+    let parsed: IndexFile = crate::parse::json(&shown, &text).map_err(|e| match e {
+        Error::Input(e) => Error::from(
+            e.withhold_content("is not an index kiln wrote; delete it and render again"),
+        ),
+        other => other,
+    })?;
     // A name in the index is only ever a plain file name in this directory.
-    if let Some(bad) = parsed
+    if parsed
         .files
         .keys()
-        .find(|n| n.contains(['/', '\\']) || n.starts_with('.') || n.is_empty())
+        .any(|n| n.contains(['/', '\\']) || n.starts_with('.') || n.is_empty())
     {
         return Err(InputError::new(
-            &rel,
-            format!("lists `{bad}`, which is not a file kiln writes"),
+            &shown,
+            "lists a name that is not a file kiln writes; delete it and render again",
         )
         .at("/files")
         .into());
@@ -390,19 +533,21 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn read_if_present(path: &Path) -> Result<Option<Vec<u8>>> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(path, e)),
-    }
-}
-
 fn remove_file_if_present(path: &Path) -> Result<()> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(path, e)),
         _ => Ok(()),
     }
+}
+
+/// Removes a directory tree kiln made (or a symlink in its place, not what it points to).
+fn remove_dir_all_if_present(path: &Path) -> Result<()> {
+    let result = match path.symlink_metadata() {
+        Err(_) => return Ok(()),
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
+        Ok(_) => std::fs::remove_file(path),
+    };
+    result.map_err(|e| Error::io(path, e))
 }
 
 /// `path` must be a real directory or absent, never a symlink: kiln does not

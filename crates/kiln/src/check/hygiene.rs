@@ -2,7 +2,9 @@
 //! secret in plain text.
 
 use super::object::{Object, Pod};
-use super::rules::{IMAGE_TAG, LITERAL_CREDENTIAL, PLAINTEXT_SECRET, RESOURCES, VERSION_LABEL};
+use super::rules::{
+    IMAGE_TAG, LITERAL_CREDENTIAL, OBJECT_SIZE, PLAINTEXT_SECRET, RESOURCES, VERSION_LABEL,
+};
 use super::{Findings, pointer_join};
 use crate::strategy::looks_like_key;
 
@@ -129,7 +131,23 @@ pub(super) fn pod(o: &Object, pod: &Pod, out: &mut Findings) {
     }
 }
 
+/// The largest object Kubernetes stores: ConfigMaps and Secrets are refused
+/// above 1 MiB of data, and etcd refuses requests not much larger.
+pub const MAX_OBJECT_BYTES: u64 = 1 << 20;
+
 pub(super) fn object(o: &Object, out: &mut Findings) {
+    let size = crate::emit::json_len(&o.manifest.value);
+    if size > MAX_OBJECT_BYTES {
+        out.push(
+            &OBJECT_SIZE,
+            o,
+            "",
+            format!(
+                "the object is {:.1} MiB as JSON; Kubernetes stores objects of at most 1 MiB",
+                size as f64 / f64::from(1 << 20)
+            ),
+        );
+    }
     match (o.api_version, o.kind) {
         ("v1", "Secret") => {
             for field in ["data", "stringData"] {

@@ -172,13 +172,20 @@ impl Findings {
         let line = m.text.as_deref().map_or(m.line, |text| {
             m.line + locate::line_of(text, &pointer).saturating_sub(1)
         });
+        let object = o.reference();
+        // Names and values in manifests may carry control characters: never print them raw.
+        let shown = |s: &str| crate::emit::printable(s).into_owned();
         self.0.push(Finding {
             rule,
-            file: m.file.clone(),
+            file: crate::error::printable_path(m.file.clone()),
             line,
-            object: o.reference(),
-            pointer,
-            message: message.into(),
+            object: ObjectRef {
+                kind: shown(&object.kind),
+                namespace: object.namespace.as_deref().map(shown),
+                name: shown(&object.name),
+            },
+            pointer: shown(&pointer),
+            message: shown(&message.into()),
             suppressed: None,
         });
     }

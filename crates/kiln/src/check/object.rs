@@ -252,20 +252,21 @@ fn is_manifest_file(path: &Path) -> bool {
 }
 
 fn read_file(path: &Path) -> Result<Vec<Manifest>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let mut values = Vec::new();
-    for doc in serde_yaml::Deserializer::from_str(&text) {
-        let value = Value::deserialize(doc).map_err(|e| {
-            let mut err = InputError::new(path, format!("not valid YAML: {e}"));
-            if let Some(loc) = e.location() {
-                err = err.with_location(&text, loc.line(), loc.column());
-            }
-            Error::from(err)
-        })?;
-        if !value.is_null() {
-            values.push(value);
-        }
-    }
+    // Never through a symlink, never a device or FIFO, never an unbounded file.
+    let parent = path.parent().unwrap_or(Path::new(""));
+    let name = path.file_name().unwrap_or_default();
+    let dir = crate::safe_fs::HostileDir::new(
+        if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        },
+        parent,
+    );
+    let text = dir
+        .read_text(name)?
+        .ok_or_else(|| Error::from(InputError::new(path, "does not exist")))?;
+    let values = crate::parse::yaml_documents(path, &text)?;
     let parts = documents(&text);
     let located = parts.len() == values.len();
     Ok(values

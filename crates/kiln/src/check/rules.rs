@@ -116,6 +116,9 @@ rules! {
     PLAINTEXT_SECRET = "plaintext-secret", Error,
         "no Secret carries data in Git",
         "store the value in the secret store and render an ExternalSecret instead";
+    OBJECT_SIZE = "object-size", Error,
+        "an object is at most 1 MiB as JSON (the API server refuses larger ConfigMaps and Secrets, and etcd larger requests)",
+        "split the object; for strategies, move rarely used ones to the environments that need them";
     LITERAL_CREDENTIAL = "literal-credential", Error,
         "env values and ConfigMap values are not credentials",
         "move the value to the secret store and reference it with secretKeyRef through an ExternalSecret";
