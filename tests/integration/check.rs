@@ -410,6 +410,12 @@ fn cases() -> Vec<Case> {
             "/spec/template/spec/containers/0/env/2/value",
         ),
         case(
+            "object-size",
+            ("ConfigMap", "web-config"),
+            add("/data/BIG".into(), json!("x".repeat(1 << 20))),
+            "",
+        ),
+        case(
             "literal-credential",
             ("ConfigMap", "web-config"),
             add(

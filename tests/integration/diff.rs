@@ -103,13 +103,46 @@ fn secret_values_never_appear() {
     assert!(change.contains("+  C: \"<redacted: changed>\""), "{change}");
     assert!(change.contains("   B: <redacted>\n"), "{change}");
 
-    // What an ExternalSecret template would materialize is redacted too; added objects as well.
-    let es = json!({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": "x", "namespace": "p"},
-        "spec": {"template": {"data": {"URL": "postgres://user:hunter2@db"}}}});
-    let d = diff(&Snapshot::new(), &one(es), 3);
-    let text = kiln::diff::text(&d, false);
-    assert!(!text.contains("hunter2"), "{text}");
-    assert!(text.contains("URL: \"<redacted: changed>\""), "{text}");
+    // What an ExternalSecret's target template would materialize is redacted
+    // too, in added objects, inside List kinds, and in the last-applied
+    // annotation that repeats a Secret's data.
+    let es = |url: &str| {
+        json!({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": "x", "namespace": "p"},
+            "spec": {"target": {"name": "x", "template": {"data": {"URL": url}}}}})
+    };
+    let listed = |doc: Value| json!({"apiVersion": "v1", "kind": "List", "metadata": {"name": "all"}, "items": [doc]});
+    let mut annotated = secret(json!({"A": "c2VjcmV0LXRocmVl"}));
+    annotated["metadata"]["annotations"] = json!({
+        "kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"A\":\"c2VjcmV0LXRocmVl\"}}"
+    });
+    for (before, after, values) in [
+        (None, es("postgres://user:hunter2@db"), vec!["hunter2"]),
+        (
+            Some(es("postgres://user:old-pass@db")),
+            es("postgres://user:new-pass@db"),
+            vec!["old-pass", "new-pass"],
+        ),
+        (
+            None,
+            listed(es("postgres://user:listed-pass@db")),
+            vec!["listed-pass"],
+        ),
+        (
+            Some(listed(secret(json!({"A": "bGlzdC1vbmU="})))),
+            listed(secret(json!({"A": "bGlzdC10d28="}))),
+            vec!["bGlzdC1vbmU=", "bGlzdC10d28="],
+        ),
+        (None, annotated.clone(), vec!["c2VjcmV0LXRocmVl"]),
+    ] {
+        let old = before.map(one).unwrap_or_default();
+        let d = diff(&old, &one(after), 3);
+        assert!(!d.is_empty());
+        let text = kiln::diff::text(&d, false) + &markdown(&d, 65_536) + &diff_json(&d).to_string();
+        for value in values {
+            assert!(!text.contains(value), "{value} leaked:\n{text}");
+        }
+        assert!(text.contains("<redacted: changed>"), "{text}");
+    }
 }
 
 #[test]
