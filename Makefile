@@ -6,7 +6,7 @@ VENV := .venv
 PY_TOOLS := $(VENV)/.installed
 KILN := $(CARGO) run --quiet --locked -p kiln-cli --
 
-.PHONY: render diff check test lint build bench
+.PHONY: render diff check test lint build bench fuzz
 
 ## render: compile base/, overlays/ and strategies/ into out/
 render:
@@ -38,6 +38,23 @@ build:
 bench: build
 	$(CARGO) bench --locked -p kiln-tests --bench stages
 	$(CARGO) bench --locked -p kiln-tests --bench compare
+
+## fuzz: coverage-guided fuzzing (cargo fuzz, libFuzzer) of the YAML/JSON loaders
+## and overlays (inputs), kiln check (manifests) and kiln diff; not run by CI.
+## FUZZ_SECONDS per target (default 60). New corpus entries go to fuzz/.work/.
+CARGO_FUZZ_VERSION := 0.13.2
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := inputs manifests diff
+fuzz:
+	$(CARGO) install --quiet --locked cargo-fuzz@$(CARGO_FUZZ_VERSION) --root .tools
+	@# cargo fuzz passes compiler flags that only nightly Rust accepts; this machine has
+	@# stable Rust only, and RUSTC_BOOTSTRAP=1 lets stable accept them. No sanitizer:
+	@# kiln has no unsafe code, coverage guidance is what finds its bugs.
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+		mkdir -p .work/$$t && \
+		RUSTC_BOOTSTRAP=1 ../.tools/bin/cargo-fuzz run $$t --sanitizer none .work/$$t corpus/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -timeout=10 -max_len=65536 || exit 1; \
+	done
 
 # Python oracles (kubernetes-validate, jsonschema, PyYAML, checkov, yamllint) live in a
 # virtualenv of their own. The SARIF 2.1.0 schema (OASIS) comes from the npm package of
