@@ -29,7 +29,7 @@ test: $(PY_TOOLS) lint
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --locked --no-deps -p kiln
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --locked --no-deps -p kiln-model -p kiln-k8s -p kiln-check -p kiln
 
 build:
 	$(CARGO) build --locked --release -p kiln-cli

@@ -119,6 +119,7 @@ fn main() {
             let r = kiln::Repo::open(&repo).expect("repo");
             kiln::render_all(&r, &names)
                 .expect("render")
+                .environments()
                 .iter()
                 .map(|x| x.resources.len())
                 .sum()

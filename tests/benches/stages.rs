@@ -2,7 +2,7 @@
 //! write, for one environment and for N synthetic environments. `make bench`.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use kiln::{Prune, Repo};
+use kiln::Repo;
 use kiln_tests::{repo_root, synthetic_repo};
 use std::hint::black_box;
 
@@ -12,7 +12,7 @@ fn one_environment(c: &mut Criterion) {
     let env = repo.environment("prod").expect("prod");
     let built = kiln::build(&env);
     let patched = kiln::apply_overlays(&env, built.clone()).expect("patch");
-    let manifests = kiln::check::manifests_of(&env.name, &patched);
+    let manifests = kiln::manifests_of(&env.name, &patched);
     let rendered = kiln::render(&env).expect("render");
     let mut g = c.benchmark_group("one environment (prod)");
     g.bench_function("load", |b| {
@@ -34,26 +34,22 @@ fn one_environment(c: &mut Criterion) {
     });
     g.bench_function("emit", |b| {
         b.iter(|| {
-            let manifests = kiln::check::manifests_of(&env.name, black_box(&patched));
+            let manifests = kiln::manifests_of(&env.name, black_box(&patched));
             kiln::emit_files(&env, &manifests).expect("emit")
         })
     });
+    let one = kiln::Rendering::from(rendered.clone());
     g.bench_function("write (fresh)", |b| {
         b.iter_batched(
             || tempfile::tempdir().expect("tmp"),
-            |dir| {
-                kiln::write(dir.path(), std::slice::from_ref(&rendered), Prune::Keep)
-                    .expect("write")
-            },
+            |dir| kiln::write(dir.path(), &one).expect("write"),
             BatchSize::PerIteration,
         )
     });
     let out = tempfile::tempdir().expect("tmp");
-    kiln::write(out.path(), std::slice::from_ref(&rendered), Prune::Keep).expect("write");
+    kiln::write(out.path(), &one).expect("write");
     g.bench_function("write (unchanged)", |b| {
-        b.iter(|| {
-            kiln::write(out.path(), std::slice::from_ref(&rendered), Prune::Keep).expect("write")
-        })
+        b.iter(|| kiln::write(out.path(), &one).expect("write"))
     });
     g.finish();
 }
@@ -66,14 +62,18 @@ fn many_environments(c: &mut Criterion) {
         let names = synthetic_repo(dir.path(), n);
         let repo = Repo::open(dir.path()).expect("repo");
         let rendered = kiln::render_all(&repo, &names).expect("render");
-        let resources: usize = rendered.iter().map(|r| r.resources.len()).sum();
+        let resources: usize = rendered
+            .environments()
+            .iter()
+            .map(|r| r.resources.len())
+            .sum();
         g.bench_function(format!("render {n} envs ({resources} resources)"), |b| {
             b.iter(|| kiln::render_all(&repo, black_box(&names)).expect("render"))
         });
         let out = tempfile::tempdir().expect("tmp");
-        kiln::write(out.path(), &rendered, Prune::Keep).expect("write");
+        kiln::write(out.path(), &rendered).expect("write");
         g.bench_function(format!("write {n} envs unchanged"), |b| {
-            b.iter(|| kiln::write(out.path(), &rendered, Prune::Keep).expect("write"))
+            b.iter(|| kiln::write(out.path(), &rendered).expect("write"))
         });
     }
     g.finish();

@@ -593,7 +593,7 @@ fn a_finding_points_at_its_line() {
             "        - name: web\n          image: registry.example.com/shop/web:latest",
         );
     std::fs::write(dir.path().join("app.yaml"), &text).expect("write");
-    let manifests = check::load(&[dir.path().to_path_buf()]).expect("loads");
+    let manifests = kiln::manifests::load(&[dir.path().to_path_buf()]).expect("loads");
     let found = check::check(&manifests);
     let line = text
         .lines()
@@ -868,7 +868,7 @@ mod properties {
             let text = docs.iter().map(kiln::emit::yaml).collect::<Vec<_>>().join("---\n");
             let dir = tempfile::tempdir().expect("tmp");
             std::fs::write(dir.path().join("m.yaml"), &text).expect("write");
-            if let Ok(manifests) = check::load(&[dir.path().to_path_buf()]) {
+            if let Ok(manifests) = kiln::manifests::load(&[dir.path().to_path_buf()]) {
                 for f in check::check(&manifests) {
                     prop_assert!(f.line >= 1 && f.line <= text.lines().count().max(1));
                     prop_assert!(f.pointer.is_empty() || f.pointer.starts_with('/'));

@@ -298,7 +298,7 @@ fn aks_uses_workload_identity_and_an_internal_load_balancer() {
 }
 
 /// A repository whose homelab environment sets `enterprise` (and `extra` description fields).
-fn enterprise_env(enterprise: Value, extra: Value) -> kiln::Result<kiln::Checked> {
+fn enterprise_env(enterprise: Value, extra: Value) -> kiln::Result<kiln::Inspection> {
     let repo = copy_inputs(false);
     let mut set = json!({"enterprise": enterprise});
     if let (Value::Object(set), Value::Object(extra)) = (&mut set, extra) {
@@ -310,7 +310,7 @@ fn enterprise_env(enterprise: Value, extra: Value) -> kiln::Result<kiln::Checked
         &kiln::emit::yaml(&json!({"set": set})),
     );
     let r = kiln::Repo::open(repo.path())?;
-    kiln::checked(&r.environment("homelab")?)
+    kiln::inspect(&r.environment("homelab")?)
 }
 
 fn minimal(cloud: &str) -> Value {
@@ -699,6 +699,7 @@ fn aca_renders_the_terraform_module_variables_from_the_same_description() {
     // ACA is deployed by Terraform: no GitOps Application points at it.
     let all = kiln::render_repo(&kiln::Repo::open(repo_root()).expect("repo")).expect("renders");
     let wiring: Vec<&kiln::Rendered> = all
+        .environments()
         .iter()
         .filter(|r| r.env == "argocd" || r.env == "flux")
         .collect();

@@ -82,7 +82,7 @@ fn argocd_gets_an_application_per_environment_and_a_root() {
     assert!(dev["metadata"].get("annotations").is_none());
     assert_eq!(
         dev["spec"]["destination"]["server"],
-        kiln::gitops::IN_CLUSTER
+        kiln::settings::IN_CLUSTER
     );
     let root = named(&docs, "gitops");
     assert_eq!(root["spec"]["source"]["path"], "out/argocd");
@@ -187,7 +187,7 @@ fn the_namespace_is_applied_before_everything_under_both_engines() {
             .iter()
             .filter(|r| ["HTTPRoute", "ServiceMonitor", "ExternalSecret"].contains(&r.kind()))
             .map(|r| {
-                let file = serde_json::Value::from(kiln::render::file_name(r));
+                let file = serde_json::Value::from(kiln::file_name(r));
                 let listed = listed["resources"].as_array().expect("resources");
                 listed.iter().position(|f| *f == file).expect("listed")
             })
@@ -210,7 +210,7 @@ fn without_settings_there_is_no_wiring_and_stale_wiring_is_pruned() {
     );
     let open = || kiln::Repo::open(repo.path()).expect("repo");
     let all = kiln::render_repo(&open()).expect("renders");
-    kiln::write(&open().out_dir(), &all, kiln::Prune::Stale).expect("writes");
+    kiln::write(&open().out_dir(), &all).expect("writes");
     assert!(repo.path().join("out/argocd/kustomization.yaml").is_file());
     assert!(
         repo.path()
@@ -219,8 +219,8 @@ fn without_settings_there_is_no_wiring_and_stale_wiring_is_pruned() {
     );
     std::fs::remove_file(repo.path().join("kiln.yaml")).expect("rm");
     let all = kiln::render_repo(&open()).expect("renders");
-    assert_eq!(all.len(), 8, "the environments only");
-    kiln::write(&open().out_dir(), &all, kiln::Prune::Stale).expect("writes");
+    assert_eq!(all.environments().len(), 8, "the environments only");
+    kiln::write(&open().out_dir(), &all).expect("writes");
     assert!(!repo.path().join("out/argocd").exists());
     assert!(!repo.path().join("out/flux").exists());
 }

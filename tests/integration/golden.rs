@@ -1,34 +1,98 @@
-//! Golden files: every rendered environment and the GitOps wiring of both
-//! engines, reviewed with `cargo insta review`, and the committed out/ must be
-//! exactly what kiln renders today.
+//! Golden files for what out/ does not already hold: the reports and
+//! diagnostics a person reads (reviewed with `cargo insta review`), and the
+//! check that the committed out/ is exactly what kiln renders today.
 
-use kiln_tests::repo_root;
-
-#[test]
-fn every_environment_and_engine_matches_the_reviewed_golden_files() {
-    let repo = kiln::Repo::open(repo_root()).expect("repo");
-    let rendered = kiln::render_repo(&repo).expect("renders");
-    let dirs: Vec<&str> = rendered.iter().map(|r| r.env.as_str()).collect();
-    assert_eq!(
-        dirs,
-        [
-            "aca", "aks", "dev", "eks", "gke", "homelab", "prod", "staging", "argocd", "flux"
-        ]
-    );
-    for r in rendered {
-        for file in r.files {
-            insta::assert_snapshot!(format!("{}__{}", r.env, file.name), file.contents);
-        }
-    }
-}
+use kiln::check::{self, Manifest};
+use kiln_tests::{copy_inputs, put, repo_root};
 
 #[test]
 fn committed_out_is_up_to_date() {
     let repo = kiln::Repo::open(repo_root()).expect("repo");
     let rendered = kiln::render_repo(&repo).expect("renders");
-    let differences = kiln::compare(&repo.out_dir(), &rendered, kiln::Prune::Stale).expect("check");
+    let differences = kiln::compare(&repo.out_dir(), &rendered).expect("check");
     assert!(
         differences.is_empty(),
         "out/ is stale, run `make render` and commit: {differences:?}"
     );
+}
+
+/// A hand-written Deployment with one defect of each family: Pod Security,
+/// a dangling reference, an unpinned image and a misspelt field.
+const DEFECTS: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      hostNetwork: true
+      containers:
+        - name: web
+          image: nginx
+          envFrom:
+            - configMapRef: {name: web-config}
+          resource: {}
+";
+
+#[test]
+fn check_reports_read_as_reviewed() {
+    let text = DEFECTS;
+    let docs = kiln_tests::yaml_documents(text);
+    let manifests: Vec<Manifest> = docs
+        .into_iter()
+        .map(|value| Manifest {
+            file: "k8s/web.yaml".into(),
+            line: 1,
+            text: Some(text.to_string()),
+            value,
+            from_typed: false,
+        })
+        .collect();
+    let findings = check::check(&manifests);
+    insta::assert_snapshot!("check_text", check::report::text(&findings, false));
+    insta::assert_snapshot!(
+        "check_json",
+        kiln::emit::json(&check::report::json(&findings))
+    );
+}
+
+#[test]
+fn input_errors_read_as_reviewed() {
+    let dir = copy_inputs(false);
+    let root = dir.path();
+    let error = |overlay: &str| -> String {
+        put(root, "overlays/dev/overlay.yaml", overlay);
+        let repo = kiln::Repo::open(root).expect("repo");
+        let err = repo
+            .environment("dev")
+            .and_then(|env| kiln::render(&env))
+            .expect_err("must fail");
+        format!("{err}\nhelp: {}", miette_help(&err))
+    };
+    let cases = [
+        ("misspelt_field", "set:\n  replics: 2\n"),
+        ("wrong_type", "set:\n  replicas: many\n"),
+        ("unknown_extends", "extends: prdo\n"),
+        (
+            "duplicate_key",
+            "set:\n  logLevel: debug\n  logLevel: info\n",
+        ),
+        (
+            "patch_target",
+            "patches:\n  - target: { kind: Deploymnet }\n    merge: { spec: {} }\n",
+        ),
+    ];
+    for (name, overlay) in cases {
+        insta::assert_snapshot!(format!("input_error_{name}"), error(overlay));
+    }
+}
+
+fn miette_help(err: &kiln::Error) -> String {
+    use miette::Diagnostic;
+    err.help().map(|h| h.to_string()).unwrap_or_default()
 }

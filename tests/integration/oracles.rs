@@ -22,7 +22,10 @@ const CORE_KINDS: [&str; 9] = [
 
 /// Everything `kiln render` writes: the environments, then the GitOps wiring.
 fn rendered_repo() -> Vec<kiln::Rendered> {
-    kiln::render_repo(&kiln::Repo::open(repo_root()).expect("repo")).expect("renders")
+    kiln::render_repo(&kiln::Repo::open(repo_root()).expect("repo"))
+        .expect("renders")
+        .environments()
+        .to_vec()
 }
 
 /// The directories of out/ that hold Kubernetes manifests: environments
@@ -65,7 +68,7 @@ fn files_of_kinds(dir: &Path, rendered: &kiln::Rendered, core: bool) -> Vec<Path
         .resources
         .iter()
         .filter(|r| CORE_KINDS.contains(&r.kind()) == core)
-        .map(|r| dir.join(kiln::render::file_name(r)))
+        .map(|r| dir.join(kiln::file_name(r)))
         .collect()
 }
 
@@ -190,7 +193,7 @@ fn a_yaml_1_1_reader_reads_every_rendered_file_as_kiln_meant_it() {
     let files: Vec<PathBuf> = rendered
         .resources
         .iter()
-        .map(|r| dir.path().join(kiln::render::file_name(r)))
+        .map(|r| dir.path().join(kiln::file_name(r)))
         .collect();
     let read = yaml_1_1_documents(&files);
     for (resource, docs) in rendered.resources.iter().zip(read) {
@@ -249,7 +252,7 @@ fn yaml_1_1_look_alikes_survive_kubectl_and_pyyaml() {
     let file = rendered
         .files
         .iter()
-        .find(|f| f.name == kiln::render::file_name(cm))
+        .find(|f| f.name == kiln::file_name(cm))
         .expect("file");
     let out = tempfile::tempdir().expect("tmp");
     for f in &rendered.files {
@@ -419,7 +422,7 @@ fn kiln_check_of_the_committed_files_agrees_with_render() {
     // The committed out/ read back as hand-written manifests: same references, no findings.
     for rendered in rendered_repo() {
         let env = &rendered.env;
-        let manifests = kiln::check::load(&[repo_root().join("out").join(env)]).expect("loads");
+        let manifests = kiln::manifests::load(&[repo_root().join("out").join(env)]).expect("loads");
         assert_eq!(manifests.len(), rendered.resources.len(), "{env}");
         let findings = kiln::check::check(&manifests);
         assert!(

@@ -2,18 +2,13 @@
 //! refused, stale files and environments are pruned, unchanged output is not
 //! touched, and a half-finished swap is recovered.
 
-use kiln::{DifferenceKind, Prune, Repo};
+use kiln::{DifferenceKind, Repo};
 use kiln_tests::{copy_inputs, edit, put};
 use std::path::Path;
 
 fn render_all(root: &Path) -> kiln::Result<kiln::WriteReport> {
     let repo = Repo::open(root)?;
-    let rendered = repo
-        .environments()
-        .iter()
-        .map(|e| kiln::render(&repo.environment(e)?))
-        .collect::<kiln::Result<Vec<_>>>()?;
-    kiln::write(&repo.out_dir(), &rendered, Prune::Stale)
+    kiln::write(&repo.out_dir(), &kiln::render_repo(&repo)?)
 }
 
 fn add_env(root: &Path, name: &str) {
@@ -140,8 +135,8 @@ fn an_interrupted_swap_is_recovered() {
     std::fs::rename(root.join("out/homelab"), root.join("out/.kiln-old-homelab")).expect("mv");
     put(root, "out/.kiln-staging-homelab/half.yaml", "x");
     let repo = Repo::open(root).expect("repo");
-    let rendered = vec![kiln::render(&repo.environment("homelab").expect("env")).expect("renders")];
-    kiln::write(&repo.out_dir(), &rendered, Prune::Keep).expect("write");
+    let homelab = kiln::render(&repo.environment("homelab").expect("env")).expect("renders");
+    kiln::write(&repo.out_dir(), &homelab.into()).expect("write");
     assert_eq!(names(&root.join("out/homelab")), good);
     assert_eq!(
         names(&root.join("out")),
@@ -158,14 +153,9 @@ fn check_reports_missing_changed_and_stale_files() {
     add_env(root, "dev");
     render_all(root).expect("render");
     let repo = Repo::open(root).expect("repo");
-    let rendered = |repo: &Repo| {
-        repo.environments()
-            .iter()
-            .map(|e| kiln::render(&repo.environment(e).expect("env")).expect("renders"))
-            .collect::<Vec<_>>()
-    };
+    let rendered = |repo: &Repo| kiln::render_repo(repo).expect("renders");
     assert!(
-        kiln::compare(&repo.out_dir(), &rendered(&repo), Prune::Stale)
+        kiln::compare(&repo.out_dir(), &rendered(&repo))
             .expect("check")
             .is_empty()
     );
@@ -174,7 +164,7 @@ fn check_reports_missing_changed_and_stale_files() {
     put(root, "out/homelab/service-portkey-gateway.yaml", "edited\n");
     std::fs::remove_dir_all(root.join("overlays/dev")).expect("rm dev");
     let repo = Repo::open(root).expect("repo");
-    let found = kiln::compare(&repo.out_dir(), &rendered(&repo), Prune::Stale).expect("check");
+    let found = kiln::compare(&repo.out_dir(), &rendered(&repo)).expect("check");
     let has = |path: &str, kind| {
         found
             .iter()

@@ -1,7 +1,7 @@
 //! `kiln`: a thin command line over the kiln library.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use kiln::{Prune, Repo};
+use kiln::Repo;
 use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -350,18 +350,16 @@ fn check(cli: &Cli, args: &CheckArgs) -> kiln::Result<ExitCode> {
             .collect::<kiln::Result<Vec<_>>>()?;
         let mut all = Vec::new();
         for env in &envs {
-            all.extend(kiln::checked(env)?.findings);
+            all.extend(kiln::inspect(env)?.findings);
         }
         if args.envs.is_empty() {
             for (dir, resources) in kiln::gitops::resources(repo.settings(), &envs) {
-                all.extend(kiln::check::check(&kiln::check::manifests_of(
-                    &dir, &resources,
-                )));
+                all.extend(kiln::check::check(&kiln::manifests_of(&dir, &resources)));
             }
         }
         all
     } else {
-        kiln::check::check(&kiln::check::load(&args.paths)?)
+        kiln::check::check(&kiln::manifests::load(&args.paths)?)
     };
     match args.format {
         CheckFormat::Text => out!("{}", report::text(&findings, stdout_color(cli))),
@@ -381,15 +379,15 @@ fn diff(cli: &Cli, repo: &Repo, args: &DiffArgs) -> kiln::Result<ExitCode> {
         let revision = kiln::git::checkout(repo.root(), rev)?;
         Ok({
             let at = revision.repo()?;
-            snapshot(&kiln::render_repo(&at)?)
+            snapshot(kiln::render_repo(&at)?.environments())
         })
     };
     let (mut old, mut new) = match (&args.base, &args.head) {
         (None, _) => (
             snapshot_of_out(&repo.out_dir())?,
-            snapshot(&kiln::render_repo(repo)?),
+            snapshot(kiln::render_repo(repo)?.environments()),
         ),
-        (Some(base), None) => (at(base)?, snapshot(&kiln::render_repo(repo)?)),
+        (Some(base), None) => (at(base)?, snapshot(kiln::render_repo(repo)?.environments())),
         (Some(base), Some(head)) => (at(base)?, at(head)?),
     };
     if !args.envs.is_empty() {
@@ -519,18 +517,19 @@ fn route(repo: &Repo, args: &RouteArgs) -> kiln::Result<ExitCode> {
 
 fn render(cli: &Cli, repo: &Repo, args: &RenderArgs) -> kiln::Result<ExitCode> {
     // All environments come with the GitOps wiring; a chosen few leave the rest of out/ alone.
-    let (rendered, prune) = if args.envs.is_empty() {
-        (kiln::render_repo(repo)?, Prune::Stale)
+    let rendering = if args.envs.is_empty() {
+        kiln::render_repo(repo)?
     } else {
         let mut names = args.envs.clone();
         names.sort();
         names.dedup();
-        (kiln::render_all(repo, &names)?, Prune::Keep)
+        kiln::render_all(repo, &names)?
     };
+    let rendered = rendering.environments();
     let out = repo.out_dir();
 
     if args.check {
-        let differences = kiln::compare(&out, &rendered, prune)?;
+        let differences = kiln::compare(&out, &rendering)?;
         if differences.is_empty() {
             if !cli.quiet {
                 errln!("out/ is up to date ({} directories)", rendered.len());
@@ -552,10 +551,10 @@ fn render(cli: &Cli, repo: &Repo, args: &RenderArgs) -> kiln::Result<ExitCode> {
     if kiln::write::busy(&out) && !cli.quiet {
         errln!("waiting for another kiln process to finish writing out/ …");
     }
-    let report = kiln::write(&out, &rendered, prune)?;
+    let report = kiln::write(&out, &rendering)?;
     if !cli.quiet {
         let mut seen = std::collections::BTreeSet::new();
-        for r in &rendered {
+        for r in rendered {
             for (file, f) in &r.warnings {
                 if seen.insert((file.clone(), f.pointer.clone())) {
                     errln!(
@@ -567,7 +566,7 @@ fn render(cli: &Cli, repo: &Repo, args: &RenderArgs) -> kiln::Result<ExitCode> {
                 }
             }
         }
-        for r in &rendered {
+        for r in rendered {
             for f in &r.findings {
                 let level = if f.suppressed.is_some() {
                     "suppressed"
@@ -588,7 +587,7 @@ fn render(cli: &Cli, repo: &Repo, args: &RenderArgs) -> kiln::Result<ExitCode> {
                 );
             }
         }
-        for r in &rendered {
+        for r in rendered {
             let state = if report.written.contains(&r.env) {
                 "rendered"
             } else {

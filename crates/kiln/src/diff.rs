@@ -6,9 +6,9 @@
 //! replaced by `<redacted>` (or `<redacted: changed>`) before diffing, so a
 //! reviewer sees *that* a secret changed, never what it is.
 
-use crate::emit::printable;
-use crate::error::{Error, InputError, Result};
-use crate::render::Rendered;
+use crate::output::Rendered;
+use kiln_model::emit::printable;
+use kiln_model::{Error, InputError, Result};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -83,7 +83,7 @@ fn read_out_yaml(files: &crate::safe_fs::HostileDir, rel: &Path) -> Result<Value
             InputError::new(&shown, "is listed in kustomization.yaml but does not exist").into(),
         );
     };
-    crate::parse::yaml(&shown, &text).map_err(|e| match e {
+    kiln_model::parse::yaml(&shown, &text).map_err(|e| match e {
         Error::Input(e) => Error::from(
             e.withhold_content("is not YAML kiln wrote; run `kiln render` to write it again"),
         ),
@@ -304,7 +304,7 @@ fn change(
 ) -> Change {
     let (mut old, mut new) = (old.cloned(), new.cloned());
     redact(old.as_mut(), new.as_mut());
-    let text = |d: &Option<Value>| d.as_ref().map(crate::emit::yaml).unwrap_or_default();
+    let text = |d: &Option<Value>| d.as_ref().map(kiln_model::emit::yaml).unwrap_or_default();
     let (a, b) = (text(&old), text(&new));
     let from = match &kind {
         ChangeKind::Renamed { from } => from.to_string(),

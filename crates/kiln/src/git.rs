@@ -5,8 +5,9 @@
 //! anything else from the revision is executed. Symlinks and submodules in
 //! the inputs are refused, as they are in a working tree.
 
-use crate::error::{Error, Result};
-use crate::repo::{BASE_DIR, OVERLAYS_DIR, Repo, STRATEGIES_DIR};
+use crate::repo::Repo;
+use kiln_model::layout::{BASE_DIR, OVERLAYS_DIR, STRATEGIES_DIR};
+use kiln_model::{Error, Result};
 use std::path::{Component, Path};
 use std::process::Command;
 

@@ -4,10 +4,10 @@
 //! `kiln.yaml`. It only ever creates files: a directory with anything in it
 //! (but `.git`) is refused, and nothing is overwritten.
 
-use crate::error::{Error, Result};
-use crate::gitops::{SETTINGS_FILE, Settings};
+use kiln_model::{Error, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use {kiln_model::layout::SETTINGS_FILE, kiln_model::settings::Settings};
 
 /// The scaffold's files, relative to the new repository.
 const FILES: [(&str, &str); 7] = [
@@ -58,7 +58,7 @@ fn settings(options: &Options) -> String {
             let argocd = options.argocd || !options.flux;
             let mut text = format!(
                 "{head}gitops:\n  repoURL: {}\n  revision: main\n",
-                crate::emit::yaml(&serde_json::Value::from(url.as_str())).trim_end()
+                kiln_model::emit::yaml(&serde_json::Value::from(url.as_str())).trim_end()
             );
             if argocd {
                 text.push_str("  # out/argocd/: an Application per environment and a root app of apps.\n  argocd: {}\n");
@@ -87,7 +87,7 @@ fn settings(options: &Options) -> String {
 pub fn init(dir: &Path, options: &Options) -> Result<Vec<PathBuf>> {
     let settings_text = settings(options);
     // Validated before anything is written: a bad URL leaves no half repository.
-    let parsed: Settings = crate::parse::yaml(Path::new(SETTINGS_FILE), &settings_text)?;
+    let parsed: Settings = kiln_model::parse::yaml(Path::new(SETTINGS_FILE), &settings_text)?;
     if let Some(g) = &parsed.gitops {
         g.validate(&["dev".to_string(), "prod".to_string()])?;
     }

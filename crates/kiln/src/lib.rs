@@ -1,66 +1,76 @@
 //! kiln compiles a typed service description, per-environment overlays and
 //! Portkey routing strategies into hardened, deterministic Kubernetes YAML.
 //!
+//! This crate is the pipeline, on top of three layers that Cargo keeps
+//! apart (each depends only on those before it):
+//!
+//! ```text
+//! kiln-model   the description, strategies, settings, findings; reading and writing text
+//!   <- kiln-k8s    typed Kubernetes objects, patches, kustomize's transforms
+//!     <- kiln-check  the rules of `kiln check` over manifests
+//!       <- kiln        this crate: the pipeline, and the library's front door
+//!         <- kiln-cli    the `kiln` command
+//! ```
+//!
 //! The pipeline, one module per stage, data flowing one way:
 //!
 //! | stage | module | entry point |
 //! |---|---|---|
 //! | load the repository | [`repo`] | [`Repo::open`], [`Repo::discover`] |
 //! | resolve an environment | [`overlay`] | [`Repo::environment`] → [`Environment`] |
-//! | build typed resources | [`render`](mod@render) | [`build`] → [`Resource`]s |
-//! | patch (overlays' resource changes) | [`patch`], [`transform`] | [`apply_overlays`] |
-//! | check (Pod Security, references, schemas) | [`check`](mod@check) | [`checked`] → [`Checked`] |
-//! | emit canonical bytes | [`emit`](mod@emit), [`render`](mod@render) | [`emit_files`]; all of it: [`render()`] → [`Rendered`] |
+//! | build typed resources | `build` | [`build`] → [`Resource`]s |
+//! | patch (overlays' resource changes) | `apply` | [`apply_overlays`] |
+//! | check (Pod Security, references, schemas) | `inspect` | [`inspect`] → [`Inspection`] |
+//! | emit canonical files | `output` | [`emit_files`]; all of it: [`render()`] → [`Rendered`] |
 //! | write `out/` | [`write`](mod@write) | [`write()`], [`compare`] |
 //!
-//! Beside the pipeline: [`enterprise`] (the enterprise gateway's options) and
-//! [`aca`] (Azure Container Apps as Terraform variables), [`gitops`] (Argo CD
-//! and Flux objects for `out/`), [`init`] (a new repository), [`diff`],
-//! [`strategy`] and [`route`] (Portkey routing configs).
+//! Beside the pipeline: [`gitops`] (Argo CD and Flux objects for `out/`),
+//! [`aca`] (Azure Container Apps as Terraform variables), [`diff`] and
+//! [`git`] (what a change does), [`init`] (a new repository), [`manifests`]
+//! (hand-written manifests for `kiln check PATH`).
 //!
 //! ```no_run
 //! # fn main() -> Result<(), kiln::Error> {
 //! let repo = kiln::Repo::discover(".")?;
-//! let rendered = kiln::render_all(&repo, repo.environments())?;
-//! let report = kiln::write(&repo.out_dir(), &rendered, kiln::Prune::Stale)?;
+//! let rendered = kiln::render_repo(&repo)?;
+//! let report = kiln::write(&repo.out_dir(), &rendered)?; // removes what no longer exists
 //! println!("wrote {:?}", report.written);
 //! # Ok(()) }
 //! ```
 
 pub mod aca;
-pub mod check;
-mod component;
-pub mod crds;
+mod apply;
+mod build;
 pub mod diff;
-pub mod emit;
-pub mod enterprise;
-mod error;
-mod expose;
 pub mod git;
 pub mod gitops;
 pub mod init;
+mod inspect;
+pub mod manifests;
+mod output;
 pub mod overlay;
-mod parse;
-pub mod patch;
-pub mod render;
+mod parallel;
+mod render;
 pub mod repo;
-mod resource;
-pub mod route;
 mod safe_fs;
-pub mod spec;
-pub mod strategy;
-pub mod transform;
 pub mod write;
 
-pub use error::{Error, InputError, Result};
+pub use apply::apply_overlays;
+pub use build::build;
+pub use inspect::{Inspection, inspect, manifests_of};
+pub use output::{OutputFile, Rendered, Rendering, emit_files, file_name};
 pub use overlay::Environment;
-pub use render::{
-    Checked, OutputFile, Rendered, apply_overlays, build, checked, emit_files, render, render_all,
-    render_repo,
-};
+pub use render::{render, render_all, render_repo};
 pub use repo::Repo;
-pub use resource::Resource;
-pub use write::{Difference, DifferenceKind, Prune, WriteReport, compare, write};
+pub use write::{Difference, DifferenceKind, WriteReport, compare, write};
+
+// The layers below, under the names library users know them by.
+pub use kiln_check as check;
+pub use kiln_k8s::{Resource, crds, patch, transform};
+pub use kiln_model::{
+    Error, InputError, Result, emit, enterprise, finding, layout, route, rules, settings, spec,
+    strategy, suppress,
+};
 
 /// The README's examples, compiled as doctests so they cannot rot.
 #[cfg(doctest)]

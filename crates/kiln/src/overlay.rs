@@ -8,22 +8,19 @@
 //! the built resources, in kustomize's order, layer by layer from the first
 //! overlay of the chain to the last; see [`crate::apply_overlays`].
 
-use crate::check::{Declared, Suppression};
-use crate::error::{Error, InputError, Result, closest};
-use crate::parse;
-use crate::patch::{self, Target};
-use crate::repo::{OVERLAY_FILE, OVERLAYS_DIR, Repo};
-use crate::spec::Description;
-use crate::strategy::{self, Strategy};
-use crate::transform::{ImageOverride, LabelsEntry, ReplicaOverride};
+use crate::repo::Repo;
+use kiln_k8s::patch::{self, Target};
+use kiln_k8s::transform::{ImageOverride, LabelsEntry, ReplicaOverride};
+use kiln_model::layout::{DEFAULT_BASE, OVERLAY_FILE, OVERLAYS_DIR};
+use kiln_model::spec::Description;
+use kiln_model::strategy::{self, Strategy};
+use kiln_model::suppress::{Declared, Suppression};
+use kiln_model::{Error, InputError, Result, closest, parse};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// The base description an overlay chain uses unless one of them names another.
-pub const DEFAULT_BASE: &str = "base/service.yaml";
 
 /// The longest chain of overlays (`extends`) an environment may have: every
 /// environment reads its whole chain, so longer chains would make a
@@ -70,7 +67,7 @@ pub struct Overlay {
     /// kustomize `namespace`.
     #[serde(default)]
     pub namespace: Option<String>,
-    /// Accepted findings, added to the base description's (see [`crate::check::Suppression`]).
+    /// Accepted findings, added to the base description's (see [`Suppression`]).
     #[serde(default)]
     pub suppress: Vec<Suppression>,
 }
@@ -127,7 +124,7 @@ pub struct Environment {
     /// The overlay chain, first (outermost parent) to last (this environment).
     pub layers: Vec<Layer>,
     /// Strategy warnings (legal, but probably not meant): file and finding.
-    pub warnings: Vec<(PathBuf, crate::strategy::Finding)>,
+    pub warnings: Vec<(PathBuf, strategy::Finding)>,
     /// Suppressions of the base description and of every overlay of the chain.
     pub suppressions: Vec<Declared>,
 }
@@ -391,4 +388,28 @@ fn strategies(repo: &Repo, layers: &[Layer]) -> Result<Vec<Arc<Strategy>>> {
         }
     }
     Ok(strategies.into_values().collect())
+}
+
+impl Repo {
+    /// Resolves environment `name`: its overlay chain applied to its base.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), kiln::Error> {
+    /// let repo = kiln::Repo::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))?;
+    /// let env = repo.environment("homelab")?;
+    /// assert_eq!(env.description.image.reference(), "portkeyai/gateway:1.12.1");
+    /// assert!(matches!(repo.environment("homelb"), Err(kiln::Error::UnknownEnvironment { .. })));
+    /// # Ok(()) }
+    /// ```
+    pub fn environment(&self, name: &str) -> Result<Environment> {
+        if !self.environments().iter().any(|e| e == name) {
+            return Err(Error::UnknownEnvironment {
+                name: name.to_string(),
+                known: self.environments().to_vec(),
+                suggestion: closest(name, self.environments().iter().map(String::as_str))
+                    .map(|c| format!("did you mean `{c}`?")),
+            });
+        }
+        resolve(self, name)
+    }
 }

@@ -1,25 +1,17 @@
 //! Loading a repository: finding it, listing its environments, and reading
 //! files without ever leaving it (no `..`, no absolute paths, no symlinks).
 
-use crate::error::{Error, InputError, Result, closest};
-use crate::overlay::{self, Environment};
 use crate::safe_fs::{HostileDir, Kind};
-use crate::spec::Description;
-use crate::strategy::{self, Strategy};
+use kiln_model::layout::{
+    BASE_DIR, OUT_DIR, OVERLAY_FILE, OVERLAYS_DIR, SETTINGS_FILE, STRATEGIES_DIR,
+};
+use kiln_model::settings::Settings;
+use kiln_model::spec::Description;
+use kiln_model::strategy::{self, Strategy};
+use kiln_model::{Error, InputError, Result};
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
-
-/// Where each part of a repository lives, relative to its root.
-pub const BASE_DIR: &str = "base";
-/// Directory of environments: `overlays/<env>/overlay.yaml`.
-pub const OVERLAYS_DIR: &str = "overlays";
-/// Directory of Portkey strategy files.
-pub const STRATEGIES_DIR: &str = "strategies";
-/// Directory of rendered output: `out/<env>/`.
-pub const OUT_DIR: &str = "out";
-/// The file that makes a directory under `overlays/` an environment.
-pub const OVERLAY_FILE: &str = "overlay.yaml";
 
 /// A kiln repository on disk: base descriptions, overlays and strategies.
 ///
@@ -36,7 +28,7 @@ pub struct Repo {
     files: HostileDir,
     environments: Vec<String>,
     strategies: Vec<Arc<Strategy>>,
-    settings: crate::gitops::Settings,
+    settings: Settings,
     /// Base descriptions already parsed, by path: environments share them.
     bases: Arc<Mutex<BTreeMap<String, Description>>>,
 }
@@ -56,11 +48,8 @@ impl Repo {
         }
         let files = HostileDir::new(&root, "");
         let environments = list_environments(&files)?;
-        let strategies = strategy::load_dir(&files)?
-            .into_iter()
-            .map(Arc::new)
-            .collect();
-        let settings = crate::gitops::Settings::load(&files, &environments)?;
+        let strategies = load_strategies(&files)?.into_iter().map(Arc::new).collect();
+        let settings = load_settings(&files, &environments)?;
         Ok(Repo {
             root,
             files,
@@ -103,35 +92,13 @@ impl Repo {
     }
 
     /// The repository settings (`kiln.yaml`; defaults if there is none).
-    pub fn settings(&self) -> &crate::gitops::Settings {
+    pub fn settings(&self) -> &Settings {
         &self.settings
     }
 
     /// The strategies in `strategies/`, sorted by name.
     pub fn strategies(&self) -> &[Arc<Strategy>] {
         &self.strategies
-    }
-
-    /// Resolves environment `name`: its overlay chain applied to its base.
-    ///
-    /// ```
-    /// # fn main() -> Result<(), kiln::Error> {
-    /// let repo = kiln::Repo::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))?;
-    /// let env = repo.environment("homelab")?;
-    /// assert_eq!(env.description.image.reference(), "portkeyai/gateway:1.12.1");
-    /// assert!(matches!(repo.environment("homelb"), Err(kiln::Error::UnknownEnvironment { .. })));
-    /// # Ok(()) }
-    /// ```
-    pub fn environment(&self, name: &str) -> Result<Environment> {
-        if !self.environments.iter().any(|e| e == name) {
-            return Err(Error::UnknownEnvironment {
-                name: name.to_string(),
-                known: self.environments.clone(),
-                suggestion: closest(name, self.environments.iter().map(String::as_str))
-                    .map(|c| format!("did you mean `{c}`?")),
-            });
-        }
-        overlay::resolve(self, name)
     }
 
     /// The base description at `rel`, parsed once per repository (not validated:
@@ -141,7 +108,7 @@ impl Repo {
             return Ok(d);
         }
         let text = self.read(rel, origin)?;
-        let description: Description = crate::parse::yaml(Path::new(rel), &text)?;
+        let description: Description = kiln_model::parse::yaml(Path::new(rel), &text)?;
         if let Ok(mut bases) = self.bases.lock() {
             bases.insert(rel.to_string(), description.clone());
         }
@@ -243,4 +210,44 @@ fn list_environments(files: &HostileDir) -> Result<Vec<String>> {
         names.push(name);
     }
     Ok(names)
+}
+
+/// Reads every `strategies/*.json` of the repository, sorted by name. A
+/// missing `strategies/` directory means no strategies.
+fn load_strategies(files: &HostileDir) -> Result<Vec<Strategy>> {
+    let mut strategies = Vec::new();
+    for (name, kind) in files.entries(STRATEGIES_DIR)?.unwrap_or_default() {
+        let rel = Path::new(STRATEGIES_DIR).join(name);
+        match kind {
+            Kind::File => {}
+            Kind::Symlink => {
+                return Err(Error::unsafe_path(
+                    rel,
+                    "is a symlink; kiln does not follow symlinks",
+                ));
+            }
+            _ => {
+                return Err(Error::unsafe_path(
+                    rel,
+                    "strategies/ holds only strategy files (*.json), no directories",
+                ));
+            }
+        }
+        let text = files.read_text(&rel)?.unwrap_or_default();
+        strategies.push(strategy::from_file(&rel, &text)?);
+    }
+    strategies.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(strategies)
+}
+
+/// Reads `kiln.yaml`; the defaults (no wiring) if there is none.
+fn load_settings(files: &HostileDir, environments: &[String]) -> Result<Settings> {
+    let Some(text) = files.read_text(SETTINGS_FILE)? else {
+        return Ok(Settings::default());
+    };
+    let settings: Settings = kiln_model::parse::yaml(Path::new(SETTINGS_FILE), &text)?;
+    if let Some(g) = &settings.gitops {
+        g.validate(environments)?;
+    }
+    Ok(settings)
 }

@@ -18,9 +18,9 @@
 //! a symlink or read unless it is a regular file of bounded size, and errors
 //! never quote what is in it.
 
-use crate::error::{Error, InputError, Result};
-use crate::render::{OutputFile, Rendered};
+use crate::output::{OutputFile, Rendered, Rendering};
 use crate::safe_fs::{DirLock, HostileDir, Kind};
+use kiln_model::{Error, InputError, Result};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -76,43 +76,37 @@ impl std::fmt::Display for DifferenceKind {
     }
 }
 
-/// Whether environments in `out/` that were not rendered are removed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Prune {
-    /// Remove kiln's files of environments that no longer exist (use when rendering all).
-    Stale,
-    /// Leave other environments alone (use when rendering a selection).
-    Keep,
-}
-
-/// Writes `rendered` into `out` (usually `<repo>/out`). Everything is checked
+/// Writes `rendering` into `out` (usually `<repo>/out`). Everything is checked
 /// before anything is written; environments whose files are already current
-/// are not touched at all.
+/// are not touched at all. Only a rendering of the whole repository
+/// ([`crate::render_repo`]) removes what no longer exists.
 ///
 /// ```
 /// # fn main() -> Result<(), kiln::Error> {
 /// let repo = kiln::Repo::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))?;
-/// let rendered = [kiln::render(&repo.environment("homelab")?)?];
+/// let homelab = kiln::render(&repo.environment("homelab")?)?.into();
 /// let out = tempfile::tempdir().expect("temp dir");
-/// let report = kiln::write(out.path(), &rendered, kiln::Prune::Keep)?;
+/// let report = kiln::write(out.path(), &homelab)?;
 /// assert_eq!(report.written, ["homelab"]);
-/// assert!(kiln::compare(out.path(), &rendered, kiln::Prune::Keep)?.is_empty());
+/// assert!(kiln::compare(out.path(), &homelab)?.is_empty());
 /// // Nothing changed, so the second write touches nothing.
-/// assert_eq!(kiln::write(out.path(), &rendered, kiln::Prune::Keep)?.unchanged, ["homelab"]);
+/// assert_eq!(kiln::write(out.path(), &homelab)?.unchanged, ["homelab"]);
 /// # Ok(()) }
 /// ```
-pub fn write(out: &Path, rendered: &[Rendered], prune: Prune) -> Result<WriteReport> {
+pub fn write(out: &Path, rendering: &Rendering) -> Result<WriteReport> {
+    let rendered = rendering.environments();
     ensure_real_dir(out)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let _lock = DirLock::acquire(out, true)?;
     let files = HostileDir::new(out, "out");
     recover(out, &files)?;
-    let plans = crate::render::in_parallel(rendered, |r| plan(&files, r))
+    let plans = crate::parallel::in_parallel(rendered, |r| plan(&files, r))
         .into_iter()
         .collect::<Result<Vec<_>>>()?;
-    let stale = match prune {
-        Prune::Stale => stale_environments(&files, rendered)?,
-        Prune::Keep => Vec::new(),
+    let stale = if rendering.is_whole_repository() {
+        stale_environments(&files, rendered)?
+    } else {
+        Vec::new()
     };
     let mut report = WriteReport::default();
     let mut changed = Vec::new();
@@ -125,7 +119,7 @@ pub fn write(out: &Path, rendered: &[Rendered], prune: Prune) -> Result<WriteRep
     }
     // 1. Stage every environment that changed; a failure leaves out/ as it was.
     let staged: Vec<Result<()>> =
-        crate::render::in_parallel(&changed, |(r, plan)| stage(out, &files, r, plan));
+        crate::parallel::in_parallel(&changed, |(r, plan)| stage(out, &files, r, plan));
     if let Some(e) = staged.into_iter().find_map(Result::err) {
         for (r, _) in &changed {
             let _ = remove_dir_all_if_present(&staging_dir(out, &r.env));
@@ -157,7 +151,7 @@ pub fn write(out: &Path, rendered: &[Rendered], prune: Prune) -> Result<WriteRep
             Swap::Renamed => Some(out.join(format!("{OLD_PREFIX}{env}"))),
         })
         .collect();
-    for result in crate::render::in_parallel(&leftovers, |dir| remove_dir_all_if_present(dir)) {
+    for result in crate::parallel::in_parallel(&leftovers, |dir| remove_dir_all_if_present(dir)) {
         result?;
     }
     report.written = swaps.iter().map(|(env, _)| env.to_string()).collect();
@@ -183,7 +177,8 @@ pub fn busy(out: &Path) -> bool {
 /// Compares `out` with `rendered` without writing anything: files missing,
 /// changed, or left over from environments or resources that no longer
 /// exist, and staging directories of an interrupted render.
-pub fn compare(out: &Path, rendered: &[Rendered], prune: Prune) -> Result<Vec<Difference>> {
+pub fn compare(out: &Path, rendering: &Rendering) -> Result<Vec<Difference>> {
+    let rendered = rendering.environments();
     ensure_real_dir(out)?;
     let files = HostileDir::new(out, "out");
     let Some(entries) = files.entries("")? else {
@@ -207,10 +202,10 @@ pub fn compare(out: &Path, rendered: &[Rendered], prune: Prune) -> Result<Vec<Di
             kind: DifferenceKind::Leftover,
         })
         .collect();
-    for found in crate::render::in_parallel(rendered, |r| check_env(&files, r)) {
+    for found in crate::parallel::in_parallel(rendered, |r| check_env(&files, r)) {
         differences.extend(found?);
     }
-    if prune == Prune::Stale {
+    if rendering.is_whole_repository() {
         for (env, owned) in stale_environments(&files, rendered)? {
             for name in owned {
                 differences.push(Difference {
@@ -300,7 +295,7 @@ fn plan(files: &HostileDir, r: &Rendered) -> Result<Plan> {
         .find(|f| foreign.binary_search(&f.name).is_ok())
     {
         return Err(Error::ForeignFile {
-            path: crate::error::printable_path(files.shown(Path::new(&r.env).join(&clash.name))),
+            path: kiln_model::printable_path(files.shown(Path::new(&r.env).join(&clash.name))),
         });
     }
     let new_index = index(r);
@@ -486,7 +481,7 @@ fn index_file(index: &Index) -> OutputFile {
     let value = serde_json::json!({ "generator": "kiln", "files": index });
     OutputFile {
         name: INDEX_FILE.into(),
-        contents: crate::emit::json(&value),
+        contents: kiln_model::emit::json(&value),
     }
 }
 
@@ -504,7 +499,7 @@ fn read_index(files: &HostileDir, env: &str) -> Result<Option<Index>> {
         return Ok(None);
     };
     let shown = files.shown(&rel);
-    let parsed: IndexFile = crate::parse::json(&shown, &text).map_err(|e| match e {
+    let parsed: IndexFile = kiln_model::parse::json(&shown, &text).map_err(|e| match e {
         Error::Input(e) => Error::from(
             e.withhold_content("is not an index kiln wrote; delete it and render again"),
         ),

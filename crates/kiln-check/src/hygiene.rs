@@ -1,0 +1,197 @@
+//! Images pinned and labelled with their version, resources bounded, and no
+//! secret in plain text.
+
+use super::object::{Object, Pod};
+use super::{Findings, pointer_join};
+use kiln_model::rules::{
+    IMAGE_TAG, LITERAL_CREDENTIAL, OBJECT_SIZE, PLAINTEXT_SECRET, RESOURCES, VERSION_LABEL,
+};
+use kiln_model::strategy::looks_like_key;
+
+const VERSION: &str = "app.kubernetes.io/version";
+
+/// Environment variable names that say their value is a credential.
+const SECRET_NAME_SUFFIXES: [&str; 6] = [
+    "_KEY",
+    "_TOKEN",
+    "_PASSWORD",
+    "_SECRET",
+    "_PASSWD",
+    "_CREDENTIALS",
+];
+
+/// The tag of an image reference (`repo:tag`, `repo:tag@sha256:…`); None
+/// when it has none. A registry port (`host:5000/repo`) is not a tag.
+pub fn image_tag(image: &str) -> Option<&str> {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
+    last.split_once(':').map(|(_, tag)| tag)
+}
+
+pub(super) fn pod(o: &Object, pod: &Pod, out: &mut Findings) {
+    let mut tags = Vec::new();
+    for c in pod.containers() {
+        let name = c.name;
+        match c.image {
+            None => out.push(
+                &IMAGE_TAG,
+                o,
+                format!("{}/image", c.pointer),
+                format!("container `{name}` has no image"),
+            ),
+            Some(image) => {
+                let digest = image.contains("@sha256:");
+                match image_tag(image) {
+                    Some("latest") if !digest => out.push(
+                        &IMAGE_TAG,
+                        o,
+                        format!("{}/image", c.pointer),
+                        format!("container `{name}` uses the floating tag `latest` ({image})"),
+                    ),
+                    None if !digest => out.push(
+                        &IMAGE_TAG,
+                        o,
+                        format!("{}/image", c.pointer),
+                        format!(
+                            "container `{name}` has an untagged image ({image}), which means latest"
+                        ),
+                    ),
+                    Some(tag) if !c.ephemeral => tags.push(tag),
+                    _ => {}
+                }
+            }
+        }
+        for (i, env) in c.env.iter().enumerate() {
+            let Some(value) = env.value.as_deref().filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            let named_secret = SECRET_NAME_SUFFIXES
+                .iter()
+                .any(|s| env.name.to_ascii_uppercase().ends_with(s));
+            if looks_like_key(value) || (named_secret && !value.contains("$(")) {
+                out.push(
+                    &LITERAL_CREDENTIAL,
+                    o,
+                    format!("{}/env/{i}/value", c.pointer),
+                    format!("container `{name}` sets {} to a literal value that looks like a credential", env.name),
+                );
+            }
+        }
+        if c.ephemeral {
+            continue;
+        }
+        let resources = c.resources;
+        let mut missing = Vec::new();
+        for (part, map) in [
+            ("requests", resources.and_then(|r| r.requests.as_ref())),
+            ("limits", resources.and_then(|r| r.limits.as_ref())),
+        ] {
+            for kind in ["cpu", "memory"] {
+                if !map.is_some_and(|m| m.contains_key(kind)) {
+                    missing.push(format!("{part}.{kind}"));
+                }
+            }
+        }
+        if !missing.is_empty() {
+            out.push(
+                &RESOURCES,
+                o,
+                format!("{}/resources", c.pointer),
+                format!("container `{name}` does not set {}", missing.join(", ")),
+            );
+        }
+    }
+    // The version label or annotation, on the object or its pod template, names an image tag.
+    let places = [
+        ("/metadata/labels", &o.labels),
+        (
+            "/metadata/annotations",
+            &super::object::string_map(o.at("/metadata/annotations")),
+        ),
+        (&*format!("{}/metadata/labels", pod.pointer), &pod.labels),
+        (
+            &*format!("{}/metadata/annotations", pod.pointer),
+            &pod.annotations,
+        ),
+    ];
+    for (at, map) in places {
+        if let Some(version) = map.get(VERSION) {
+            if !tags.is_empty() && !tags.contains(&version.as_str()) {
+                out.push(
+                    &VERSION_LABEL,
+                    o,
+                    pointer_join(at, VERSION),
+                    format!(
+                        "{VERSION} is `{version}` but the image tag is `{}`",
+                        tags.join("`, `")
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The largest object Kubernetes stores: ConfigMaps and Secrets are refused
+/// above 1 MiB of data, and etcd refuses requests not much larger.
+pub const MAX_OBJECT_BYTES: u64 = 1 << 20;
+
+pub(super) fn object(o: &Object, out: &mut Findings) {
+    let size = kiln_model::emit::json_len(&o.manifest.value);
+    if size > MAX_OBJECT_BYTES {
+        out.push(
+            &OBJECT_SIZE,
+            o,
+            "",
+            format!(
+                "the object is {:.1} MiB as JSON; Kubernetes stores objects of at most 1 MiB",
+                size as f64 / f64::from(1 << 20)
+            ),
+        );
+    }
+    match (o.api_version, o.kind) {
+        ("v1", "Secret") => {
+            for field in ["data", "stringData"] {
+                if o.at(&format!("/{field}"))
+                    .and_then(|d| d.as_object())
+                    .is_some_and(|d| !d.is_empty())
+                {
+                    out.push(
+                        &PLAINTEXT_SECRET,
+                        o,
+                        format!("/{field}"),
+                        "a Secret with data would put its values in Git (base64 is not encryption)",
+                    );
+                }
+            }
+        }
+        ("v1", "ConfigMap") => {
+            let data = o.at("/data").and_then(|d| d.as_object());
+            for (key, value) in data.into_iter().flatten() {
+                if value.as_str().is_some_and(looks_like_key) {
+                    out.push(
+                        &LITERAL_CREDENTIAL,
+                        o,
+                        pointer_join("/data", key),
+                        format!("ConfigMap key `{key}` holds a value that looks like a credential"),
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::image_tag;
+
+    #[test]
+    fn tags() {
+        assert_eq!(image_tag("nginx"), None);
+        assert_eq!(image_tag("nginx:1.27"), Some("1.27"));
+        assert_eq!(image_tag("registry:5000/team/app"), None);
+        assert_eq!(image_tag("registry:5000/team/app:v2"), Some("v2"));
+        assert_eq!(image_tag("app:v2@sha256:abc"), Some("v2"));
+        assert_eq!(image_tag("app@sha256:abc"), None);
+    }
+}

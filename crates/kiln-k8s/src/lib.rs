@@ -1,0 +1,17 @@
+//! The Kubernetes layer of kiln, above `kiln-model`: the objects kiln renders
+//! as types, and the operations kustomize also has.
+//!
+//! - [`Resource`]: one rendered object, a core kind from `k8s-openapi` or one
+//!   of kiln's typed custom resources ([`crds`]: HTTPRoute, ServiceMonitor,
+//!   ExternalSecret, Argo CD Application, Flux Kustomization/GitRepository);
+//! - [`patch`]: RFC 6902 JSON patches (with a bound on what `copy` may
+//!   duplicate), RFC 7386 merge patches and strategic merge;
+//! - [`transform`]: kustomize's conveniences (namespace, name prefix/suffix,
+//!   labels, annotations, replicas, images) on documents.
+
+pub mod crds;
+pub mod patch;
+mod resource;
+pub mod transform;
+
+pub use resource::{Resource, first_difference};

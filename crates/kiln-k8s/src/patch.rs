@@ -1,0 +1,581 @@
+//! Patching JSON documents the way kustomize does: RFC 6902 JSON patches and
+//! RFC 7386 merge patches (both from the `json-patch` crate), and strategic
+//! merge, which merges lists of objects by a key instead of replacing them.
+//!
+//! The same strategic merge serves two purposes: an overlay's typed `set`
+//! changes to the description (lists merged by `path`, `env`, …) and
+//! strategic-merge patches of rendered resources (lists merged by their
+//! Kubernetes merge keys).
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// How the items of a list are merged: the field that identifies them, and
+/// where the result puts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListMerge {
+    /// The merge key (`name`, `mountPath`, …).
+    pub key: &'static str,
+    /// Where merged items go.
+    pub order: Order,
+}
+
+/// Item order after a keyed list merge, as kustomize leaves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// The patch's items in patch order, then the target's other items.
+    PatchFirst,
+    /// Items new to the list (in patch order), then the target's items, merged in place.
+    NewFirst,
+}
+
+impl ListMerge {
+    const fn by(key: &'static str) -> Option<ListMerge> {
+        Some(ListMerge {
+            key,
+            order: Order::PatchFirst,
+        })
+    }
+}
+
+/// How the list at `path` (field names from the document root) merges, or
+/// `None` to replace it as a whole.
+pub type MergeKeys<'a> = &'a dyn Fn(&[&str]) -> Option<ListMerge>;
+
+const DIRECTIVE: &str = "$patch";
+
+/// Why a strategic merge failed, and where in the patch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeError {
+    /// JSON pointer within the patch.
+    pub pointer: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for MergeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.pointer, self.message)
+    }
+}
+
+/// The most bytes JSON patch `copy` operations may duplicate, summed over
+/// one overlay's patches: a few operations that copy a document into itself
+/// would otherwise double it each time.
+pub const MAX_COPIED_BYTES: u64 = 4 << 20;
+
+/// Why an RFC 6902 patch failed: which operation, and what happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonPatchError {
+    /// Index of the operation in the patch.
+    pub operation: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Applies RFC 6902 `ops` to `doc`, one operation at a time. The bytes each
+/// `copy` duplicates are added to `copied`; an operation that would take it
+/// past [`MAX_COPIED_BYTES`] is refused before it runs.
+pub fn json_patch(
+    doc: &mut Value,
+    ops: &[json_patch::PatchOperation],
+    copied: &mut u64,
+) -> Result<(), JsonPatchError> {
+    for (i, op) in ops.iter().enumerate() {
+        if let json_patch::PatchOperation::Copy(copy) = op {
+            let size = doc
+                .pointer(copy.from.as_str())
+                .map_or(0, kiln_model::emit::json_len);
+            *copied += size;
+            if *copied > MAX_COPIED_BYTES {
+                return Err(JsonPatchError {
+                    operation: i,
+                    message: format!(
+                        "copies more than {} MiB in all; JSON patches that copy a document into itself grow it without bound",
+                        MAX_COPIED_BYTES >> 20
+                    ),
+                });
+            }
+        }
+        json_patch::patch(doc, std::slice::from_ref(op)).map_err(|e| JsonPatchError {
+            operation: i,
+            message: format!("operation on `{}` failed: {}", e.path, e.kind),
+        })?;
+    }
+    Ok(())
+}
+
+/// Strategic merge of `patch` into `target`:
+/// - maps merge recursively; `null` removes a field;
+/// - lists with a merge key merge item by item, ordered as kustomize orders
+///   them (see [`Order`]); an item
+///   `{<key>: …, $patch: delete}` removes the matching item;
+/// - other lists and scalars are replaced;
+/// - `$patch: replace` in a map replaces the map; a list item `{$patch: replace}`
+///   makes the patch's items the whole list; `$patch: delete` in a map removes it.
+///
+/// Errors carry the JSON pointer (within the patch) of the problem.
+pub fn strategic_merge(
+    target: &mut Value,
+    patch: &Value,
+    keys: MergeKeys,
+) -> Result<(), MergeError> {
+    let mut path = Vec::new();
+    merge_value(target, patch, keys, &mut path)
+}
+
+fn pointer(path: &[&str]) -> String {
+    path.iter()
+        .map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1")))
+        .collect()
+}
+
+fn merge_value<'a>(
+    target: &mut Value,
+    patch: &'a Value,
+    keys: MergeKeys,
+    path: &mut Vec<&'a str>,
+) -> Result<(), MergeError> {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => merge_map(t, p, keys, path),
+        (target, patch) => {
+            *target = strip(patch, path)?;
+            Ok(())
+        }
+    }
+}
+
+fn directive<'a>(
+    map: &'a Map<String, Value>,
+    path: &[&str],
+) -> Result<Option<&'a str>, MergeError> {
+    match map.get(DIRECTIVE) {
+        None => Ok(None),
+        Some(Value::String(s)) if s == "replace" || s == "delete" || s == "merge" => Ok(Some(s)),
+        Some(other) => Err(MergeError {
+            pointer: pointer(path),
+            message: format!(
+                "`$patch: {other}` is not a directive kiln knows (expected replace, delete or merge)"
+            ),
+        }),
+    }
+}
+
+fn merge_map<'a>(
+    target: &mut Map<String, Value>,
+    patch: &'a Map<String, Value>,
+    keys: MergeKeys,
+    path: &mut Vec<&'a str>,
+) -> Result<(), MergeError> {
+    match directive(patch, path)? {
+        Some("replace") => {
+            *target = match strip(&Value::Object(patch.clone()), path)? {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            };
+            return Ok(());
+        }
+        Some("delete") => {
+            target.clear();
+            return Ok(());
+        }
+        _ => {}
+    }
+    for (key, value) in patch {
+        if key == DIRECTIVE {
+            continue;
+        }
+        path.push(key);
+        match value {
+            Value::Null => {
+                target.remove(key);
+            }
+            Value::Object(p) if directive(p, path)? == Some("delete") => {
+                target.remove(key);
+            }
+            Value::Array(items) => match (keys(path), target.get_mut(key)) {
+                (Some(how), Some(Value::Array(existing))) => {
+                    merge_list(existing, items, how, keys, path)?;
+                }
+                _ => {
+                    target.insert(key.clone(), strip_list(items, path)?);
+                }
+            },
+            _ => match target.get_mut(key) {
+                Some(existing) => merge_value(existing, value, keys, path)?,
+                None => {
+                    target.insert(key.clone(), strip(value, path)?);
+                }
+            },
+        }
+        path.pop();
+    }
+    Ok(())
+}
+
+fn merge_list<'a>(
+    target: &mut Vec<Value>,
+    patch: &'a [Value],
+    how: ListMerge,
+    keys: MergeKeys,
+    path: &mut Vec<&'a str>,
+) -> Result<(), MergeError> {
+    let merge_key = how.key;
+    let replace_all = patch.iter().any(|item| {
+        item.as_object()
+            .is_some_and(|m| m.len() == 1 && m.get(DIRECTIVE) == Some(&Value::from("replace")))
+    });
+    if replace_all {
+        let kept: Vec<Value> = patch
+            .iter()
+            .filter(|item| item.get(DIRECTIVE).is_none())
+            .cloned()
+            .collect();
+        *target = match strip_list(&kept, path)? {
+            Value::Array(items) => items,
+            _ => Vec::new(),
+        };
+        return Ok(());
+    }
+    let mut remaining: Vec<Option<Value>> = target.drain(..).map(Some).collect();
+    // Patch items, with the index of the target item each replaces (if any).
+    let mut merged: Vec<(Option<usize>, Value)> = Vec::new();
+    for (i, item) in patch.iter().enumerate() {
+        let Some(map) = item.as_object() else {
+            return Err(MergeError {
+                pointer: format!("{}/{i}", pointer(path)),
+                message: format!(
+                    "expected an object with `{merge_key}` (items of this list are merged by it)"
+                ),
+            });
+        };
+        let Some(id) = map.get(merge_key) else {
+            return Err(MergeError {
+                pointer: format!("{}/{i}", pointer(path)),
+                message: format!("missing `{merge_key}`, which identifies the item to change"),
+            });
+        };
+        let found = remaining
+            .iter()
+            .position(|slot| slot.as_ref().is_some_and(|t| t.get(merge_key) == Some(id)));
+        let existing = found.and_then(|at| remaining[at].take());
+        if directive(map, path)? == Some("delete") {
+            continue;
+        }
+        let mut value = existing.unwrap_or_else(|| Value::Object(Map::new()));
+        merge_value(&mut value, item, keys, path)?;
+        merged.push((found, value));
+    }
+    *target = match how.order {
+        Order::PatchFirst => merged
+            .into_iter()
+            .map(|(_, v)| v)
+            .chain(remaining.into_iter().flatten())
+            .collect(),
+        Order::NewFirst => {
+            let mut slots: Vec<Option<Value>> = remaining;
+            let mut new = Vec::new();
+            for (at, value) in merged {
+                match at {
+                    Some(at) => slots[at] = Some(value),
+                    None => new.push(value),
+                }
+            }
+            new.into_iter().chain(slots.into_iter().flatten()).collect()
+        }
+    };
+    Ok(())
+}
+
+/// A patch value with its directives removed, for places where there is nothing to merge into.
+fn strip(value: &Value, path: &[&str]) -> Result<Value, MergeError> {
+    match value {
+        Value::Object(map) => {
+            directive(map, path)?;
+            let mut out = Map::new();
+            for (k, v) in map {
+                if k != DIRECTIVE && !v.is_null() {
+                    out.insert(k.clone(), strip(v, path)?);
+                }
+            }
+            Ok(Value::Object(out))
+        }
+        Value::Array(items) => strip_list(items, path),
+        other => Ok(other.clone()),
+    }
+}
+
+fn strip_list(items: &[Value], path: &[&str]) -> Result<Value, MergeError> {
+    let mut out = Vec::new();
+    for item in items {
+        let is_directive_only = item
+            .as_object()
+            .is_some_and(|m| m.len() == 1 && m.contains_key(DIRECTIVE));
+        let deleted = item.get(DIRECTIVE) == Some(&Value::from("delete"));
+        if !is_directive_only && !deleted {
+            out.push(strip(item, path)?);
+        }
+    }
+    Ok(Value::Array(out))
+}
+
+/// Merge keys of the Kubernetes lists kiln renders, for strategic-merge
+/// patches of core kinds (custom resources have none: lists are replaced, as
+/// kustomize does without a schema).
+pub fn kubernetes_merge_keys(path: &[&str]) -> Option<ListMerge> {
+    let (last, parents) = path.split_last()?;
+    match *last {
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "imagePullSecrets" => ListMerge::by("name"),
+        "volumeMounts" => ListMerge::by("mountPath"),
+        "volumeDevices" => ListMerge::by("devicePath"),
+        "ports" if parents.contains(&"containers") || parents.contains(&"initContainers") => {
+            ListMerge::by("containerPort")
+        }
+        // Service ports: keyed by port (and protocol), and kustomize puts new ones first.
+        "ports" if parents == ["spec"] => Some(ListMerge {
+            key: "port",
+            order: Order::NewFirst,
+        }),
+        _ => None,
+    }
+}
+
+/// Which resources a patch applies to (kustomize's `target`). Every given field must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Target {
+    /// API group (`apps`, `gateway.networking.k8s.io`; empty for core).
+    #[serde(default)]
+    pub group: Option<String>,
+    /// API version (`v1`).
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Kind.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// metadata.name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// metadata.namespace.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Equality-based label selector: `a=b,c!=d,e,!f`.
+    #[serde(default)]
+    pub label_selector: Option<String>,
+}
+
+impl Target {
+    /// Whether `doc` (a Kubernetes object as JSON) is selected.
+    pub fn matches(&self, doc: &Value) -> bool {
+        let text = |p: &str| doc.pointer(p).and_then(Value::as_str).unwrap_or_default();
+        let api_version = text("/apiVersion");
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let eq = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+        eq(&self.group, group)
+            && eq(&self.version, version)
+            && eq(&self.kind, text("/kind"))
+            && eq(&self.name, text("/metadata/name"))
+            && eq(&self.namespace, text("/metadata/namespace"))
+            && self.label_selector.as_deref().is_none_or(|sel| {
+                let labels = doc.pointer("/metadata/labels").and_then(Value::as_object);
+                selector_matches(sel, labels)
+            })
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = [
+            ("group", &self.group),
+            ("version", &self.version),
+            ("kind", &self.kind),
+            ("name", &self.name),
+            ("namespace", &self.namespace),
+            ("labelSelector", &self.label_selector),
+        ]
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+        .collect();
+        if parts.is_empty() {
+            f.write_str("every resource")
+        } else {
+            f.write_str(&parts.join(", "))
+        }
+    }
+}
+
+/// Checks an equality-based selector (`a=b`, `a==b`, `a!=b`, `a`, `!a`, comma-separated).
+pub fn selector_is_valid(selector: &str) -> bool {
+    selector.split(',').all(|term| {
+        let term = term.trim();
+        !term.is_empty() && !term.contains(['(', ')', ' '])
+    })
+}
+
+fn selector_matches(selector: &str, labels: Option<&Map<String, Value>>) -> bool {
+    let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
+    selector.split(',').map(str::trim).all(|term| {
+        if let Some((k, v)) = term.split_once("!=") {
+            get(k.trim()) != Some(v.trim())
+        } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
+            get(k.trim()) == Some(v.trim())
+        } else if let Some(k) = term.strip_prefix('!') {
+            get(k).is_none()
+        } else {
+            get(term).is_some()
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn smp(target: Value, patch: Value) -> Value {
+        let mut t = target;
+        strategic_merge(&mut t, &patch, &kubernetes_merge_keys).expect("merge");
+        t
+    }
+
+    #[test]
+    fn lists_merge_by_key_patch_items_first() {
+        let target = json!({"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]});
+        let out = smp(
+            target,
+            json!({"env": [{"name": "C", "value": "3"}, {"name": "B", "value": "9"}]}),
+        );
+        assert_eq!(
+            out,
+            json!({"env": [{"name": "C", "value": "3"}, {"name": "B", "value": "9"}, {"name": "A", "value": "1"}]})
+        );
+    }
+
+    #[test]
+    fn service_ports_put_new_items_first() {
+        let target = json!({"spec": {"ports": [{"port": 1}, {"port": 2}]}});
+        let out = smp(
+            target,
+            json!({"spec": {"ports": [{"port": 2, "name": "b"}, {"port": 3}]}}),
+        );
+        assert_eq!(
+            out["spec"]["ports"],
+            json!([{"port": 3}, {"port": 1}, {"port": 2, "name": "b"}])
+        );
+    }
+
+    #[test]
+    fn directives_delete_and_replace() {
+        let target = json!({"env": [{"name": "A"}, {"name": "B"}], "m": {"x": 1, "y": 2}});
+        let out = smp(
+            target.clone(),
+            json!({"env": [{"name": "A", "$patch": "delete"}], "m": {"$patch": "replace", "z": 3}}),
+        );
+        assert_eq!(out, json!({"env": [{"name": "B"}], "m": {"z": 3}}));
+        let out = smp(
+            target.clone(),
+            json!({"env": [{"$patch": "replace"}, {"name": "Z"}]}),
+        );
+        assert_eq!(out["env"], json!([{"name": "Z"}]));
+        let out = smp(target, json!({"m": {"$patch": "delete"}, "env": null}));
+        assert_eq!(out, json!({}));
+    }
+
+    #[test]
+    fn lists_without_a_key_are_replaced() {
+        let out = smp(json!({"args": ["a", "b"]}), json!({"args": ["c"]}));
+        assert_eq!(out, json!({"args": ["c"]}));
+    }
+
+    #[test]
+    fn bad_items_and_directives_are_errors_with_pointers() {
+        let mut t = json!({"spec": {"containers": [{"name": "a"}]}});
+        let err = strategic_merge(
+            &mut t,
+            &json!({"spec": {"containers": [{"image": "x"}]}}),
+            &kubernetes_merge_keys,
+        )
+        .expect_err("no key")
+        .to_string();
+        assert!(
+            err.starts_with("/spec/containers/0: missing `name`"),
+            "{err}"
+        );
+        let err = strategic_merge(
+            &mut t,
+            &json!({"spec": {"$patch": "explode"}}),
+            &kubernetes_merge_keys,
+        )
+        .expect_err("bad directive")
+        .to_string();
+        assert!(err.contains("explode"), "{err}");
+    }
+
+    #[test]
+    fn port_keys_depend_on_the_list() {
+        assert_eq!(
+            kubernetes_merge_keys(&["spec", "ports"]).map(|m| m.key),
+            Some("port")
+        );
+        assert_eq!(
+            kubernetes_merge_keys(&["spec", "template", "spec", "containers", "ports"])
+                .map(|m| m.key),
+            Some("containerPort")
+        );
+        assert_eq!(kubernetes_merge_keys(&["spec", "rules"]), None);
+    }
+
+    #[test]
+    fn targets_select_by_every_field() {
+        let doc = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "gw", "namespace": "p", "labels": {"tier": "web", "team": "ai"}}});
+        let t = |json: Value| serde_json::from_value::<Target>(json).expect("target");
+        assert!(t(json!({})).matches(&doc));
+        assert!(t(json!({"group": "apps", "version": "v1", "kind": "Deployment", "name": "gw", "namespace": "p"})).matches(&doc));
+        assert!(!t(json!({"group": ""})).matches(&doc));
+        assert!(t(json!({"labelSelector": "tier=web,team==ai,!other"})).matches(&doc));
+        assert!(!t(json!({"labelSelector": "tier!=web"})).matches(&doc));
+        assert!(!t(json!({"labelSelector": "missing"})).matches(&doc));
+    }
+
+    fn arb_doc() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            any::<i8>().prop_map(|n| json!(n)),
+            "[a-c]{0,2}".prop_map(|s| json!(s))
+        ];
+        leaf.prop_recursive(3, 16, 3, |inner| {
+            prop::collection::btree_map("[a-c]", inner, 0..3)
+                .prop_map(|m| Value::Object(m.into_iter().collect()))
+        })
+    }
+
+    proptest! {
+        /// RFC 7386: applying a merge patch twice equals applying it once.
+        #[test]
+        fn merge_patch_is_idempotent(doc in arb_doc(), patch in arb_doc()) {
+            let mut once = doc.clone();
+            json_patch::merge(&mut once, &patch);
+            let mut twice = once.clone();
+            json_patch::merge(&mut twice, &patch);
+            prop_assert_eq!(once, twice);
+        }
+
+        /// Strategic merge of a keyed list is idempotent too.
+        #[test]
+        fn strategic_merge_is_idempotent(names in prop::collection::vec("[a-d]", 0..4), patch in prop::collection::vec(("[a-f]", "[x-z]"), 0..4)) {
+            let target = json!({"env": names.iter().map(|n| json!({"name": n})).collect::<Vec<_>>()});
+            let mut seen = std::collections::BTreeSet::new();
+            let patch: Vec<Value> = patch.into_iter().filter(|(n, _)| seen.insert(n.clone()))
+                .map(|(n, v)| json!({"name": n, "value": v})).collect();
+            let patch = json!({"env": patch});
+            let once = smp(target, patch.clone());
+            prop_assert_eq!(smp(once.clone(), patch), once);
+        }
+    }
+}

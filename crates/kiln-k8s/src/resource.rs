@@ -1,0 +1,162 @@
+//! [`Resource`]: one typed Kubernetes object, of any kind kiln renders.
+
+use crate::crds::{
+    Application, ExternalSecret, FluxKustomization, GitRepository, HttpRoute, ServiceMonitor,
+};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde_json::Value;
+
+macro_rules! resources {
+    ($( $(#[$doc:meta])* $variant:ident($ty:ty) = $api_version:literal, $kind:literal, rank $rank:literal; )*) => {
+        /// A typed Kubernetes object. Core kinds are `k8s-openapi` types; custom
+        /// resources are kiln's typed structs in [`crate::crds`].
+        #[derive(Debug, Clone, PartialEq)]
+        #[allow(clippy::large_enum_variant)]
+        pub enum Resource {
+            $( $(#[$doc])* $variant($ty), )*
+        }
+
+        impl Resource {
+            /// `apiVersion`, e.g. `apps/v1`.
+            pub fn api_version(&self) -> &'static str {
+                match self { $( Resource::$variant(_) => $api_version, )* }
+            }
+
+            /// `kind`, e.g. `Deployment`.
+            pub fn kind(&self) -> &'static str {
+                match self { $( Resource::$variant(_) => $kind, )* }
+            }
+
+            /// The object's metadata.
+            pub fn metadata(&self) -> &ObjectMeta {
+                match self { $( Resource::$variant(r) => &r.metadata, )* }
+            }
+
+            /// The object's metadata, to change.
+            pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
+                match self { $( Resource::$variant(r) => &mut r.metadata, )* }
+            }
+
+            /// Position in apply order: lower is applied first.
+            pub fn apply_rank(&self) -> u8 {
+                match self { $( Resource::$variant(_) => $rank, )* }
+            }
+
+            /// Reads a Kubernetes object (JSON) back into its type. Fails for a
+            /// kind kiln does not render, a field its type does not have, or a
+            /// value of the wrong type, naming the JSON pointer.
+            pub fn from_value(value: &Value) -> Result<Resource, String> {
+                let api_version = value["apiVersion"].as_str().unwrap_or_default();
+                let kind = value["kind"].as_str().unwrap_or_default();
+                // Deserialized from the borrowed value: no copy. Unknown fields are
+                // caught by the round-trip comparison below, for every kind alike.
+                let typed = match (api_version, kind) {
+                    $( ($api_version, $kind) => <$ty as serde::Deserialize>::deserialize(value)
+                        .map(Resource::$variant), )*
+                    _ => return Err(format!("kiln does not render {api_version} {kind}")),
+                };
+                let typed = typed.map_err(|e| format!("not a valid {api_version} {kind}: {e}"))?;
+                match first_difference(value, &typed.to_value(), String::new()) {
+                    None => Ok(typed),
+                    Some(pointer) => Err(format!(
+                        "not a valid {api_version} {kind}: `{pointer}` is not a field of it (or has the wrong shape)"
+                    )),
+                }
+            }
+
+            /// The object as JSON, with `apiVersion` and `kind` set.
+            pub fn to_value(&self) -> Value {
+                let value = match self {
+                    $( Resource::$variant(r) => serde_json::to_value(r), )*
+                };
+                // Serialising these types cannot fail: no maps with non-string keys, no custom Serialize.
+                let mut value = value.unwrap_or(Value::Null);
+                if let Value::Object(map) = &mut value {
+                    map.insert("apiVersion".into(), Value::from(self.api_version()));
+                    map.insert("kind".into(), Value::from(self.kind()));
+                }
+                value
+            }
+        }
+    };
+}
+
+// Apply order: the Namespace (with its Pod Security labels) first, then the
+// NetworkPolicy so no pod ever runs unfenced, configuration and secrets before
+// the workloads that read them, routing and monitoring last.
+resources! {
+    /// core/v1 Namespace.
+    Namespace(Namespace) = "v1", "Namespace", rank 0;
+    /// networking.k8s.io/v1 NetworkPolicy.
+    NetworkPolicy(NetworkPolicy) = "networking.k8s.io/v1", "NetworkPolicy", rank 1;
+    /// core/v1 ConfigMap.
+    ConfigMap(ConfigMap) = "v1", "ConfigMap", rank 2;
+    /// core/v1 ServiceAccount (enterprise: the pods' cloud identity).
+    ServiceAccount(ServiceAccount) = "v1", "ServiceAccount", rank 2;
+    /// external-secrets.io/v1 ExternalSecret.
+    ExternalSecret(ExternalSecret) = "external-secrets.io/v1", "ExternalSecret", rank 3;
+    /// core/v1 Service.
+    Service(Service) = "v1", "Service", rank 4;
+    /// apps/v1 Deployment.
+    Deployment(Deployment) = "apps/v1", "Deployment", rank 5;
+    /// policy/v1 PodDisruptionBudget.
+    PodDisruptionBudget(PodDisruptionBudget) = "policy/v1", "PodDisruptionBudget", rank 6;
+    /// autoscaling/v2 HorizontalPodAutoscaler.
+    HorizontalPodAutoscaler(HorizontalPodAutoscaler) = "autoscaling/v2", "HorizontalPodAutoscaler", rank 6;
+    /// networking.k8s.io/v1 Ingress (enterprise: a cloud load balancer).
+    Ingress(Ingress) = "networking.k8s.io/v1", "Ingress", rank 7;
+    /// gateway.networking.k8s.io/v1 HTTPRoute.
+    HttpRoute(HttpRoute) = "gateway.networking.k8s.io/v1", "HTTPRoute", rank 7;
+    /// monitoring.coreos.com/v1 ServiceMonitor.
+    ServiceMonitor(ServiceMonitor) = "monitoring.coreos.com/v1", "ServiceMonitor", rank 8;
+    /// argoproj.io/v1alpha1 Application (GitOps wiring, `out/argocd/`).
+    Application(Application) = "argoproj.io/v1alpha1", "Application", rank 9;
+    /// source.toolkit.fluxcd.io/v1 GitRepository (GitOps wiring, `out/flux/`).
+    GitRepository(GitRepository) = "source.toolkit.fluxcd.io/v1", "GitRepository", rank 9;
+    /// kustomize.toolkit.fluxcd.io/v1 Kustomization (GitOps wiring, `out/flux/`).
+    FluxKustomization(FluxKustomization) = "kustomize.toolkit.fluxcd.io/v1", "Kustomization", rank 10;
+}
+
+impl Resource {
+    /// `metadata.name` (empty if unset).
+    pub fn name(&self) -> &str {
+        self.metadata().name.as_deref().unwrap_or_default()
+    }
+
+    /// `metadata.namespace`, for namespaced objects.
+    pub fn namespace(&self) -> Option<&str> {
+        self.metadata().namespace.as_deref()
+    }
+}
+
+/// The first JSON pointer at which `a` (as written) and `b` (read into a type
+/// and back) differ. An explicit `null` equals an absent field, and a number
+/// equals the string a type wrote it back as (`cpu: 1` is the quantity "1").
+pub fn first_difference(a: &Value, b: &Value, at: String) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => x
+            .keys()
+            .chain(y.keys().filter(|k| !x.contains_key(*k)))
+            .find_map(|k| {
+                let here = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                match (x.get(k), y.get(k)) {
+                    (Some(p), Some(q)) => first_difference(p, q, here),
+                    (Some(Value::Null), None) => None,
+                    _ => Some(here),
+                }
+            }),
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (p, q))| first_difference(p, q, format!("{at}/{i}"))),
+        _ if a == b => None,
+        (Value::Number(n), Value::String(s)) if n.to_string() == *s => None,
+        _ => Some(if at.is_empty() { "/".into() } else { at }),
+    }
+}

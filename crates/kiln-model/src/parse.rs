@@ -1,0 +1,738 @@
+//! Typed input: YAML and JSON read with serde, errors turned into
+//! [`InputError`]s that name the file, line, column, field and a likely fix.
+//!
+//! Every text is scanned before serde builds anything from it: nesting
+//! deeper than [`MAX_DEPTH`], a document that its YAML aliases would grow
+//! past [`MAX_EXPANDED_BYTES`], a key given twice in one mapping, and the
+//! control characters that YAML writers refuse are errors naming the line
+//! (and for duplicates, both lines). So memory and time stay proportional
+//! to the input, and what a reviewer reads is what kiln reads.
+
+use crate::error::{Error, InputError, closest};
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The deepest nesting of mappings and sequences kiln reads. Kubernetes
+/// objects, descriptions and strategies need a fraction of it.
+pub const MAX_DEPTH: usize = 64;
+
+/// The largest a document may be once its YAML aliases are expanded,
+/// counted as its scalars' bytes plus one per node.
+pub const MAX_EXPANDED_BYTES: u64 = 8 << 20;
+
+/// Parses `text` (the contents of `file`) as YAML into `T`. Unknown fields are
+/// rejected by `T` itself (`deny_unknown_fields`); this adds where and why.
+/// A file with nothing but comments and blank lines reads as an empty mapping.
+pub fn yaml<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Error> {
+    let text = if is_blank_yaml(text) { "{}" } else { text };
+    scan_yaml(file, text)?;
+    let de = serde_yaml::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let pointer = pointer(err.path());
+        let inner = err.into_inner();
+        let message = strip_location(&inner.to_string());
+        let mut e = InputError::new(file, message.clone())
+            .at(pointer)
+            .with_help(suggest(&message));
+        if let Some(loc) = inner.location() {
+            e = e.with_location(text, loc.line(), loc.column());
+        }
+        e.into()
+    })
+}
+
+/// Parses `text` (the contents of `file`) as JSON into `T`.
+pub fn json<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Error> {
+    scan_json(file, text)?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let pointer = pointer(err.path());
+        Error::from(json_error(file, text, err.into_inner()).at(pointer))
+    })?;
+    de.end()
+        .map_err(|e| Error::from(json_error(file, text, e)))?;
+    Ok(value)
+}
+
+/// The documents of a YAML stream (`---` separated), each as a JSON value;
+/// empty documents are left out.
+pub fn yaml_documents(file: &Path, text: &str) -> Result<Vec<serde_json::Value>, Error> {
+    use serde::Deserialize as _;
+    scan_yaml(file, text)?;
+    let mut values = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        let value = serde_json::Value::deserialize(doc).map_err(|e| {
+            let mut err = InputError::new(
+                file,
+                format!("not valid YAML: {}", strip_location(&e.to_string())),
+            );
+            if let Some(loc) = e.location() {
+                err = err.with_location(text, loc.line(), loc.column());
+            }
+            Error::from(err)
+        })?;
+        if !value.is_null() {
+            values.push(value);
+        }
+    }
+    Ok(values)
+}
+
+/// A character that YAML writers refuse to write (kubectl kustomize fails
+/// with "control characters are not allowed"): DEL and the C1 controls but NEL.
+pub(crate) fn refused_char(s: &str) -> Option<char> {
+    s.chars()
+        .find(|c| *c == '\u{7f}' || (('\u{80}'..='\u{9f}').contains(c) && *c != '\u{85}'))
+}
+
+fn refused_char_message(c: char) -> String {
+    format!(
+        "contains the control character U+{:04X}, which YAML writers refuse (kubectl kustomize fails on it); remove it",
+        c as u32
+    )
+}
+
+/// Escapes `s` as one JSON pointer segment.
+pub(crate) fn pointer_segment(s: &str) -> String {
+    s.replace('~', "~0").replace('/', "~1")
+}
+
+/// What the YAML scanner tracks for each open mapping or sequence.
+struct Frame {
+    /// Keys seen so far (mappings) with their line; empty for sequences.
+    keys: HashMap<String, usize>,
+    is_map: bool,
+    /// A mapping's next node is a key.
+    expect_key: bool,
+    /// The pointer segment of the node being read: the last key, or the next index.
+    segment: String,
+    index: usize,
+    /// The segment under which this collection sits in its parent.
+    own: String,
+    anchor: usize,
+    start: u64,
+}
+
+/// Judges a YAML stream before serde reads it (see the module docs).
+pub(crate) fn scan_yaml(file: &Path, text: &str) -> Result<(), Error> {
+    use saphyr_parser::{Event, Parser};
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, u64> = HashMap::new();
+    let mut total: u64 = 0;
+    let fail = |line: usize, col: usize, pointer: String, message: String| -> Error {
+        InputError::new(file, message)
+            .at(pointer)
+            .with_location(text, line, col + 1)
+            .into()
+    };
+    let pointer = |frames: &[Frame], last: Option<&str>| -> String {
+        let mut p: String = frames
+            .iter()
+            .skip(1)
+            .map(|f| format!("/{}", f.own))
+            .collect();
+        if let Some(last) = last {
+            p.push('/');
+            p.push_str(last);
+        }
+        p
+    };
+    for event in Parser::new_from_str(text) {
+        let (event, span) = match event {
+            Ok(e) => e,
+            Err(e) => {
+                let m = e.marker();
+                // The parser's own guard against deep flow collections.
+                let message = if e.info().contains("recursion limit") {
+                    format!("nests deeper than {MAX_DEPTH} levels of mappings and sequences")
+                } else {
+                    format!("not valid YAML: {}", e.info())
+                };
+                return Err(fail(m.line(), m.col(), String::new(), message));
+            }
+        };
+        let (line, col) = (span.start.line(), span.start.col());
+        let is_node = matches!(
+            event,
+            Event::Scalar(..)
+                | Event::Alias(_)
+                | Event::MappingStart(..)
+                | Event::SequenceStart(..)
+        );
+        // A node in key position of a mapping.
+        if is_node && frames.last().is_some_and(|f| f.is_map && f.expect_key) {
+            let Event::Scalar(key, _, anchor, _) = &event else {
+                return Err(fail(
+                    line,
+                    col,
+                    pointer(&frames, None),
+                    "a mapping key must be a plain string, not a collection or alias".into(),
+                ));
+            };
+            let at = pointer(&frames, Some(&pointer_segment(key)));
+            if let Some(c) = refused_char(key) {
+                return Err(fail(line, col, at, refused_char_message(c)));
+            }
+            let frame = frames.last_mut().expect("checked above");
+            if let Some(first) = frame.keys.insert(key.to_string(), line) {
+                return Err(fail(
+                    line,
+                    col,
+                    at,
+                    format!(
+                        "duplicate key `{key}`: first at line {first}, again at line {line}; a key may appear once in a mapping"
+                    ),
+                ));
+            }
+            frame.segment = pointer_segment(key);
+            frame.expect_key = false;
+            total += key.len() as u64 + 1;
+            if *anchor != 0 {
+                anchors.insert(*anchor, key.len() as u64 + 1);
+            }
+            continue;
+        }
+        let segment = frames.last().map(|f| f.segment.clone()).unwrap_or_default();
+        // Whether a value is complete after this event, so its parent moves on.
+        let completes = matches!(
+            event,
+            Event::Scalar(..) | Event::Alias(_) | Event::MappingEnd | Event::SequenceEnd
+        );
+        match event {
+            Event::Scalar(value, _, anchor, _) => {
+                if let Some(c) = refused_char(&value) {
+                    let at = pointer(&frames, frames.last().map(|_| segment.as_str()));
+                    return Err(fail(line, col, at, refused_char_message(c)));
+                }
+                total += value.len() as u64 + 1;
+                if anchor != 0 {
+                    anchors.insert(anchor, value.len() as u64 + 1);
+                }
+            }
+            Event::Alias(anchor) => total += anchors.get(&anchor).copied().unwrap_or(0),
+            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
+                if frames.len() >= MAX_DEPTH {
+                    return Err(fail(
+                        line,
+                        col,
+                        pointer(&frames, Some(&segment)),
+                        format!("nests deeper than {MAX_DEPTH} levels of mappings and sequences"),
+                    ));
+                }
+                total += 1;
+                let is_map = matches!(event, Event::MappingStart(..));
+                frames.push(Frame {
+                    keys: HashMap::new(),
+                    is_map,
+                    expect_key: is_map,
+                    segment: if is_map { String::new() } else { "0".into() },
+                    index: 0,
+                    own: segment,
+                    anchor,
+                    start: total,
+                });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                if let Some(done) = frames.pop() {
+                    if done.anchor != 0 {
+                        anchors.insert(done.anchor, total - done.start + 1);
+                    }
+                }
+            }
+            Event::DocumentStart(_) | Event::DocumentEnd => frames.clear(),
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+        }
+        if total > MAX_EXPANDED_BYTES {
+            return Err(fail(
+                line,
+                col,
+                pointer(&frames, None),
+                format!(
+                    "grows past {} MiB once its aliases are expanded; repeat less through `*` aliases",
+                    MAX_EXPANDED_BYTES >> 20
+                ),
+            ));
+        }
+        if completes {
+            if let Some(parent) = frames.last_mut() {
+                if parent.is_map {
+                    parent.expect_key = true;
+                } else {
+                    parent.index += 1;
+                    parent.segment = parent.index.to_string();
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Judges a JSON text before it is read into a type: depth, duplicate
+/// keys (both lines) and refused control characters.
+pub(crate) fn scan_json(file: &Path, text: &str) -> Result<(), Error> {
+    let consumed = std::rc::Rc::new(std::cell::Cell::new(0usize));
+    let reader = CountingReader {
+        bytes: text.as_bytes(),
+        consumed: consumed.clone(),
+    };
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let mut state = JsonScan {
+        path: Vec::new(),
+        consumed,
+        problem: None,
+    };
+    let result = serde::de::DeserializeSeed::deserialize(JsonNode(&mut state), &mut de)
+        .and_then(|()| de.end());
+    let Err(e) = result else {
+        return Ok(());
+    };
+    let line_of = |offset: usize| {
+        1 + text.as_bytes()[..offset.min(text.len())]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+    };
+    let (pointer, message) = match state.problem {
+        Some(JsonProblem::Duplicate {
+            pointer,
+            key,
+            first,
+        }) => (
+            pointer,
+            format!(
+                "duplicate key `{key}`: first at line {}, again at line {}; a key may appear once in an object",
+                line_of(first),
+                e.line()
+            ),
+        ),
+        Some(JsonProblem::Other { pointer, message }) => (pointer, message),
+        None => (String::new(), strip_location(&e.to_string())),
+    };
+    Err(InputError::new(file, message)
+        .at(pointer)
+        .with_location(text, e.line(), e.column())
+        .into())
+}
+
+/// A byte reader that says how far serde_json has read.
+struct CountingReader<'a> {
+    bytes: &'a [u8],
+    consumed: std::rc::Rc<std::cell::Cell<usize>>,
+}
+
+impl std::io::Read for CountingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = std::io::Read::read(&mut self.bytes, buf)?;
+        self.consumed.set(self.consumed.get() + n);
+        Ok(n)
+    }
+}
+
+enum JsonProblem {
+    Duplicate {
+        pointer: String,
+        key: String,
+        first: usize,
+    },
+    Other {
+        pointer: String,
+        message: String,
+    },
+}
+
+struct JsonScan {
+    path: Vec<String>,
+    consumed: std::rc::Rc<std::cell::Cell<usize>>,
+    problem: Option<JsonProblem>,
+}
+
+impl JsonScan {
+    fn pointer(&self) -> String {
+        self.path.iter().map(|s| format!("/{s}")).collect()
+    }
+
+    fn fail<E: serde::de::Error>(&mut self, problem: JsonProblem) -> E {
+        self.problem = Some(problem);
+        E::custom("refused")
+    }
+
+    fn string<E: serde::de::Error>(&mut self, s: &str) -> Result<(), E> {
+        match refused_char(s) {
+            Some(c) => {
+                let pointer = self.pointer();
+                Err(self.fail(JsonProblem::Other {
+                    pointer,
+                    message: refused_char_message(c),
+                }))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// One JSON value, visited without being built.
+struct JsonNode<'s>(&'s mut JsonScan);
+
+impl<'de> serde::de::DeserializeSeed<'de> for JsonNode<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for JsonNode<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<(), E> {
+        self.0.string(s)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let scan = self.0;
+        enter(scan)?;
+        let mut i = 0usize;
+        loop {
+            scan.path.push(i.to_string());
+            let more = seq.next_element_seed(JsonNode(scan))?;
+            scan.path.pop();
+            if more.is_none() {
+                break;
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let scan = self.0;
+        enter(scan)?;
+        let mut keys: HashMap<String, usize> = HashMap::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let segment = pointer_segment(&key);
+            scan.path.push(segment);
+            scan.string::<A::Error>(&key)?;
+            if let Some(first) = keys.insert(key.clone(), scan.consumed.get()) {
+                let pointer = scan.pointer();
+                return Err(scan.fail(JsonProblem::Duplicate {
+                    pointer,
+                    key,
+                    first,
+                }));
+            }
+            map.next_value_seed(JsonNode(scan))?;
+            scan.path.pop();
+        }
+        Ok(())
+    }
+}
+
+fn enter<E: serde::de::Error>(scan: &mut JsonScan) -> Result<(), E> {
+    if scan.path.len() >= MAX_DEPTH {
+        let pointer = scan.pointer();
+        return Err(scan.fail(JsonProblem::Other {
+            pointer,
+            message: format!("nests deeper than {MAX_DEPTH} levels of objects and arrays"),
+        }));
+    }
+    Ok(())
+}
+
+fn json_error(file: &Path, text: &str, inner: serde_json::Error) -> InputError {
+    let message = strip_location(&inner.to_string());
+    InputError::new(file, message.clone())
+        .with_help(suggest(&message))
+        .with_location(text, inner.line(), inner.column())
+}
+
+/// A problem found while reading a JSON value into a type: JSON pointer, message, suggestion.
+pub struct ValueError {
+    /// Where in the value.
+    pub pointer: String,
+    /// What is wrong.
+    pub message: String,
+    /// A suggestion, e.g. the field that was probably meant.
+    pub help: Option<String>,
+}
+
+/// Reads an in-memory value (e.g. a description after overlays were merged) into `T`.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ValueError> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let pointer = pointer(err.path());
+        let message = err.into_inner().to_string();
+        ValueError {
+            pointer,
+            help: suggest(&message),
+            message,
+        }
+    })
+}
+
+fn is_blank_yaml(text: &str) -> bool {
+    text.lines().all(|l| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with('#') || l == "---"
+    })
+}
+
+/// serde_path_to_error's path as a JSON pointer (`/route/hosts/0`).
+pub fn pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        out.push('/');
+        match segment {
+            Segment::Seq { index } => out.push_str(&index.to_string()),
+            Segment::Map { key } => out.push_str(&pointer_segment(key)),
+            Segment::Enum { variant } => out.push_str(variant),
+            Segment::Unknown => out.push('?'),
+        }
+    }
+    out
+}
+
+/// serde_yaml and serde_json append " at line L column C"; kiln reports the place itself.
+/// serde_yaml also puts the field path first (`items[0].name: …`); kiln gives
+/// it as a JSON pointer instead.
+fn strip_location(message: &str) -> String {
+    let message = match message.rfind(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    };
+    match message.split_once(": ") {
+        Some((path, rest)) if !path.contains(char::is_whitespace) => rest.to_string(),
+        _ => message.to_string(),
+    }
+}
+
+/// "did you mean" for unknown fields and enum variants.
+fn suggest(message: &str) -> Option<String> {
+    if message.starts_with("unknown field") || message.starts_with("unknown variant") {
+        // serde: unknown field `x`, expected one of `a`, `b` | expected `a` | there are no fields
+        let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+        let (wrong, candidates) = quoted.split_first()?;
+        // Without a close match the message itself already lists what is expected.
+        return closest(wrong, candidates.iter().copied())
+            .map(|best| format!("did you mean `{best}`?"));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Inner {
+        name: String,
+        replicas: u32,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        items: Vec<Inner>,
+    }
+
+    fn input(e: Error) -> InputError {
+        match e {
+            Error::Input(e) => *e,
+            other => panic!("not an input error: {other}"),
+        }
+    }
+
+    fn err(text: &str) -> InputError {
+        input(yaml::<Outer>(Path::new("f.yaml"), text).expect_err("must fail"))
+    }
+
+    fn yaml_err(text: &str) -> InputError {
+        input(scan_yaml(Path::new("o.yaml"), text).expect_err("must be refused"))
+    }
+
+    fn json_err(text: &str) -> InputError {
+        input(scan_json(Path::new("s.json"), text).expect_err("must be refused"))
+    }
+
+    #[test]
+    fn duplicate_yaml_keys_name_both_lines_and_the_pointer() {
+        let e = yaml_err("set:\n  config:\n    A: one\n    B: two\n    A: three\n");
+        assert_eq!(e.pointer.as_deref(), Some("/set/config/A"));
+        assert_eq!(e.line, Some(5));
+        assert!(
+            e.message.contains("first at line 3, again at line 5"),
+            "{}",
+            e.message
+        );
+        // The same key in two different mappings is fine.
+        assert!(
+            scan_yaml(
+                Path::new("o.yaml"),
+                "a: {k: 1}\nb: {k: 2}\nc: [{k: 1}, {k: 2}]\n"
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn sequence_items_are_pointed_at_by_index() {
+        let e = yaml_err("patches:\n  - a: 1\n  - b: 1\n    b: 2\n");
+        assert_eq!(e.pointer.as_deref(), Some("/patches/1/b"));
+    }
+
+    #[test]
+    fn alias_expansion_is_bounded_by_bytes_not_by_alias_count() {
+        let big = "x".repeat(1 << 20);
+        let few = format!("a: &s {big}\nb: [*s, *s, *s]\n");
+        assert!(
+            scan_yaml(Path::new("o.yaml"), &few).is_ok(),
+            "4 MiB expanded is allowed"
+        );
+        let many = format!("a: &s {big}\nb: [{}]\n", ["*s"; 12].join(", "));
+        let e = yaml_err(&many);
+        assert!(e.message.contains("aliases are expanded"), "{}", e.message);
+        // The classic billion laughs, with short strings and nested aliases.
+        let mut laughs = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..10 {
+            let refs = vec![format!("*a{}", i - 1); 9].join(", ");
+            laughs.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        assert!(yaml_err(&laughs).message.contains("aliases"));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_at_once() {
+        let deep = "{a: ".repeat(80_000) + &"}".repeat(80_000);
+        let e = yaml_err(&deep);
+        assert!(e.message.contains("deeper than 64"), "{}", e.message);
+        let fine = "{a: ".repeat(60) + "1" + &"}".repeat(60);
+        assert!(scan_yaml(Path::new("o.yaml"), &fine).is_ok());
+    }
+
+    #[test]
+    fn refused_control_characters_name_their_place() {
+        let e = yaml_err("config:\n  X: \"a\\x7fb\"\n");
+        assert_eq!(e.pointer.as_deref(), Some("/config/X"));
+        assert!(e.message.contains("U+007F"), "{}", e.message);
+        assert!(yaml_err("k: \"\\u0090\"\n").message.contains("U+0090"));
+        // Tabs, newlines, NEL and ordinary Unicode are fine.
+        assert!(scan_yaml(Path::new("o.yaml"), "k: \"a\\tb\\nc\\u0085 é ✓\"\n").is_ok());
+    }
+
+    #[test]
+    fn mapping_keys_must_be_strings() {
+        let e = yaml_err("? [a, b]\n: 1\n");
+        assert!(e.message.contains("plain string"), "{}", e.message);
+    }
+
+    #[test]
+    fn duplicate_json_keys_name_both_lines() {
+        let e =
+            json_err("{\n  \"targets\": [\n    {\"name\": \"a\",\n     \"name\": \"b\"}\n  ]\n}\n");
+        assert_eq!(e.pointer.as_deref(), Some("/targets/0/name"));
+        assert!(
+            e.message.contains("first at line 3, again at line 4"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn json_depth_and_control_characters_are_refused() {
+        let deep = "[".repeat(100) + &"]".repeat(100);
+        assert!(json_err(&deep).message.contains("deeper than 64"));
+        let e = json_err("{\"a\": {\"b\": \"x\\u009by\"}}");
+        assert_eq!(e.pointer.as_deref(), Some("/a/b"));
+        assert!(
+            scan_json(
+                Path::new("s.json"),
+                "{\"a\": [1, 2.5, null, true, \"\\ud83d\\ude00\"]}"
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn unknown_field_gets_place_and_suggestion() {
+        let e = err("items:\n  - name: a\n    replics: 2\n");
+        assert_eq!(e.line, Some(3));
+        assert_eq!(e.pointer.as_deref(), Some("/items/0/replics"));
+        assert!(
+            e.message.contains("unknown field `replics`"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.help.as_deref(), Some("did you mean `replicas`?"));
+    }
+
+    #[test]
+    fn wrong_type_and_missing_field() {
+        let e = err("items:\n  - name: a\n    replicas: many\n");
+        assert_eq!(e.pointer.as_deref(), Some("/items/0/replicas"));
+        assert!(e.message.contains("expected u32"), "{}", e.message);
+        let e = err("items:\n  - name: a\n");
+        assert!(
+            e.message.contains("missing field `replicas`"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.pointer.as_deref(), Some("/items/0"));
+    }
+
+    #[test]
+    fn yaml_1_1_words_stay_strings_where_strings_are_expected() {
+        let parsed: Outer = yaml(
+            Path::new("f.yaml"),
+            "items:\n  - name: 1.10\n    replicas: 1\n",
+        )
+        .expect("a plain scalar is a string where a string is expected");
+        assert_eq!(parsed.items[0].name, "1.10");
+        assert_eq!(parsed.items[0].replicas, 1);
+    }
+
+    #[test]
+    fn malformed_yaml_has_a_line() {
+        let e = err("items: [\n");
+        assert!(e.line.is_some(), "{e:?}");
+    }
+
+    #[test]
+    fn comment_only_file_is_an_empty_mapping() {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Empty {}
+        assert!(yaml::<Empty>(Path::new("o.yaml"), "# nothing\n\n").is_ok());
+    }
+
+    #[test]
+    fn json_errors_have_line_and_column() {
+        let e = input(
+            json::<serde_json::Value>(Path::new("s.json"), "{\n  \"a\": ,\n}")
+                .expect_err("must fail"),
+        );
+        assert_eq!((e.line, e.column), (Some(2), Some(8)));
+        let e =
+            input(json::<serde_json::Value>(Path::new("s.json"), "{} {}").expect_err("trailing"));
+        assert!(e.message.contains("trailing"), "{}", e.message);
+    }
+}

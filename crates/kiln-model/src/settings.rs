@@ -1,0 +1,311 @@
+//! `kiln.yaml`: the repository's settings, of which today the GitOps wiring:
+//! where the repository is, which engines (Argo CD, Flux) sync it, and each
+//! environment's destination and ordering. The objects themselves are
+//! rendered by the pipeline (`kiln::gitops`).
+
+use crate::error::{InputError, Result, closest};
+use crate::layout::{ARGOCD_DIR, FLUX_DIR, SETTINGS_FILE};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// Argo CD's in-cluster API server, the default destination.
+pub const IN_CLUSTER: &str = "https://kubernetes.default.svc";
+
+/// `kiln.yaml`: repository-wide settings. Every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The GitOps wiring; none is rendered without it.
+    #[serde(default)]
+    pub gitops: Option<GitOps>,
+}
+
+/// Where the repository is and how each engine syncs it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GitOps {
+    /// The Git URL clusters pull (`https://…`, `ssh://…` or `git@host:path`).
+    #[serde(rename = "repoURL")]
+    pub repo_url: String,
+    /// Branch to follow.
+    #[serde(default = "defaults::revision")]
+    pub revision: String,
+    /// Where `out/` is inside the Git repository (default `out`).
+    #[serde(default = "defaults::path")]
+    pub path: String,
+    /// Name of the root Application and of the Flux GitRepository.
+    #[serde(default = "defaults::name")]
+    pub name: String,
+    /// Render Argo CD Applications into `out/argocd/` (`argocd: {}` for the defaults).
+    #[serde(default)]
+    pub argocd: Option<ArgoCd>,
+    /// Render Flux objects into `out/flux/` (`flux: {}` for the defaults).
+    #[serde(default)]
+    pub flux: Option<Flux>,
+    /// Per-environment destination and ordering; environments not listed go
+    /// to the cluster the engine runs in.
+    #[serde(default)]
+    pub environments: BTreeMap<String, Target>,
+}
+
+/// Argo CD options.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ArgoCd {
+    /// Namespace Argo CD runs in.
+    #[serde(default = "defaults::argocd_namespace")]
+    pub namespace: String,
+    /// AppProject of the Applications.
+    #[serde(default = "defaults::project")]
+    pub project: String,
+    /// Sync automatically on every commit.
+    #[serde(default = "defaults::yes")]
+    pub automated: bool,
+    /// Delete what is no longer in `out/` (and, through the finalizer, an
+    /// Application's resources when it is deleted).
+    #[serde(default = "defaults::yes")]
+    pub prune: bool,
+    /// Undo changes made in the cluster by hand.
+    #[serde(default = "defaults::yes")]
+    pub self_heal: bool,
+}
+
+/// Flux options.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Flux {
+    /// Namespace the Flux controllers watch for their objects.
+    #[serde(default = "defaults::flux_namespace")]
+    pub namespace: String,
+    /// How often Flux fetches the repository and reconciles.
+    #[serde(default = "defaults::interval")]
+    pub interval: String,
+    /// How long an apply (and health check) may take.
+    #[serde(default = "defaults::timeout")]
+    pub timeout: String,
+    /// Delete what is no longer in `out/`.
+    #[serde(default = "defaults::yes")]
+    pub prune: bool,
+    /// Wait until every applied object is ready (health checks of all of them).
+    #[serde(default = "defaults::yes")]
+    pub wait: bool,
+}
+
+/// One environment's destination and ordering.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Target {
+    /// Argo CD destination: an API server URL (`https://…`) or a cluster name
+    /// registered in Argo CD [default: the in-cluster server].
+    #[serde(default)]
+    pub cluster: Option<String>,
+    /// Flux: a Secret (in Flux's namespace) with the kubeconfig of a remote
+    /// cluster [default: the cluster Flux runs in].
+    #[serde(default)]
+    pub kube_config_secret: Option<String>,
+    /// Environments whose objects must be applied (and healthy) first: Flux
+    /// `dependsOn`, Argo CD a later sync wave of the Application.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+}
+
+mod defaults {
+    pub fn revision() -> String {
+        "main".into()
+    }
+    pub fn path() -> String {
+        crate::layout::OUT_DIR.into()
+    }
+    pub fn name() -> String {
+        "gitops".into()
+    }
+    pub fn argocd_namespace() -> String {
+        "argocd".into()
+    }
+    pub fn project() -> String {
+        "default".into()
+    }
+    pub fn flux_namespace() -> String {
+        "flux-system".into()
+    }
+    pub fn interval() -> String {
+        "10m".into()
+    }
+    pub fn timeout() -> String {
+        "5m".into()
+    }
+    pub fn yes() -> bool {
+        true
+    }
+}
+
+impl GitOps {
+    /// Checks what serde cannot: the URL, names, durations, environments and `dependsOn` cycles.
+    pub fn validate(&self, environments: &[String]) -> Result<()> {
+        let fail = |pointer: &str, message: String, help: Option<String>| -> Result<()> {
+            Err(InputError::new(SETTINGS_FILE, message)
+                .at(format!("/gitops{pointer}"))
+                .with_help(help)
+                .into())
+        };
+        let url = &self.repo_url;
+        let scheme = ["https://", "http://", "ssh://", "git@"]
+            .iter()
+            .any(|s| url.starts_with(s));
+        if !scheme || url.chars().any(char::is_whitespace) {
+            return fail(
+                "/repoURL",
+                format!("`{url}` is not a Git URL (https://…, ssh://… or git@host:path)"),
+                None,
+            );
+        }
+        if self.revision.is_empty()
+            || self
+                .revision
+                .chars()
+                .any(|c| c.is_whitespace() || c == '~' || c == '^' || c == ':')
+        {
+            return fail(
+                "/revision",
+                format!("`{}` is not a branch name", self.revision),
+                None,
+            );
+        }
+        let path_ok = !self.path.is_empty()
+            && !self.path.starts_with('/')
+            && self
+                .path
+                .split('/')
+                .all(|p| !p.is_empty() && p != "." && p != "..");
+        if !path_ok {
+            return fail(
+                "/path",
+                format!(
+                    "`{}` must be a relative path inside the Git repository, without `..`",
+                    self.path
+                ),
+                None,
+            );
+        }
+        if let Some(crate::values::Problem { message, .. }) =
+            crate::values::dns_label("", &self.name)
+        {
+            return fail("/name", message, None);
+        }
+        if self.argocd.is_none() && self.flux.is_none() {
+            return fail(
+                "",
+                "names no engine".into(),
+                Some("add `argocd: {}` and/or `flux: {}`".into()),
+            );
+        }
+        for (dir, on) in [
+            (ARGOCD_DIR, self.argocd.is_some()),
+            (FLUX_DIR, self.flux.is_some()),
+        ] {
+            if on && environments.iter().any(|e| e == dir) {
+                return fail(
+                    "",
+                    format!("environment `{dir}` would share out/{dir}/ with the {dir} wiring"),
+                    Some(format!("rename overlays/{dir}/")),
+                );
+            }
+        }
+        if let Some(f) = &self.flux {
+            for (field, value) in [("interval", &f.interval), ("timeout", &f.timeout)] {
+                if !is_duration(value) {
+                    return fail(
+                        &format!("/flux/{field}"),
+                        format!("`{value}` is not a duration like 10m, 1h30m or 45s"),
+                        None,
+                    );
+                }
+            }
+        }
+        for (env, target) in &self.environments {
+            let at = format!(
+                "/environments/{}",
+                env.replace('~', "~0").replace('/', "~1")
+            );
+            if !environments.contains(env) {
+                let help = closest(env, environments.iter().map(String::as_str))
+                    .map(|c| format!("did you mean `{c}`?"));
+                return fail(
+                    &at,
+                    format!("no environment `{env}` (overlays/{env}/overlay.yaml)"),
+                    help,
+                );
+            }
+            for (i, dep) in target.depends_on.iter().enumerate() {
+                if !environments.contains(dep) || dep == env {
+                    let help = closest(dep, environments.iter().map(String::as_str))
+                        .map(|c| format!("did you mean `{c}`?"));
+                    return fail(
+                        &format!("{at}/dependsOn/{i}"),
+                        format!("`{dep}` is not another environment"),
+                        help,
+                    );
+                }
+            }
+            if let Some(c) = &target.cluster {
+                if c.is_empty() || c.chars().any(char::is_whitespace) {
+                    return fail(
+                        &format!("{at}/cluster"),
+                        format!("`{c}` is neither an API server URL nor a cluster name"),
+                        None,
+                    );
+                }
+            }
+        }
+        for env in self.environments.keys() {
+            if let Some(cycle) = self.cycle_from(env, &mut vec![env.clone()]) {
+                return fail(
+                    &format!("/environments/{env}/dependsOn"),
+                    format!("dependsOn makes a cycle: {}", cycle.join(" → ")),
+                    None,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The environments `env` waits for.
+    pub fn depends_on(&self, env: &str) -> &[String] {
+        self.environments
+            .get(env)
+            .map_or(&[], |t| t.depends_on.as_slice())
+    }
+
+    fn cycle_from(&self, env: &str, path: &mut Vec<String>) -> Option<Vec<String>> {
+        for dep in self.depends_on(env) {
+            if path.first() == Some(dep) {
+                let mut cycle = path.clone();
+                cycle.push(dep.clone());
+                return Some(cycle);
+            }
+            if !path.contains(dep) {
+                path.push(dep.clone());
+                if let Some(c) = self.cycle_from(dep, path) {
+                    return Some(c);
+                }
+                path.pop();
+            }
+        }
+        None
+    }
+
+    /// 0 for an environment that depends on nothing, else one more than its deepest dependency.
+    /// The Argo CD sync wave of `env`: one more than its deepest dependency.
+    pub fn wave(&self, env: &str) -> usize {
+        self.depends_on(env)
+            .iter()
+            .map(|d| 1 + self.wave(d))
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// Go durations as Flux's schemas accept them: `10m`, `1h30m`, `45s`, `1.5h`.
+fn is_duration(s: &str) -> bool {
+    regex_lite::Regex::new(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$").is_ok_and(|re| re.is_match(s))
+}

@@ -1,0 +1,305 @@
+//! `enterprise.aca`: the settings of an Azure Container Apps environment
+//! (seed 004), which renders the variables of Portkey's ACA Terraform module
+//! instead of Kubernetes manifests (the pipeline's `kiln_model::aca`).
+
+use super::enterprise::Enterprise;
+use crate::values::{Problem, is_cidr};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `enterprise.aca`: what only Azure Container Apps needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Aca {
+    /// `project_name` [default: the description's name].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// `environment` [default: the environment's name].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// `azure_region`.
+    pub region: String,
+    /// `resource_group_name`.
+    pub resource_group: String,
+    /// `create_resource_group`.
+    #[serde(default)]
+    pub create_resource_group: bool,
+    /// The Key Vault holding every secret (store keys are its secret names).
+    pub key_vault: KeyVault,
+    /// `registry_type`: `dockerhub` (credentials from `enterprise.pullSecret`) or `acr`.
+    #[serde(default = "defaults::registry")]
+    pub registry: String,
+    /// `acr_id` (registry `acr`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr_id: Option<String>,
+    /// Networking.
+    #[serde(default)]
+    pub network: Network,
+    /// How clients reach the apps.
+    #[serde(default)]
+    pub ingress: AcaIngress,
+    /// Replicas and scaling rules of the gateway (and MCP) apps.
+    #[serde(default)]
+    pub scaling: Scaling,
+    /// `tags` on every resource.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A Key Vault.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KeyVault {
+    /// Its name.
+    pub name: String,
+    /// Its resource group.
+    pub resource_group: String,
+}
+
+/// `network_mode` and its subnets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Network {
+    /// `none`, `new` or `existing`.
+    #[serde(default = "defaults::network_mode")]
+    pub mode: String,
+    /// `vnet_cidr` (mode `new`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vnet_cidr: Option<String>,
+    /// `vnet_id` (mode `existing`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vnet_id: Option<String>,
+    /// `aca_subnet_id` (mode `existing`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aca_subnet_id: Option<String>,
+    /// `app_gateway_subnet_id` (mode `existing` with an Application Gateway).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_gateway_subnet_id: Option<String>,
+    /// `private_endpoint_subnet_id` (mode `existing`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_endpoint_subnet_id: Option<String>,
+}
+
+impl Default for Network {
+    fn default() -> Network {
+        Network {
+            mode: defaults::network_mode(),
+            vnet_cidr: None,
+            vnet_id: None,
+            aca_subnet_id: None,
+            app_gateway_subnet_id: None,
+            private_endpoint_subnet_id: None,
+        }
+    }
+}
+
+/// `ingress_type`, `public_ingress` and the Application Gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AcaIngress {
+    /// `aca` (built-in) or `application_gateway`.
+    #[serde(default = "defaults::ingress_type")]
+    pub r#type: String,
+    /// Reachable from the internet.
+    #[serde(default = "defaults::yes")]
+    pub public: bool,
+    /// Application Gateway with the WAF on (type `application_gateway`).
+    #[serde(default)]
+    pub waf: bool,
+    /// Key Vault secret ID of the TLS certificate (type `application_gateway`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_cert_secret_id: Option<String>,
+}
+
+impl Default for AcaIngress {
+    fn default() -> AcaIngress {
+        AcaIngress {
+            r#type: defaults::ingress_type(),
+            public: true,
+            waf: false,
+            ssl_cert_secret_id: None,
+        }
+    }
+}
+
+/// Scaling rules of a Container App.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Scaling {
+    /// Fewest replicas.
+    #[serde(default = "defaults::min_replicas")]
+    pub min_replicas: u32,
+    /// Most replicas.
+    #[serde(default = "defaults::max_replicas")]
+    pub max_replicas: u32,
+    /// Scale out above this CPU percentage.
+    #[serde(default = "defaults::cpu_threshold")]
+    pub cpu_threshold: u32,
+    /// Scale out above this many concurrent requests per replica.
+    #[serde(default = "defaults::concurrent_requests")]
+    pub concurrent_requests: u32,
+}
+
+impl Default for Scaling {
+    fn default() -> Scaling {
+        Scaling {
+            min_replicas: defaults::min_replicas(),
+            max_replicas: defaults::max_replicas(),
+            cpu_threshold: defaults::cpu_threshold(),
+            concurrent_requests: defaults::concurrent_requests(),
+        }
+    }
+}
+
+mod defaults {
+    pub fn registry() -> String {
+        "dockerhub".into()
+    }
+    pub fn network_mode() -> String {
+        "none".into()
+    }
+    pub fn ingress_type() -> String {
+        "aca".into()
+    }
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn min_replicas() -> u32 {
+        1
+    }
+    pub fn max_replicas() -> u32 {
+        3
+    }
+    pub fn cpu_threshold() -> u32 {
+        70
+    }
+    pub fn concurrent_requests() -> u32 {
+        100
+    }
+}
+
+/// The first bad ACA value or combination.
+pub(crate) fn problem(e: &Enterprise) -> Option<Problem> {
+    let at = |p: &str| format!("/enterprise{p}");
+    let fail = |p: &str, m: &str| Some(Problem::new(at(p), m.to_string()));
+    let Some(a) = &e.aca else {
+        return fail(
+            "/aca",
+            "cloud `aca` needs the `aca` settings (region, resourceGroup, keyVault)",
+        );
+    };
+    let one_of = |p: &str, v: &str, allowed: &[&str]| {
+        (!allowed.contains(&v))
+            .then(|| Problem::new(at(p), format!("`{v}` is not one of {}", allowed.join(", "))))
+    };
+    if let Some(p) = one_of("/aca/registry", &a.registry, &["dockerhub", "acr"])
+        .or_else(|| {
+            one_of(
+                "/aca/network/mode",
+                &a.network.mode,
+                &["none", "new", "existing"],
+            )
+        })
+        .or_else(|| {
+            one_of(
+                "/aca/ingress/type",
+                &a.ingress.r#type,
+                &["aca", "application_gateway"],
+            )
+        })
+    {
+        return Some(p);
+    }
+    match a.registry.as_str() {
+        "dockerhub" if e.pull_secret.is_none() => {
+            return fail(
+                "/pullSecret",
+                "registry `dockerhub` needs the Docker credentials' Key Vault secret names in pullSecret",
+            );
+        }
+        "acr" if a.acr_id.is_none() => return fail("/aca/acrId", "registry `acr` needs acrId"),
+        _ => {}
+    }
+    let n = &a.network;
+    if n.mode == "existing"
+        && (n.vnet_id.is_none()
+            || n.aca_subnet_id.is_none()
+            || n.private_endpoint_subnet_id.is_none())
+    {
+        return fail(
+            "/aca/network",
+            "mode `existing` needs vnetId, acaSubnetId and privateEndpointSubnetId",
+        );
+    }
+    if n.mode == "existing"
+        && a.ingress.r#type == "application_gateway"
+        && n.app_gateway_subnet_id.is_none()
+    {
+        return fail(
+            "/aca/network/appGatewaySubnetId",
+            "an Application Gateway in an existing network needs its subnet",
+        );
+    }
+    if n.vnet_cidr.as_deref().is_some_and(|c| !is_cidr(c)) {
+        return fail("/aca/network/vnetCidr", "not an IPv4 CIDR like 10.0.0.0/16");
+    }
+    if a.ingress.r#type == "application_gateway" && n.mode == "none" {
+        return fail(
+            "/aca/ingress/type",
+            "an Application Gateway needs a virtual network (network.mode `new` or `existing`)",
+        );
+    }
+    if a.scaling.min_replicas > a.scaling.max_replicas || a.scaling.max_replicas == 0 {
+        return fail(
+            "/aca/scaling",
+            "minReplicas must be at most maxReplicas, and maxReplicas at least 1",
+        );
+    }
+    if a.scaling.cpu_threshold == 0 || a.scaling.cpu_threshold > 100 {
+        return fail("/aca/scaling/cpuThreshold", "must be a percentage (1-100)");
+    }
+    // What the module does itself, or does not have.
+    let id = &e.identity;
+    if id.aws_role_arn.is_some()
+        || id.aws_pod_identity
+        || id.gcp_service_account.is_some()
+        || id.azure_client_id.is_some()
+    {
+        return fail(
+            "/identity",
+            "the module gives the apps a user-assigned managed identity of its own",
+        );
+    }
+    if e.expose.is_some() {
+        return fail("/expose", "Container Apps are exposed by aca.ingress");
+    }
+    if e.data_service.is_some() {
+        return fail(
+            "/dataService",
+            "the module does not run the Data Service on Container Apps",
+        );
+    }
+    if let Some(ls) = &e.log_store {
+        if ls.s3.is_some() || ls.gcs.is_some() {
+            return fail(
+                "/logStore",
+                "on Container Apps logs go to Azure Blob Storage (logStore.azure)",
+            );
+        }
+        if ls.azure.as_ref().is_some_and(|z| z.auth != "managed") {
+            return fail(
+                "/logStore/azure/auth",
+                "the module authenticates to Blob Storage with its managed identity only (`managed`)",
+            );
+        }
+    }
+    if let Some(m) = &e.cache.managed {
+        if m.workload_auth || m.ca_key.is_some() {
+            return fail(
+                "/cache/managed",
+                "Azure Cache for Redis on Container Apps takes a URL, tls, cluster and passwordKey only",
+            );
+        }
+    }
+    None
+}

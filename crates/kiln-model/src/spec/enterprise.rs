@@ -1,0 +1,962 @@
+//! The enterprise gateway of seeds 001–003 (GKE, EKS, AKS): every option of
+//! Portkey's Helm values as a typed, validated switch of the description,
+//! rendered without Helm's hazards — credentials only from the secret store,
+//! a hardened Redis, no random annotations.
+//!
+//! [`Enterprise::variables`] is the one list of what the gateway's
+//! environment gets; the ConfigMap, the ExternalSecret, the clash check and
+//! the README all follow it.
+
+use crate::values::{Problem, is_cidr};
+use serde::{Deserialize, Serialize};
+
+/// `enterprise:` in the description.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Enterprise {
+    /// The cluster's cloud: decides which identity, cache and load balancer options apply.
+    pub cloud: Cloud,
+    /// Registry credentials of the enterprise image, from the secret store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_secret: Option<PullSecret>,
+    /// `SERVICE_NAME`: how this gateway is named in Portkey's control plane.
+    pub service_name: String,
+    /// `ANALYTICS_STORE`.
+    #[serde(default = "defaults::analytics_store")]
+    pub analytics_store: String,
+    /// Store key of the licence: `PORTKEY_CLIENT_AUTH`.
+    pub client_auth_key: String,
+    /// Store key of the organisation ID(s): `ORGANISATIONS_TO_SYNC`.
+    pub organisations_key: String,
+    /// The pods' cloud identity, as ServiceAccount annotations.
+    #[serde(default, skip_serializing_if = "Identity::is_empty")]
+    pub identity: Identity,
+    /// Reach the control plane over a private link instead of the internet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_plane: Option<ControlPlane>,
+    /// Where LLM logs are stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_store: Option<LogStore>,
+    /// The cache of prompts, configs and providers.
+    #[serde(default)]
+    pub cache: Cache,
+    /// `SERVER_MODE`: the AI gateway, the MCP gateway, or both.
+    #[serde(default)]
+    pub server_mode: ServerMode,
+    /// The MCP gateway (server modes `mcp` and `all`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp: Option<Mcp>,
+    /// External access through the cloud's load balancers instead of the
+    /// shared Gateway API Gateway (`route.gateway`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose: Option<Expose>,
+    /// The Data Service (batches, fine-tuning, log exports) beside the gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_service: Option<DataService>,
+    /// Azure Container Apps settings (cloud `aca`, seed 004).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aca: Option<super::aca::Aca>,
+}
+
+/// The optional Data Service, hardened like the gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DataService {
+    /// Its image, pinned (`repository:tag`).
+    #[serde(default = "defaults::data_service_image")]
+    pub image: String,
+    /// Its `SERVICE_NAME` [default: the gateway's service name + `-dataservice`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    /// Replicas.
+    #[serde(default = "defaults::one")]
+    pub replicas: i32,
+    /// Requests and limits.
+    #[serde(default = "defaults::data_service_resources")]
+    pub resources: crate::spec::Resources,
+}
+
+/// The Data Service's port (Portkey's chart).
+pub const DATA_SERVICE_PORT: u16 = 8081;
+
+/// What the gateway serves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerMode {
+    /// The AI gateway only (`SERVER_MODE` unset).
+    #[default]
+    Gateway,
+    /// The MCP gateway only.
+    Mcp,
+    /// Both, on two ports and two host names.
+    All,
+}
+
+impl ServerMode {
+    /// Whether the AI gateway is served.
+    pub fn gateway(self) -> bool {
+        self != ServerMode::Mcp
+    }
+
+    /// Whether the MCP gateway is served.
+    pub fn mcp(self) -> bool {
+        self != ServerMode::Gateway
+    }
+}
+
+/// The MCP gateway's port, public URL and host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Mcp {
+    /// `MCP_PORT`: the container and Service port.
+    #[serde(default = "defaults::mcp_port")]
+    pub port: u16,
+    /// `MCP_GATEWAY_BASE_URL`: where clients reach it (may be added after the first deploy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// Its host name; with server mode `all` the AI gateway keeps `route.hosts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+
+impl Default for Mcp {
+    fn default() -> Mcp {
+        Mcp {
+            port: defaults::mcp_port(),
+            base_url: None,
+            host: None,
+        }
+    }
+}
+
+/// The cloud load balancer in front of the gateway: exactly one of the two.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Expose {
+    /// An Ingress: ALB (EKS), GCE (GKE) or NGINX (AKS application routing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<IngressExpose>,
+    /// The Service as a LoadBalancer: NLB (EKS), L4 (GKE) or Azure LB (AKS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancer: Option<LoadBalancerExpose>,
+}
+
+/// Ingress options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IngressExpose {
+    /// Reachable from the internet, or only inside the network.
+    #[serde(default)]
+    pub internal: bool,
+    /// ingressClassName [default: `alb`, `gce` / `gce-internal`, `nginx-static` / `nginx-internal`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_name: Option<String>,
+    /// Client CIDRs allowed in [default: anywhere].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_ranges: Vec<String>,
+}
+
+/// LoadBalancer Service options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LoadBalancerExpose {
+    /// Internal (private IP) or internet-facing.
+    #[serde(default)]
+    pub internal: bool,
+    /// Client CIDRs allowed in (`loadBalancerSourceRanges`) [default: anywhere].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_ranges: Vec<String>,
+}
+
+/// A Kubernetes cloud of the seeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cloud {
+    /// Google Kubernetes Engine (seed 001).
+    Gke,
+    /// Amazon Elastic Kubernetes Service (seed 002).
+    Eks,
+    /// Azure Kubernetes Service (seed 003).
+    Aks,
+    /// Azure Container Apps through Portkey's Terraform module (seed 004).
+    Aca,
+}
+
+impl Cloud {
+    fn as_str(self) -> &'static str {
+        match self {
+            Cloud::Gke => "gke",
+            Cloud::Eks => "eks",
+            Cloud::Aks => "aks",
+            Cloud::Aca => "aca",
+        }
+    }
+}
+
+/// A `kubernetes.io/dockerconfigjson` Secret, materialized by an ExternalSecret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PullSecret {
+    /// Registry the credentials are for.
+    #[serde(default = "defaults::registry")]
+    pub registry: String,
+    /// Store key of the user name.
+    pub username_key: String,
+    /// Store key of the password.
+    pub password_key: String,
+}
+
+/// Cloud identity of the gateway's ServiceAccount.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Identity {
+    /// EKS IRSA: the IAM role (`eks.amazonaws.com/role-arn`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_role_arn: Option<String>,
+    /// EKS Pod Identity: the association is made in AWS; nothing to annotate.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub aws_pod_identity: bool,
+    /// GKE Workload Identity: the Google service account (`iam.gke.io/gcp-service-account`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gcp_service_account: Option<String>,
+    /// AKS Workload Identity: the managed identity's client ID (`azure.workload.identity/client-id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure_client_id: Option<String>,
+}
+
+impl Identity {
+    fn is_empty(&self) -> bool {
+        *self == Identity::default()
+    }
+
+    /// The ServiceAccount's annotations.
+    pub fn annotations(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Some(arn) = &self.aws_role_arn {
+            out.push(("eks.amazonaws.com/role-arn", arn.clone()));
+        }
+        if let Some(gsa) = &self.gcp_service_account {
+            out.push(("iam.gke.io/gcp-service-account", gsa.clone()));
+        }
+        if let Some(id) = &self.azure_client_id {
+            out.push(("azure.workload.identity/client-id", id.clone()));
+        }
+        out
+    }
+}
+
+/// The control plane over a private link: its base URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ControlPlane {
+    /// e.g. `https://aws-cp.portkey.ai` (EKS) or `https://privatelink-az.portkey.ai` (AKS).
+    pub private_link: String,
+}
+
+/// Where LLM logs go: exactly one of `s3`, `gcs`, `azure`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LogStore {
+    /// Amazon S3 through the pods' AWS identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<Bucket>,
+    /// Google Cloud Storage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gcs: Option<GcsBucket>,
+    /// Azure Blob Storage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure: Option<AzureContainer>,
+    /// `LOG_STORE_FILE_PATH_FORMAT`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_format: Option<String>,
+}
+
+/// A bucket and its region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Bucket {
+    /// Bucket name.
+    pub bucket: String,
+    /// Region of the bucket.
+    pub region: String,
+}
+
+/// A GCS bucket: Workload Identity, or HMAC keys from the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GcsBucket {
+    /// Bucket name.
+    pub bucket: String,
+    /// Region of the bucket.
+    pub region: String,
+    /// `workload` (Workload Identity) or `hmac`.
+    #[serde(default = "defaults::gcs_auth")]
+    pub auth: String,
+    /// Store key of the HMAC access key (auth `hmac`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key_key: Option<String>,
+    /// Store key of the HMAC secret (auth `hmac`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key_key: Option<String>,
+}
+
+/// An Azure Blob container, reached by managed identity or Entra ID.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AzureContainer {
+    /// Storage account.
+    pub account: String,
+    /// Blob container.
+    pub container: String,
+    /// `managed` (the pods' workload identity) or `entra` (an Entra ID app).
+    #[serde(default = "defaults::azure_auth")]
+    pub auth: String,
+    /// Entra ID: the app's client ID (`AZURE_ENTRA_CLIENT_ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entra_client_id: Option<String>,
+    /// Entra ID: the tenant (`AZURE_ENTRA_TENANT_ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entra_tenant_id: Option<String>,
+    /// Entra ID: store key of the app's client secret (`AZURE_ENTRA_CLIENT_SECRET`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entra_secret_key: Option<String>,
+}
+
+/// The cache: the built-in Redis (default) or the cloud's managed Redis/Valkey.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Cache {
+    /// A managed Redis/Valkey; without it kiln renders a hardened Redis beside the gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed: Option<ManagedCache>,
+    /// Image of the built-in Redis.
+    #[serde(default = "defaults::redis_image")]
+    pub redis_image: String,
+}
+
+impl Default for Cache {
+    fn default() -> Cache {
+        Cache {
+            managed: None,
+            redis_image: defaults::redis_image(),
+        }
+    }
+}
+
+/// Memorystore (GKE), ElastiCache (EKS) or Azure Cache for Redis (AKS).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ManagedCache {
+    /// `redis://host:port` (or `rediss://`).
+    pub url: String,
+    /// TLS to the cache (`REDIS_TLS_ENABLED`).
+    #[serde(default)]
+    pub tls: bool,
+    /// Store key of the server CA certificate (required with TLS on Memorystore,
+    /// whose certificate is self-signed); mounted at [`CA_PATH`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_key: Option<String>,
+    /// Cluster mode (`REDIS_MODE=cluster`).
+    #[serde(default)]
+    pub cluster: bool,
+    /// Store key of the password or auth string (`REDIS_PASSWORD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_key: Option<String>,
+    /// Memorystore IAM authentication through Workload Identity (`GCP_REDIS_AUTH_MODE=workload`).
+    #[serde(default)]
+    pub workload_auth: bool,
+}
+
+/// Where the managed cache's CA certificate is mounted (seed 001).
+pub const CA_PATH: &str = "/etc/ssl/certs/server-ca.pem";
+/// The built-in Redis's port.
+pub const REDIS_PORT: u16 = 6379;
+
+mod defaults {
+    pub fn analytics_store() -> String {
+        "control_plane".into()
+    }
+    pub fn registry() -> String {
+        "https://index.docker.io/v1/".into()
+    }
+    pub fn gcs_auth() -> String {
+        "workload".into()
+    }
+    pub fn azure_auth() -> String {
+        "managed".into()
+    }
+    pub fn redis_image() -> String {
+        "docker.io/redis:7.2-alpine".into()
+    }
+    pub fn mcp_port() -> u16 {
+        8788
+    }
+    pub fn data_service_image() -> String {
+        "docker.io/portkeyai/data-service:1.5.0".into()
+    }
+    pub fn one() -> i32 {
+        1
+    }
+    pub fn data_service_resources() -> crate::spec::Resources {
+        crate::spec::Resources::sized(("250m", "512Mi"), ("1", "1Gi"))
+    }
+}
+
+/// The value of one variable of the gateway's environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// Written into the env ConfigMap.
+    Literal(String),
+    /// Read from the secret store (this key) through the ExternalSecret.
+    Secret(String),
+}
+
+/// One variable: name, the description field that sets it, its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variable {
+    /// Environment variable name.
+    pub name: &'static str,
+    /// JSON pointer of the field in the description.
+    pub at: String,
+    /// Its value or secret.
+    pub value: Value,
+}
+
+impl Enterprise {
+    /// The cache's store name: `redis` (built-in) or the cloud's managed one.
+    pub fn cache_store(&self) -> &'static str {
+        match (&self.cache.managed, self.cloud) {
+            (None, _) => "redis",
+            (Some(_), Cloud::Gke) => "memory-store",
+            (Some(_), Cloud::Eks) => "aws-elastic-cache",
+            (Some(_), Cloud::Aks | Cloud::Aca) => "azure-redis",
+        }
+    }
+
+    /// Every variable the enterprise options give the gateway; `name` is the
+    /// service's name, which the built-in Redis and the Data Service are named after.
+    pub fn variables(&self, name: &str) -> Vec<Variable> {
+        let redis_url = format!("redis://{name}-redis:{REDIS_PORT}");
+        let mut v = Vec::new();
+        let mut push = |name: &'static str, at: &str, value: Value| {
+            v.push(Variable {
+                name,
+                at: format!("/enterprise{at}"),
+                value,
+            });
+        };
+        use Value::{Literal, Secret};
+        push(
+            "SERVICE_NAME",
+            "/serviceName",
+            Literal(self.service_name.clone()),
+        );
+        push(
+            "ANALYTICS_STORE",
+            "/analyticsStore",
+            Literal(self.analytics_store.clone()),
+        );
+        push(
+            "PORTKEY_CLIENT_AUTH",
+            "/clientAuthKey",
+            Secret(self.client_auth_key.clone()),
+        );
+        push(
+            "ORGANISATIONS_TO_SYNC",
+            "/organisationsKey",
+            Secret(self.organisations_key.clone()),
+        );
+        if let Some(cp) = &self.control_plane {
+            let base = cp.private_link.trim_end_matches('/');
+            for (name, path) in [
+                ("ALBUS_BASEPATH", "/albus"),
+                ("CONTROL_PLANE_BASEPATH", "/api/v1"),
+                ("SOURCE_SYNC_API_BASEPATH", "/api/v1/sync"),
+                ("CONFIG_READER_PATH", "/api/model-configs"),
+            ] {
+                push(
+                    name,
+                    "/controlPlane/privateLink",
+                    Literal(format!("{base}{path}")),
+                );
+            }
+        }
+        match self.server_mode {
+            ServerMode::Gateway => {}
+            mode => {
+                let mcp = self.mcp.clone().unwrap_or_default();
+                push(
+                    "SERVER_MODE",
+                    "/serverMode",
+                    Literal(
+                        if mode == ServerMode::All {
+                            "all"
+                        } else {
+                            "mcp"
+                        }
+                        .into(),
+                    ),
+                );
+                push("MCP_PORT", "/mcp/port", Literal(mcp.port.to_string()));
+                if let Some(url) = mcp.base_url {
+                    push("MCP_GATEWAY_BASE_URL", "/mcp/baseUrl", Literal(url));
+                }
+            }
+        }
+        if self.data_service.is_some() {
+            push(
+                "DATASERVICE_BASEPATH",
+                "/dataService",
+                Literal(format!("http://{name}-dataservice:{DATA_SERVICE_PORT}")),
+            );
+        }
+        push("CACHE_STORE", "/cache", Literal(self.cache_store().into()));
+        match &self.cache.managed {
+            None => {
+                push("REDIS_URL", "/cache", Literal(redis_url));
+                push("REDIS_TLS_ENABLED", "/cache", Literal("false".into()));
+            }
+            Some(m) => {
+                push("REDIS_URL", "/cache/managed/url", Literal(m.url.clone()));
+                push(
+                    "REDIS_TLS_ENABLED",
+                    "/cache/managed/tls",
+                    Literal(m.tls.to_string()),
+                );
+                if m.ca_key.is_some() {
+                    push(
+                        "REDIS_TLS_CERTS",
+                        "/cache/managed/caKey",
+                        Literal(CA_PATH.into()),
+                    );
+                }
+                if m.cluster {
+                    push(
+                        "REDIS_MODE",
+                        "/cache/managed/cluster",
+                        Literal("cluster".into()),
+                    );
+                }
+                if m.workload_auth {
+                    push(
+                        "GCP_REDIS_AUTH_MODE",
+                        "/cache/managed/workloadAuth",
+                        Literal("workload".into()),
+                    );
+                }
+                if let Some(key) = &m.password_key {
+                    push(
+                        "REDIS_PASSWORD",
+                        "/cache/managed/passwordKey",
+                        Secret(key.clone()),
+                    );
+                }
+            }
+        }
+        if let Some(ls) = &self.log_store {
+            if let Some(s3) = &ls.s3 {
+                push("LOG_STORE", "/logStore/s3", Literal("s3_assume".into()));
+                push(
+                    "LOG_STORE_REGION",
+                    "/logStore/s3/region",
+                    Literal(s3.region.clone()),
+                );
+                push(
+                    "LOG_STORE_GENERATIONS_BUCKET",
+                    "/logStore/s3/bucket",
+                    Literal(s3.bucket.clone()),
+                );
+            }
+            if let Some(g) = &ls.gcs {
+                let workload = g.auth == "workload";
+                push(
+                    "LOG_STORE",
+                    "/logStore/gcs/auth",
+                    Literal(if workload { "gcs_assume" } else { "gcs" }.into()),
+                );
+                if workload {
+                    push(
+                        "GCP_AUTH_MODE",
+                        "/logStore/gcs/auth",
+                        Literal("workload".into()),
+                    );
+                }
+                push(
+                    "LOG_STORE_REGION",
+                    "/logStore/gcs/region",
+                    Literal(g.region.clone()),
+                );
+                push(
+                    "LOG_STORE_GENERATIONS_BUCKET",
+                    "/logStore/gcs/bucket",
+                    Literal(g.bucket.clone()),
+                );
+                if let Some(k) = &g.access_key_key {
+                    push(
+                        "LOG_STORE_ACCESS_KEY",
+                        "/logStore/gcs/accessKeyKey",
+                        Secret(k.clone()),
+                    );
+                }
+                if let Some(k) = &g.secret_key_key {
+                    push(
+                        "LOG_STORE_SECRET_KEY",
+                        "/logStore/gcs/secretKeyKey",
+                        Secret(k.clone()),
+                    );
+                }
+            }
+            if let Some(a) = &ls.azure {
+                push("LOG_STORE", "/logStore/azure", Literal("azure".into()));
+                push(
+                    "AZURE_STORAGE_ACCOUNT",
+                    "/logStore/azure/account",
+                    Literal(a.account.clone()),
+                );
+                push(
+                    "AZURE_STORAGE_CONTAINER",
+                    "/logStore/azure/container",
+                    Literal(a.container.clone()),
+                );
+                push(
+                    "AZURE_AUTH_MODE",
+                    "/logStore/azure/auth",
+                    Literal(a.auth.clone()),
+                );
+            }
+            if let Some(f) = &ls.path_format {
+                push(
+                    "LOG_STORE_FILE_PATH_FORMAT",
+                    "/logStore/pathFormat",
+                    Literal(f.clone()),
+                );
+            }
+        }
+        v
+    }
+
+    /// The first bad value or combination: JSON pointer (in the description) and why.
+    pub(crate) fn problem(&self) -> Option<Problem> {
+        match (self.cloud, &self.aca) {
+            (Cloud::Aca, _) => {
+                if let Some(p) = super::aca::problem(self) {
+                    return Some(p);
+                }
+            }
+            (_, Some(_)) => {
+                return Some(Problem::new(
+                    "/enterprise/aca",
+                    "`aca` settings are for cloud `aca`",
+                ));
+            }
+            (_, None) => {}
+        }
+        let cloud = self.cloud.as_str();
+        let at = |p: &str| format!("/enterprise{p}");
+        let fail = |p: &str, m: String| Some(Problem::new(at(p), m));
+        let id = &self.identity;
+        for (field, set, only) in [
+            ("awsRoleArn", id.aws_role_arn.is_some(), Cloud::Eks),
+            ("awsPodIdentity", id.aws_pod_identity, Cloud::Eks),
+            (
+                "gcpServiceAccount",
+                id.gcp_service_account.is_some(),
+                Cloud::Gke,
+            ),
+            ("azureClientId", id.azure_client_id.is_some(), Cloud::Aks),
+        ] {
+            if set && self.cloud != only {
+                return fail(
+                    &format!("/identity/{field}"),
+                    format!(
+                        "`{field}` is an identity of {}, not of {cloud}",
+                        only.as_str()
+                    ),
+                );
+            }
+        }
+        if id.aws_role_arn.is_some() && id.aws_pod_identity {
+            return fail(
+                "/identity",
+                "give either awsRoleArn (IRSA) or awsPodIdentity, not both".into(),
+            );
+        }
+        if let Some(arn) = &id.aws_role_arn {
+            if !(arn.starts_with("arn:aws") && arn.contains(":iam::") && arn.contains(":role/")) {
+                return fail(
+                    "/identity/awsRoleArn",
+                    format!("`{arn}` is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"),
+                );
+            }
+        }
+        if let Some(gsa) = &id.gcp_service_account {
+            if !gsa.ends_with(".iam.gserviceaccount.com") || !gsa.contains('@') {
+                return fail(
+                    "/identity/gcpServiceAccount",
+                    format!(
+                        "`{gsa}` is not a Google service account (<name>@<project>.iam.gserviceaccount.com)"
+                    ),
+                );
+            }
+        }
+        if let Some(client) = &id.azure_client_id {
+            let uuid = client.len() == 36
+                && client.chars().enumerate().all(|(i, c)| {
+                    if [8, 13, 18, 23].contains(&i) {
+                        c == '-'
+                    } else {
+                        c.is_ascii_hexdigit()
+                    }
+                });
+            if !uuid {
+                return fail(
+                    "/identity/azureClientId",
+                    format!("`{client}` is not a client ID (a UUID)"),
+                );
+            }
+        }
+        for (field, value) in [
+            ("serviceName", &self.service_name),
+            ("analyticsStore", &self.analytics_store),
+            ("clientAuthKey", &self.client_auth_key),
+            ("organisationsKey", &self.organisations_key),
+        ] {
+            if value.trim().is_empty() {
+                return fail(&format!("/{field}"), "must not be empty".into());
+            }
+        }
+        if let Some(p) = &self.pull_secret {
+            if !p.registry.starts_with("https://") && p.registry.contains("://") {
+                return fail(
+                    "/pullSecret/registry",
+                    format!("`{}` is not a registry host or https URL", p.registry),
+                );
+            }
+        }
+        if let Some(cp) = &self.control_plane {
+            if !cp.private_link.starts_with("https://") {
+                return fail(
+                    "/controlPlane/privateLink",
+                    format!("`{}` must be an https:// URL", cp.private_link),
+                );
+            }
+        }
+        if let Some(ls) = &self.log_store {
+            let given = [ls.s3.is_some(), ls.gcs.is_some(), ls.azure.is_some()]
+                .iter()
+                .filter(|g| **g)
+                .count();
+            if given != 1 {
+                return fail(
+                    "/logStore",
+                    "give exactly one of `s3`, `gcs`, `azure`".into(),
+                );
+            }
+            if ls.s3.is_some() && self.cloud != Cloud::Eks {
+                return fail(
+                    "/logStore/s3",
+                    format!("S3 through the pods' AWS identity needs eks, not {cloud}"),
+                );
+            }
+            if ls.s3.is_some() && id.aws_role_arn.is_none() && !id.aws_pod_identity {
+                return fail(
+                    "/logStore/s3",
+                    "s3_assume needs identity.awsRoleArn (IRSA) or identity.awsPodIdentity".into(),
+                );
+            }
+            if let Some(g) = &ls.gcs {
+                match g.auth.as_str() {
+                    "workload" if self.cloud != Cloud::Gke => {
+                        return fail(
+                            "/logStore/gcs/auth",
+                            format!("Workload Identity to GCS needs gke, not {cloud}; use `hmac`"),
+                        );
+                    }
+                    "workload" if id.gcp_service_account.is_none() => {
+                        return fail(
+                            "/logStore/gcs/auth",
+                            "Workload Identity needs identity.gcpServiceAccount".into(),
+                        );
+                    }
+                    "workload" if g.access_key_key.is_some() || g.secret_key_key.is_some() => {
+                        return fail("/logStore/gcs", "HMAC keys are for auth `hmac`".into());
+                    }
+                    "hmac" if g.access_key_key.is_none() || g.secret_key_key.is_none() => {
+                        return fail(
+                            "/logStore/gcs",
+                            "auth `hmac` needs accessKeyKey and secretKeyKey (store keys)".into(),
+                        );
+                    }
+                    "workload" | "hmac" => {}
+                    other => {
+                        return fail(
+                            "/logStore/gcs/auth",
+                            format!("`{other}` is not `workload` or `hmac`"),
+                        );
+                    }
+                }
+            }
+            if let Some(a) = &ls.azure {
+                if !matches!(a.auth.as_str(), "managed" | "entra") {
+                    return fail(
+                        "/logStore/azure/auth",
+                        format!("`{}` is not `managed` or `entra`", a.auth),
+                    );
+                }
+                if self.cloud != Cloud::Aks && self.cloud != Cloud::Aca {
+                    return fail(
+                        "/logStore/azure",
+                        format!("Azure Blob through the pods' identity needs aks, not {cloud}"),
+                    );
+                }
+                let entra = [&a.entra_client_id, &a.entra_tenant_id, &a.entra_secret_key];
+                if a.auth == "entra" && entra.iter().any(|f| f.is_none()) {
+                    return fail(
+                        "/logStore/azure",
+                        "auth `entra` needs entraClientId, entraTenantId and entraSecretKey (a store key)".into(),
+                    );
+                }
+                if a.auth == "managed" && entra.iter().any(|f| f.is_some()) {
+                    return fail(
+                        "/logStore/azure",
+                        "the entra* fields are for auth `entra`".into(),
+                    );
+                }
+                if a.auth == "managed" && id.azure_client_id.is_none() && self.cloud == Cloud::Aks {
+                    return fail(
+                        "/logStore/azure",
+                        "Azure Blob with a managed identity needs identity.azureClientId (workload identity)".into(),
+                    );
+                }
+            }
+        }
+        match (&self.mcp, self.server_mode) {
+            (Some(_), ServerMode::Gateway) => return fail("/mcp", "MCP options need serverMode `mcp` or `all`".into()),
+            (None, ServerMode::All) => return fail("/mcp/host", "serverMode `all` needs two host names: route.hosts for the AI gateway and mcp.host for MCP".into()),
+            (Some(m), mode) => {
+                if mode == ServerMode::All && m.host.is_none() {
+                    return fail("/mcp/host", "serverMode `all` needs two host names: route.hosts for the AI gateway and mcp.host for MCP".into());
+                }
+                if m.port == 0 {
+                    return fail("/mcp/port", "must be 1-65535".into());
+                }
+                if let Some(url) = &m.base_url {
+                    if !(url.starts_with("https://") || url.starts_with("http://")) {
+                        return fail("/mcp/baseUrl", format!("`{url}` is not an http(s) URL"));
+                    }
+                }
+            }
+            (None, _) => {}
+        }
+        if let Some(x) = &self.expose {
+            if x.ingress.is_some() == x.load_balancer.is_some() {
+                return fail(
+                    "/expose",
+                    "give exactly one of `ingress`, `loadBalancer`".into(),
+                );
+            }
+            if x.ingress
+                .as_ref()
+                .is_some_and(|i| !i.source_ranges.is_empty())
+                && self.cloud == Cloud::Gke
+            {
+                return fail("/expose/ingress/sourceRanges", "GCE Ingress has no source-range setting; restrict clients with a Cloud Armor policy, or use loadBalancer".into());
+            }
+            let ranges = x
+                .ingress
+                .as_ref()
+                .map(|i| &i.source_ranges)
+                .or(x.load_balancer.as_ref().map(|l| &l.source_ranges));
+            for (i, cidr) in ranges.into_iter().flatten().enumerate() {
+                if !is_cidr(cidr) {
+                    let field = if x.ingress.is_some() {
+                        "ingress"
+                    } else {
+                        "loadBalancer"
+                    };
+                    return fail(
+                        &format!("/expose/{field}/sourceRanges/{i}"),
+                        format!("`{cidr}` is not an IPv4 CIDR like 10.0.0.0/8"),
+                    );
+                }
+            }
+        }
+        if let Some(ds) = &self.data_service {
+            match crate::image::ImageRef::parse(&ds.image).tag {
+                None | Some("latest") => {
+                    return fail(
+                        "/dataService/image",
+                        format!("`{}` must be pinned to a version tag", ds.image),
+                    );
+                }
+                Some(_) => {}
+            }
+            if ds.replicas < 1 {
+                return fail("/dataService/replicas", "must be 1 or more".into());
+            }
+        }
+        if let Some(m) = &self.cache.managed {
+            let scheme_ok = m.url.starts_with("redis://") || m.url.starts_with("rediss://");
+            if !scheme_ok || redis_port(&m.url).is_none() {
+                return fail(
+                    "/cache/managed/url",
+                    format!("`{}` is not redis://host:port", m.url),
+                );
+            }
+            if m.url.starts_with("rediss://") && !m.tls {
+                return fail(
+                    "/cache/managed/tls",
+                    "a rediss:// URL needs tls: true".into(),
+                );
+            }
+            if m.tls && m.ca_key.is_none() && self.cloud == Cloud::Gke {
+                return fail("/cache/managed/caKey", "TLS to Memorystore needs its server CA (a store key): the certificate is self-signed".into());
+            }
+            if m.ca_key.is_some() && !m.tls {
+                return fail(
+                    "/cache/managed/caKey",
+                    "a CA certificate without tls: true would never be used".into(),
+                );
+            }
+            if m.workload_auth && (self.cloud != Cloud::Gke || id.gcp_service_account.is_none()) {
+                return fail(
+                    "/cache/managed/workloadAuth",
+                    "IAM auth to Memorystore needs gke and identity.gcpServiceAccount".into(),
+                );
+            }
+            if m.workload_auth && m.password_key.is_some() {
+                return fail(
+                    "/cache/managed/passwordKey",
+                    "give either workloadAuth or a password, not both".into(),
+                );
+            }
+        }
+        None
+    }
+}
+
+/// The port of a `redis://[user@]host:port[/db]` URL.
+pub fn redis_port(url: &str) -> Option<u16> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split('/').next()?;
+    let host_port = authority.rsplit('@').next()?;
+    let (host, port) = host_port.rsplit_once(':')?;
+    (!host.is_empty()).then_some(())?;
+    port.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redis_port;
+
+    #[test]
+    fn redis_ports() {
+        assert_eq!(redis_port("redis://10.0.0.3:6379"), Some(6379));
+        assert_eq!(
+            redis_port("rediss://default@cache.example.com:6380/0"),
+            Some(6380)
+        );
+        assert_eq!(redis_port("redis://cache.example.com"), None);
+        assert_eq!(redis_port("redis://:6379"), None);
+    }
+}

@@ -1,0 +1,134 @@
+//! The patch stage: each overlay's resource changes (patches and kustomize's
+//! conveniences) applied to the built resources, layer by layer.
+
+use crate::overlay::{Environment, Layer};
+use kiln_k8s::{Resource, patch, transform};
+use kiln_model::{Error, InputError, Result};
+
+/// Applies each overlay's resource changes to `resources`, first layer first,
+/// in kustomize's order: patches, namespace, name prefix/suffix, labels,
+/// annotations, replicas, images. After each layer the result is read back
+/// into typed resources, so a change that makes an invalid object is an
+/// error naming the overlay.
+pub fn apply_overlays(env: &Environment, resources: Vec<Resource>) -> Result<Vec<Resource>> {
+    let layers: Vec<&Layer> = env
+        .layers
+        .iter()
+        .filter(|l| has_resource_changes(&l.overlay))
+        .collect();
+    if layers.is_empty() {
+        return Ok(resources);
+    }
+    let mut docs: Vec<serde_json::Value> = resources.iter().map(Resource::to_value).collect();
+    // Layers never add or remove resources, so index i is always the same object.
+    let original: Vec<String> = resources.iter().map(|r| r.name().to_string()).collect();
+    let mut typed = resources;
+    for layer in layers {
+        let o = &layer.overlay;
+        let mut copied = 0;
+        let fail = |pointer: String, message: String| -> Error {
+            InputError::new(&layer.file, message).at(pointer).into()
+        };
+        for (i, entry) in o.patches.iter().enumerate() {
+            let selected: Vec<usize> = (0..docs.len())
+                .filter(|d| entry.target.matches(&docs[*d]))
+                .collect();
+            if selected.is_empty() {
+                return Err(fail(
+                    format!("/patches/{i}/target"),
+                    format!("matches no resource ({})", entry.target),
+                ));
+            }
+            for d in selected {
+                let doc = &mut docs[d];
+                let what = describe(doc);
+                if let Some(ops) = &entry.json {
+                    patch::json_patch(doc, ops, &mut copied).map_err(|e| {
+                        fail(
+                            format!("/patches/{i}/json/{}", e.operation),
+                            format!("{} ({what})", e.message),
+                        )
+                    })?;
+                } else if let Some(merge) = &entry.merge {
+                    json_patch::merge(doc, merge);
+                } else if let Some(smp) = &entry.strategic {
+                    let core = is_core(doc);
+                    let keys = |path: &[&str]| {
+                        if core {
+                            patch::kubernetes_merge_keys(path)
+                        } else {
+                            None
+                        }
+                    };
+                    patch::strategic_merge(doc, smp, &keys).map_err(|e| {
+                        fail(
+                            format!("/patches/{i}/strategic{}", e.pointer),
+                            format!("{} ({what})", e.message),
+                        )
+                    })?;
+                }
+            }
+        }
+        if let Some(ns) = &o.namespace {
+            transform::namespace(&mut docs, ns);
+        }
+        transform::rename(
+            &mut docs,
+            o.name_prefix.as_deref().unwrap_or_default(),
+            o.name_suffix.as_deref().unwrap_or_default(),
+        );
+        transform::labels(&mut docs, &o.labels);
+        transform::annotations(&mut docs, &o.common_annotations);
+        if let Some(name) = transform::replicas(&mut docs, &original, &o.replicas).first() {
+            return Err(fail(
+                "/replicas".into(),
+                format!("no workload is named `{name}`"),
+            ));
+        }
+        if let Some(name) = transform::images(&mut docs, &o.images).first() {
+            return Err(fail(
+                "/images".into(),
+                format!("no container uses an image named `{name}`"),
+            ));
+        }
+        // Every layer's result must be a valid set of resources before the next builds on it.
+        typed = docs
+            .iter()
+            .map(|doc| {
+                Resource::from_value(doc).map_err(|message| {
+                    fail(
+                        String::new(),
+                        format!("{} after this overlay: {message}", describe(doc)),
+                    )
+                })
+            })
+            .collect::<Result<_>>()?;
+    }
+    Ok(typed)
+}
+
+fn has_resource_changes(o: &crate::overlay::Overlay) -> bool {
+    !o.patches.is_empty()
+        || o.namespace.is_some()
+        || o.name_prefix.is_some()
+        || o.name_suffix.is_some()
+        || !o.labels.is_empty()
+        || !o.common_annotations.is_empty()
+        || !o.replicas.is_empty()
+        || !o.images.is_empty()
+}
+
+/// `Deployment portkey-gateway`, for messages.
+fn describe(doc: &serde_json::Value) -> String {
+    format!(
+        "{} {}",
+        doc["kind"].as_str().unwrap_or("resource"),
+        doc["metadata"]["name"].as_str().unwrap_or_default()
+    )
+}
+
+/// Core Kubernetes kinds have strategic-merge keys; custom resources do not.
+fn is_core(doc: &serde_json::Value) -> bool {
+    let api_version = doc["apiVersion"].as_str().unwrap_or_default();
+    !api_version.contains('.') || api_version.contains(".k8s.io/")
+}

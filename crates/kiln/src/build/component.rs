@@ -1,0 +1,339 @@
+//! The enterprise gateway's companions, each a Deployment, a Service and a
+//! NetworkPolicy, hardened like the gateway (Pod Security `restricted`, a
+//! read-only root file system, bounded resources) and fenced so that only
+//! the gateway's pods reach them:
+//!
+//! - the built-in Redis (the cache of prompts, configs and providers): no
+//!   persistence, memory capped below its limit, and no egress at all —
+//!   Portkey's chart runs it as root with no policy;
+//! - the Data Service (batches, fine-tuning, log exports): the gateway's
+//!   configuration and identity, reaching out only where the gateway may.
+
+use super::{Names, quantities, requirements, restricted_container, restricted_pod};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, HTTPGetAction,
+    LocalObjectReference, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Service,
+    ServicePort, ServiceSpec, TCPSocketAction, Volume, VolumeMount,
+};
+use k8s_openapi::api::networking::v1::{
+    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
+    NetworkPolicyPort, NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kiln_k8s::Resource;
+use kiln_model::enterprise::{DATA_SERVICE_PORT, DataService, Enterprise, REDIS_PORT};
+use kiln_model::spec::Description;
+use std::collections::BTreeMap;
+
+/// Above the images' own users, as checkov's CKV_K8S_40 asks.
+const UID: i64 = 10001;
+/// Redis's memory limit and its own cap below it (LRU eviction instead of OOM kills).
+const REDIS_MEMORY_LIMIT: &str = "256Mi";
+const REDIS_MAX_MEMORY: &str = "192mb";
+
+/// One companion: what differs between them.
+struct Component {
+    /// `<name>-<suffix>`: the Deployment, Service and NetworkPolicy.
+    suffix: &'static str,
+    /// `app.kubernetes.io/component`.
+    role: &'static str,
+    container: Container,
+    port: (&'static str, u16),
+    replicas: i32,
+    /// emptyDir mounts: (volume, path, size).
+    scratch: Vec<(&'static str, &'static str, &'static str)>,
+    service_account: Option<String>,
+    pull_secret: Option<String>,
+    egress: Vec<NetworkPolicyEgressRule>,
+    /// Further volumes (e.g. the managed cache's CA certificate).
+    extra: Option<(Volume, VolumeMount)>,
+    /// AKS workload identity: its webhook serves only pods that ask.
+    azure_identity: bool,
+}
+
+/// `<name>-<suffix>`.
+pub(crate) fn name(names: &Names, suffix: &str) -> String {
+    format!("{}-{suffix}", names.name)
+}
+
+/// Labels that select a companion's pods (and never the gateway's).
+pub(crate) fn selector(names: &Names, suffix: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/name".to_string(), name(names, suffix)),
+        (
+            "app.kubernetes.io/instance".to_string(),
+            names.instance.clone(),
+        ),
+    ])
+}
+
+fn build(names: &Names, mut c: Component) -> Vec<Resource> {
+    let tag = c
+        .container
+        .image
+        .as_deref()
+        .and_then(|image| kiln_model::image::ImageRef::parse(image).tag)
+        .map(str::to_string);
+    let labels = |version: bool| {
+        let mut labels = names.labels.clone();
+        labels.extend(selector(names, c.suffix));
+        labels.insert("app.kubernetes.io/component".into(), c.role.into());
+        if let Some(t) = tag.as_ref().filter(|_| version) {
+            labels.insert("app.kubernetes.io/version".into(), t.clone());
+        }
+        labels
+    };
+    let meta = |version: bool| ObjectMeta {
+        labels: Some(labels(version)),
+        ..names.meta(name(names, c.suffix))
+    };
+    let match_labels = || LabelSelector {
+        match_labels: Some(selector(names, c.suffix)),
+        ..Default::default()
+    };
+    let (port_name, port) = c.port;
+    c.container.ports = Some(vec![ContainerPort {
+        name: Some(port_name.into()),
+        container_port: port.into(),
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    }]);
+    c.container.security_context = Some(restricted_container(UID, UID));
+    let mut mounts: Vec<VolumeMount> = c
+        .scratch
+        .iter()
+        .map(|(volume, path, _)| VolumeMount {
+            name: (*volume).into(),
+            mount_path: (*path).into(),
+            ..Default::default()
+        })
+        .collect();
+    let mut volumes: Vec<Volume> = c
+        .scratch
+        .iter()
+        .map(|(volume, _, size)| Volume {
+            name: (*volume).into(),
+            empty_dir: Some(EmptyDirVolumeSource {
+                size_limit: Some(Quantity((*size).into())),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect();
+    if let Some((volume, mount)) = c.extra.take() {
+        volumes.push(volume);
+        mounts.push(mount);
+    }
+    c.container.volume_mounts = Some(mounts);
+    let tcp = |p: u16| NetworkPolicyPort {
+        port: Some(IntOrString::Int(p.into())),
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    };
+    let deployment = Deployment {
+        metadata: meta(true),
+        spec: Some(DeploymentSpec {
+            replicas: Some(c.replicas),
+            revision_history_limit: Some(5),
+            selector: match_labels(),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some({
+                        let mut l = labels(true);
+                        if c.azure_identity {
+                            l.insert("azure.workload.identity/use".into(), "true".into());
+                        }
+                        l
+                    }),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    automount_service_account_token: Some(false),
+                    enable_service_links: Some(false),
+                    service_account_name: c.service_account.clone(),
+                    image_pull_secrets: c
+                        .pull_secret
+                        .clone()
+                        .map(|name| vec![LocalObjectReference { name }]),
+                    security_context: Some(restricted_pod(UID, UID)),
+                    containers: vec![c.container],
+                    volumes: Some(volumes),
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let service = Service {
+        metadata: meta(false),
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".into()),
+            selector: Some(selector(names, c.suffix)),
+            ports: Some(vec![ServicePort {
+                name: Some(port_name.into()),
+                port: port.into(),
+                target_port: Some(IntOrString::String(port_name.into())),
+                protocol: Some("TCP".into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let policy = NetworkPolicy {
+        metadata: meta(false),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(match_labels()),
+            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+            ingress: Some(vec![NetworkPolicyIngressRule {
+                from: Some(vec![NetworkPolicyPeer {
+                    pod_selector: Some(LabelSelector {
+                        match_labels: Some(names.selector.clone()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }]),
+                ports: Some(vec![tcp(port)]),
+            }]),
+            egress: Some(c.egress),
+        }),
+    };
+    vec![
+        Resource::NetworkPolicy(policy),
+        Resource::Service(service),
+        Resource::Deployment(deployment),
+    ]
+}
+
+/// The built-in Redis.
+pub(crate) fn redis(e: &Enterprise, names: &Names) -> Vec<Resource> {
+    let probe = |period: i32| Probe {
+        tcp_socket: Some(TCPSocketAction {
+            port: IntOrString::String("redis".into()),
+            ..Default::default()
+        }),
+        period_seconds: Some(period),
+        ..Default::default()
+    };
+    let container = Container {
+        name: "redis".into(),
+        image: Some(e.cache.redis_image.clone()),
+        image_pull_policy: Some("IfNotPresent".into()),
+        // A cache: nothing is saved to disk, and memory is capped below the limit.
+        args: Some(
+            [
+                "redis-server",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--maxmemory",
+                REDIS_MAX_MEMORY,
+                "--maxmemory-policy",
+                "allkeys-lru",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+        readiness_probe: Some(probe(10)),
+        liveness_probe: Some(probe(30)),
+        resources: Some(ResourceRequirements {
+            requests: Some(quantities("50m", "128Mi")),
+            limits: Some(quantities("250m", REDIS_MEMORY_LIMIT)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    build(
+        names,
+        Component {
+            suffix: "redis",
+            role: "cache",
+            container,
+            port: ("redis", REDIS_PORT),
+            replicas: 1,
+            scratch: vec![("data", "/data", "64Mi")],
+            service_account: None,
+            pull_secret: None,
+            // Redis reaches nothing.
+            egress: Vec::new(),
+            extra: None,
+            azure_identity: false,
+        },
+    )
+}
+
+/// The Data Service: the gateway's ConfigMap and secrets, its own name and
+/// port, the gateway's identity and egress.
+pub(crate) fn data_service(
+    d: &Description,
+    e: &Enterprise,
+    ds: &DataService,
+    names: &Names,
+    config: &ConfigMap,
+) -> Vec<Resource> {
+    let probe = |period: i32, failures: i32| Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some("/health".into()),
+            port: IntOrString::String("dataservice".into()),
+            ..Default::default()
+        }),
+        period_seconds: Some(period),
+        failure_threshold: Some(failures),
+        ..Default::default()
+    };
+    let literal = |name: &str, value: String| EnvVar {
+        name: name.into(),
+        value: Some(value),
+        ..Default::default()
+    };
+    let service_name = ds
+        .service_name
+        .clone()
+        .unwrap_or_else(|| format!("{}-dataservice", e.service_name));
+    // env overrides the shared ConfigMap (envFrom) where the two differ.
+    let mut env = vec![
+        literal("DEBUG_ENABLED", "false".into()),
+        literal(
+            "GATEWAY_BASE_URL",
+            format!("http://{}:{}", names.name, d.port),
+        ),
+        literal("PORT", DATA_SERVICE_PORT.to_string()),
+        literal("SERVICE_NAME", service_name),
+        literal("TMPDIR", "/tmp".into()),
+    ];
+    env.extend(super::secret_env_vars(d, names));
+    env.sort_by(|a, b| a.name.cmp(&b.name));
+    let container = Container {
+        name: "dataservice".into(),
+        image: Some(ds.image.clone()),
+        image_pull_policy: Some("IfNotPresent".into()),
+        env_from: Some(super::env_from(config)),
+        env: Some(env),
+        startup_probe: Some(probe(10, 12)),
+        readiness_probe: Some(probe(10, 3)),
+        liveness_probe: Some(probe(30, 3)),
+        resources: Some(requirements(&ds.resources)),
+        ..Default::default()
+    };
+    build(
+        names,
+        Component {
+            suffix: "dataservice",
+            role: "dataservice",
+            container,
+            port: ("dataservice", DATA_SERVICE_PORT),
+            replicas: ds.replicas,
+            scratch: vec![("tmp", "/tmp", "256Mi")],
+            service_account: Some(names.name.clone()),
+            pull_secret: e.pull_secret.as_ref().map(|_| names.registry()),
+            egress: super::egress_rules(d, names),
+            extra: super::ca_volume(d, names),
+            azure_identity: e.identity.azure_client_id.is_some(),
+        },
+    )
+}

@@ -1,0 +1,200 @@
+//! The gateway's configuration: the env and strategies ConfigMaps (named by
+//! their content hash, so a change rolls the pods), the ExternalSecrets of
+//! provider keys, registry credentials and the cache's CA, the ServiceAccount.
+
+use super::*;
+
+/// The managed cache's CA certificate volume, and its file in the Secret.
+pub(crate) const REDIS_CA_VOLUME: &str = "redis-ca";
+
+pub(crate) const CA_FILE: &str = "server-ca.pem";
+
+pub(crate) fn config_map(d: &Description, names: &Names) -> ConfigMap {
+    let mut data = d.config.clone();
+    for v in d.enterprise.iter().flat_map(|e| e.variables(&names.name)) {
+        if let kiln_model::enterprise::Value::Literal(value) = v.value {
+            data.insert(v.name.into(), value);
+        }
+    }
+    data.insert("NODE_ENV".into(), "production".into());
+    data.insert("PORT".into(), d.port.to_string());
+    data.insert("HEALTH_CHECK_PATH".into(), d.health_path.clone());
+    data.insert("LOG_LEVEL".into(), d.log_level.as_str().into());
+    ConfigMap {
+        metadata: names.meta(hashed_name(&format!("{}-env", names.name), &data)),
+        data: Some(data),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn strategies_config_map(env: &Environment, names: &Names) -> ConfigMap {
+    let data: BTreeMap<String, String> = env
+        .strategies
+        .iter()
+        .map(|s| (s.file_name(), s.canonical_json().to_string()))
+        .collect();
+    ConfigMap {
+        metadata: names.meta(hashed_name(&format!("{}-strategies", names.name), &data)),
+        data: Some(data),
+        immutable: Some(true),
+        ..Default::default()
+    }
+}
+
+/// The gateway's variables from the secret store: `(variable, store key)`,
+/// the provider keys and the enterprise secrets, sorted.
+pub(crate) fn secret_env(d: &Description) -> Vec<(String, String)> {
+    let mut keys: Vec<(String, String)> = d
+        .secrets
+        .keys
+        .iter()
+        .map(|k| (k.env.clone(), k.remote_key.clone()))
+        .chain(
+            d.enterprise
+                .iter()
+                .flat_map(|e| e.variables(""))
+                .filter_map(|v| match v.value {
+                    kiln_model::enterprise::Value::Secret(key) => Some((v.name.to_string(), key)),
+                    kiln_model::enterprise::Value::Literal(_) => None,
+                }),
+        )
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// The secret variables as env entries reading the gateway's Secret.
+pub(crate) fn secret_env_vars(d: &Description, names: &Names) -> Vec<EnvVar> {
+    secret_env(d)
+        .into_iter()
+        .map(|(env, _)| EnvVar {
+            name: env.clone(),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: names.secret.clone(),
+                    key: env,
+                    optional: Some(false),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect()
+}
+
+/// The managed cache's CA certificate: the volume and its mount at the seed's path.
+pub(crate) fn ca_volume(d: &Description, names: &Names) -> Option<(Volume, VolumeMount)> {
+    enterprise_ca(d)?;
+    Some((
+        Volume {
+            name: REDIS_CA_VOLUME.into(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(names.redis_ca()),
+                default_mode: Some(0o444),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        VolumeMount {
+            name: REDIS_CA_VOLUME.into(),
+            mount_path: kiln_model::enterprise::CA_PATH.into(),
+            sub_path: Some(CA_FILE.into()),
+            read_only: Some(true),
+            ..Default::default()
+        },
+    ))
+}
+
+/// The managed cache's CA store key, if it has one.
+pub(crate) fn enterprise_ca(d: &Description) -> Option<&str> {
+    d.enterprise
+        .as_ref()
+        .and_then(|e| e.cache.managed.as_ref())
+        .and_then(|m| m.ca_key.as_deref())
+}
+
+/// An ExternalSecret `name` of `d`'s store with `data` (secret key → store
+/// key), writing a Secret of the same name (templated if `template`).
+pub(crate) fn external_secret_named(
+    d: &Description,
+    names: &Names,
+    name: &str,
+    data: Vec<(String, String)>,
+    template: Option<ExternalSecretTemplate>,
+) -> ExternalSecret {
+    ExternalSecret {
+        metadata: names.meta(name),
+        spec: ExternalSecretSpec {
+            refresh_interval: d.secrets.refresh_interval.clone(),
+            secret_store_ref: SecretStoreRef {
+                kind: "ClusterSecretStore".into(),
+                name: d.secrets.store.clone(),
+            },
+            target: ExternalSecretTarget {
+                name: name.to_string(),
+                creation_policy: "Owner".into(),
+                deletion_policy: "Retain".into(),
+                template,
+            },
+            data: data
+                .into_iter()
+                .map(|(secret_key, key)| ExternalSecretData {
+                    secret_key,
+                    remote_ref: RemoteRef { key },
+                })
+                .collect(),
+        },
+    }
+}
+
+pub(crate) fn external_secret(d: &Description, names: &Names) -> ExternalSecret {
+    external_secret_named(d, names, &names.secret, secret_env(d), None)
+}
+
+/// The enterprise image's pull credentials: a `kubernetes.io/dockerconfigjson`
+/// Secret that External Secrets assembles from the store, never a literal.
+pub(crate) fn registry_secret(
+    d: &Description,
+    p: &kiln_model::enterprise::PullSecret,
+    names: &Names,
+) -> ExternalSecret {
+    // External Secrets' template engine v2 (Go templates with sprig): the values
+    // never pass through Git, and toJson quotes them whatever they contain.
+    let registry = serde_json::Value::from(p.registry.as_str());
+    let config = format!(
+        r#"{{"auths":{{{registry}:{{"username":{{{{ .username | toJson }}}},"password":{{{{ .password | toJson }}}},"auth":"{{{{ printf "%s:%s" .username .password | b64enc }}}}"}}}}}}"#
+    );
+    external_secret_named(
+        d,
+        names,
+        &names.registry(),
+        vec![
+            ("password".into(), p.password_key.clone()),
+            ("username".into(), p.username_key.clone()),
+        ],
+        Some(ExternalSecretTemplate {
+            type_: "kubernetes.io/dockerconfigjson".into(),
+            engine_version: "v2".into(),
+            data: BTreeMap::from([(".dockerconfigjson".to_string(), config)]),
+        }),
+    )
+}
+
+/// The gateway's ServiceAccount, carrying the cloud identity's annotations.
+pub(crate) fn service_account(
+    e: &kiln_model::enterprise::Enterprise,
+    names: &Names,
+) -> ServiceAccount {
+    let mut metadata = names.meta(&names.name);
+    let identity = e.identity.annotations();
+    if !identity.is_empty() {
+        let annotations = metadata.annotations.get_or_insert_with(BTreeMap::new);
+        annotations.extend(identity.into_iter().map(|(k, v)| (k.to_string(), v)));
+    }
+    ServiceAccount {
+        metadata,
+        // Cloud identity tokens are projected by the clouds' webhooks; the API token is not needed.
+        automount_service_account_token: Some(false),
+        ..Default::default()
+    }
+}

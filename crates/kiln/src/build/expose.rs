@@ -1,0 +1,228 @@
+//! External access of the enterprise gateway through the cloud's own load
+//! balancers (seeds 001–003): an Ingress (ALB on EKS, GCE on GKE, NGINX
+//! application routing on AKS) or the Service as a LoadBalancer (NLB, GCP L4,
+//! Azure LB), each health-checking the gateway's health path. Host-based
+//! routing sends `route.hosts` to the AI gateway and `mcp.host` to MCP.
+
+use super::Names;
+use k8s_openapi::api::networking::v1::{
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
+    IngressServiceBackend, IngressSpec, NetworkPolicyPeer, ServiceBackendPort,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kiln_model::enterprise::{Cloud, Enterprise, Expose, IngressExpose, LoadBalancerExpose};
+use kiln_model::spec::Description;
+use std::collections::BTreeMap;
+
+/// The namespace of AKS's application-routing NGINX controllers.
+pub const AKS_INGRESS_NAMESPACE: &str = "app-routing-system";
+
+fn annotations(pairs: &[(&str, String)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+/// `(host, port)` pairs the gateway serves: the AI gateway on `route.hosts`,
+/// MCP on its own host (or on `route.hosts` when it is all there is).
+pub(crate) fn host_ports(d: &Description, e: &Enterprise) -> Vec<(String, i32, &'static str)> {
+    let mut out = Vec::new();
+    if e.server_mode.gateway() {
+        out.extend(
+            d.route
+                .hosts
+                .iter()
+                .map(|h| (h.clone(), i32::from(d.port), super::PORT_NAME)),
+        );
+    }
+    if e.server_mode.mcp() {
+        let mcp = e.mcp.clone().unwrap_or_default();
+        let hosts = mcp.host.map_or_else(|| d.route.hosts.clone(), |h| vec![h]);
+        out.extend(
+            hosts
+                .into_iter()
+                .map(|h| (h, i32::from(mcp.port), super::MCP_PORT_NAME)),
+        );
+    }
+    out
+}
+
+fn ingress_class(cloud: Cloud, i: &IngressExpose) -> String {
+    i.class_name.clone().unwrap_or_else(|| {
+        match (cloud, i.internal) {
+            (Cloud::Eks, _) => "alb",
+            (Cloud::Gke, false) => "gce",
+            (Cloud::Gke, true) => "gce-internal",
+            (Cloud::Aks | Cloud::Aca, false) => "nginx-static",
+            (Cloud::Aks | Cloud::Aca, true) => "nginx-internal",
+        }
+        .into()
+    })
+}
+
+/// The Ingress in front of the gateway.
+pub(crate) fn ingress(
+    d: &Description,
+    e: &Enterprise,
+    i: &IngressExpose,
+    names: &Names,
+) -> Ingress {
+    let health = d.health_path.clone();
+    let ranges = i.source_ranges.join(",");
+    let mut a = match e.cloud {
+        Cloud::Eks => annotations(&[
+            (
+                "alb.ingress.kubernetes.io/scheme",
+                if i.internal {
+                    "internal"
+                } else {
+                    "internet-facing"
+                }
+                .into(),
+            ),
+            ("alb.ingress.kubernetes.io/target-type", "ip".into()),
+            ("alb.ingress.kubernetes.io/healthcheck-path", health),
+            (
+                "alb.ingress.kubernetes.io/manage-backend-security-group-rules",
+                "true".into(),
+            ),
+        ]),
+        Cloud::Gke => annotations(&[("ingress.gcp.kubernetes.io/healthcheck-path", health)]),
+        Cloud::Aks | Cloud::Aca => annotations(&[(
+            "service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path",
+            health,
+        )]),
+    };
+    if !ranges.is_empty() {
+        match e.cloud {
+            Cloud::Eks => a.insert("alb.ingress.kubernetes.io/inbound-cidrs".into(), ranges),
+            Cloud::Aks | Cloud::Aca => a.insert(
+                "nginx.ingress.kubernetes.io/whitelist-source-range".into(),
+                ranges,
+            ),
+            // Validation refuses source ranges on GCE Ingress (Cloud Armor's job).
+            Cloud::Gke => None,
+        };
+    }
+    let mut metadata = names.meta(&names.name);
+    metadata
+        .annotations
+        .get_or_insert_with(BTreeMap::new)
+        .extend(a);
+    let rules = host_ports(d, e)
+        .into_iter()
+        .map(|(host, port, _)| IngressRule {
+            host: Some(host),
+            http: Some(HTTPIngressRuleValue {
+                paths: vec![HTTPIngressPath {
+                    path: Some("/".into()),
+                    path_type: "Prefix".into(),
+                    backend: IngressBackend {
+                        service: Some(IngressServiceBackend {
+                            name: names.name.clone(),
+                            port: Some(ServiceBackendPort {
+                                number: Some(port),
+                                ..Default::default()
+                            }),
+                        }),
+                        ..Default::default()
+                    },
+                }],
+            }),
+        })
+        .collect();
+    Ingress {
+        metadata,
+        spec: Some(IngressSpec {
+            ingress_class_name: Some(ingress_class(e.cloud, i)),
+            rules: Some(rules),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Annotations of the Service as a cloud LoadBalancer.
+pub(crate) fn load_balancer_annotations(
+    d: &Description,
+    e: &Enterprise,
+    lb: &LoadBalancerExpose,
+) -> BTreeMap<String, String> {
+    let internal = lb.internal.to_string();
+    match e.cloud {
+        Cloud::Eks => annotations(&[
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-type",
+                "nlb".into(),
+            ),
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-internal",
+                internal,
+            ),
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type",
+                "ip".into(),
+            ),
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-healthcheck-path",
+                d.health_path.clone(),
+            ),
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol",
+                "http".into(),
+            ),
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-healthcheck-port",
+                d.port.to_string(),
+            ),
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-manage-backend-security-group-rules",
+                "true".into(),
+            ),
+        ]),
+        Cloud::Gke if lb.internal => {
+            annotations(&[("networking.gke.io/load-balancer-type", "Internal".into())])
+        }
+        Cloud::Gke => annotations(&[("cloud.google.com/l4-rbs", "enabled".into())]),
+        Cloud::Aks | Cloud::Aca => annotations(&[
+            (
+                "service.beta.kubernetes.io/azure-load-balancer-internal",
+                internal,
+            ),
+            (
+                "service.beta.kubernetes.io/azure-load-balancer-health-probe-protocol",
+                "http".into(),
+            ),
+            (
+                "service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path",
+                d.health_path.clone(),
+            ),
+        ]),
+    }
+}
+
+/// Who may reach the gateway's ports besides `networkPolicy.ingressFromNamespaces`:
+/// AKS's in-cluster NGINX controllers by namespace; a cloud load balancer
+/// outside the cluster from any address (its own source ranges do the limiting).
+pub(crate) fn network_peers(e: &Enterprise, x: &Expose) -> Vec<NetworkPolicyPeer> {
+    if x.ingress.is_some() && matches!(e.cloud, Cloud::Aks | Cloud::Aca) {
+        return vec![NetworkPolicyPeer {
+            namespace_selector: Some(LabelSelector {
+                match_labels: Some(BTreeMap::from([(
+                    "kubernetes.io/metadata.name".to_string(),
+                    AKS_INGRESS_NAMESPACE.to_string(),
+                )])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }];
+    }
+    vec![NetworkPolicyPeer {
+        ip_block: Some(k8s_openapi::api::networking::v1::IPBlock {
+            cidr: "0.0.0.0/0".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }]
+}

@@ -1,0 +1,250 @@
+//! How traffic reaches the gateway and where it may go: HTTPRoutes (or the
+//! cloud's Ingress) and the NetworkPolicy.
+
+use super::*;
+
+/// Response headers set on every response unless the description overrides them.
+pub const DEFAULT_RESPONSE_HEADERS: [(&str, &str); 6] = [
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+    (
+        "Permissions-Policy",
+        "camera=(), geolocation=(), microphone=(), payment=()",
+    ),
+    ("Referrer-Policy", "no-referrer"),
+    (
+        "Strict-Transport-Security",
+        "max-age=31536000; includeSubDomains",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+];
+
+/// How traffic reaches the gateway: HTTPRoutes on the shared Gateway, or
+/// with enterprise `expose` the cloud's Ingress (a LoadBalancer Service needs
+/// neither). With MCP on its own host, it gets a route of its own.
+pub(crate) fn routes(d: &Description, names: &Names) -> Vec<Resource> {
+    let Some(e) = &d.enterprise else {
+        return vec![Resource::HttpRoute(http_route(
+            d,
+            names,
+            &names.name,
+            d.route.hosts.clone(),
+            d.port.into(),
+        ))];
+    };
+    match &e.expose {
+        Some(x) => x
+            .ingress
+            .iter()
+            .map(|i| Resource::Ingress(expose::ingress(d, e, i, names)))
+            .collect(),
+        None => {
+            let mut by_port: Vec<(i32, Vec<String>)> = Vec::new();
+            for (host, port, _) in expose::host_ports(d, e) {
+                match by_port.iter_mut().find(|(p, _)| *p == port) {
+                    Some((_, hosts)) => hosts.push(host),
+                    None => by_port.push((port, vec![host])),
+                }
+            }
+            by_port
+                .into_iter()
+                .enumerate()
+                .map(|(i, (port, hosts))| {
+                    let name = if i == 0 {
+                        names.name.clone()
+                    } else {
+                        format!("{}-mcp", names.name)
+                    };
+                    Resource::HttpRoute(http_route(d, names, &name, hosts, port))
+                })
+                .collect()
+        }
+    }
+}
+
+pub(crate) fn http_route(
+    d: &Description,
+    names: &Names,
+    name: &str,
+    hosts: Vec<String>,
+    port: i32,
+) -> HttpRoute {
+    let mut headers: Vec<Header> = DEFAULT_RESPONSE_HEADERS
+        .iter()
+        .filter(|(name, _)| {
+            !d.route
+                .response_headers
+                .keys()
+                .any(|k| k.eq_ignore_ascii_case(name))
+        })
+        .map(|(name, value)| Header {
+            name: name.to_string(),
+            value: value.to_string(),
+        })
+        .chain(d.route.response_headers.iter().map(|(name, value)| Header {
+            name: name.clone(),
+            value: value.clone(),
+        }))
+        .collect();
+    headers.sort_by_key(|h| h.name.to_ascii_lowercase());
+    let gateway = &d.route.gateway;
+    HttpRoute {
+        metadata: names.meta(name),
+        spec: HttpRouteSpec {
+            parent_refs: vec![ParentRef {
+                name: gateway.name.clone(),
+                namespace: Some(gateway.namespace.clone()),
+                section_name: gateway.section_name.clone(),
+                ..Default::default()
+            }],
+            hostnames: hosts,
+            rules: vec![HttpRouteRule {
+                matches: vec![HttpRouteMatch {
+                    path: Some(PathMatch {
+                        type_: "PathPrefix".into(),
+                        value: "/".into(),
+                    }),
+                }],
+                filters: vec![HttpRouteFilter {
+                    type_: "ResponseHeaderModifier".into(),
+                    response_header_modifier: Some(HeaderModifier {
+                        set: headers,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }],
+                backend_refs: vec![BackendRef {
+                    name: names.name.clone(),
+                    port: Some(port),
+                    ..Default::default()
+                }],
+            }],
+        },
+    }
+}
+
+pub(crate) fn tcp_or_udp(port: i32, protocol: &str) -> NetworkPolicyPort {
+    NetworkPolicyPort {
+        port: Some(IntOrString::Int(port)),
+        protocol: Some(protocol.into()),
+        ..Default::default()
+    }
+}
+
+/// Where the gateway (and the Data Service, which shares its needs) may
+/// connect: DNS, the TCP ports of LLM providers and the control plane
+/// (`networkPolicy.egressTcpPorts`), and the cache.
+pub(crate) fn egress_rules(d: &Description, names: &Names) -> Vec<NetworkPolicyEgressRule> {
+    let mut egress = vec![NetworkPolicyEgressRule {
+        ports: Some(vec![tcp_or_udp(53, "UDP"), tcp_or_udp(53, "TCP")]),
+        ..Default::default()
+    }];
+    if !d.network_policy.egress_tcp_ports.is_empty() {
+        egress.push(NetworkPolicyEgressRule {
+            ports: Some(
+                d.network_policy
+                    .egress_tcp_ports
+                    .iter()
+                    .map(|p| tcp_or_udp((*p).into(), "TCP"))
+                    .collect(),
+            ),
+            ..Default::default()
+        });
+    }
+    if let Some(e) = &d.enterprise {
+        match &e.cache.managed {
+            // The built-in Redis, in this namespace.
+            None => egress.push(to_component(
+                names,
+                "redis",
+                kiln_model::enterprise::REDIS_PORT,
+            )),
+            // A managed cache outside the cluster: its port, anywhere (the cloud's firewall scopes it).
+            Some(m) => {
+                let p = kiln_model::enterprise::redis_port(&m.url)
+                    .unwrap_or(kiln_model::enterprise::REDIS_PORT);
+                egress.push(NetworkPolicyEgressRule {
+                    ports: Some(vec![tcp_or_udp(p.into(), "TCP")]),
+                    ..Default::default()
+                });
+            }
+        }
+    }
+    egress
+}
+
+/// Egress to a companion's pods on `port`.
+pub(crate) fn to_component(names: &Names, suffix: &str, port: u16) -> NetworkPolicyEgressRule {
+    NetworkPolicyEgressRule {
+        to: Some(vec![NetworkPolicyPeer {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(component::selector(names, suffix)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }]),
+        ports: Some(vec![tcp_or_udp(port.into(), "TCP")]),
+    }
+}
+
+pub(crate) fn network_policy(d: &Description, names: &Names) -> NetworkPolicy {
+    let from = d
+        .network_policy
+        .ingress_from_namespaces
+        .iter()
+        .map(|ns| NetworkPolicyPeer {
+            namespace_selector: Some(LabelSelector {
+                match_labels: Some(BTreeMap::from([(
+                    "kubernetes.io/metadata.name".to_string(),
+                    ns.clone(),
+                )])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect();
+    let mut egress = egress_rules(d, names);
+    if d.enterprise
+        .as_ref()
+        .is_some_and(|e| e.data_service.is_some())
+    {
+        egress.push(to_component(
+            names,
+            "dataservice",
+            kiln_model::enterprise::DATA_SERVICE_PORT,
+        ));
+    }
+    let app_ports: Vec<NetworkPolicyPort> = named_ports(d)
+        .into_iter()
+        .map(|(_, p)| tcp_or_udp(p, "TCP"))
+        .collect();
+    let mut ingress_rules = vec![NetworkPolicyIngressRule {
+        from: Some(from),
+        ports: Some(app_ports.clone()),
+    }];
+    if let Some((e, x)) = d
+        .enterprise
+        .as_ref()
+        .and_then(|e| e.expose.as_ref().map(|x| (e, x)))
+    {
+        ingress_rules.push(NetworkPolicyIngressRule {
+            from: Some(expose::network_peers(e, x)),
+            ports: Some(app_ports),
+        });
+    }
+    NetworkPolicy {
+        metadata: names.meta(&names.name),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(names.selector.clone()),
+                ..Default::default()
+            }),
+            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+            ingress: Some(ingress_rules),
+            egress: Some(egress),
+        }),
+    }
+}

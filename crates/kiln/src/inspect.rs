@@ -1,0 +1,119 @@
+//! The check stage: an environment built, patched and checked by `kiln check`
+//! with its suppressions, before anything is emitted.
+
+use crate::apply::apply_overlays;
+use crate::build::build;
+use crate::output::file_name;
+use crate::overlay::Environment;
+use kiln_check::{Finding, Manifest};
+use kiln_k8s::Resource;
+use kiln_model::layout::OUT_DIR;
+use kiln_model::{Error, InputError, Result};
+use std::path::Path;
+
+/// An environment built, patched and checked: what [`crate::render()`] emits and
+/// `kiln check` reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inspection {
+    /// Resources in apply order.
+    pub resources: Vec<Resource>,
+    /// Their documents and canonical text, as `out/<env>/` will hold them.
+    pub manifests: Vec<Manifest>,
+    /// Every finding of `kiln check`, suppressions applied.
+    pub findings: Vec<Finding>,
+}
+
+/// Builds and patches `env`, then runs `kiln check` on the result with the
+/// environment's suppressions (checkov's are annotations [`build`] wrote). A suppression that names no resource, or a kiln rule that
+/// finds nothing to suppress, is an input error: stale suppressions do not linger.
+pub fn inspect(env: &Environment) -> Result<Inspection> {
+    if env.description.aca().is_some() {
+        // Azure Container Apps: no Kubernetes objects, nothing for kiln check.
+        return Ok(Inspection {
+            resources: Vec::new(),
+            manifests: Vec::new(),
+            findings: Vec::new(),
+        });
+    }
+    let built = build(env);
+    // Suppressions name resources as built or as rendered (after namePrefix etc.);
+    // layers never add or remove resources, so index i is the same object before and after.
+    let built_names: Vec<(&'static str, String)> = built
+        .iter()
+        .map(|r| (r.kind(), r.name().to_string()))
+        .collect();
+    let resources = apply_overlays(env, built)?;
+    let mut suppressions = env.suppressions.clone();
+    for d in &mut suppressions {
+        let (kind, name) = d.suppression.target();
+        let found = resources.iter().zip(&built_names).find(|(r, (k, n))| {
+            r.kind() == kind && (r.name() == name || (*k == kind && n == name))
+        });
+        let Some((r, _)) = found else {
+            let known: Vec<String> = resources
+                .iter()
+                .map(|r| format!("{}/{}", r.kind(), r.name()))
+                .collect();
+            return Err(InputError::new(
+                &d.file,
+                format!(
+                    "`{}` is not a resource of environment `{}`",
+                    d.suppression.resource, env.name
+                ),
+            )
+            .at(format!("{}/resource", d.pointer))
+            .with_help(Some(format!("resources: {}", known.join(", "))))
+            .into());
+        };
+        d.suppression.resource = format!("{}/{}", r.kind(), r.name());
+    }
+    let manifests = manifests_of(&env.name, &resources);
+    let mut findings = kiln_check::check(&manifests);
+    if let Some(d) = kiln_check::apply_suppressions(&mut findings, &suppressions).first() {
+        return Err(InputError::new(
+            &d.file,
+            format!(
+                "`{}` finds nothing to suppress on {} in environment `{}`",
+                d.suppression.rule, d.suppression.resource, env.name
+            ),
+        )
+        .at(d.pointer.clone())
+        .with_help(Some("remove the suppression".into()))
+        .into());
+    }
+    Ok(Inspection {
+        resources,
+        manifests,
+        findings,
+    })
+}
+
+/// `findings` if none is an unsuppressed error; else an [`Error::Check`]
+/// listing those that are, for output directory `dir`.
+pub(crate) fn refuse_errors(dir: &str, findings: Vec<Finding>) -> Result<Vec<Finding>> {
+    if !kiln_check::has_errors(&findings) {
+        return Ok(findings);
+    }
+    Err(Error::Check {
+        env: dir.to_string(),
+        findings: findings.into_iter().filter(Finding::is_blocking).collect(),
+    })
+}
+
+/// The manifests of a render: each resource's document and canonical text, as
+/// written to `out/<env>/<file>` (after the one-line header).
+pub fn manifests_of(env: &str, resources: &[Resource]) -> Vec<Manifest> {
+    resources
+        .iter()
+        .map(|r| {
+            let value = r.to_value();
+            Manifest {
+                file: Path::new(OUT_DIR).join(env).join(file_name(r)),
+                line: 2,
+                text: Some(kiln_model::emit::yaml(&value)),
+                value,
+                from_typed: true,
+            }
+        })
+        .collect()
+}
