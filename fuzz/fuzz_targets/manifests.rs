@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     if std::fs::write(&file, data).is_err() {
         return;
     }
-    if let Ok(manifests) = kiln::check::load(&[file]) {
+    if let Ok(manifests) = kiln::manifests::load(&[file]) {
         let findings = kiln::check::check(&manifests);
         let _ = kiln::check::report::text(&findings, true);
         let _ = kiln::check::report::sarif(&findings);
