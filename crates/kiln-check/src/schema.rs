@@ -86,8 +86,8 @@ fn round_trip<T: DeserializeOwned + Serialize>(
 }
 
 /// A custom resource: its CRD schema, and `metadata` as the ObjectMeta type.
-fn custom(schema: &Value, value: &Value) -> Result<(), (String, String)> {
-    if let Some(problem) = super::crd::validate(schema, value, "") {
+fn custom(crd: &super::crd::Crd, value: &Value) -> Result<(), (String, String)> {
+    if let Some(problem) = super::crd::validate(crd, value) {
         return Err(problem);
     }
     let metadata = value.get("metadata").unwrap_or(&Value::Null);
