@@ -22,7 +22,6 @@
 
 mod crd;
 mod hygiene;
-mod locate;
 mod object;
 mod pss;
 mod references;
@@ -130,7 +129,7 @@ impl Findings {
         let pointer = pointer.into();
         let m = o.manifest;
         let line = m.text.as_deref().map_or(m.line, |text| {
-            m.line + locate::line_of(text, &pointer).saturating_sub(1)
+            m.line + kiln_model::parse::line_of(text, &pointer).saturating_sub(1)
         });
         let object = o.reference();
         // Names and values in manifests may carry control characters: never print them raw.
@@ -151,8 +150,4 @@ impl Findings {
     }
 }
 
-/// `/a/b~1c` from segments, escaped per RFC 6901.
-pub(crate) fn pointer_join(base: &str, segment: impl std::fmt::Display) -> String {
-    let s = segment.to_string();
-    format!("{base}/{}", s.replace('~', "~0").replace('/', "~1"))
-}
+pub(crate) use kiln_model::pointer::join as pointer_join;

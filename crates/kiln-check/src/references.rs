@@ -368,10 +368,7 @@ fn network_policy(o: &Object, objects: &[Object], pods: &[(&Object, &Pod)], out:
                             .map(|(k, _)| {
                                 (
                                     k.as_str(),
-                                    format!(
-                                        "{at}/namespaceSelector/matchLabels/{}",
-                                        k.replace('~', "~0").replace('/', "~1")
-                                    ),
+                                    pointer_join(&format!("{at}/namespaceSelector/matchLabels"), k),
                                 )
                             })
                             .chain(sel.match_expressions.iter().flatten().enumerate().map(

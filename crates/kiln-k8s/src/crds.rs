@@ -150,7 +150,7 @@ pub struct ServiceMonitor {
 #[allow(missing_docs)]
 pub struct ServiceMonitorSpec {
     pub selector: LabelSelector,
-    pub endpoints: Vec<Endpoint>,
+    pub endpoints: Vec<ScrapeEndpoint>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace_selector: Option<NamespaceSelector>,
 }
@@ -168,7 +168,7 @@ pub struct NamespaceSelector {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
-pub struct Endpoint {
+pub struct ScrapeEndpoint {
     pub port: String,
     pub path: String,
     pub interval: String,

@@ -126,7 +126,7 @@ pub fn strategic_merge(
 
 fn pointer(path: &[&str]) -> String {
     path.iter()
-        .map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1")))
+        .map(|p| kiln_model::pointer::join("", p))
         .collect()
 }
 

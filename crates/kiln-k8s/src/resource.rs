@@ -143,7 +143,7 @@ pub fn first_difference(a: &Value, b: &Value, at: String) -> Option<String> {
             .keys()
             .chain(y.keys().filter(|k| !x.contains_key(*k)))
             .find_map(|k| {
-                let here = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                let here = kiln_model::pointer::join(&at, k);
                 match (x.get(k), y.get(k)) {
                     (Some(p), Some(q)) => first_difference(p, q, here),
                     (Some(Value::Null), None) => None,

@@ -20,6 +20,7 @@ pub mod finding;
 pub mod image;
 pub mod layout;
 pub mod parse;
+pub mod pointer;
 pub mod route;
 pub mod rules;
 pub mod settings;

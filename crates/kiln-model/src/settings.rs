@@ -223,10 +223,7 @@ impl GitOps {
             }
         }
         for (env, target) in &self.environments {
-            let at = format!(
-                "/environments/{}",
-                env.replace('~', "~0").replace('/', "~1")
-            );
+            let at = crate::pointer::join("/environments", env);
             if !environments.contains(env) {
                 let help = closest(env, environments.iter().map(String::as_str))
                     .map(|c| format!("did you mean `{c}`?"));

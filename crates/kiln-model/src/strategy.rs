@@ -142,7 +142,7 @@ pub struct StrategySpec {
     pub on_status_codes: Vec<u16>,
     /// Conditional: tried in order; the first whose query matches names the target.
     #[serde(default)]
-    pub conditions: Vec<Condition>,
+    pub conditions: Vec<RoutingCondition>,
     /// Conditional: the target when no condition matches.
     #[serde(default)]
     pub default: Option<String>,
@@ -175,7 +175,7 @@ impl Mode {
 /// One conditional-routing rule.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Condition {
+pub struct RoutingCondition {
     /// `{ "metadata.tier": "pro" }`, `{ "params.max_tokens": { "$gt": 4000 } }`, `$and`/`$or` lists.
     pub query: Map<String, Value>,
     /// The target name to route to.
@@ -475,7 +475,7 @@ fn check_query(query: &Map<String, Value>, at: &str, out: &mut Vec<Finding>) {
         push(out, Error, at.to_string(), "`$and`/`$or` must be the only key of its query (Portkey ignores the keys after it); nest the other fields inside it".into());
     }
     for (key, value) in query {
-        let here = format!("{at}/{}", key.replace('~', "~0").replace('/', "~1"));
+        let here = crate::pointer::join(at, key);
         if key == "$and" || key == "$or" {
             match value.as_array() {
                 Some(items) if !items.is_empty() => {
@@ -710,7 +710,7 @@ fn literal_secrets(value: &Value, at: String, out: &mut Vec<Finding>) {
         ),
         Value::Object(map) => {
             for (k, v) in map {
-                literal_secrets(v, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), out);
+                literal_secrets(v, crate::pointer::join(&at, k), out);
             }
         }
         Value::Array(items) => {

@@ -9,7 +9,8 @@
 use kiln_model::aca::{Aca, Scaling};
 use kiln_model::enterprise::{Enterprise, ServerMode};
 use kiln_model::spec::Description;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// The file an ACA environment renders.
@@ -64,35 +65,307 @@ fn cores(cpu: &str) -> Value {
     }
 }
 
-/// The image's repository without the Docker Hub host, and its tag.
-fn image(reference: &str) -> Value {
-    let reference = reference.trim_start_matches("docker.io/");
-    let image = kiln_model::image::ImageRef::parse(reference);
-    json!({"image": image.name, "tag": image.tag.unwrap_or("latest")})
+/// The module's variables kiln writes: each field is one of [`VARIABLES`],
+/// under its own name; absent options are left out.
+#[derive(Serialize)]
+struct TfVars {
+    project_name: String,
+    environment: String,
+    azure_region: String,
+    resource_group_name: String,
+    create_resource_group: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    tags: BTreeMap<String, String>,
+    registry_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acr_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    docker_credentials: Option<DockerCredentials>,
+    network_mode: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vnet_cidr: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vnet_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aca_subnet_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app_gateway_subnet_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    private_endpoint_subnet_id: Option<String>,
+    ingress_type: String,
+    public_ingress: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app_gateway_config: Option<AppGateway>,
+    server_mode: &'static str,
+    gateway_image: Image,
+    gateway_config: Size,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mcp_config: Option<Size>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mcp_gateway_base_url: Option<String>,
+    redis_config: Redis,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redis_image: Option<Image>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    storage_config: Option<Storage>,
+    environment_variables: ForGateway,
+    secrets: ForGateway,
+    secrets_key_vault: KeyVaultRef,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    control_plane_private_link: Option<PrivateLink>,
+}
+
+#[derive(Serialize)]
+struct DockerCredentials {
+    key_vault_name: String,
+    key_vault_rg: String,
+    username_secret: String,
+    password_secret: String,
+}
+
+#[derive(Serialize)]
+struct AppGateway {
+    sku_name: &'static str,
+    sku_tier: &'static str,
+    capacity: u32,
+    enable_waf: bool,
+    public: bool,
+    routing_mode: &'static str,
+    gateway_host: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mcp_host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ssl_cert_key_vault_secret_id: Option<String>,
+}
+
+/// An image as the module wants it: repository without the Docker Hub host, and tag.
+#[derive(Serialize)]
+struct Image {
+    image: String,
+    tag: String,
+}
+
+impl Image {
+    fn of(reference: &str) -> Image {
+        let image = kiln_model::image::ImageRef::parse(reference.trim_start_matches("docker.io/"));
+        Image {
+            image: image.name.to_string(),
+            tag: image.tag.unwrap_or("latest").to_string(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Size {
+    cpu: Value,
+    memory: String,
+    min_replicas: u32,
+    max_replicas: u32,
+    port: u16,
+    cpu_scale_threshold: u32,
+    http_scale_concurrent_requests: u32,
+}
+
+/// The built-in Redis (`redis`, with its size) or Azure Cache for Redis.
+#[derive(Serialize)]
+struct Redis {
+    redis_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    memory: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mode: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Storage {
+    auth_mode: String,
+    account_name: String,
+    container_name: String,
+    resource_group: String,
+}
+
+#[derive(Serialize)]
+struct ForGateway {
+    gateway: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct KeyVaultRef {
+    name: String,
+    resource_group: String,
+}
+
+#[derive(Serialize)]
+struct PrivateLink {
+    outbound: bool,
 }
 
 /// The module's variables for environment `env` of `d`.
 pub fn tfvars(env: &str, d: &Description, e: &Enterprise, a: &Aca) -> Value {
-    let size = |scaling: &Scaling, port: u16| {
-        json!({
-            "cpu": cores(&d.resources.limits.cpu),
-            "memory": d.resources.limits.memory,
-            "min_replicas": scaling.min_replicas,
-            "max_replicas": scaling.max_replicas,
-            "port": port,
-            "cpu_scale_threshold": scaling.cpu_threshold,
-            "http_scale_concurrent_requests": scaling.concurrent_requests,
-        })
+    let network = &a.network;
+    let vars = TfVars {
+        project_name: a.project.clone().unwrap_or_else(|| d.name.clone()),
+        environment: a.environment.clone().unwrap_or_else(|| env.to_string()),
+        azure_region: a.region.clone(),
+        resource_group_name: a.resource_group.clone(),
+        create_resource_group: a.create_resource_group,
+        tags: a.tags.clone(),
+        registry_type: a.registry.clone(),
+        acr_id: a.acr_id.clone().filter(|_| a.registry == "acr"),
+        docker_credentials: docker_credentials(e, a),
+        network_mode: network.mode.clone(),
+        vnet_cidr: network.vnet_cidr.clone(),
+        vnet_id: network.vnet_id.clone(),
+        aca_subnet_id: network.aca_subnet_id.clone(),
+        app_gateway_subnet_id: network.app_gateway_subnet_id.clone(),
+        private_endpoint_subnet_id: network.private_endpoint_subnet_id.clone(),
+        ingress_type: a.ingress.r#type.clone(),
+        public_ingress: a.ingress.public,
+        app_gateway_config: app_gateway(d, e, a),
+        server_mode: match e.server_mode {
+            ServerMode::Gateway => "gateway",
+            ServerMode::Mcp => "mcp",
+            ServerMode::All => "all",
+        },
+        gateway_image: Image::of(&d.image.reference()),
+        gateway_config: size(d, a, d.port),
+        mcp_config: e
+            .server_mode
+            .mcp()
+            .then(|| size(d, a, e.mcp.clone().unwrap_or_default().port)),
+        mcp_gateway_base_url: e
+            .mcp
+            .as_ref()
+            .filter(|_| e.server_mode.mcp())
+            .and_then(|m| m.base_url.clone()),
+        redis_config: redis(e),
+        redis_image: e
+            .cache
+            .managed
+            .is_none()
+            .then(|| Image::of(&e.cache.redis_image)),
+        storage_config: e
+            .log_store
+            .as_ref()
+            .and_then(|l| l.azure.as_ref())
+            .map(|z| Storage {
+                auth_mode: z.auth.clone(),
+                account_name: z.account.clone(),
+                container_name: z.container.clone(),
+                resource_group: a.resource_group.clone(),
+            }),
+        environment_variables: ForGateway {
+            gateway: environment_variables(d, e),
+        },
+        secrets: ForGateway {
+            gateway: secrets(d, e),
+        },
+        secrets_key_vault: KeyVaultRef {
+            name: a.key_vault.name.clone(),
+            resource_group: a.key_vault.resource_group.clone(),
+        },
+        control_plane_private_link: e
+            .control_plane
+            .is_some()
+            .then_some(PrivateLink { outbound: true }),
     };
-    // The module sets the cache, log store, port and MCP variables itself; kiln passes the rest.
-    let mut env_vars: BTreeMap<String, String> = d.config.clone();
-    env_vars.insert("NODE_ENV".into(), "production".into());
-    env_vars.insert("LOG_LEVEL".into(), d.log_level.as_str().into());
-    env_vars.insert("SERVICE_NAME".into(), e.service_name.clone());
-    env_vars.insert("ANALYTICS_STORE".into(), e.analytics_store.clone());
-    if let Some(f) = e.log_store.as_ref().and_then(|l| l.path_format.clone()) {
-        env_vars.insert("LOG_STORE_FILE_PATH_FORMAT".into(), f);
+    serde_json::to_value(vars).unwrap_or(Value::Null)
+}
+
+/// Registry credentials as Key Vault secret names (ACR pulls by identity instead).
+fn docker_credentials(e: &Enterprise, a: &Aca) -> Option<DockerCredentials> {
+    if a.registry == "acr" && a.acr_id.is_some() {
+        return None;
     }
+    e.pull_secret.as_ref().map(|p| DockerCredentials {
+        key_vault_name: a.key_vault.name.clone(),
+        key_vault_rg: a.key_vault.resource_group.clone(),
+        username_secret: p.username_key.clone(),
+        password_secret: p.password_key.clone(),
+    })
+}
+
+fn app_gateway(d: &Description, e: &Enterprise, a: &Aca) -> Option<AppGateway> {
+    let sku = if a.ingress.waf {
+        "WAF_v2"
+    } else {
+        "Standard_v2"
+    };
+    (a.ingress.r#type == "application_gateway").then(|| AppGateway {
+        sku_name: sku,
+        sku_tier: sku,
+        capacity: 2,
+        enable_waf: a.ingress.waf,
+        public: a.ingress.public,
+        routing_mode: "host",
+        gateway_host: d.route.hosts.first().cloned().unwrap_or_default(),
+        mcp_host: e.mcp.as_ref().and_then(|m| m.host.clone()),
+        ssl_cert_key_vault_secret_id: a.ingress.ssl_cert_secret_id.clone(),
+    })
+}
+
+fn size(d: &Description, a: &Aca, port: u16) -> Size {
+    let scaling: &Scaling = &a.scaling;
+    Size {
+        cpu: cores(&d.resources.limits.cpu),
+        memory: d.resources.limits.memory.clone(),
+        min_replicas: scaling.min_replicas,
+        max_replicas: scaling.max_replicas,
+        port,
+        cpu_scale_threshold: scaling.cpu_threshold,
+        http_scale_concurrent_requests: scaling.concurrent_requests,
+    }
+}
+
+fn redis(e: &Enterprise) -> Redis {
+    let built_in = Redis {
+        redis_type: "redis",
+        cpu: Some(0.5),
+        memory: Some("1Gi"),
+        endpoint: None,
+        tls: None,
+        mode: None,
+    };
+    let Some(m) = &e.cache.managed else {
+        return built_in;
+    };
+    Redis {
+        redis_type: "azure-redis",
+        cpu: None,
+        memory: None,
+        endpoint: Some(
+            m.url
+                .split_once("://")
+                .map_or(m.url.as_str(), |(_, rest)| rest)
+                .to_string(),
+        ),
+        tls: Some(m.tls),
+        mode: Some(if m.cluster { "cluster" } else { "standalone" }),
+    }
+}
+
+/// The gateway's plain variables; the module sets the cache, log store, port
+/// and MCP variables itself, kiln passes the rest.
+fn environment_variables(d: &Description, e: &Enterprise) -> BTreeMap<String, String> {
+    let mut vars = d.config.clone();
+    vars.insert("NODE_ENV".into(), "production".into());
+    vars.insert("LOG_LEVEL".into(), d.log_level.as_str().into());
+    vars.insert("SERVICE_NAME".into(), e.service_name.clone());
+    vars.insert("ANALYTICS_STORE".into(), e.analytics_store.clone());
+    if let Some(f) = e.log_store.as_ref().and_then(|l| l.path_format.clone()) {
+        vars.insert("LOG_STORE_FILE_PATH_FORMAT".into(), f);
+    }
+    vars
+}
+
+/// Variable → Key Vault secret name: the provider keys and the enterprise secrets.
+fn secrets(d: &Description, e: &Enterprise) -> BTreeMap<String, String> {
     let mut secrets: BTreeMap<String, String> = d
         .secrets
         .keys
@@ -109,132 +382,5 @@ pub fn tfvars(env: &str, d: &Description, e: &Enterprise, a: &Aca) -> Value {
     {
         secrets.insert("REDIS_PASSWORD".into(), k);
     }
-    let mut v = Map::new();
-    let mut set = |name: &'static str, value: Value| {
-        debug_assert!(
-            VARIABLES.contains(&name),
-            "{name} is not a variable of the module"
-        );
-        v.insert(name.to_string(), value);
-    };
-    set(
-        "project_name",
-        json!(a.project.clone().unwrap_or_else(|| d.name.clone())),
-    );
-    set(
-        "environment",
-        json!(a.environment.clone().unwrap_or_else(|| env.to_string())),
-    );
-    set("azure_region", json!(a.region));
-    set("resource_group_name", json!(a.resource_group));
-    set("create_resource_group", json!(a.create_resource_group));
-    if !a.tags.is_empty() {
-        set("tags", json!(a.tags));
-    }
-    set("registry_type", json!(a.registry));
-    match (&e.pull_secret, &a.acr_id) {
-        (_, Some(acr)) if a.registry == "acr" => set("acr_id", json!(acr)),
-        (Some(p), _) => set(
-            "docker_credentials",
-            json!({
-                "key_vault_name": a.key_vault.name,
-                "key_vault_rg": a.key_vault.resource_group,
-                "username_secret": p.username_key,
-                "password_secret": p.password_key,
-            }),
-        ),
-        _ => {}
-    }
-    set("network_mode", json!(a.network.mode));
-    for (name, value) in [
-        ("vnet_cidr", &a.network.vnet_cidr),
-        ("vnet_id", &a.network.vnet_id),
-        ("aca_subnet_id", &a.network.aca_subnet_id),
-        ("app_gateway_subnet_id", &a.network.app_gateway_subnet_id),
-        (
-            "private_endpoint_subnet_id",
-            &a.network.private_endpoint_subnet_id,
-        ),
-    ] {
-        if let Some(value) = value {
-            set(name, json!(value));
-        }
-    }
-    set("ingress_type", json!(a.ingress.r#type));
-    set("public_ingress", json!(a.ingress.public));
-    if a.ingress.r#type == "application_gateway" {
-        let mut gw = json!({
-            "sku_name": if a.ingress.waf { "WAF_v2" } else { "Standard_v2" },
-            "sku_tier": if a.ingress.waf { "WAF_v2" } else { "Standard_v2" },
-            "capacity": 2,
-            "enable_waf": a.ingress.waf,
-            "public": a.ingress.public,
-            "routing_mode": "host",
-            "gateway_host": d.route.hosts.first().cloned().unwrap_or_default(),
-        });
-        if let Some(host) = e.mcp.as_ref().and_then(|m| m.host.clone()) {
-            gw["mcp_host"] = json!(host);
-        }
-        if let Some(cert) = &a.ingress.ssl_cert_secret_id {
-            gw["ssl_cert_key_vault_secret_id"] = json!(cert);
-        }
-        set("app_gateway_config", gw);
-    }
-    set(
-        "server_mode",
-        json!(match e.server_mode {
-            ServerMode::Gateway => "gateway",
-            ServerMode::Mcp => "mcp",
-            ServerMode::All => "all",
-        }),
-    );
-    set("gateway_image", image(&d.image.reference()));
-    set("gateway_config", size(&a.scaling, d.port));
-    if e.server_mode.mcp() {
-        let mcp = e.mcp.clone().unwrap_or_default();
-        set("mcp_config", size(&a.scaling, mcp.port));
-        if let Some(url) = mcp.base_url {
-            set("mcp_gateway_base_url", json!(url));
-        }
-    }
-    match &e.cache.managed {
-        None => {
-            set(
-                "redis_config",
-                json!({"redis_type": "redis", "cpu": 0.5, "memory": "1Gi"}),
-            );
-            set("redis_image", image(&e.cache.redis_image));
-        }
-        Some(m) => {
-            let endpoint = m
-                .url
-                .split_once("://")
-                .map_or(m.url.as_str(), |(_, rest)| rest);
-            set(
-                "redis_config",
-                json!({
-                    "redis_type": "azure-redis",
-                    "endpoint": endpoint,
-                    "tls": m.tls,
-                    "mode": if m.cluster { "cluster" } else { "standalone" },
-                }),
-            );
-        }
-    }
-    if let Some(z) = e.log_store.as_ref().and_then(|l| l.azure.as_ref()) {
-        set(
-            "storage_config",
-            json!({"auth_mode": z.auth, "account_name": z.account, "container_name": z.container, "resource_group": a.resource_group}),
-        );
-    }
-    set("environment_variables", json!({"gateway": env_vars}));
-    set("secrets", json!({"gateway": secrets}));
-    set(
-        "secrets_key_vault",
-        json!({"name": a.key_vault.name, "resource_group": a.key_vault.resource_group}),
-    );
-    if e.control_plane.is_some() {
-        set("control_plane_private_link", json!({"outbound": true}));
-    }
-    Value::Object(v)
+    secrets
 }

@@ -3,7 +3,6 @@
 
 use crate::apply::apply_overlays;
 use crate::build::build;
-use crate::output::file_name;
 use crate::overlay::Environment;
 use kiln_check::{Finding, Manifest};
 use kiln_k8s::Resource;
@@ -11,7 +10,7 @@ use kiln_model::layout::OUT_DIR;
 use kiln_model::{Error, InputError, Result};
 use std::path::Path;
 
-/// An environment built, patched and checked: what [`crate::render()`] emits and
+/// An environment built, patched and checked: what the emit stage writes and
 /// `kiln check` reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inspection {
@@ -116,4 +115,13 @@ pub fn manifests_of(env: &str, resources: &[Resource]) -> Vec<Manifest> {
             }
         })
         .collect()
+}
+
+/// The file a resource is written to: `<kind>-<name>.yaml`, lower-case kind.
+pub fn file_name(resource: &Resource) -> String {
+    format!(
+        "{}-{}.yaml",
+        resource.kind().to_ascii_lowercase(),
+        resource.name()
+    )
 }

@@ -57,8 +57,8 @@ pub mod write;
 
 pub use apply::apply_overlays;
 pub use build::build;
-pub use inspect::{Inspection, inspect, manifests_of};
-pub use output::{OutputFile, Rendered, Rendering, emit_files, file_name};
+pub use inspect::{Inspection, file_name, inspect, manifests_of};
+pub use output::{OutputFile, Rendered, Rendering, emit_files};
 pub use overlay::Environment;
 pub use render::{render, render_all, render_repo};
 pub use repo::Repo;

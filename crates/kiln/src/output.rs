@@ -28,8 +28,8 @@ pub struct Rendered {
 
 /// What a render produced, and how much of the repository it covers. Only a
 /// rendering of the whole repository ([`crate::render_repo`]: every
-/// environment and the GitOps wiring) lets [`crate::write()`] remove what no
-/// longer exists; a selection ([`crate::render_all`], or one environment
+/// environment and the GitOps wiring) lets the write stage (`kiln::write`)
+/// remove what no longer exists; a selection ([`crate::render_all`], or one environment
 /// through `From`) is written without touching anything else in `out/`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendering {
@@ -133,13 +133,4 @@ pub(crate) fn output_files(
         .into());
     }
     Ok(files)
-}
-
-/// The file a resource is written to: `<kind>-<name>.yaml`, lower-case kind.
-pub fn file_name(resource: &Resource) -> String {
-    format!(
-        "{}-{}.yaml",
-        resource.kind().to_ascii_lowercase(),
-        resource.name()
-    )
 }

@@ -413,7 +413,7 @@ pub enum Value {
 
 /// One variable: name, the description field that sets it, its value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Variable {
+pub struct EnvSetting {
     /// Environment variable name.
     pub name: &'static str,
     /// JSON pointer of the field in the description.
@@ -435,11 +435,11 @@ impl Enterprise {
 
     /// Every variable the enterprise options give the gateway; `name` is the
     /// service's name, which the built-in Redis and the Data Service are named after.
-    pub fn variables(&self, name: &str) -> Vec<Variable> {
+    pub fn variables(&self, name: &str) -> Vec<EnvSetting> {
         let redis_url = format!("redis://{name}-redis:{REDIS_PORT}");
         let mut v = Vec::new();
         let mut push = |name: &'static str, at: &str, value: Value| {
-            v.push(Variable {
+            v.push(EnvSetting {
                 name,
                 at: format!("/enterprise{at}"),
                 value,

@@ -24,7 +24,7 @@ pub struct Description {
     /// Name of the Deployment, Service and everything else that is not the Namespace.
     pub name: String,
     /// The namespace everything is rendered into.
-    pub namespace: NamespaceSpec,
+    pub namespace: NamespaceSettings,
     /// The gateway image; its tag is the version label.
     pub image: Image,
     /// Pod replicas.
@@ -58,7 +58,7 @@ pub struct Description {
     pub route: Route,
     /// Ingress and egress the NetworkPolicy allows.
     #[serde(default)]
-    pub network_policy: NetworkPolicySpec,
+    pub network_policy: NetworkAccess,
     /// The Prometheus ServiceMonitor.
     #[serde(default)]
     pub monitoring: Monitoring,
@@ -164,7 +164,7 @@ impl WhenUnsatisfiable {
 /// The namespace and its Pod Security Standard labels (always `restricted`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct NamespaceSpec {
+pub struct NamespaceSettings {
     /// Namespace name.
     pub name: String,
     /// Value of the `pod-security.kubernetes.io/*-version` labels.
@@ -336,21 +336,21 @@ impl WritableDir {
     }
 }
 
-/// Probe timing. All probes call `healthPath` on the named port.
+/// ProbeTiming timing. All probes call `healthPath` on the named port.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Probes {
     /// Startup: the container has `periodSeconds × failureThreshold` seconds to come up.
-    pub startup: Probe,
+    pub startup: ProbeTiming,
     /// Readiness.
-    pub readiness: Probe,
+    pub readiness: ProbeTiming,
     /// Liveness.
-    pub liveness: Probe,
+    pub liveness: ProbeTiming,
 }
 
 impl Default for Probes {
     fn default() -> Self {
-        let probe = |period, failures| Probe {
+        let probe = |period, failures| ProbeTiming {
             period_seconds: period,
             failure_threshold: failures,
             timeout_seconds: 5,
@@ -366,7 +366,7 @@ impl Default for Probes {
 /// One probe's timing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Probe {
+pub struct ProbeTiming {
     /// Seconds between checks.
     pub period_seconds: i32,
     /// Consecutive failures before the probe fails.
@@ -417,16 +417,16 @@ impl Default for GatewayRef {
 /// What the NetworkPolicy lets in and out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct NetworkPolicySpec {
+pub struct NetworkAccess {
     /// Namespaces (by `kubernetes.io/metadata.name`) allowed to reach the app port.
     pub ingress_from_namespaces: Vec<String>,
     /// TCP ports the pods may connect out to (DNS on 53 is always allowed).
     pub egress_tcp_ports: Vec<u16>,
 }
 
-impl Default for NetworkPolicySpec {
+impl Default for NetworkAccess {
     fn default() -> Self {
-        NetworkPolicySpec {
+        NetworkAccess {
             ingress_from_namespaces: vec!["gateway".into(), "monitoring".into()],
             egress_tcp_ports: vec![80, 443],
         }

@@ -61,7 +61,7 @@ pub(crate) fn service(d: &Description, names: &Names) -> Service {
     }
 }
 
-pub(crate) fn probe(d: &Description, timing: &kiln_model::spec::Probe) -> Probe {
+pub(crate) fn probe(d: &Description, timing: &kiln_model::spec::ProbeTiming) -> Probe {
     Probe {
         http_get: Some(HTTPGetAction {
             path: Some(d.health_path.clone()),

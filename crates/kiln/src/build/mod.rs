@@ -319,7 +319,7 @@ fn service_monitor(d: &Description, names: &Names) -> ServiceMonitor {
                 match_labels: Some(names.selector.clone()),
                 ..Default::default()
             },
-            endpoints: vec![Endpoint {
+            endpoints: vec![ScrapeEndpoint {
                 port: PORT_NAME.into(),
                 path: d.monitoring.path.clone(),
                 interval: d.monitoring.interval.clone(),
