@@ -305,15 +305,20 @@ fn strip(value: &Value, path: &[&str]) -> Result<Value, MergeError> {
     }
 }
 
+/// A list that replaces another: its items as given (a `null` inside an item
+/// stays, as in RFC 7386 and kustomize), without the directive-only items.
 fn strip_list(items: &[Value], path: &[&str]) -> Result<Value, MergeError> {
     let mut out = Vec::new();
     for item in items {
+        if let Some(map) = item.as_object() {
+            directive(map, path)?;
+        }
         let is_directive_only = item
             .as_object()
             .is_some_and(|m| m.len() == 1 && m.contains_key(DIRECTIVE));
         let deleted = item.get(DIRECTIVE) == Some(&Value::from("delete"));
         if !is_directive_only && !deleted {
-            out.push(strip(item, path)?);
+            out.push(item.clone());
         }
     }
     Ok(Value::Array(out))
@@ -546,24 +551,29 @@ mod tests {
 
     fn arb_doc() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
+            Just(Value::Null),
             any::<i8>().prop_map(|n| json!(n)),
             "[a-c]{0,2}".prop_map(|s| json!(s))
         ];
         leaf.prop_recursive(3, 16, 3, |inner| {
-            prop::collection::btree_map("[a-c]", inner, 0..3)
-                .prop_map(|m| Value::Object(m.into_iter().collect()))
+            prop_oneof![
+                prop::collection::btree_map("[a-c]", inner.clone(), 0..3)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+                prop::collection::vec(inner, 0..3).prop_map(Value::Array),
+            ]
         })
     }
 
     proptest! {
-        /// RFC 7386: applying a merge patch twice equals applying it once.
+        /// Without merge keys or `$patch` directives, kiln's strategic merge
+        /// is RFC 7386: the same result as the json-patch crate's merge patch.
         #[test]
-        fn merge_patch_is_idempotent(doc in arb_doc(), patch in arb_doc()) {
-            let mut once = doc.clone();
-            json_patch::merge(&mut once, &patch);
-            let mut twice = once.clone();
-            json_patch::merge(&mut twice, &patch);
-            prop_assert_eq!(once, twice);
+        fn strategic_merge_without_keys_is_a_merge_patch(doc in arb_doc(), patch in arb_doc()) {
+            let mut theirs = doc.clone();
+            json_patch::merge(&mut theirs, &patch);
+            let mut ours = doc;
+            strategic_merge(&mut ours, &patch, &|_: &[&str]| None).expect("no directives");
+            prop_assert_eq!(ours, theirs);
         }
 
         /// Strategic merge of a keyed list is idempotent too.
