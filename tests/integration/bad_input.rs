@@ -24,26 +24,39 @@ fn input_error(result: Result<kiln::Environment, Error>) -> InputError {
 
 /// Replaces `from` with `to` in base/service.yaml and resolves homelab.
 fn with_base_edit(from: &str, to: &str) -> InputError {
+    with_base_edit_at(from, to).0
+}
+
+/// Like [`with_base_edit`], with the 1-based line the edit is on.
+fn with_base_edit_at(from: &str, to: &str) -> (InputError, usize) {
     let dir = copy_inputs(false);
     let text = base(dir.path());
-    assert!(text.contains(from), "fixture has {from:?}");
+    let at = text
+        .find(from)
+        .unwrap_or_else(|| panic!("fixture has {from:?}"));
+    let line = 1 + text[..at].matches('\n').count();
     put(dir.path(), "base/service.yaml", &text.replacen(from, to, 1));
-    input_error(resolve(dir.path(), "homelab"))
+    (input_error(resolve(dir.path(), "homelab")), line)
 }
 
 #[test]
 fn malformed_yaml_names_file_and_line() {
-    let e = with_base_edit("replicas: 1", "replicas: [1");
+    let (e, line) = with_base_edit_at("replicas: 1", "replicas: [1");
     assert_eq!(e.file, Path::new("base/service.yaml"));
-    assert!(e.line.is_some(), "{e}");
-    assert!(e.to_string().starts_with("base/service.yaml:"), "{e}");
+    // An unclosed flow sequence is noticed where the next line breaks it.
+    assert_eq!(e.line, Some(line + 1), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with(&format!("base/service.yaml:{}", line + 1)),
+        "{e}"
+    );
 }
 
 #[test]
 fn misspelt_field_suggests_the_right_one() {
-    let e = with_base_edit("replicas: 1", "replics: 1");
+    let (e, line) = with_base_edit_at("replicas: 1", "replics: 1");
     assert_eq!(e.pointer.as_deref(), Some("/replics"));
-    assert!(e.line.is_some());
+    assert_eq!(e.line, Some(line), "{e}");
     assert!(e.message.contains("unknown field `replics`"), "{e}");
     assert_eq!(e.help.as_deref(), Some("did you mean `replicas`?"));
 

@@ -499,7 +499,13 @@ fn kiln_and_kustomize_agree_on_every_shared_operation() {
         cases.len(),
         failures.join("\n")
     );
+    // Only the cases meant to fail may be refused: a case both tools refuse
+    // by accident (a typo in the case itself) would otherwise pass silently.
+    assert_eq!(refused, REFUSED_BY_BOTH, "cases refused by both tools");
 }
+
+/// The cases that are invalid on purpose, which both tools must refuse.
+const REFUSED_BY_BOTH: [&str; 2] = ["6902 failing test", "6902 missing path"];
 
 fn first_mismatch(a: &Result<Vec<Value>, String>, b: &Result<Vec<Value>, String>) -> String {
     match (a, b) {

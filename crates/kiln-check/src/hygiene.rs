@@ -1,8 +1,9 @@
 //! Images pinned and labelled with their version, resources bounded, and no
 //! secret in plain text.
 
-use super::object::{Object, Pod};
+use super::object::{ContainerView, Object, Pod};
 use super::{Findings, pointer_join};
+use kiln_model::image::ImageRef;
 use kiln_model::rules::{
     IMAGE_TAG, LITERAL_CREDENTIAL, OBJECT_SIZE, PLAINTEXT_SECRET, RESOURCES, VERSION_LABEL,
 };
@@ -20,88 +21,106 @@ const SECRET_NAME_SUFFIXES: [&str; 6] = [
     "_CREDENTIALS",
 ];
 
-/// The tag of an image reference (`repo:tag`, `repo:tag@sha256:…`); None
-/// when it has none. A registry port (`host:5000/repo`) is not a tag.
-pub fn image_tag(image: &str) -> Option<&str> {
-    let without_digest = image.split('@').next().unwrap_or(image);
-    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
-    last.split_once(':').map(|(_, tag)| tag)
-}
-
 pub(super) fn pod(o: &Object, pod: &Pod, out: &mut Findings) {
     let mut tags = Vec::new();
     for c in pod.containers() {
-        let name = c.name;
-        match c.image {
-            None => out.push(
-                &IMAGE_TAG,
-                o,
-                format!("{}/image", c.pointer),
-                format!("container `{name}` has no image"),
-            ),
-            Some(image) => {
-                let digest = image.contains("@sha256:");
-                match image_tag(image) {
-                    Some("latest") if !digest => out.push(
-                        &IMAGE_TAG,
-                        o,
-                        format!("{}/image", c.pointer),
-                        format!("container `{name}` uses the floating tag `latest` ({image})"),
-                    ),
-                    None if !digest => out.push(
-                        &IMAGE_TAG,
-                        o,
-                        format!("{}/image", c.pointer),
-                        format!(
-                            "container `{name}` has an untagged image ({image}), which means latest"
-                        ),
-                    ),
-                    Some(tag) if !c.ephemeral => tags.push(tag),
-                    _ => {}
-                }
-            }
+        if let Some(tag) = image(o, &c, out).filter(|_| !c.ephemeral) {
+            tags.push(tag);
         }
-        for (i, env) in c.env.iter().enumerate() {
-            let Some(value) = env.value.as_deref().filter(|v| !v.is_empty()) else {
-                continue;
-            };
-            let named_secret = SECRET_NAME_SUFFIXES
-                .iter()
-                .any(|s| env.name.to_ascii_uppercase().ends_with(s));
-            if looks_like_key(value) || (named_secret && !value.contains("$(")) {
-                out.push(
-                    &LITERAL_CREDENTIAL,
+        literal_credentials(o, &c, out);
+        if !c.ephemeral {
+            resources(o, &c, out);
+        }
+    }
+    version_label(o, pod, &tags, out);
+}
+
+/// A pinned image; its tag, if it has one.
+fn image<'c>(o: &Object, c: &ContainerView<'c>, out: &mut Findings) -> Option<&'c str> {
+    let name = c.name;
+    match c.image {
+        None => out.push(
+            &IMAGE_TAG,
+            o,
+            format!("{}/image", c.pointer),
+            format!("container `{name}` has no image"),
+        ),
+        Some(image) => {
+            let digest = image.contains("@sha256:");
+            match ImageRef::parse(image).tag {
+                Some("latest") if !digest => out.push(
+                    &IMAGE_TAG,
                     o,
-                    format!("{}/env/{i}/value", c.pointer),
-                    format!("container `{name}` sets {} to a literal value that looks like a credential", env.name),
-                );
+                    format!("{}/image", c.pointer),
+                    format!("container `{name}` uses the floating tag `latest` ({image})"),
+                ),
+                None if !digest => out.push(
+                    &IMAGE_TAG,
+                    o,
+                    format!("{}/image", c.pointer),
+                    format!(
+                        "container `{name}` has an untagged image ({image}), which means latest"
+                    ),
+                ),
+                Some(tag) => return Some(tag),
+                _ => {}
             }
         }
-        if c.ephemeral {
+    }
+    None
+}
+
+/// No literal value in an env var that looks like a credential or is named like one.
+fn literal_credentials(o: &Object, c: &ContainerView, out: &mut Findings) {
+    let name = c.name;
+    for (i, env) in c.env.iter().enumerate() {
+        let Some(value) = env.value.as_deref().filter(|v| !v.is_empty()) else {
             continue;
-        }
-        let resources = c.resources;
-        let mut missing = Vec::new();
-        for (part, map) in [
-            ("requests", resources.and_then(|r| r.requests.as_ref())),
-            ("limits", resources.and_then(|r| r.limits.as_ref())),
-        ] {
-            for kind in ["cpu", "memory"] {
-                if !map.is_some_and(|m| m.contains_key(kind)) {
-                    missing.push(format!("{part}.{kind}"));
-                }
-            }
-        }
-        if !missing.is_empty() {
+        };
+        let named_secret = SECRET_NAME_SUFFIXES
+            .iter()
+            .any(|s| env.name.to_ascii_uppercase().ends_with(s));
+        if looks_like_key(value) || (named_secret && !value.contains("$(")) {
             out.push(
-                &RESOURCES,
+                &LITERAL_CREDENTIAL,
                 o,
-                format!("{}/resources", c.pointer),
-                format!("container `{name}` does not set {}", missing.join(", ")),
+                format!("{}/env/{i}/value", c.pointer),
+                format!(
+                    "container `{name}` sets {} to a literal value that looks like a credential",
+                    env.name
+                ),
             );
         }
     }
-    // The version label or annotation, on the object or its pod template, names an image tag.
+}
+
+/// cpu and memory requests and limits.
+fn resources(o: &Object, c: &ContainerView, out: &mut Findings) {
+    let name = c.name;
+    let resources = c.resources;
+    let mut missing = Vec::new();
+    for (part, map) in [
+        ("requests", resources.and_then(|r| r.requests.as_ref())),
+        ("limits", resources.and_then(|r| r.limits.as_ref())),
+    ] {
+        for kind in ["cpu", "memory"] {
+            if !map.is_some_and(|m| m.contains_key(kind)) {
+                missing.push(format!("{part}.{kind}"));
+            }
+        }
+    }
+    if !missing.is_empty() {
+        out.push(
+            &RESOURCES,
+            o,
+            format!("{}/resources", c.pointer),
+            format!("container `{name}` does not set {}", missing.join(", ")),
+        );
+    }
+}
+
+/// The version label or annotation, on the object or its pod template, names an image tag.
+fn version_label(o: &Object, pod: &Pod, tags: &[&str], out: &mut Findings) {
     let places = [
         ("/metadata/labels", &o.labels),
         (
@@ -178,20 +197,5 @@ pub(super) fn object(o: &Object, out: &mut Findings) {
             }
         }
         _ => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::image_tag;
-
-    #[test]
-    fn tags() {
-        assert_eq!(image_tag("nginx"), None);
-        assert_eq!(image_tag("nginx:1.27"), Some("1.27"));
-        assert_eq!(image_tag("registry:5000/team/app"), None);
-        assert_eq!(image_tag("registry:5000/team/app:v2"), Some("v2"));
-        assert_eq!(image_tag("app:v2@sha256:abc"), Some("v2"));
-        assert_eq!(image_tag("app@sha256:abc"), None);
     }
 }

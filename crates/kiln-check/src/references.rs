@@ -501,8 +501,24 @@ impl<'a> Reference<'a> {
 }
 
 fn config_references(o: &Object, pod: &Pod, store: &Store, out: &mut Findings) {
-    let mut refs: Vec<Reference> = Vec::new();
+    let mut refs = container_references(pod);
+    refs.extend(volume_references(pod));
     let sp = pod.spec_pointer();
+    for (i, s) in pod.spec.image_pull_secrets.iter().flatten().enumerate() {
+        refs.push(Reference::at(
+            true,
+            &s.name,
+            None,
+            None,
+            format!("{sp}/imagePullSecrets/{i}"),
+        ));
+    }
+    resolve(o, refs, store, out);
+}
+
+/// `env` and `envFrom` of every container.
+fn container_references(pod: &Pod) -> Vec<Reference<'_>> {
+    let mut refs = Vec::new();
     for c in pod.containers() {
         for (i, env) in c.env.iter().enumerate() {
             let source = env.value_from.as_ref();
@@ -546,6 +562,13 @@ fn config_references(o: &Object, pod: &Pod, store: &Store, out: &mut Findings) {
             }
         }
     }
+    refs
+}
+
+/// Secret, ConfigMap and projected volumes.
+fn volume_references(pod: &Pod) -> Vec<Reference<'_>> {
+    let mut refs = Vec::new();
+    let sp = pod.spec_pointer();
     for (i, v) in pod.spec.volumes.iter().flatten().enumerate() {
         let at = format!("{sp}/volumes/{i}");
         if let Some(s) = &v.secret {
@@ -601,15 +624,11 @@ fn config_references(o: &Object, pod: &Pod, store: &Store, out: &mut Findings) {
             }
         }
     }
-    for (i, s) in pod.spec.image_pull_secrets.iter().flatten().enumerate() {
-        refs.push(Reference::at(
-            true,
-            &s.name,
-            None,
-            None,
-            format!("{sp}/imagePullSecrets/{i}"),
-        ));
-    }
+    refs
+}
+
+/// Each reference that is not optional must name an object (and key) of its namespace.
+fn resolve(o: &Object, refs: Vec<Reference>, store: &Store, out: &mut Findings) {
     for r in refs.into_iter().filter(|r| !r.optional) {
         let (rule, what, map) = if r.secret {
             (&SECRET_REF, "Secret", &store.secrets)

@@ -53,3 +53,23 @@ impl fmt::Display for ImageRef<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ImageRef;
+
+    #[test]
+    fn tags_registry_ports_and_digests() {
+        let tag = |r| ImageRef::parse(r).tag;
+        assert_eq!(tag("nginx"), None);
+        assert_eq!(tag("nginx:1.27"), Some("1.27"));
+        assert_eq!(tag("registry:5000/team/app"), None);
+        assert_eq!(tag("registry:5000/team/app:v2"), Some("v2"));
+        assert_eq!(tag("app:v2@sha256:abc"), Some("v2"));
+        assert_eq!(tag("app@sha256:abc"), None);
+        assert_eq!(
+            ImageRef::parse("registry:5000/team/app").name,
+            "registry:5000/team/app"
+        );
+    }
+}

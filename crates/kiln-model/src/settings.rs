@@ -142,6 +142,13 @@ mod defaults {
 impl GitOps {
     /// Checks what serde cannot: the URL, names, durations, environments and `dependsOn` cycles.
     pub fn validate(&self, environments: &[String]) -> Result<()> {
+        self.source_problem()?;
+        self.engines_problem(environments)?;
+        self.environments_problem(environments)
+    }
+
+    /// Where the clusters pull from: URL, branch, path in the repository, name.
+    fn source_problem(&self) -> Result<()> {
         let fail = |pointer: &str, message: String, help: Option<String>| -> Result<()> {
             Err(InputError::new(SETTINGS_FILE, message)
                 .at(format!("/gitops{pointer}"))
@@ -192,6 +199,17 @@ impl GitOps {
         {
             return fail("/name", message, None);
         }
+        Ok(())
+    }
+
+    /// At least one engine, no environment named like its directory, and Flux durations.
+    fn engines_problem(&self, environments: &[String]) -> Result<()> {
+        let fail = |pointer: &str, message: String, help: Option<String>| -> Result<()> {
+            Err(InputError::new(SETTINGS_FILE, message)
+                .at(format!("/gitops{pointer}"))
+                .with_help(help)
+                .into())
+        };
         if self.argocd.is_none() && self.flux.is_none() {
             return fail(
                 "",
@@ -222,6 +240,17 @@ impl GitOps {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Each environment listed exists, depends on others that exist, without cycles.
+    fn environments_problem(&self, environments: &[String]) -> Result<()> {
+        let fail = |pointer: &str, message: String, help: Option<String>| -> Result<()> {
+            Err(InputError::new(SETTINGS_FILE, message)
+                .at(format!("/gitops{pointer}"))
+                .with_help(help)
+                .into())
+        };
         for (env, target) in &self.environments {
             let at = crate::pointer::join("/environments", env);
             if !environments.contains(env) {

@@ -1,9 +1,10 @@
 //! The patch stage: each overlay's resource changes (patches and kustomize's
 //! conveniences) applied to the built resources, layer by layer.
 
-use crate::overlay::{Environment, Layer};
+use crate::overlay::{Environment, Layer, PatchEntry};
 use kiln_k8s::{Resource, patch, transform};
 use kiln_model::{Error, InputError, Result};
+use serde_json::Value;
 
 /// Applies each overlay's resource changes to `resources`, first layer first,
 /// in kustomize's order: patches, namespace, name prefix/suffix, labels,
@@ -19,92 +20,129 @@ pub fn apply_overlays(env: &Environment, resources: Vec<Resource>) -> Result<Vec
     if layers.is_empty() {
         return Ok(resources);
     }
-    let mut docs: Vec<serde_json::Value> = resources.iter().map(Resource::to_value).collect();
+    let mut docs: Vec<Value> = resources.iter().map(Resource::to_value).collect();
     // Layers never add or remove resources, so index i is always the same object.
     let original: Vec<String> = resources.iter().map(|r| r.name().to_string()).collect();
     let mut typed = resources;
     for layer in layers {
-        let o = &layer.overlay;
-        let mut copied = 0;
-        let fail = |pointer: String, message: String| -> Error {
-            InputError::new(&layer.file, message).at(pointer).into()
-        };
-        for (i, entry) in o.patches.iter().enumerate() {
-            let selected: Vec<usize> = (0..docs.len())
-                .filter(|d| entry.target.matches(&docs[*d]))
-                .collect();
-            if selected.is_empty() {
-                return Err(fail(
-                    format!("/patches/{i}/target"),
-                    format!("matches no resource ({})", entry.target),
-                ));
-            }
-            for d in selected {
-                let doc = &mut docs[d];
-                let what = describe(doc);
-                if let Some(ops) = &entry.json {
-                    patch::json_patch(doc, ops, &mut copied).map_err(|e| {
-                        fail(
-                            format!("/patches/{i}/json/{}", e.operation),
-                            format!("{} ({what})", e.message),
-                        )
-                    })?;
-                } else if let Some(merge) = &entry.merge {
-                    json_patch::merge(doc, merge);
-                } else if let Some(smp) = &entry.strategic {
-                    let core = is_core(doc);
-                    let keys = |path: &[&str]| {
-                        if core {
-                            patch::kubernetes_merge_keys(path)
-                        } else {
-                            None
-                        }
-                    };
-                    patch::strategic_merge(doc, smp, &keys).map_err(|e| {
-                        fail(
-                            format!("/patches/{i}/strategic{}", e.pointer),
-                            format!("{} ({what})", e.message),
-                        )
-                    })?;
-                }
-            }
-        }
-        if let Some(ns) = &o.namespace {
-            transform::namespace(&mut docs, ns);
-        }
-        transform::rename(
-            &mut docs,
-            o.name_prefix.as_deref().unwrap_or_default(),
-            o.name_suffix.as_deref().unwrap_or_default(),
-        );
-        transform::labels(&mut docs, &o.labels);
-        transform::annotations(&mut docs, &o.common_annotations);
-        if let Some(name) = transform::replicas(&mut docs, &original, &o.replicas).first() {
-            return Err(fail(
-                "/replicas".into(),
-                format!("no workload is named `{name}`"),
-            ));
-        }
-        if let Some(name) = transform::images(&mut docs, &o.images).first() {
-            return Err(fail(
-                "/images".into(),
-                format!("no container uses an image named `{name}`"),
-            ));
-        }
+        apply_patches(layer, &mut docs)?;
+        apply_transforms(layer, &mut docs, &original)?;
         // Every layer's result must be a valid set of resources before the next builds on it.
-        typed = docs
-            .iter()
-            .map(|doc| {
-                Resource::from_value(doc).map_err(|message| {
-                    fail(
-                        String::new(),
-                        format!("{} after this overlay: {message}", describe(doc)),
-                    )
-                })
-            })
-            .collect::<Result<_>>()?;
+        typed = read_back(layer, &docs)?;
     }
     Ok(typed)
+}
+
+/// An error about `layer`'s overlay file at `pointer`.
+fn fail(layer: &Layer, pointer: String, message: String) -> Error {
+    InputError::new(&layer.file, message).at(pointer).into()
+}
+
+/// The layer's `patches`, in order, each on every resource its target selects.
+fn apply_patches(layer: &Layer, docs: &mut [Value]) -> Result<()> {
+    let mut copied = 0;
+    for (i, entry) in layer.overlay.patches.iter().enumerate() {
+        let selected: Vec<usize> = (0..docs.len())
+            .filter(|d| entry.target.matches(&docs[*d]))
+            .collect();
+        if selected.is_empty() {
+            return Err(fail(
+                layer,
+                format!("/patches/{i}/target"),
+                format!("matches no resource ({})", entry.target),
+            ));
+        }
+        for d in selected {
+            apply_patch(layer, i, entry, &mut docs[d], &mut copied)?;
+        }
+    }
+    Ok(())
+}
+
+/// Patch `i` of `layer` on one document: RFC 6902, RFC 7386 or strategic merge.
+fn apply_patch(
+    layer: &Layer,
+    i: usize,
+    entry: &PatchEntry,
+    doc: &mut Value,
+    copied: &mut u64,
+) -> Result<()> {
+    let what = describe(doc);
+    if let Some(ops) = &entry.json {
+        patch::json_patch(doc, ops, copied).map_err(|e| {
+            fail(
+                layer,
+                format!("/patches/{i}/json/{}", e.operation),
+                format!("{} ({what})", e.message),
+            )
+        })?;
+    } else if let Some(merge) = &entry.merge {
+        json_patch::merge(doc, merge);
+    } else if let Some(smp) = &entry.strategic {
+        let core = is_core(doc);
+        let keys = |path: &[&str]| {
+            if core {
+                patch::kubernetes_merge_keys(path)
+            } else {
+                None
+            }
+        };
+        patch::strategic_merge(doc, smp, &keys).map_err(|e| {
+            fail(
+                layer,
+                format!("/patches/{i}/strategic{}", e.pointer),
+                format!("{} ({what})", e.message),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// kustomize's conveniences, in kustomize's order: namespace, prefix and
+/// suffix, labels, annotations, replicas, images.
+fn apply_transforms(layer: &Layer, docs: &mut [Value], original: &[String]) -> Result<()> {
+    let o = &layer.overlay;
+    if let Some(ns) = &o.namespace {
+        transform::namespace(docs, ns);
+    }
+    transform::rename(
+        docs,
+        o.name_prefix.as_deref().unwrap_or_default(),
+        o.name_suffix.as_deref().unwrap_or_default(),
+    );
+    transform::labels(docs, &o.labels);
+    transform::annotations(docs, &o.common_annotations);
+    if let Some(name) = transform::replicas(docs, original, &o.replicas).first() {
+        return Err(fail(
+            layer,
+            "/replicas".into(),
+            format!("no workload is named `{name}`"),
+        ));
+    }
+    if let Some(name) = transform::images(docs, &o.images).first() {
+        return Err(fail(
+            layer,
+            "/images".into(),
+            format!("no container uses an image named `{name}`"),
+        ));
+    }
+    Ok(())
+}
+
+/// The documents read back into their types: a change that made an invalid
+/// object is an error naming the overlay.
+fn read_back(layer: &Layer, docs: &[Value]) -> Result<Vec<Resource>> {
+    docs.iter()
+        .map(|doc| {
+            Resource::from_value(doc).map_err(|message| {
+                fail(
+                    layer,
+                    String::new(),
+                    format!("{} after this overlay: {message}", describe(doc)),
+                )
+            })
+        })
+        .collect()
 }
 
 fn has_resource_changes(o: &crate::overlay::Overlay) -> bool {

@@ -180,19 +180,30 @@ mod defaults {
 
 /// The first bad ACA value or combination.
 pub(crate) fn problem(e: &Enterprise) -> Option<Problem> {
-    let at = |p: &str| format!("/enterprise{p}");
-    let fail = |p: &str, m: &str| Some(Problem::new(at(p), m.to_string()));
     let Some(a) = &e.aca else {
-        return fail(
-            "/aca",
+        return Some(Problem::new(
+            "/enterprise/aca",
             "cloud `aca` needs the `aca` settings (region, resourceGroup, keyVault)",
-        );
+        ));
     };
+    choice_problem(a)
+        .or_else(|| registry_problem(e, a))
+        .or_else(|| network_problem(a))
+        .or_else(|| scaling_problem(a))
+        .or_else(|| unsupported_problem(e))
+}
+
+/// The fields that take one of a few words.
+fn choice_problem(a: &Aca) -> Option<Problem> {
     let one_of = |p: &str, v: &str, allowed: &[&str]| {
-        (!allowed.contains(&v))
-            .then(|| Problem::new(at(p), format!("`{v}` is not one of {}", allowed.join(", "))))
+        (!allowed.contains(&v)).then(|| {
+            Problem::new(
+                format!("/enterprise{p}"),
+                format!("`{v}` is not one of {}", allowed.join(", ")),
+            )
+        })
     };
-    if let Some(p) = one_of("/aca/registry", &a.registry, &["dockerhub", "acr"])
+    one_of("/aca/registry", &a.registry, &["dockerhub", "acr"])
         .or_else(|| {
             one_of(
                 "/aca/network/mode",
@@ -207,9 +218,11 @@ pub(crate) fn problem(e: &Enterprise) -> Option<Problem> {
                 &["aca", "application_gateway"],
             )
         })
-    {
-        return Some(p);
-    }
+}
+
+/// Docker Hub needs credentials, ACR its ID.
+fn registry_problem(e: &Enterprise, a: &Aca) -> Option<Problem> {
+    let fail = |p: &str, m: &str| Some(Problem::new(format!("/enterprise{p}"), m.to_string()));
     match a.registry.as_str() {
         "dockerhub" if e.pull_secret.is_none() => {
             return fail(
@@ -220,6 +233,12 @@ pub(crate) fn problem(e: &Enterprise) -> Option<Problem> {
         "acr" if a.acr_id.is_none() => return fail("/aca/acrId", "registry `acr` needs acrId"),
         _ => {}
     }
+    None
+}
+
+/// A network that exists where the ingress needs one.
+fn network_problem(a: &Aca) -> Option<Problem> {
+    let fail = |p: &str, m: &str| Some(Problem::new(format!("/enterprise{p}"), m.to_string()));
     let n = &a.network;
     if n.mode == "existing"
         && (n.vnet_id.is_none()
@@ -249,6 +268,11 @@ pub(crate) fn problem(e: &Enterprise) -> Option<Problem> {
             "an Application Gateway needs a virtual network (network.mode `new` or `existing`)",
         );
     }
+    None
+}
+
+fn scaling_problem(a: &Aca) -> Option<Problem> {
+    let fail = |p: &str, m: &str| Some(Problem::new(format!("/enterprise{p}"), m.to_string()));
     if a.scaling.min_replicas > a.scaling.max_replicas || a.scaling.max_replicas == 0 {
         return fail(
             "/aca/scaling",
@@ -258,7 +282,13 @@ pub(crate) fn problem(e: &Enterprise) -> Option<Problem> {
     if a.scaling.cpu_threshold == 0 || a.scaling.cpu_threshold > 100 {
         return fail("/aca/scaling/cpuThreshold", "must be a percentage (1-100)");
     }
-    // What the module does itself, or does not have.
+    None
+}
+
+/// What the module does itself (identity, ingress) or does not have (Data
+/// Service, other clouds' log stores, IAM auth to the cache).
+fn unsupported_problem(e: &Enterprise) -> Option<Problem> {
+    let fail = |p: &str, m: &str| Some(Problem::new(format!("/enterprise{p}"), m.to_string()));
     let id = &e.identity;
     if id.aws_role_arn.is_some()
         || id.aws_pod_identity

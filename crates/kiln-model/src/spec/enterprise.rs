@@ -436,224 +436,125 @@ impl Enterprise {
     /// Every variable the enterprise options give the gateway; `name` is the
     /// service's name, which the built-in Redis and the Data Service are named after.
     pub fn variables(&self, name: &str) -> Vec<EnvSetting> {
-        let redis_url = format!("redis://{name}-redis:{REDIS_PORT}");
-        let mut v = Vec::new();
-        let mut push = |name: &'static str, at: &str, value: Value| {
-            v.push(EnvSetting {
-                name,
-                at: format!("/enterprise{at}"),
-                value,
-            });
-        };
-        use Value::{Literal, Secret};
-        push(
-            "SERVICE_NAME",
-            "/serviceName",
-            Literal(self.service_name.clone()),
-        );
-        push(
-            "ANALYTICS_STORE",
-            "/analyticsStore",
-            Literal(self.analytics_store.clone()),
-        );
-        push(
+        let mut v = EnvSettings::default();
+        v.literal("SERVICE_NAME", "/serviceName", &self.service_name);
+        v.literal("ANALYTICS_STORE", "/analyticsStore", &self.analytics_store);
+        v.secret(
             "PORTKEY_CLIENT_AUTH",
             "/clientAuthKey",
-            Secret(self.client_auth_key.clone()),
+            &self.client_auth_key,
         );
-        push(
+        v.secret(
             "ORGANISATIONS_TO_SYNC",
             "/organisationsKey",
-            Secret(self.organisations_key.clone()),
+            &self.organisations_key,
         );
-        if let Some(cp) = &self.control_plane {
-            let base = cp.private_link.trim_end_matches('/');
-            for (name, path) in [
-                ("ALBUS_BASEPATH", "/albus"),
-                ("CONTROL_PLANE_BASEPATH", "/api/v1"),
-                ("SOURCE_SYNC_API_BASEPATH", "/api/v1/sync"),
-                ("CONFIG_READER_PATH", "/api/model-configs"),
-            ] {
-                push(
-                    name,
-                    "/controlPlane/privateLink",
-                    Literal(format!("{base}{path}")),
-                );
-            }
-        }
-        match self.server_mode {
-            ServerMode::Gateway => {}
-            mode => {
-                let mcp = self.mcp.clone().unwrap_or_default();
-                push(
-                    "SERVER_MODE",
-                    "/serverMode",
-                    Literal(
-                        if mode == ServerMode::All {
-                            "all"
-                        } else {
-                            "mcp"
-                        }
-                        .into(),
-                    ),
-                );
-                push("MCP_PORT", "/mcp/port", Literal(mcp.port.to_string()));
-                if let Some(url) = mcp.base_url {
-                    push("MCP_GATEWAY_BASE_URL", "/mcp/baseUrl", Literal(url));
-                }
-            }
-        }
+        self.control_plane_variables(&mut v);
+        self.server_mode_variables(&mut v);
         if self.data_service.is_some() {
-            push(
-                "DATASERVICE_BASEPATH",
-                "/dataService",
-                Literal(format!("http://{name}-dataservice:{DATA_SERVICE_PORT}")),
-            );
+            let url = format!("http://{name}-dataservice:{DATA_SERVICE_PORT}");
+            v.literal("DATASERVICE_BASEPATH", "/dataService", &url);
         }
-        push("CACHE_STORE", "/cache", Literal(self.cache_store().into()));
-        match &self.cache.managed {
-            None => {
-                push("REDIS_URL", "/cache", Literal(redis_url));
-                push("REDIS_TLS_ENABLED", "/cache", Literal("false".into()));
-            }
-            Some(m) => {
-                push("REDIS_URL", "/cache/managed/url", Literal(m.url.clone()));
-                push(
-                    "REDIS_TLS_ENABLED",
-                    "/cache/managed/tls",
-                    Literal(m.tls.to_string()),
-                );
-                if m.ca_key.is_some() {
-                    push(
-                        "REDIS_TLS_CERTS",
-                        "/cache/managed/caKey",
-                        Literal(CA_PATH.into()),
-                    );
-                }
-                if m.cluster {
-                    push(
-                        "REDIS_MODE",
-                        "/cache/managed/cluster",
-                        Literal("cluster".into()),
-                    );
-                }
-                if m.workload_auth {
-                    push(
-                        "GCP_REDIS_AUTH_MODE",
-                        "/cache/managed/workloadAuth",
-                        Literal("workload".into()),
-                    );
-                }
-                if let Some(key) = &m.password_key {
-                    push(
-                        "REDIS_PASSWORD",
-                        "/cache/managed/passwordKey",
-                        Secret(key.clone()),
-                    );
-                }
-            }
-        }
+        self.cache_variables(name, &mut v);
         if let Some(ls) = &self.log_store {
-            if let Some(s3) = &ls.s3 {
-                push("LOG_STORE", "/logStore/s3", Literal("s3_assume".into()));
-                push(
-                    "LOG_STORE_REGION",
-                    "/logStore/s3/region",
-                    Literal(s3.region.clone()),
-                );
-                push(
-                    "LOG_STORE_GENERATIONS_BUCKET",
-                    "/logStore/s3/bucket",
-                    Literal(s3.bucket.clone()),
-                );
-            }
-            if let Some(g) = &ls.gcs {
-                let workload = g.auth == "workload";
-                push(
-                    "LOG_STORE",
-                    "/logStore/gcs/auth",
-                    Literal(if workload { "gcs_assume" } else { "gcs" }.into()),
-                );
-                if workload {
-                    push(
-                        "GCP_AUTH_MODE",
-                        "/logStore/gcs/auth",
-                        Literal("workload".into()),
-                    );
-                }
-                push(
-                    "LOG_STORE_REGION",
-                    "/logStore/gcs/region",
-                    Literal(g.region.clone()),
-                );
-                push(
-                    "LOG_STORE_GENERATIONS_BUCKET",
-                    "/logStore/gcs/bucket",
-                    Literal(g.bucket.clone()),
-                );
-                if let Some(k) = &g.access_key_key {
-                    push(
-                        "LOG_STORE_ACCESS_KEY",
-                        "/logStore/gcs/accessKeyKey",
-                        Secret(k.clone()),
-                    );
-                }
-                if let Some(k) = &g.secret_key_key {
-                    push(
-                        "LOG_STORE_SECRET_KEY",
-                        "/logStore/gcs/secretKeyKey",
-                        Secret(k.clone()),
-                    );
-                }
-            }
-            if let Some(a) = &ls.azure {
-                push("LOG_STORE", "/logStore/azure", Literal("azure".into()));
-                push(
-                    "AZURE_STORAGE_ACCOUNT",
-                    "/logStore/azure/account",
-                    Literal(a.account.clone()),
-                );
-                push(
-                    "AZURE_STORAGE_CONTAINER",
-                    "/logStore/azure/container",
-                    Literal(a.container.clone()),
-                );
-                push(
-                    "AZURE_AUTH_MODE",
-                    "/logStore/azure/auth",
-                    Literal(a.auth.clone()),
-                );
-            }
-            if let Some(f) = &ls.path_format {
-                push(
-                    "LOG_STORE_FILE_PATH_FORMAT",
-                    "/logStore/pathFormat",
-                    Literal(f.clone()),
-                );
-            }
+            log_store_variables(ls, &mut v);
         }
-        v
+        v.0
     }
 
-    /// The first bad value or combination: JSON pointer (in the description) and why.
-    pub(crate) fn problem(&self) -> Option<Problem> {
-        match (self.cloud, &self.aca) {
-            (Cloud::Aca, _) => {
-                if let Some(p) = super::aca::problem(self) {
-                    return Some(p);
-                }
-            }
-            (_, Some(_)) => {
-                return Some(Problem::new(
-                    "/enterprise/aca",
-                    "`aca` settings are for cloud `aca`",
-                ));
-            }
-            (_, None) => {}
+    /// A private link moves every control-plane URL to it.
+    fn control_plane_variables(&self, v: &mut EnvSettings) {
+        let Some(cp) = &self.control_plane else {
+            return;
+        };
+        let base = cp.private_link.trim_end_matches('/');
+        for (name, path) in [
+            ("ALBUS_BASEPATH", "/albus"),
+            ("CONTROL_PLANE_BASEPATH", "/api/v1"),
+            ("SOURCE_SYNC_API_BASEPATH", "/api/v1/sync"),
+            ("CONFIG_READER_PATH", "/api/model-configs"),
+        ] {
+            v.literal(name, "/controlPlane/privateLink", &format!("{base}{path}"));
         }
+    }
+
+    fn server_mode_variables(&self, v: &mut EnvSettings) {
+        let mode = match self.server_mode {
+            ServerMode::Gateway => return,
+            ServerMode::Mcp => "mcp",
+            ServerMode::All => "all",
+        };
+        let mcp = self.mcp.clone().unwrap_or_default();
+        v.literal("SERVER_MODE", "/serverMode", mode);
+        v.literal("MCP_PORT", "/mcp/port", &mcp.port.to_string());
+        if let Some(url) = &mcp.base_url {
+            v.literal("MCP_GATEWAY_BASE_URL", "/mcp/baseUrl", url);
+        }
+    }
+
+    fn cache_variables(&self, name: &str, v: &mut EnvSettings) {
+        v.literal("CACHE_STORE", "/cache", self.cache_store());
+        let Some(m) = &self.cache.managed else {
+            v.literal(
+                "REDIS_URL",
+                "/cache",
+                &format!("redis://{name}-redis:{REDIS_PORT}"),
+            );
+            v.literal("REDIS_TLS_ENABLED", "/cache", "false");
+            return;
+        };
+        v.literal("REDIS_URL", "/cache/managed/url", &m.url);
+        v.literal(
+            "REDIS_TLS_ENABLED",
+            "/cache/managed/tls",
+            &m.tls.to_string(),
+        );
+        if m.ca_key.is_some() {
+            v.literal("REDIS_TLS_CERTS", "/cache/managed/caKey", CA_PATH);
+        }
+        if m.cluster {
+            v.literal("REDIS_MODE", "/cache/managed/cluster", "cluster");
+        }
+        if m.workload_auth {
+            v.literal(
+                "GCP_REDIS_AUTH_MODE",
+                "/cache/managed/workloadAuth",
+                "workload",
+            );
+        }
+        if let Some(key) = &m.password_key {
+            v.secret("REDIS_PASSWORD", "/cache/managed/passwordKey", key);
+        }
+    }
+
+    /// The first bad option or combination, at its JSON pointer.
+    pub(crate) fn problem(&self) -> Option<Problem> {
+        self.aca_problem()
+            .or_else(|| self.identity_problem())
+            .or_else(|| self.required_problem())
+            .or_else(|| self.log_store_problem())
+            .or_else(|| self.mcp_problem())
+            .or_else(|| self.expose_problem())
+            .or_else(|| self.data_service_problem())
+            .or_else(|| self.cache_problem())
+    }
+
+    /// ACA settings only for cloud `aca`, and theirs checked.
+    fn aca_problem(&self) -> Option<Problem> {
+        match (self.cloud, &self.aca) {
+            (Cloud::Aca, _) => super::aca::problem(self),
+            (_, Some(_)) => Some(Problem::new(
+                "/enterprise/aca",
+                "`aca` settings are for cloud `aca`",
+            )),
+            (_, None) => None,
+        }
+    }
+
+    /// Identities belong to their cloud, and each is well formed.
+    fn identity_problem(&self) -> Option<Problem> {
         let cloud = self.cloud.as_str();
-        let at = |p: &str| format!("/enterprise{p}");
-        let fail = |p: &str, m: String| Some(Problem::new(at(p), m));
+        let fail = |p: &str, m: String| Some(Problem::new(format!("/enterprise{p}"), m));
         let id = &self.identity;
         for (field, set, only) in [
             ("awsRoleArn", id.aws_role_arn.is_some(), Cloud::Eks),
@@ -715,6 +616,12 @@ impl Enterprise {
                 );
             }
         }
+        None
+    }
+
+    /// Names and store keys that must not be empty, and the registry and control-plane URLs.
+    fn required_problem(&self) -> Option<Problem> {
+        let fail = |p: &str, m: String| Some(Problem::new(format!("/enterprise{p}"), m));
         for (field, value) in [
             ("serviceName", &self.service_name),
             ("analyticsStore", &self.analytics_store),
@@ -741,6 +648,14 @@ impl Enterprise {
                 );
             }
         }
+        None
+    }
+
+    /// Exactly one log store, reachable with this cloud's identity.
+    fn log_store_problem(&self) -> Option<Problem> {
+        let cloud = self.cloud.as_str();
+        let fail = |p: &str, m: String| Some(Problem::new(format!("/enterprise{p}"), m));
+        let id = &self.identity;
         if let Some(ls) = &self.log_store {
             let given = [ls.s3.is_some(), ls.gcs.is_some(), ls.azure.is_some()]
                 .iter()
@@ -765,71 +680,96 @@ impl Enterprise {
                 );
             }
             if let Some(g) = &ls.gcs {
-                match g.auth.as_str() {
-                    "workload" if self.cloud != Cloud::Gke => {
-                        return fail(
-                            "/logStore/gcs/auth",
-                            format!("Workload Identity to GCS needs gke, not {cloud}; use `hmac`"),
-                        );
-                    }
-                    "workload" if id.gcp_service_account.is_none() => {
-                        return fail(
-                            "/logStore/gcs/auth",
-                            "Workload Identity needs identity.gcpServiceAccount".into(),
-                        );
-                    }
-                    "workload" if g.access_key_key.is_some() || g.secret_key_key.is_some() => {
-                        return fail("/logStore/gcs", "HMAC keys are for auth `hmac`".into());
-                    }
-                    "hmac" if g.access_key_key.is_none() || g.secret_key_key.is_none() => {
-                        return fail(
-                            "/logStore/gcs",
-                            "auth `hmac` needs accessKeyKey and secretKeyKey (store keys)".into(),
-                        );
-                    }
-                    "workload" | "hmac" => {}
-                    other => {
-                        return fail(
-                            "/logStore/gcs/auth",
-                            format!("`{other}` is not `workload` or `hmac`"),
-                        );
-                    }
-                }
+                return self.gcs_problem(g);
             }
             if let Some(a) = &ls.azure {
-                if !matches!(a.auth.as_str(), "managed" | "entra") {
-                    return fail(
-                        "/logStore/azure/auth",
-                        format!("`{}` is not `managed` or `entra`", a.auth),
-                    );
-                }
-                if self.cloud != Cloud::Aks && self.cloud != Cloud::Aca {
-                    return fail(
-                        "/logStore/azure",
-                        format!("Azure Blob through the pods' identity needs aks, not {cloud}"),
-                    );
-                }
-                let entra = [&a.entra_client_id, &a.entra_tenant_id, &a.entra_secret_key];
-                if a.auth == "entra" && entra.iter().any(|f| f.is_none()) {
-                    return fail(
-                        "/logStore/azure",
-                        "auth `entra` needs entraClientId, entraTenantId and entraSecretKey (a store key)".into(),
-                    );
-                }
-                if a.auth == "managed" && entra.iter().any(|f| f.is_some()) {
-                    return fail(
-                        "/logStore/azure",
-                        "the entra* fields are for auth `entra`".into(),
-                    );
-                }
-                if a.auth == "managed" && id.azure_client_id.is_none() && self.cloud == Cloud::Aks {
-                    return fail(
-                        "/logStore/azure",
-                        "Azure Blob with a managed identity needs identity.azureClientId (workload identity)".into(),
-                    );
-                }
+                return self.azure_problem(a);
             }
         }
+        None
+    }
+
+    /// GCS by Workload Identity (GKE) or HMAC keys.
+    fn gcs_problem(&self, g: &GcsBucket) -> Option<Problem> {
+        let cloud = self.cloud.as_str();
+        let fail = |p: &str, m: String| Some(Problem::new(format!("/enterprise{p}"), m));
+        let id = &self.identity;
+        match g.auth.as_str() {
+            "workload" if self.cloud != Cloud::Gke => {
+                return fail(
+                    "/logStore/gcs/auth",
+                    format!("Workload Identity to GCS needs gke, not {cloud}; use `hmac`"),
+                );
+            }
+            "workload" if id.gcp_service_account.is_none() => {
+                return fail(
+                    "/logStore/gcs/auth",
+                    "Workload Identity needs identity.gcpServiceAccount".into(),
+                );
+            }
+            "workload" if g.access_key_key.is_some() || g.secret_key_key.is_some() => {
+                return fail("/logStore/gcs", "HMAC keys are for auth `hmac`".into());
+            }
+            "hmac" if g.access_key_key.is_none() || g.secret_key_key.is_none() => {
+                return fail(
+                    "/logStore/gcs",
+                    "auth `hmac` needs accessKeyKey and secretKeyKey (store keys)".into(),
+                );
+            }
+            "workload" | "hmac" => {}
+            other => {
+                return fail(
+                    "/logStore/gcs/auth",
+                    format!("`{other}` is not `workload` or `hmac`"),
+                );
+            }
+        }
+        None
+    }
+
+    /// Azure Blob by managed identity (workload identity on AKS) or Entra ID.
+    fn azure_problem(&self, a: &AzureContainer) -> Option<Problem> {
+        let cloud = self.cloud.as_str();
+        let fail = |p: &str, m: String| Some(Problem::new(format!("/enterprise{p}"), m));
+        let id = &self.identity;
+        if !matches!(a.auth.as_str(), "managed" | "entra") {
+            return fail(
+                "/logStore/azure/auth",
+                format!("`{}` is not `managed` or `entra`", a.auth),
+            );
+        }
+        if self.cloud != Cloud::Aks && self.cloud != Cloud::Aca {
+            return fail(
+                "/logStore/azure",
+                format!("Azure Blob through the pods' identity needs aks, not {cloud}"),
+            );
+        }
+        let entra = [&a.entra_client_id, &a.entra_tenant_id, &a.entra_secret_key];
+        if a.auth == "entra" && entra.iter().any(|f| f.is_none()) {
+            return fail(
+                "/logStore/azure",
+                "auth `entra` needs entraClientId, entraTenantId and entraSecretKey (a store key)"
+                    .into(),
+            );
+        }
+        if a.auth == "managed" && entra.iter().any(|f| f.is_some()) {
+            return fail(
+                "/logStore/azure",
+                "the entra* fields are for auth `entra`".into(),
+            );
+        }
+        if a.auth == "managed" && id.azure_client_id.is_none() && self.cloud == Cloud::Aks {
+            return fail(
+                    "/logStore/azure",
+                    "Azure Blob with a managed identity needs identity.azureClientId (workload identity)".into(),
+                );
+        }
+        None
+    }
+
+    /// MCP options fit the server mode.
+    fn mcp_problem(&self) -> Option<Problem> {
+        let fail = |p: &str, m: String| Some(Problem::new(format!("/enterprise{p}"), m));
         match (&self.mcp, self.server_mode) {
             (Some(_), ServerMode::Gateway) => return fail("/mcp", "MCP options need serverMode `mcp` or `all`".into()),
             (None, ServerMode::All) => return fail("/mcp/host", "serverMode `all` needs two host names: route.hosts for the AI gateway and mcp.host for MCP".into()),
@@ -848,6 +788,12 @@ impl Enterprise {
             }
             (None, _) => {}
         }
+        None
+    }
+
+    /// One way in, with source ranges the cloud can enforce.
+    fn expose_problem(&self) -> Option<Problem> {
+        let fail = |p: &str, m: String| Some(Problem::new(format!("/enterprise{p}"), m));
         if let Some(x) = &self.expose {
             if x.ingress.is_some() == x.load_balancer.is_some() {
                 return fail(
@@ -881,6 +827,12 @@ impl Enterprise {
                 }
             }
         }
+        None
+    }
+
+    /// The Data Service is pinned and runs at least once.
+    fn data_service_problem(&self) -> Option<Problem> {
+        let fail = |p: &str, m: String| Some(Problem::new(format!("/enterprise{p}"), m));
         if let Some(ds) = &self.data_service {
             match crate::image::ImageRef::parse(&ds.image).tag {
                 None | Some("latest") => {
@@ -895,6 +847,13 @@ impl Enterprise {
                 return fail("/dataService/replicas", "must be 1 or more".into());
             }
         }
+        None
+    }
+
+    /// A managed cache URL, TLS and auth that work together.
+    fn cache_problem(&self) -> Option<Problem> {
+        let fail = |p: &str, m: String| Some(Problem::new(format!("/enterprise{p}"), m));
+        let id = &self.identity;
         if let Some(m) = &self.cache.managed {
             let scheme_ok = m.url.starts_with("redis://") || m.url.starts_with("rediss://");
             if !scheme_ok || redis_port(&m.url).is_none() {
@@ -932,6 +891,78 @@ impl Enterprise {
             }
         }
         None
+    }
+}
+
+/// Variables as they are collected, each with the field that sets it.
+#[derive(Default)]
+struct EnvSettings(Vec<EnvSetting>);
+
+impl EnvSettings {
+    fn literal(&mut self, name: &'static str, at: &str, value: &str) {
+        self.push(name, at, Value::Literal(value.to_string()));
+    }
+
+    fn secret(&mut self, name: &'static str, at: &str, store_key: &str) {
+        self.push(name, at, Value::Secret(store_key.to_string()));
+    }
+
+    fn push(&mut self, name: &'static str, at: &str, value: Value) {
+        self.0.push(EnvSetting {
+            name,
+            at: format!("/enterprise{at}"),
+            value,
+        });
+    }
+}
+
+/// Where logs go: S3, GCS or Azure Blob, and the file path format.
+fn log_store_variables(ls: &LogStore, v: &mut EnvSettings) {
+    if let Some(s3) = &ls.s3 {
+        v.literal("LOG_STORE", "/logStore/s3", "s3_assume");
+        v.literal("LOG_STORE_REGION", "/logStore/s3/region", &s3.region);
+        v.literal(
+            "LOG_STORE_GENERATIONS_BUCKET",
+            "/logStore/s3/bucket",
+            &s3.bucket,
+        );
+    }
+    if let Some(g) = &ls.gcs {
+        let workload = g.auth == "workload";
+        let store = if workload { "gcs_assume" } else { "gcs" };
+        v.literal("LOG_STORE", "/logStore/gcs/auth", store);
+        if workload {
+            v.literal("GCP_AUTH_MODE", "/logStore/gcs/auth", "workload");
+        }
+        v.literal("LOG_STORE_REGION", "/logStore/gcs/region", &g.region);
+        v.literal(
+            "LOG_STORE_GENERATIONS_BUCKET",
+            "/logStore/gcs/bucket",
+            &g.bucket,
+        );
+        if let Some(k) = &g.access_key_key {
+            v.secret("LOG_STORE_ACCESS_KEY", "/logStore/gcs/accessKeyKey", k);
+        }
+        if let Some(k) = &g.secret_key_key {
+            v.secret("LOG_STORE_SECRET_KEY", "/logStore/gcs/secretKeyKey", k);
+        }
+    }
+    if let Some(a) = &ls.azure {
+        v.literal("LOG_STORE", "/logStore/azure", "azure");
+        v.literal(
+            "AZURE_STORAGE_ACCOUNT",
+            "/logStore/azure/account",
+            &a.account,
+        );
+        v.literal(
+            "AZURE_STORAGE_CONTAINER",
+            "/logStore/azure/container",
+            &a.container,
+        );
+        v.literal("AZURE_AUTH_MODE", "/logStore/azure/auth", &a.auth);
+    }
+    if let Some(f) = &ls.path_format {
+        v.literal("LOG_STORE_FILE_PATH_FORMAT", "/logStore/pathFormat", f);
     }
 }
 

@@ -572,7 +572,7 @@ impl Description {
     /// Checks what serde cannot: names, quantities, paths, ports, uniqueness.
     /// The first problem found is returned as an error about `file`.
     pub fn validate(&self, file: &Path) -> Result<(), Error> {
-        match self.first_problem() {
+        match self.problems().into_iter().next() {
             None => Ok(()),
             Some(Problem { pointer, message }) => {
                 Err(InputError::new(file, message).at(pointer).into())
@@ -580,8 +580,26 @@ impl Description {
         }
     }
 
-    fn first_problem(&self) -> Option<Problem> {
-        let mut checks: Vec<Option<Problem>> = vec![
+    /// Every problem serde cannot see, in the order of the README's table.
+    fn problems(&self) -> Vec<Problem> {
+        let mut checks = self.field_problems();
+        checks.extend(self.list_problems());
+        checks.extend(self.probe_problems());
+        checks.extend(self.config_problems());
+        checks.extend([
+            self.writable_problem(),
+            self.secret_problem(),
+            self.enterprise.as_ref().and_then(|e| e.problem()),
+            self.mcp_host_problem(),
+            self.env_clash(),
+            self.optional_parts_problem(),
+        ]);
+        checks.into_iter().flatten().collect()
+    }
+
+    /// Names, paths, durations, quantities and numbers, one field each.
+    fn field_problems(&self) -> Vec<Option<Problem>> {
+        vec![
             dns_label("/name", &self.name),
             dns_label("/namespace/name", &self.namespace.name),
             image(&self.image),
@@ -616,7 +634,12 @@ impl Description {
                     "needs at least one key (the gateway has no provider credentials otherwise)",
                 )
             }),
-        ];
+        ]
+    }
+
+    /// Hosts, namespaces allowed in, ports allowed out.
+    fn list_problems(&self) -> Vec<Option<Problem>> {
+        let mut checks = Vec::new();
         for (i, host) in self.route.hosts.iter().enumerate() {
             checks.push(hostname(&format!("/route/hosts/{i}"), host));
         }
@@ -639,6 +662,11 @@ impl Description {
                 )
             }));
         }
+        checks
+    }
+
+    fn probe_problems(&self) -> Vec<Option<Problem>> {
+        let mut checks = Vec::new();
         for (name, probe) in [
             ("startup", &self.probes.startup),
             ("readiness", &self.probes.readiness),
@@ -656,20 +684,28 @@ impl Description {
                 );
             }
         }
+        checks
+    }
+
+    /// Variable names, none of them one kiln sets itself.
+    fn config_problems(&self) -> Vec<Option<Problem>> {
+        let mut checks = Vec::new();
         for key in self.config.keys() {
             checks.push(env_name(&format!("/config/{key}"), key));
             checks.push(RESERVED_CONFIG.contains(&key.as_str()).then(|| {
                 Problem::new(format!("/config/{key}"), format!("`{key}` is set by kiln from the description; use the dedicated field instead"))
             }));
         }
-        checks.push(self.writable_problem());
-        checks.push(self.secret_problem());
-        checks.push(self.enterprise.as_ref().and_then(|e| e.problem()));
+        checks
+    }
+
+    /// MCP on a host of its own.
+    fn mcp_host_problem(&self) -> Option<Problem> {
         let mcp_host = self
             .enterprise
             .as_ref()
             .and_then(|e| e.mcp.as_ref()?.host.as_ref());
-        checks.push(mcp_host.and_then(|h| {
+        mcp_host.and_then(|h| {
             if self.route.hosts.contains(h) {
                 Some(Problem::new(
                     "/enterprise/mcp/host",
@@ -678,10 +714,7 @@ impl Description {
             } else {
                 hostname("/enterprise/mcp/host", h)
             }
-        }));
-        checks.push(self.env_clash());
-        checks.push(self.optional_parts_problem());
-        checks.into_iter().flatten().next()
+        })
     }
 
     fn writable_problem(&self) -> Option<Problem> {

@@ -70,143 +70,170 @@ pub(crate) fn selector(names: &Names, suffix: &str) -> BTreeMap<String, String> 
     ])
 }
 
-fn build(names: &Names, mut c: Component) -> Vec<Resource> {
-    let tag = c
-        .container
-        .image
-        .as_deref()
-        .and_then(|image| kiln_model::image::ImageRef::parse(image).tag)
-        .map(str::to_string);
-    let labels = |version: bool| {
+fn build(names: &Names, c: Component) -> Vec<Resource> {
+    vec![
+        Resource::NetworkPolicy(c.network_policy(names)),
+        Resource::Service(c.service(names)),
+        Resource::Deployment(c.deployment(names)),
+    ]
+}
+
+impl Component {
+    /// The common labels, the component's own, and (on the Deployment and
+    /// its pods) the version from its image tag.
+    fn labels(&self, names: &Names, version: bool) -> BTreeMap<String, String> {
         let mut labels = names.labels.clone();
-        labels.extend(selector(names, c.suffix));
-        labels.insert("app.kubernetes.io/component".into(), c.role.into());
-        if let Some(t) = tag.as_ref().filter(|_| version) {
-            labels.insert("app.kubernetes.io/version".into(), t.clone());
+        labels.extend(selector(names, self.suffix));
+        labels.insert("app.kubernetes.io/component".into(), self.role.into());
+        let tag = self
+            .container
+            .image
+            .as_deref()
+            .and_then(|image| kiln_model::image::ImageRef::parse(image).tag);
+        if let Some(t) = tag.filter(|_| version) {
+            labels.insert("app.kubernetes.io/version".into(), t.into());
         }
         labels
-    };
-    let meta = |version: bool| ObjectMeta {
-        labels: Some(labels(version)),
-        ..names.meta(name(names, c.suffix))
-    };
-    let match_labels = || LabelSelector {
-        match_labels: Some(selector(names, c.suffix)),
-        ..Default::default()
-    };
-    let (port_name, port) = c.port;
-    c.container.ports = Some(vec![ContainerPort {
-        name: Some(port_name.into()),
-        container_port: port.into(),
-        protocol: Some("TCP".into()),
-        ..Default::default()
-    }]);
-    c.container.security_context = Some(restricted_container(UID, UID));
-    let mut mounts: Vec<VolumeMount> = c
-        .scratch
-        .iter()
-        .map(|(volume, path, _)| VolumeMount {
-            name: (*volume).into(),
-            mount_path: (*path).into(),
+    }
+
+    fn meta(&self, names: &Names, version: bool) -> ObjectMeta {
+        ObjectMeta {
+            labels: Some(self.labels(names, version)),
+            ..names.meta(name(names, self.suffix))
+        }
+    }
+
+    fn match_labels(&self, names: &Names) -> LabelSelector {
+        LabelSelector {
+            match_labels: Some(selector(names, self.suffix)),
             ..Default::default()
-        })
-        .collect();
-    let mut volumes: Vec<Volume> = c
-        .scratch
-        .iter()
-        .map(|(volume, _, size)| Volume {
-            name: (*volume).into(),
-            empty_dir: Some(EmptyDirVolumeSource {
-                size_limit: Some(Quantity((*size).into())),
+        }
+    }
+
+    fn deployment(self, names: &Names) -> Deployment {
+        let mut pod_labels = self.labels(names, true);
+        if self.azure_identity {
+            pod_labels.insert("azure.workload.identity/use".into(), "true".into());
+        }
+        let metadata = self.meta(names, true);
+        let selector = self.match_labels(names);
+        let replicas = self.replicas;
+        let service_account_name = self.service_account.clone();
+        let image_pull_secrets = self
+            .pull_secret
+            .clone()
+            .map(|name| vec![LocalObjectReference { name }]);
+        let (container, volumes) = self.container_and_volumes();
+        Deployment {
+            metadata,
+            spec: Some(DeploymentSpec {
+                replicas: Some(replicas),
+                revision_history_limit: Some(5),
+                selector,
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(pod_labels),
+                        ..Default::default()
+                    }),
+                    spec: Some(PodSpec {
+                        automount_service_account_token: Some(false),
+                        enable_service_links: Some(false),
+                        service_account_name,
+                        image_pull_secrets,
+                        security_context: Some(restricted_pod(UID, UID)),
+                        containers: vec![container],
+                        volumes: Some(volumes),
+                        ..Default::default()
+                    }),
+                },
                 ..Default::default()
             }),
             ..Default::default()
-        })
-        .collect();
-    if let Some((volume, mount)) = c.extra.take() {
-        volumes.push(volume);
-        mounts.push(mount);
+        }
     }
-    c.container.volume_mounts = Some(mounts);
-    let tcp = |p: u16| NetworkPolicyPort {
-        port: Some(IntOrString::Int(p.into())),
-        protocol: Some("TCP".into()),
-        ..Default::default()
-    };
-    let deployment = Deployment {
-        metadata: meta(true),
-        spec: Some(DeploymentSpec {
-            replicas: Some(c.replicas),
-            revision_history_limit: Some(5),
-            selector: match_labels(),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some({
-                        let mut l = labels(true);
-                        if c.azure_identity {
-                            l.insert("azure.workload.identity/use".into(), "true".into());
-                        }
-                        l
-                    }),
-                    ..Default::default()
-                }),
-                spec: Some(PodSpec {
-                    automount_service_account_token: Some(false),
-                    enable_service_links: Some(false),
-                    service_account_name: c.service_account.clone(),
-                    image_pull_secrets: c
-                        .pull_secret
-                        .clone()
-                        .map(|name| vec![LocalObjectReference { name }]),
-                    security_context: Some(restricted_pod(UID, UID)),
-                    containers: vec![c.container],
-                    volumes: Some(volumes),
-                    ..Default::default()
-                }),
-            },
+
+    /// The container, restricted, with its port and mounts; and the volumes
+    /// behind them (size-limited emptyDirs and any extra).
+    fn container_and_volumes(self) -> (Container, Vec<Volume>) {
+        let mut container = self.container;
+        let (port_name, port) = self.port;
+        container.ports = Some(vec![ContainerPort {
+            name: Some(port_name.into()),
+            container_port: port.into(),
+            protocol: Some("TCP".into()),
             ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let service = Service {
-        metadata: meta(false),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(selector(names, c.suffix)),
-            ports: Some(vec![ServicePort {
-                name: Some(port_name.into()),
-                port: port.into(),
-                target_port: Some(IntOrString::String(port_name.into())),
-                protocol: Some("TCP".into()),
+        }]);
+        container.security_context = Some(restricted_container(UID, UID));
+        let mut mounts = Vec::new();
+        let mut volumes = Vec::new();
+        for (volume, path, size) in &self.scratch {
+            mounts.push(VolumeMount {
+                name: (*volume).into(),
+                mount_path: (*path).into(),
                 ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let policy = NetworkPolicy {
-        metadata: meta(false),
-        spec: Some(NetworkPolicySpec {
-            pod_selector: Some(match_labels()),
-            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
-            ingress: Some(vec![NetworkPolicyIngressRule {
-                from: Some(vec![NetworkPolicyPeer {
-                    pod_selector: Some(LabelSelector {
-                        match_labels: Some(names.selector.clone()),
-                        ..Default::default()
-                    }),
+            });
+            volumes.push(Volume {
+                name: (*volume).into(),
+                empty_dir: Some(EmptyDirVolumeSource {
+                    size_limit: Some(Quantity((*size).into())),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+        }
+        if let Some((volume, mount)) = self.extra {
+            volumes.push(volume);
+            mounts.push(mount);
+        }
+        container.volume_mounts = Some(mounts);
+        (container, volumes)
+    }
+
+    fn service(&self, names: &Names) -> Service {
+        let (port_name, port) = self.port;
+        Service {
+            metadata: self.meta(names, false),
+            spec: Some(ServiceSpec {
+                type_: Some("ClusterIP".into()),
+                selector: Some(selector(names, self.suffix)),
+                ports: Some(vec![ServicePort {
+                    name: Some(port_name.into()),
+                    port: port.into(),
+                    target_port: Some(IntOrString::String(port_name.into())),
+                    protocol: Some("TCP".into()),
                     ..Default::default()
                 }]),
-                ports: Some(vec![tcp(port)]),
-            }]),
-            egress: Some(c.egress),
-        }),
-    };
-    vec![
-        Resource::NetworkPolicy(policy),
-        Resource::Service(service),
-        Resource::Deployment(deployment),
-    ]
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// Reachable only from the gateway's pods, on its port; out only where `egress` says.
+    fn network_policy(&self, names: &Names) -> NetworkPolicy {
+        NetworkPolicy {
+            metadata: self.meta(names, false),
+            spec: Some(NetworkPolicySpec {
+                pod_selector: Some(self.match_labels(names)),
+                policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+                ingress: Some(vec![NetworkPolicyIngressRule {
+                    from: Some(vec![NetworkPolicyPeer {
+                        pod_selector: Some(LabelSelector {
+                            match_labels: Some(names.selector.clone()),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }]),
+                    ports: Some(vec![NetworkPolicyPort {
+                        port: Some(IntOrString::Int(self.port.1.into())),
+                        protocol: Some("TCP".into()),
+                        ..Default::default()
+                    }]),
+                }]),
+                egress: Some(self.egress.clone()),
+            }),
+        }
+    }
 }
 
 /// The built-in Redis.

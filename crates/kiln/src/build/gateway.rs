@@ -98,64 +98,107 @@ pub(crate) fn deployment(
     config: &ConfigMap,
     strategies: &ConfigMap,
 ) -> Deployment {
-    let mut env: Vec<EnvVar> = d
-        .writable
-        .iter()
-        .flat_map(|w| {
-            w.env.iter().map(|name| EnvVar {
-                name: name.clone(),
-                value: Some(w.path.clone()),
+    Deployment {
+        metadata: ObjectMeta {
+            labels: Some(names.versioned_labels(d)),
+            ..names.meta(&names.name)
+        },
+        spec: Some(DeploymentSpec {
+            // With an autoscaler, replicas are its business: a value here would fight it on every sync.
+            replicas: d.autoscaling.is_none().then_some(d.replicas),
+            revision_history_limit: Some(5),
+            selector: LabelSelector {
+                match_labels: Some(names.selector.clone()),
                 ..Default::default()
-            })
-        })
-        .chain(secret_env_vars(d, names))
-        .collect();
-    env.sort_by(|a, b| a.name.cmp(&b.name));
-
-    let mut mounts: Vec<VolumeMount> = d
-        .writable
-        .iter()
-        .map(|w| VolumeMount {
-            name: w.volume_name(),
-            mount_path: w.path.clone(),
-            ..Default::default()
-        })
-        .collect();
-    mounts.push(VolumeMount {
-        name: STRATEGIES_VOLUME.into(),
-        mount_path: d.strategies.mount_path.clone(),
-        read_only: Some(true),
-        ..Default::default()
-    });
-    let ca = ca_volume(d, names);
-    mounts.extend(ca.iter().map(|(_, m)| m.clone()));
-    mounts.sort_by(|a, b| a.mount_path.cmp(&b.mount_path));
-
-    let mut volumes: Vec<Volume> = d
-        .writable
-        .iter()
-        .map(|w| Volume {
-            name: w.volume_name(),
-            empty_dir: Some(EmptyDirVolumeSource {
-                size_limit: Some(Quantity(w.size_limit.clone())),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .collect();
-    volumes.push(Volume {
-        name: STRATEGIES_VOLUME.into(),
-        config_map: Some(ConfigMapVolumeSource {
-            name: strategies.metadata.name.clone().unwrap_or_default(),
-            default_mode: Some(0o444),
+            },
+            template: PodTemplateSpec {
+                metadata: Some(pod_metadata(d, names)),
+                spec: Some(pod_spec(d, names, config, strategies)),
+            },
             ..Default::default()
         }),
         ..Default::default()
-    });
-    volumes.extend(ca.map(|(v, _)| v));
-    volumes.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+}
 
-    let container = Container {
+/// The pods' labels (with the version, and AKS workload identity's opt-in)
+/// and the Prometheus scrape annotations.
+fn pod_metadata(d: &Description, names: &Names) -> ObjectMeta {
+    let mut pod_labels = names.versioned_labels(d);
+    if d.enterprise
+        .as_ref()
+        .is_some_and(|e| e.identity.azure_client_id.is_some())
+    {
+        // AKS workload identity injects the federated token only into pods that ask.
+        pod_labels.insert("azure.workload.identity/use".into(), "true".into());
+    }
+    let pod_annotations = BTreeMap::from([
+        (
+            "kubectl.kubernetes.io/default-container".to_string(),
+            CONTAINER.to_string(),
+        ),
+        ("prometheus.io/path".to_string(), d.monitoring.path.clone()),
+        ("prometheus.io/port".to_string(), d.port.to_string()),
+        (
+            "prometheus.io/scheme".to_string(),
+            d.monitoring.scheme.as_str().into(),
+        ),
+        ("prometheus.io/scrape".to_string(), "true".to_string()),
+    ]);
+    ObjectMeta {
+        labels: Some(pod_labels),
+        annotations: Some(pod_annotations),
+        ..Default::default()
+    }
+}
+
+/// The gateway pod: one restricted container, its volumes, identity and spread.
+fn pod_spec(d: &Description, names: &Names, config: &ConfigMap, strategies: &ConfigMap) -> PodSpec {
+    PodSpec {
+        automount_service_account_token: Some(false),
+        service_account_name: d.enterprise.as_ref().map(|_| names.name.clone()),
+        image_pull_secrets: d
+            .enterprise
+            .as_ref()
+            .and_then(|e| e.pull_secret.as_ref())
+            .map(|_| {
+                vec![LocalObjectReference {
+                    name: names.registry(),
+                }]
+            }),
+        enable_service_links: Some(false),
+        security_context: Some(restricted_pod(d.run_as.user, d.run_as.group)),
+        containers: vec![gateway_container(d, names, config)],
+        volumes: Some(volumes(d, names, strategies)),
+        priority_class_name: d.priority_class_name.clone(),
+        topology_spread_constraints: topology_spread(d, names),
+        ..Default::default()
+    }
+}
+
+/// Spread over the gateway's own pods, one constraint per topology key.
+fn topology_spread(d: &Description, names: &Names) -> Option<Vec<TopologySpreadConstraint>> {
+    (!d.topology_spread.is_empty()).then(|| {
+        d.topology_spread
+            .iter()
+            .map(|t| TopologySpreadConstraint {
+                topology_key: t.topology_key.clone(),
+                max_skew: t.max_skew,
+                when_unsatisfiable: t.when_unsatisfiable.as_str().into(),
+                label_selector: Some(LabelSelector {
+                    match_labels: Some(names.selector.clone()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .collect()
+    })
+}
+
+fn gateway_container(d: &Description, names: &Names, config: &ConfigMap) -> Container {
+    let env = container_env(d, names);
+    let mounts = volume_mounts(d, names);
+    Container {
         name: CONTAINER.into(),
         image: Some(d.image.reference()),
         image_pull_policy: Some(d.image.pull_policy.as_str().into()),
@@ -179,88 +222,74 @@ pub(crate) fn deployment(
         resources: Some(requirements(&d.resources)),
         security_context: Some(restricted_container(d.run_as.user, d.run_as.group)),
         ..Default::default()
-    };
-
-    let labels = names.versioned_labels(d);
-    let mut pod_labels = labels.clone();
-    if d.enterprise
-        .as_ref()
-        .is_some_and(|e| e.identity.azure_client_id.is_some())
-    {
-        // AKS workload identity injects the federated token only into pods that ask.
-        pod_labels.insert("azure.workload.identity/use".into(), "true".into());
     }
-    let pod_annotations = BTreeMap::from([
-        (
-            "kubectl.kubernetes.io/default-container".to_string(),
-            CONTAINER.to_string(),
-        ),
-        ("prometheus.io/path".to_string(), d.monitoring.path.clone()),
-        ("prometheus.io/port".to_string(), d.port.to_string()),
-        (
-            "prometheus.io/scheme".to_string(),
-            d.monitoring.scheme.as_str().into(),
-        ),
-        ("prometheus.io/scrape".to_string(), "true".to_string()),
-    ]);
-    Deployment {
-        metadata: ObjectMeta {
-            labels: Some(labels.clone()),
-            ..names.meta(&names.name)
-        },
-        spec: Some(DeploymentSpec {
-            // With an autoscaler, replicas are its business: a value here would fight it on every sync.
-            replicas: d.autoscaling.is_none().then_some(d.replicas),
-            revision_history_limit: Some(5),
-            selector: LabelSelector {
-                match_labels: Some(names.selector.clone()),
+}
+
+/// The writable directories' variables and the secrets, sorted.
+fn container_env(d: &Description, names: &Names) -> Vec<EnvVar> {
+    let mut env: Vec<EnvVar> = d
+        .writable
+        .iter()
+        .flat_map(|w| {
+            w.env.iter().map(|name| EnvVar {
+                name: name.clone(),
+                value: Some(w.path.clone()),
                 ..Default::default()
-            },
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(pod_labels),
-                    annotations: Some(pod_annotations),
-                    ..Default::default()
-                }),
-                spec: Some(PodSpec {
-                    automount_service_account_token: Some(false),
-                    service_account_name: d.enterprise.as_ref().map(|_| names.name.clone()),
-                    image_pull_secrets: d
-                        .enterprise
-                        .as_ref()
-                        .and_then(|e| e.pull_secret.as_ref())
-                        .map(|_| {
-                            vec![LocalObjectReference {
-                                name: names.registry(),
-                            }]
-                        }),
-                    enable_service_links: Some(false),
-                    security_context: Some(restricted_pod(d.run_as.user, d.run_as.group)),
-                    containers: vec![container],
-                    volumes: Some(volumes),
-                    priority_class_name: d.priority_class_name.clone(),
-                    topology_spread_constraints: (!d.topology_spread.is_empty()).then(|| {
-                        d.topology_spread
-                            .iter()
-                            .map(|t| TopologySpreadConstraint {
-                                topology_key: t.topology_key.clone(),
-                                max_skew: t.max_skew,
-                                when_unsatisfiable: t.when_unsatisfiable.as_str().into(),
-                                label_selector: Some(LabelSelector {
-                                    match_labels: Some(names.selector.clone()),
-                                    ..Default::default()
-                                }),
-                                ..Default::default()
-                            })
-                            .collect()
-                    }),
-                    ..Default::default()
-                }),
-            },
+            })
+        })
+        .chain(secret_env_vars(d, names))
+        .collect();
+    env.sort_by(|a, b| a.name.cmp(&b.name));
+    env
+}
+
+/// The writable emptyDirs, the strategies (read-only) and the cache's CA, by path.
+fn volume_mounts(d: &Description, names: &Names) -> Vec<VolumeMount> {
+    let mut mounts: Vec<VolumeMount> = d
+        .writable
+        .iter()
+        .map(|w| VolumeMount {
+            name: w.volume_name(),
+            mount_path: w.path.clone(),
+            ..Default::default()
+        })
+        .collect();
+    mounts.push(VolumeMount {
+        name: STRATEGIES_VOLUME.into(),
+        mount_path: d.strategies.mount_path.clone(),
+        read_only: Some(true),
+        ..Default::default()
+    });
+    mounts.extend(ca_volume(d, names).map(|(_, m)| m));
+    mounts.sort_by(|a, b| a.mount_path.cmp(&b.mount_path));
+    mounts
+}
+
+fn volumes(d: &Description, names: &Names, strategies: &ConfigMap) -> Vec<Volume> {
+    let mut volumes: Vec<Volume> = d
+        .writable
+        .iter()
+        .map(|w| Volume {
+            name: w.volume_name(),
+            empty_dir: Some(EmptyDirVolumeSource {
+                size_limit: Some(Quantity(w.size_limit.clone())),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect();
+    volumes.push(Volume {
+        name: STRATEGIES_VOLUME.into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: strategies.metadata.name.clone().unwrap_or_default(),
+            default_mode: Some(0o444),
             ..Default::default()
         }),
         ..Default::default()
-    }
+    });
+    volumes.extend(ca_volume(d, names).map(|(v, _)| v));
+    volumes.sort_by(|a, b| a.name.cmp(&b.name));
+    volumes
 }
 
 /// A container's security context as Pod Security `restricted` wants it, and
