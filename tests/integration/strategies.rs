@@ -3,13 +3,15 @@
 //! conditional trees, and canonical emission.
 
 use kiln::route::{Decision, Request, route};
-use kiln::strategy::{Config, Finding, Severity, validate};
+use kiln::rules::Severity;
+use kiln::strategy::{Config, validate};
+use kiln::values::Problem;
 use kiln_tests::{copy_inputs, edit, put, repo_root};
 use serde_json::{Value, json};
 
 const SECRETS: [&str; 2] = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"];
 
-fn findings(config: Value) -> Vec<Finding> {
+fn findings(config: Value) -> Vec<Problem> {
     let typed: Config = serde_json::from_value(config.clone()).expect("typed config");
     let secrets: Vec<String> = SECRETS.iter().map(|s| s.to_string()).collect();
     validate(&typed, &config, Some(&secrets))

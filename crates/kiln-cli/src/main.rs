@@ -443,7 +443,7 @@ fn strategies(repo: &Repo, env: Option<&str>) -> kiln::Result<ExitCode> {
             outln!("  target:  {}", s.parsed.label(0));
         }
         for f in kiln::strategy::validate(&s.parsed, &s.config, secret_env.as_deref()) {
-            errors |= f.severity == kiln::strategy::Severity::Error;
+            errors |= f.severity == kiln::rules::Severity::Error;
             outln!(
                 "  {:?}: {} at {}: {}",
                 f.severity,
@@ -488,7 +488,7 @@ fn route(repo: &Repo, args: &RouteArgs) -> kiln::Result<ExitCode> {
     // What render refuses, route refuses too: its answer would be about a config that never ships.
     let errors: Vec<_> = kiln::strategy::validate(&strategy.parsed, &strategy.config, None)
         .into_iter()
-        .filter(|f| f.severity == kiln::strategy::Severity::Error)
+        .filter(|f| f.severity == kiln::rules::Severity::Error)
         .collect();
     if !errors.is_empty() {
         for f in &errors {

@@ -9,6 +9,8 @@
 
 use crate::error::{InputError, Result};
 use crate::parse;
+use crate::rules::Severity;
+use crate::values::Problem;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
@@ -26,7 +28,7 @@ pub struct Strategy {
     /// `config` as canonical JSON, computed once: every environment mounts it.
     canonical: String,
     /// What [`validate`] finds without an environment, computed once at load.
-    findings: Vec<Finding>,
+    findings: Vec<Problem>,
     /// The same config, typed.
     pub parsed: Config,
 }
@@ -214,26 +216,6 @@ pub enum CacheMode {
     Semantic,
 }
 
-/// How bad a finding is: errors stop `kiln render`, warnings are reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    /// Portkey would fail or misroute.
-    Error,
-    /// Legal, but almost certainly not what was meant.
-    Warning,
-}
-
-/// One problem in a strategy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    /// Error or warning.
-    pub severity: Severity,
-    /// JSON pointer in the file.
-    pub pointer: String,
-    /// What is wrong.
-    pub message: String,
-}
-
 /// Operators Portkey's conditional router understands.
 pub const OPERATORS: [&str; 10] = [
     "$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$regex", "$length",
@@ -246,7 +228,7 @@ pub const CONTEXT_ROOTS: [&str; 3] = ["metadata", "params", "url"];
 /// credentials). `secret_env` is the environment's provider-key variables
 /// (`secrets.keys[].env`), the only names an `api_key` reference may use;
 /// `None` when no environment is known, which skips that one check.
-pub fn validate(config: &Config, raw: &Value, secret_env: Option<&[String]>) -> Vec<Finding> {
+pub fn validate(config: &Config, raw: &Value, secret_env: Option<&[String]>) -> Vec<Problem> {
     let mut findings = Vec::new();
     check_node(config, "", &mut findings, true);
     literal_secrets(raw, String::new(), &mut findings);
@@ -257,15 +239,15 @@ pub fn validate(config: &Config, raw: &Value, secret_env: Option<&[String]>) -> 
     findings
 }
 
-fn push(findings: &mut Vec<Finding>, severity: Severity, pointer: String, message: String) {
-    findings.push(Finding {
+fn push(findings: &mut Vec<Problem>, severity: Severity, pointer: String, message: String) {
+    findings.push(Problem {
         severity,
         pointer,
         message,
     });
 }
 
-fn check_node(node: &Config, at: &str, out: &mut Vec<Finding>, top: bool) {
+fn check_node(node: &Config, at: &str, out: &mut Vec<Problem>, top: bool) {
     use Severity::*;
     let Some(strategy) = &node.strategy else {
         if !node.targets.is_empty() {
@@ -392,7 +374,7 @@ fn check_conditional(
     strategy: &StrategySpec,
     targets: &[Config],
     at: &str,
-    out: &mut Vec<Finding>,
+    out: &mut Vec<Problem>,
 ) {
     use Severity::*;
     let names: Vec<&str> = targets.iter().filter_map(|t| t.name.as_deref()).collect();
@@ -405,7 +387,7 @@ fn check_conditional(
         );
     }
     let mut reached = BTreeSet::new();
-    let mut named = |name: &str, pointer: String, out: &mut Vec<Finding>| {
+    let mut named = |name: &str, pointer: String, out: &mut Vec<Problem>| {
         if names.contains(&name) {
             reached.insert(name.to_string());
         } else {
@@ -459,7 +441,7 @@ fn check_conditional(
     }
 }
 
-fn check_query(query: &Map<String, Value>, at: &str, out: &mut Vec<Finding>) {
+fn check_query(query: &Map<String, Value>, at: &str, out: &mut Vec<Problem>) {
     use Severity::*;
     if query.is_empty() {
         push(
@@ -537,7 +519,7 @@ fn check_query(query: &Map<String, Value>, at: &str, out: &mut Vec<Finding>) {
     }
 }
 
-fn check_operators(ops: &Map<String, Value>, at: &str, out: &mut Vec<Finding>) {
+fn check_operators(ops: &Map<String, Value>, at: &str, out: &mut Vec<Problem>) {
     use Severity::*;
     if ops.is_empty() {
         push(
@@ -613,7 +595,7 @@ fn check_operators(ops: &Map<String, Value>, at: &str, out: &mut Vec<Finding>) {
     }
 }
 
-fn status_codes(codes: &[u16], at: &str, out: &mut Vec<Finding>) {
+fn status_codes(codes: &[u16], at: &str, out: &mut Vec<Problem>) {
     for (i, c) in codes.iter().enumerate() {
         if !(100..=599).contains(c) {
             push(
@@ -626,7 +608,7 @@ fn status_codes(codes: &[u16], at: &str, out: &mut Vec<Finding>) {
     }
 }
 
-fn check_target(node: &Config, at: &str, out: &mut Vec<Finding>) {
+fn check_target(node: &Config, at: &str, out: &mut Vec<Problem>) {
     use Severity::*;
     if let Some(retry) = &node.retry {
         if retry.attempts == 0 || retry.attempts > 5 {
@@ -667,7 +649,7 @@ fn reference(key: &str) -> Option<&str> {
 }
 
 /// `api_key` references to variables the environment's secrets do not provide.
-fn unknown_references(node: &Config, at: &str, known: &[String], out: &mut Vec<Finding>) {
+fn unknown_references(node: &Config, at: &str, known: &[String], out: &mut Vec<Problem>) {
     if let Some(var) = node.api_key.as_deref().and_then(reference) {
         if !known.iter().any(|e| e == var) {
             push(
@@ -700,7 +682,7 @@ pub fn looks_like_key(s: &str) -> bool {
     prefixed || tokenish
 }
 
-fn literal_secrets(value: &Value, at: String, out: &mut Vec<Finding>) {
+fn literal_secrets(value: &Value, at: String, out: &mut Vec<Problem>) {
     match value {
         Value::String(s) if looks_like_key(s) => push(
             out,
@@ -727,7 +709,7 @@ fn literal_secrets(value: &Value, at: String, out: &mut Vec<Finding>) {
 pub fn check_all(
     strategies: &[std::sync::Arc<Strategy>],
     secret_env: &[String],
-) -> Result<Vec<(PathBuf, Finding)>> {
+) -> Result<Vec<(PathBuf, Problem)>> {
     let mut warnings = Vec::new();
     for s in strategies {
         let mut references = Vec::new();

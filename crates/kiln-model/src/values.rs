@@ -2,9 +2,15 @@
 //! host names, labels, paths, durations, quantities, CIDRs), each giving a
 //! [`Problem`] at the value's JSON pointer.
 
-/// A problem at a place in an input: its JSON pointer and what is wrong.
+use crate::rules::Severity;
+
+/// A problem at a place in an input file (a description, an overlay, a
+/// strategy): how bad, its JSON pointer, and what is wrong. (What a rule of
+/// `kiln check` finds in a Kubernetes object is a [`crate::finding::Finding`].)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// An error stops the render; a warning is reported.
+    pub severity: Severity,
     /// Where, as a JSON pointer into the input (`/route/hosts/0`).
     pub pointer: String,
     /// What is wrong and what was expected.
@@ -12,9 +18,10 @@ pub struct Problem {
 }
 
 impl Problem {
-    /// A problem at `pointer`.
+    /// An error at `pointer`.
     pub fn new(pointer: impl Into<String>, message: impl Into<String>) -> Problem {
         Problem {
+            severity: Severity::Error,
             pointer: pointer.into(),
             message: message.into(),
         }

@@ -69,7 +69,7 @@ pub use kiln_check as check;
 pub use kiln_k8s::{Resource, crds, patch, transform};
 pub use kiln_model::{
     Error, InputError, Result, emit, enterprise, finding, layout, pointer, route, rules, settings,
-    spec, strategy, suppress,
+    spec, strategy, suppress, values,
 };
 
 /// The README's examples, compiled as doctests so they cannot rot.

@@ -21,7 +21,7 @@ pub struct Rendered {
     /// Files of `out/<env>/`, sorted by name: one per resource plus `kustomization.yaml`.
     pub files: Vec<OutputFile>,
     /// Strategy warnings of the environment (legal, but probably not meant).
-    pub warnings: Vec<(std::path::PathBuf, kiln_model::strategy::Finding)>,
+    pub warnings: Vec<(std::path::PathBuf, kiln_model::values::Problem)>,
     /// Findings of `kiln check` that did not stop the render: warnings, notes and suppressed errors.
     pub findings: Vec<Finding>,
 }

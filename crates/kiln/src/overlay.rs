@@ -124,7 +124,7 @@ pub struct Environment {
     /// The overlay chain, first (outermost parent) to last (this environment).
     pub layers: Vec<Layer>,
     /// Strategy warnings (legal, but probably not meant): file and finding.
-    pub warnings: Vec<(PathBuf, strategy::Finding)>,
+    pub warnings: Vec<(PathBuf, kiln_model::values::Problem)>,
     /// Suppressions of the base description and of every overlay of the chain.
     pub suppressions: Vec<Declared>,
 }

@@ -574,9 +574,9 @@ impl Description {
     pub fn validate(&self, file: &Path) -> Result<(), Error> {
         match self.problems().into_iter().next() {
             None => Ok(()),
-            Some(Problem { pointer, message }) => {
-                Err(InputError::new(file, message).at(pointer).into())
-            }
+            Some(Problem {
+                pointer, message, ..
+            }) => Err(InputError::new(file, message).at(pointer).into()),
         }
     }
 
