@@ -4,6 +4,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := .venv
 PY_TOOLS := $(VENV)/.installed
+GATEWAY := tests/gateway/node_modules/.installed
 KILN := $(CARGO) run --quiet --locked -p kiln-cli --
 
 .PHONY: render diff check test lint build bench fuzz
@@ -23,7 +24,7 @@ check:
 	$(KILN) check
 
 ## test: formatting, lints and every test, with the external oracles
-test: $(PY_TOOLS) lint
+test: $(PY_TOOLS) $(GATEWAY) lint
 	KILN_VENV=$(CURDIR)/$(VENV) $(CARGO) test --workspace --locked
 
 lint:
@@ -69,4 +70,12 @@ $(PY_TOOLS): tests/requirements.txt
 		&& mv package/lib/schemas/sarif-2.1.0-rtm.5.json sarif-schema-2.1.0.json \
 		&& rm -rf package $$tarball \
 		&& echo "$(SARIF_SCHEMA_SHA256)  sarif-schema-2.1.0.json" | sha256sum --check --quiet
+	touch $@
+
+# The Portkey gateway the end-to-end tests run (crates/kiln-cli/tests/gateway), at the
+# version pinned in tests/gateway/package-lock.json; no install scripts run.
+$(GATEWAY): tests/gateway/package.json tests/gateway/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+		echo "make test runs the real Portkey gateway: install Node.js 20 or later with npm (Debian: apt install nodejs npm)" >&2; exit 1; }
+	cd tests/gateway && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@

@@ -308,3 +308,16 @@ mod no_panics {
         }
     }
 }
+
+#[test]
+fn a_health_path_the_open_source_gateway_refuses_is_an_error() {
+    let e = with_base_edit("port: 8787", "healthPath: /v1/health");
+    assert_eq!(e.file, Path::new("base/service.yaml"));
+    assert_eq!(e.pointer.as_deref(), Some("/healthPath"));
+    assert!(e.message.contains("answers 400"), "{e}");
+    // Any other clean path is the user's to choose (a custom image may serve it).
+    let dir = copy_inputs(false);
+    let text = base(dir.path()).replacen("port: 8787", "port: 8787\nhealthPath: /ping", 1);
+    put(dir.path(), "base/service.yaml", &text);
+    assert!(resolve(dir.path(), "homelab").is_ok());
+}

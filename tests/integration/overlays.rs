@@ -49,7 +49,7 @@ fn bad(overlay: &str) -> InputError {
 #[test]
 fn typed_changes_merge_field_by_field() {
     let (_dir, r) = env_with(
-        "set:\n  replicas: 2\n  image: { tag: \"1.13.0\" }\n  logLevel: debug\n  config: { EXTRA: \"on\" }\n  route:\n    hosts: [a.example.com]\n    gateway: { name: internal, namespace: gw, sectionName: https }\n  secrets:\n    keys:\n      - { env: OPENAI_API_KEY, remoteKey: other-openai }\n      - { env: CEREBRAS_API_KEY, $patch: delete }\n      - { env: GROQ_API_KEY, remoteKey: groq }\n  writable:\n    - { path: /tmp, sizeLimit: 1Gi }\n  labels: { team: ai }\n  annotations: { owner: platform }\n",
+        "set:\n  replicas: 2\n  image: { tag: \"1.13.0\" }\n  logLevel: debug\n  config: { EXTRA: \"on\" }\n  route:\n    hosts: [a.example.com]\n    gateway: { name: internal, namespace: gw, sectionName: https }\n  secrets:\n    keys:\n      - { env: OPENAI_API_KEY, remoteKey: other-openai }\n      - { env: CEREBRAS_API_KEY, $patch: delete }\n      - { env: GROQ_API_KEY, remoteKey: groq }\n  writable:\n    - { path: /tmp, sizeLimit: 1Gi }\n  labels: { team: ai }\n  annotations: { owner: platform }\nstrategies:\n  remove: [all-models]\n",
     );
     let d = doc(&r, "Deployment");
     assert_eq!(d["spec"]["replicas"], 2);

@@ -76,7 +76,8 @@ fn config_map_starts_the_gateway_in_production() {
         .expect("env ConfigMap");
     assert_eq!(cm["data"]["NODE_ENV"], "production");
     assert_eq!(cm["data"]["PORT"], "8787");
-    assert_eq!(cm["data"]["HEALTH_CHECK_PATH"], "/v1/health");
+    // Seed 000 says /v1/health; the open-source gateway answers it with 400 (README, "Where kiln deviates").
+    assert_eq!(cm["data"]["HEALTH_CHECK_PATH"], "/");
     assert_eq!(cm["data"]["LOG_LEVEL"], "info");
 }
 
@@ -142,11 +143,12 @@ fn deployment_is_hardened_as_the_seed_says() {
         );
     }
 
-    // Probes: all GET /v1/health on the 8787 port; startup up to 50 s.
+    // Probes: all GET / on the 8787 port (not the seed's /v1/health, which
+    // answers 400); startup up to 50 s. tests/integration/gateway.rs runs them.
     let port_name = c["ports"][0]["name"].clone();
     assert_eq!(c["ports"][0]["containerPort"], 8787);
     for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
-        assert_eq!(c[probe]["httpGet"]["path"], "/v1/health");
+        assert_eq!(c[probe]["httpGet"]["path"], "/");
         assert_eq!(c[probe]["httpGet"]["port"], port_name);
     }
     let startup = &c["startupProbe"];

@@ -118,10 +118,18 @@ enum Command {
     /// List the environments (directories of overlays/).
     Envs,
     /// List the Portkey strategies: mode, targets, findings, and the header that selects each.
+    ///
+    /// The open-source gateway takes a config only as JSON in the
+    /// x-portkey-config header of each request: `--header NAME` prints that
+    /// header, its `${VAR}` credential references for the client to fill
+    /// (e.g. `curl -H "$(kiln strategies --header NAME | envsubst)"`).
     Strategies {
         /// The environment whose strategies to list [default: the files of strategies/].
         #[arg(long, short = 'e', value_name = "NAME")]
         env: Option<String>,
+        /// Print only the x-portkey-config header that selects strategy NAME.
+        #[arg(long, value_name = "NAME")]
+        header: Option<String>,
     },
     /// Show where a request would go: conditional routing evaluated as Portkey does it,
     /// load-balancing shares, fallback order.
@@ -214,15 +222,25 @@ struct RouteArgs {
     /// The environment whose strategies to use [default: the files of strategies/].
     #[arg(long, short = 'e', value_name = "NAME")]
     env: Option<String>,
-    /// A metadata entry of the request (x-portkey-metadata); repeatable.
+    /// A metadata entry of the request (x-portkey-metadata), a string; repeatable.
     #[arg(long, value_name = "KEY=VALUE", value_parser = key_value)]
     metadata: Vec<(String, String)>,
+    /// The whole x-portkey-metadata object as JSON, for values of other types.
+    #[arg(long, value_name = "JSON", value_parser = json_object, conflicts_with = "metadata")]
+    metadata_json: Option<serde_json::Map<String, serde_json::Value>>,
     /// A request body parameter; the value is read as JSON where it parses (8000, true), else as a string.
     #[arg(long, value_name = "KEY=VALUE", value_parser = key_value)]
     param: Vec<(String, String)>,
     /// The request path.
     #[arg(long, value_name = "PATH", default_value = "/v1/chat/completions")]
     path: String,
+}
+
+fn json_object(s: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    match serde_json::from_str(s) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        _ => Err(format!("expected a JSON object, got `{s}`")),
+    }
 }
 
 fn key_value(s: &str) -> Result<(String, String), String> {
@@ -296,7 +314,10 @@ fn run(cli: &Cli) -> kiln::Result<ExitCode> {
         }
         Command::Render(args) => render(cli, &repo, args),
         Command::Diff(args) => diff(cli, &repo, args),
-        Command::Strategies { env } => strategies(&repo, env.as_deref()),
+        Command::Strategies { env, header } => match header {
+            Some(name) => strategy_header(&repo, env.as_deref(), name),
+            None => strategies(&repo, env.as_deref()),
+        },
         Command::Route(args) => route(&repo, args),
     }
 }
@@ -435,11 +456,12 @@ fn strategies(repo: &Repo, env: Option<&str>) -> kiln::Result<ExitCode> {
     let mut errors = false;
     for s in strategy_set(repo, env)? {
         outln!("{}  ({})", s.name, s.parsed.mode().as_str());
-        outln!("  header:  {}", s.header());
-        for (i, t) in s.parsed.targets.iter().enumerate() {
+        let env_flag = env.map(|e| format!(" --env {e}")).unwrap_or_default();
+        outln!("  header:  kiln strategies{env_flag} --header {}", s.name);
+        for (i, t) in s.parsed.targets().iter().enumerate() {
             outln!("  target:  {}", t.label(i));
         }
-        if s.parsed.targets.is_empty() {
+        if s.parsed.targets().is_empty() {
             outln!("  target:  {}", s.parsed.label(0));
         }
         for f in kiln::strategy::validate(&s.parsed, &s.config, secret_env.as_deref()) {
@@ -460,19 +482,45 @@ fn strategies(repo: &Repo, env: Option<&str>) -> kiln::Result<ExitCode> {
     })
 }
 
+/// `kiln strategies --header NAME`: the one line a client sends.
+fn strategy_header(repo: &Repo, env: Option<&str>, name: &str) -> kiln::Result<ExitCode> {
+    let set = strategy_set(repo, env)?;
+    match set.iter().find(|s| s.name == name) {
+        Some(s) => {
+            outln!("{}", s.header());
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            no_such_strategy(&set, name);
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+fn no_such_strategy(set: &[std::sync::Arc<kiln::strategy::Strategy>], name: &str) {
+    let names: Vec<&str> = set.iter().map(|s| s.name.as_str()).collect();
+    let hint = kiln::closest(name, names.iter().copied())
+        .map(|c| format!(" (did you mean `{c}`?)"))
+        .unwrap_or_default();
+    errln!(
+        "no strategy `{name}`{hint}; there are: {}",
+        names.join(", ")
+    );
+}
+
 fn route(repo: &Repo, args: &RouteArgs) -> kiln::Result<ExitCode> {
     let set = strategy_set(repo, args.env.as_deref())?;
     let Some(strategy) = set.iter().find(|s| s.name == args.strategy) else {
-        let names: Vec<&str> = set.iter().map(|s| s.name.as_str()).collect();
-        errln!(
-            "no strategy `{}`; there are: {}",
-            args.strategy,
-            names.join(", ")
-        );
+        no_such_strategy(&set, &args.strategy);
         return Ok(ExitCode::from(2));
     };
     let request = kiln::route::Request {
-        metadata: args.metadata.iter().cloned().collect(),
+        metadata: args.metadata_json.clone().unwrap_or_else(|| {
+            args.metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone().into()))
+                .collect()
+        }),
         params: args
             .param
             .iter()
@@ -502,7 +550,16 @@ fn route(repo: &Repo, args: &RouteArgs) -> kiln::Result<ExitCode> {
         errln!("`kiln render` refuses this strategy; fix it before routing requests through it");
         return Ok(ExitCode::from(2));
     }
-    outln!("{} ({})", strategy.name, strategy.header());
+    outln!(
+        "{} ({}; send it with: kiln strategies{} --header {})",
+        strategy.name,
+        strategy.parsed.mode().as_str(),
+        args.env
+            .as_deref()
+            .map(|e| format!(" --env {e}"))
+            .unwrap_or_default(),
+        strategy.name
+    );
     match kiln::route::route(&strategy.parsed, &request) {
         Ok(decision) => {
             out!("{decision}");

@@ -272,7 +272,7 @@ fn strategies_lists_mode_targets_and_header() {
     assert_eq!(status, 0, "{stderr}");
     assert!(stdout.contains("cost-optimized  (conditional)"), "{stdout}");
     assert!(
-        stdout.contains("header:  x-portkey-config: cost-optimized"),
+        stdout.contains("header:  kiln strategies --header cost-optimized"),
         "{stdout}"
     );
     assert!(
@@ -282,6 +282,31 @@ fn strategies_lists_mode_targets_and_header() {
     let (status, stdout, _) = code(kiln(&repo_root()).args(["strategies", "--env", "dev"]));
     assert_eq!(status, 0);
     assert!(stdout.contains("small-models  (fallback)"), "{stdout}");
+    assert!(
+        stdout.contains("header:  kiln strategies --env dev --header small-models"),
+        "{stdout}"
+    );
+
+    // The header: the config on one line, credentials as references for the client to fill.
+    let (status, stdout, _) =
+        code(kiln(&repo_root()).args(["strategies", "--env", "dev", "--header", "small-models"]));
+    assert_eq!(status, 0);
+    let json = stdout
+        .strip_prefix("x-portkey-config: ")
+        .and_then(|s| s.strip_suffix('\n'))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let file =
+        std::fs::read_to_string(repo_root().join("overlays/dev/strategies/small-models.json"))
+            .expect("strategy");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(json).expect("JSON"),
+        serde_json::from_str::<serde_json::Value>(&file).expect("JSON")
+    );
+    assert!(!json.contains('\n') && json.contains("${OPENAI_API_KEY}"));
+    let (status, _, stderr) =
+        code(kiln(&repo_root()).args(["strategies", "--header", "smal-models"]));
+    assert_eq!(status, 2);
+    assert!(stderr.contains("no strategy `smal-models`"), "{stderr}");
 
     let dir = copy_inputs(false);
     put(
@@ -292,7 +317,7 @@ fn strategies_lists_mode_targets_and_header() {
     let (status, _, stderr) = code(kiln(dir.path()).arg("render"));
     assert_eq!(status, 2);
     assert!(
-        stderr.contains("strategies/bad.json at /targets: fallback needs at least 2 targets"),
+        stderr.contains("strategies/bad.json at /targets/0: the gateway refuses this"),
         "{stderr}"
     );
     assert!(!dir.path().join("out").exists());

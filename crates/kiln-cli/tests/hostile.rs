@@ -305,7 +305,7 @@ fn resource_bombs_are_refused_within_a_memory_ceiling() {
     }
     // A strategy whose ConfigMap Kubernetes would refuse (over 1 MiB).
     let targets: Vec<String> = (0..20_000)
-        .map(|i| format!("{{\"provider\": \"openai\", \"virtual_key\": \"vk-{i:06}\", \"override_params\": {{\"model\": \"gpt-4o-mini\"}}}}"))
+        .map(|i| format!("{{\"provider\": \"openai\", \"api_key\": \"${{OPENAI_API_KEY}}\", \"override_params\": {{\"model\": \"gpt-4o-mini-{i:06}\"}}}}"))
         .collect();
     put(
         root,

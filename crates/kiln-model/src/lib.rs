@@ -17,7 +17,9 @@
 pub mod emit;
 mod error;
 pub mod finding;
+pub mod gateway;
 pub mod image;
+pub mod js;
 pub mod layout;
 pub mod parse;
 pub mod pointer;

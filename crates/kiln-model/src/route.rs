@@ -1,24 +1,29 @@
 //! The routing simulator: where would Portkey send this request?
 //!
-//! Conditional routing is evaluated as the gateway's conditional router does
-//! it: conditions in order, the first whose query matches names the target,
-//! else `default`; a query's fields are `metadata.<key>`, `params.<key>` or
-//! `url.pathname`; plain values compare with strict equality, `$gt`…`$lte`
-//! parse numbers the way JavaScript's `parseFloat` does, `$regex` tests the
-//! value as a string. Load balancing reports each target's share of traffic,
-//! fallback the order targets are tried in.
+//! Conditional routing is evaluated exactly as the gateway's conditional
+//! router (Portkey gateway 1.15.2) does it, in JavaScript terms: conditions in
+//! order, the first whose query matches names the target, else a non-empty
+//! `default`; a query key reads `<root>.<key>` (two levels) of the request's
+//! `metadata` (the `x-portkey-metadata` JSON), `params` (the body) or `url`
+//! (`pathname`); plain values and `$eq`/`$ne`/`$in`/`$nin` compare with `===`,
+//! `$gt`…`$lte` with `parseFloat`, `$regex` is `new RegExp(p).test(String(v))`;
+//! the first `$and`/`$or` key decides its query. See [`crate::js`].
+//!
+//! A config that [`crate::strategy::validate`] refuses is refused here too:
+//! kiln never answers for a config that does not ship.
 
+use crate::js;
+use crate::rules::Severity;
 use crate::strategy::{Config, Mode};
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// What is known of a request when routing it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Request {
-    /// `x-portkey-metadata` entries (always strings).
-    pub metadata: BTreeMap<String, String>,
-    /// Request body parameters (`model`, `max_tokens`, …).
+    /// The `x-portkey-metadata` header's JSON object (values of any JSON type).
+    pub metadata: Map<String, Value>,
+    /// The request body's parameters (`model`, `max_tokens`, …).
     pub params: Map<String, Value>,
     /// The request path, e.g. `/v1/chat/completions`.
     pub path: String,
@@ -36,8 +41,9 @@ pub enum Decision {
     LoadBalance(Vec<(f64, String, Decision)>),
     /// Fallback: targets in the order they are tried.
     Fallback {
-        /// The status codes that move on to the next target (empty: any non-2xx).
-        on_status_codes: Vec<u16>,
+        /// The status codes that move on to the next target: `None` any
+        /// error, `Some([])` never.
+        on_status_codes: Option<Vec<u16>>,
         /// The targets, first tried first.
         order: Vec<(String, Decision)>,
     },
@@ -45,6 +51,8 @@ pub enum Decision {
     Conditional {
         /// Index of the matching condition, or `None` when the default applied.
         matched: Option<usize>,
+        /// Index of the chosen target in `targets`.
+        target: usize,
         /// Label of the chosen target.
         chosen: String,
         /// The chosen target's own routing.
@@ -52,17 +60,19 @@ pub enum Decision {
     },
 }
 
-/// Routes `request` through `config`.
+/// Routes `request` through `config`; an error says why the gateway would
+/// fail the request, or why kiln refuses the config.
 ///
 /// ```
 /// use kiln_model::route::{route, Decision, Request};
 /// let config: kiln_model::strategy::Config = serde_json::from_value(serde_json::json!({
 ///     "strategy": {"mode": "conditional", "default": "small",
 ///                  "conditions": [{"query": {"params.max_tokens": {"$gt": 4000}}, "then": "big"}]},
-///     "targets": [{"name": "small", "provider": "openai"}, {"name": "big", "provider": "anthropic"}]
+///     "targets": [{"name": "small", "provider": "openai", "api_key": "${OPENAI_API_KEY}"},
+///                 {"name": "big", "provider": "anthropic", "api_key": "${ANTHROPIC_API_KEY}"}]
 /// })).unwrap();
 /// let mut request = Request::default();
-/// request.params.insert("max_tokens".into(), 8000.into());
+/// request.params.insert("max_tokens".into(), "8000".into()); // parseFloat("8000")
 /// match route(&config, &request).unwrap() {
 ///     Decision::Conditional { matched, chosen, .. } => {
 ///         assert_eq!(matched, Some(0));
@@ -72,15 +82,39 @@ pub enum Decision {
 /// }
 /// ```
 pub fn route(config: &Config, request: &Request) -> Result<Decision, String> {
+    let raw = serde_json::to_value(RawConfig(config)).unwrap_or(Value::Null);
+    if let Some(e) = crate::strategy::validate(config, &raw, None)
+        .into_iter()
+        .find(|p| p.severity == Severity::Error)
+    {
+        return Err(format!(
+            "kiln refuses this config at {}: {}",
+            e.pointer, e.message
+        ));
+    }
+    decide(config, request)
+}
+
+/// A config as JSON again, for the literal-credential check of [`route`].
+struct RawConfig<'a>(&'a Config);
+
+impl serde::Serialize for RawConfig<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Only strings matter to that check; the typed fields hold none a key could hide in.
+        self.0.options.serialize(s)
+    }
+}
+
+fn decide(config: &Config, request: &Request) -> Result<Decision, String> {
     let Some(strategy) = &config.strategy else {
         return Ok(Decision::Target {
             label: config.label(0),
         });
     };
-    let targets = &config.targets;
+    let targets = config.targets();
     let branch = |i: usize| -> Result<(String, Decision), String> {
         let t = &targets[i];
-        Ok((t.label(i), route(t, request)?))
+        Ok((t.label(i), decide(t, request)?))
     };
     match strategy.mode {
         Mode::Single => match targets.first() {
@@ -88,14 +122,8 @@ pub fn route(config: &Config, request: &Request) -> Result<Decision, String> {
             None => Err("single mode without targets".into()),
         },
         Mode::Loadbalance => {
-            let weights: Vec<f64> = targets
-                .iter()
-                .map(|t| t.weight.unwrap_or(1.0).max(0.0))
-                .collect();
+            let weights: Vec<f64> = targets.iter().map(|t| t.weight.unwrap_or(1.0)).collect();
             let total: f64 = weights.iter().sum();
-            if total <= 0.0 {
-                return Err("no target has a positive weight".into());
-            }
             let mut shares = Vec::new();
             for (i, w) in weights.iter().enumerate() {
                 let (label, decision) = branch(i)?;
@@ -108,27 +136,36 @@ pub fn route(config: &Config, request: &Request) -> Result<Decision, String> {
             order: (0..targets.len()).map(branch).collect::<Result<_, _>>()?,
         }),
         Mode::Conditional => {
+            let conditions = strategy
+                .conditions
+                .as_ref()
+                .ok_or("no conditions: Portkey fails the request")?;
+            let context = Context::of(request);
             let mut matched = None;
-            for (i, condition) in strategy.conditions.iter().enumerate() {
-                if query_matches(&condition.query, request)? {
+            for (i, condition) in conditions.iter().enumerate() {
+                if context.query(&condition.query)? {
                     matched = Some((i, condition.then.as_str()));
                     break;
                 }
             }
-            let (index, name) = match (matched, &strategy.default) {
+            let (index, name) = match (matched, strategy.default.as_deref()) {
                 (Some((i, name)), _) => (Some(i), name),
-                (None, Some(default)) => (None, default.as_str()),
-                (None, None) => {
+                // An empty default is falsy in JavaScript.
+                (None, Some(default)) if !default.is_empty() => (None, default),
+                (None, _) => {
                     return Err("no condition matched and there is no default: Portkey answers with an error".into());
                 }
             };
             let i = targets
                 .iter()
                 .position(|t| t.name.as_deref() == Some(name))
-                .ok_or_else(|| format!("no target is named `{name}`"))?;
+                .ok_or_else(|| {
+                    format!("no target is named `{name}`: Portkey answers with an error")
+                })?;
             let (chosen, next) = branch(i)?;
             Ok(Decision::Conditional {
                 matched: index,
+                target: i,
                 chosen,
                 next: Box::new(next),
             })
@@ -136,135 +173,116 @@ pub fn route(config: &Config, request: &Request) -> Result<Decision, String> {
     }
 }
 
-/// The request field a query key names (`None`: JavaScript's `undefined`).
-fn context(key: &str, request: &Request) -> Option<Value> {
-    let (root, field) = key.split_once('.')?;
-    match root {
-        "metadata" => request.metadata.get(field).map(|v| Value::from(v.as_str())),
-        "params" => request.params.get(field).cloned(),
-        "url" if field == "pathname" => Some(Value::from(request.path.as_str())),
-        _ => None,
+/// Whether a fallback moves on from a target that answered `status`: with
+/// `on_status_codes` when the list has it, without one when the answer is
+/// not 2xx (the gateway's `!response.ok`). An empty list never moves on.
+///
+/// ```
+/// use kiln_model::route::falls_back;
+/// assert!(falls_back(None, 503));
+/// assert!(!falls_back(None, 200));
+/// assert!(!falls_back(Some(&[429]), 503));
+/// assert!(!falls_back(Some(&[]), 500));
+/// ```
+pub fn falls_back(on_status_codes: Option<&[u16]>, status: u16) -> bool {
+    match on_status_codes {
+        Some(codes) => codes.contains(&status),
+        None => !(200..300).contains(&status),
     }
 }
 
-fn query_matches(query: &Map<String, Value>, request: &Request) -> Result<bool, String> {
-    for (key, expected) in query {
-        if let ("$or" | "$and", Value::Array(subs)) = (key.as_str(), expected) {
-            let mut results = Vec::new();
-            for sub in subs {
-                let sub = sub
-                    .as_object()
-                    .ok_or("`$and`/`$or` items must be queries")?;
-                results.push(query_matches(sub, request)?);
+/// What a query reads: `{metadata, params, url: {pathname}}`.
+struct Context<'r> {
+    metadata: &'r Map<String, Value>,
+    params: &'r Map<String, Value>,
+    pathname: Value,
+}
+
+impl<'r> Context<'r> {
+    fn of(request: &'r Request) -> Context<'r> {
+        Context {
+            metadata: &request.metadata,
+            params: &request.params,
+            pathname: Value::from(request.path.as_str()),
+        }
+    }
+
+    /// `context[a]?.[b]` for a key `a.b…` (JavaScript's `split('.')`, first two parts).
+    fn value(&self, key: &str) -> Option<&Value> {
+        let mut parts = key.split('.');
+        let root = parts.next()?;
+        // A missing second part indexes the property "undefined".
+        let field = parts.next().unwrap_or("undefined");
+        match root {
+            "metadata" => self.metadata.get(field),
+            "params" => self.params.get(field),
+            "url" if field == "pathname" => Some(&self.pathname),
+            _ => None,
+        }
+    }
+
+    /// `evaluateQuery`: every key must hold; the first `$and`/`$or` decides.
+    fn query(&self, query: &Map<String, Value>) -> Result<bool, String> {
+        for (key, expected) in query {
+            if let ("$or" | "$and", Value::Array(subs)) = (key.as_str(), expected) {
+                let mut results = subs.iter().map(|sub| match sub.as_object() {
+                    Some(q) => self.query(q),
+                    None => Err("`$and`/`$or` items must be queries".to_string()),
+                });
+                return if key == "$or" {
+                    results.try_fold(false, |any, r| Ok(any || r?))
+                } else {
+                    results.try_fold(true, |all, r| Ok(all && r?))
+                };
             }
-            // Portkey decides the whole query at the first `$and`/`$or` it meets.
-            return Ok(if key == "$or" {
-                results.iter().any(|r| *r)
-            } else {
-                results.iter().all(|r| *r)
-            });
+            let actual = self.value(key);
+            let ok = match expected {
+                Value::Object(ops) => operators(ops, actual)?,
+                Value::Array(_) => {
+                    return Err("a list as a query value: Portkey fails the request".into());
+                }
+                scalar => js::strict_eq(actual, Some(scalar)),
+            };
+            if !ok {
+                return Ok(false);
+            }
         }
-        let actual = context(key, request);
-        let ok = match expected {
-            Value::Object(ops) => operators_match(ops, actual.as_ref())?,
-            scalar => strict_eq(actual.as_ref(), scalar),
-        };
-        if !ok {
-            return Ok(false);
-        }
+        Ok(true)
     }
-    Ok(true)
 }
 
-fn operators_match(ops: &Map<String, Value>, actual: Option<&Value>) -> Result<bool, String> {
+/// `evaluateOperator`: every operator must hold; `$regex` decides at once.
+fn operators(ops: &Map<String, Value>, actual: Option<&Value>) -> Result<bool, String> {
+    let number = |v: Option<&Value>| js::parse_float(v);
     for (op, operand) in ops {
         let ok = match op.as_str() {
-            "$eq" => strict_eq(actual, operand),
-            "$ne" => !strict_eq(actual, operand),
-            "$gt" => compare(actual, operand, |a, b| a > b),
-            "$gte" => compare(actual, operand, |a, b| a >= b),
-            "$lt" => compare(actual, operand, |a, b| a < b),
-            "$lte" => compare(actual, operand, |a, b| a <= b),
+            "$eq" => js::strict_eq(actual, Some(operand)),
+            "$ne" => !js::strict_eq(actual, Some(operand)),
+            "$gt" => number(actual) > number(Some(operand)),
+            "$gte" => number(actual) >= number(Some(operand)),
+            "$lt" => number(actual) < number(Some(operand)),
+            "$lte" => number(actual) <= number(Some(operand)),
             "$in" => operand
                 .as_array()
-                .is_some_and(|list| list.iter().any(|v| strict_eq(actual, v))),
+                .is_some_and(|list| list.iter().any(|v| js::strict_eq(actual, Some(v)))),
             "$nin" => operand
                 .as_array()
-                .is_some_and(|list| !list.iter().any(|v| strict_eq(actual, v))),
+                .is_some_and(|list| !list.iter().any(|v| js::strict_eq(actual, Some(v)))),
             "$regex" => {
-                // Portkey returns the regex result at once, ignoring operators after it.
-                let pattern = operand.as_str().unwrap_or_default();
-                let re = regex_lite::Regex::new(pattern)
-                    .map_err(|e| format!("`{pattern}` is not a valid regular expression: {e}"))?;
-                return Ok(re.is_match(&js_string(actual)));
+                let pattern = js::to_string(Some(operand));
+                return Ok(js::regex_test(&pattern, &js::to_string(actual)).unwrap_or(false));
             }
-            "$length" => match actual.and_then(Value::as_array) {
-                None => false,
-                Some(items) => {
-                    let len = Value::from(items.len());
-                    match operand {
-                        Value::Object(inner) => operators_match(inner, Some(&len))?,
-                        n => strict_eq(Some(&len), n),
-                    }
-                }
-            },
-            other => return Err(format!("unsupported operator `{other}`")),
+            other => {
+                return Err(format!(
+                    "unsupported operator `{other}`: Portkey fails the request"
+                ));
+            }
         };
         if !ok {
             return Ok(false);
         }
     }
     Ok(true)
-}
-
-/// JavaScript `===` between a request value (maybe undefined) and a config value.
-fn strict_eq(actual: Option<&Value>, expected: &Value) -> bool {
-    match (actual, expected) {
-        (Some(Value::Number(a)), Value::Number(b)) => a.as_f64() == b.as_f64(),
-        (Some(a @ (Value::String(_) | Value::Bool(_) | Value::Null)), b) => a == b,
-        // Objects and arrays are never === to a value parsed separately.
-        _ => false,
-    }
-}
-
-fn compare(actual: Option<&Value>, operand: &Value, op: fn(f64, f64) -> bool) -> bool {
-    let (a, b) = (parse_float(actual), parse_float(Some(operand)));
-    !a.is_nan() && !b.is_nan() && op(a, b)
-}
-
-/// JavaScript's `parseFloat`: numbers as they are, strings by their longest numeric prefix, else NaN.
-fn parse_float(v: Option<&Value>) -> f64 {
-    match v {
-        Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
-        Some(Value::String(s)) => {
-            let s = s.trim_start();
-            let end = (1..=s.len())
-                .rev()
-                .find(|&n| {
-                    s.is_char_boundary(n)
-                        && s[..n].parse::<f64>().is_ok()
-                        && !s[..n].ends_with(['e', 'E', '+', '-'])
-                })
-                .unwrap_or(0);
-            s[..end].parse().unwrap_or(f64::NAN)
-        }
-        _ => f64::NAN,
-    }
-}
-
-/// JavaScript's string conversion, as `RegExp.test` applies it.
-fn js_string(v: Option<&Value>) -> String {
-    match v {
-        None => "undefined".into(),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|i| js_string(Some(i)))
-            .collect::<Vec<_>>()
-            .join(","),
-        Some(Value::Object(_)) => "[object Object]".into(),
-        Some(other) => other.to_string(),
-    }
 }
 
 impl fmt::Display for Decision {
@@ -291,16 +309,19 @@ fn write_decision(d: &Decision, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt
             on_status_codes,
             order,
         } => {
-            let on = if on_status_codes.is_empty() {
-                "any error".to_string()
-            } else {
-                on_status_codes
-                    .iter()
-                    .map(u16::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            let on = match on_status_codes {
+                None => "next target on any error".to_string(),
+                Some(codes) if codes.is_empty() => "never: the first answer is final".to_string(),
+                Some(codes) => format!(
+                    "next target on {}",
+                    codes
+                        .iter()
+                        .map(u16::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             };
-            writeln!(f, "{pad}fallback (next target on {on}):")?;
+            writeln!(f, "{pad}fallback ({on}):")?;
             for (i, (label, next)) in order.iter().enumerate() {
                 writeln!(f, "{pad}  {}. {label}", i + 1)?;
                 if !matches!(next, Decision::Target { .. }) {
@@ -313,6 +334,7 @@ fn write_decision(d: &Decision, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt
             matched,
             chosen,
             next,
+            ..
         } => {
             match matched {
                 Some(i) => writeln!(f, "{pad}conditional: condition {i} matched → {chosen}")?,
@@ -334,31 +356,76 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    #[test]
-    fn parse_float_follows_javascript() {
-        let pf = |v: Value| parse_float(Some(&v));
-        assert_eq!(pf(json!(4000)), 4000.0);
-        assert_eq!(pf(json!("4000")), 4000.0);
-        assert_eq!(pf(json!(" 12abc")), 12.0);
-        assert_eq!(pf(json!("1e3x")), 1000.0);
-        assert!(pf(json!("abc")).is_nan());
-        assert!(pf(json!(true)).is_nan());
-        assert!(parse_float(None).is_nan());
+    fn config(strategy: Value) -> Config {
+        serde_json::from_value(json!({
+            "strategy": strategy,
+            "targets": [{"name": "a", "provider": "openai", "api_key": "${K}"},
+                        {"name": "b", "provider": "openai", "api_key": "${K}"}]
+        }))
+        .expect("config")
+    }
+
+    fn chosen(strategy: Value, request: &Request) -> Result<String, String> {
+        match route(&config(strategy), request)? {
+            Decision::Conditional { chosen, .. } => Ok(chosen),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
-    fn strict_equality_does_not_coerce() {
-        assert!(strict_eq(Some(&json!("pro")), &json!("pro")));
-        assert!(!strict_eq(Some(&json!("1")), &json!(1)));
-        assert!(strict_eq(Some(&json!(1)), &json!(1.0)));
-        assert!(!strict_eq(None, &json!(null)));
-    }
-
-    #[test]
-    fn regex_tests_the_string_form() {
+    fn regex_tests_the_string_form_of_any_value() {
         let ops = json!({"$regex": "^undefined$"});
-        assert!(operators_match(ops.as_object().unwrap(), None).unwrap());
-        let ops = json!({"$regex": "^gpt-4"});
-        assert!(operators_match(ops.as_object().unwrap(), Some(&json!("gpt-4o"))).unwrap());
+        assert_eq!(operators(ops.as_object().unwrap(), None), Ok(true));
+        let ops = json!({"$regex": "^1,2$"});
+        assert_eq!(
+            operators(ops.as_object().unwrap(), Some(&json!([1, 2]))),
+            Ok(true)
+        );
+    }
+
+    #[test]
+    fn the_first_logical_key_decides_its_query() {
+        let request = Request::default();
+        let context = Context::of(&request);
+        // Keys are in sorted order here; `$and` comes first and decides alone.
+        let q = json!({"$and": [{}], "params.x": 1});
+        assert_eq!(context.query(q.as_object().unwrap()), Ok(true));
+    }
+
+    #[test]
+    fn an_empty_default_is_no_default() {
+        let strategy = json!({"mode": "conditional", "default": "", "conditions": [
+            {"query": {"metadata.tier": "pro"}, "then": "b"}]});
+        let err = chosen(strategy, &Request::default()).expect_err("no default");
+        assert!(err.contains("no default"), "{err}");
+    }
+
+    #[test]
+    fn metadata_values_keep_their_json_type() {
+        let strategy = json!({"mode": "conditional", "default": "a", "conditions": [
+            {"query": {"metadata.level": {"$eq": 3}}, "then": "b"}]});
+        let mut request = Request::default();
+        request.metadata.insert("level".into(), json!("3"));
+        assert_eq!(
+            chosen(strategy.clone(), &request).as_deref(),
+            Ok("a openai")
+        );
+        request.metadata.insert("level".into(), json!(3));
+        assert_eq!(chosen(strategy, &request).as_deref(), Ok("b openai"));
+    }
+
+    #[test]
+    fn a_config_kiln_refuses_is_not_routed() {
+        let strategy = json!({"mode": "conditional", "default": "a", "conditions": [
+            {"query": {"metadata.x": {"$regex": "("}}, "then": "b"}]});
+        let err = chosen(strategy, &Request::default()).expect_err("refused");
+        assert!(err.contains("regular expression"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_status_code_list_never_falls_back() {
+        let c = config(json!({"mode": "fallback", "on_status_codes": []}));
+        let d = route(&c, &Request::default()).expect("routes");
+        assert!(d.to_string().contains("never"), "{d}");
     }
 }

@@ -333,5 +333,5 @@ impl GitOps {
 
 /// Go durations as Flux's schemas accept them: `10m`, `1h30m`, `45s`, `1.5h`.
 fn is_duration(s: &str) -> bool {
-    regex_lite::Regex::new(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$").is_ok_and(|re| re.is_match(s))
+    crate::js::regex_test(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$", s) == Some(true)
 }

@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+/// The enterprise gateway's health route, as Portkey documents it.
+pub const ENTERPRISE_HEALTH_PATH: &str = "/v1/health";
+
 /// Environment variables the gateway ConfigMap always sets from the
 /// description; `config` may not redefine them.
 pub const RESERVED_CONFIG: [&str; 4] = ["NODE_ENV", "PORT", "HEALTH_CHECK_PATH", "LOG_LEVEL"];
@@ -33,9 +36,10 @@ pub struct Description {
     /// The container port, named `http`.
     #[serde(default = "defaults::port")]
     pub port: u16,
-    /// Path of the health endpoint the probes call.
-    #[serde(default = "defaults::health_path")]
-    pub health_path: String,
+    /// Path of the health endpoint the probes call; by default the one the
+    /// gateway answers: see [`Description::health_path`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    health_path: Option<String>,
     /// `LOG_LEVEL` of the gateway.
     #[serde(default)]
     pub log_level: LogLevel,
@@ -522,9 +526,6 @@ mod defaults {
     pub fn port() -> u16 {
         8787
     }
-    pub fn health_path() -> String {
-        "/v1/health".into()
-    }
     pub fn pss_version() -> String {
         "v1.33".into()
     }
@@ -558,6 +559,18 @@ mod defaults {
 }
 
 impl Description {
+    /// The path the probes and load-balancer health checks call: `healthPath`,
+    /// or by default `/` for the open-source gateway (which has no health
+    /// route, see [`crate::gateway::HEALTH_PATH`]) and `/v1/health` for the
+    /// enterprise gateway (as Portkey documents it, seeds 001–003).
+    pub fn health_path(&self) -> &str {
+        match (&self.health_path, &self.enterprise) {
+            (Some(path), _) => path,
+            (None, Some(_)) => ENTERPRISE_HEALTH_PATH,
+            (None, None) => crate::gateway::HEALTH_PATH,
+        }
+    }
+
     /// The enterprise and ACA settings, for an Azure Container Apps
     /// environment (which renders Terraform variables, not manifests).
     pub fn aca(&self) -> Option<(&enterprise::Enterprise, &aca::Aca)> {
@@ -597,6 +610,20 @@ impl Description {
         checks.into_iter().flatten().collect()
     }
 
+    /// The open-source gateway answers every `/v1/*` request without Portkey
+    /// headers with 400, so a probe there never passes.
+    fn health_path_problem(&self) -> Option<Problem> {
+        let path = self.health_path.as_deref()?;
+        (self.enterprise.is_none() && (path == "/v1" || path.starts_with("/v1/"))).then(|| {
+            Problem::new(
+                "/healthPath",
+                format!(
+                    "the open-source gateway has no health route: `GET {path}` answers 400 (\"Either x-portkey-config or x-portkey-provider header is required\"), so the pods would never be ready; leave healthPath out (probes call `/`, which answers 200)"
+                ),
+            )
+        })
+    }
+
     /// Names, paths, durations, quantities and numbers, one field each.
     fn field_problems(&self) -> Vec<Option<Problem>> {
         vec![
@@ -605,7 +632,10 @@ impl Description {
             image(&self.image),
             (self.replicas < 0).then(|| Problem::new("/replicas", "must be 0 or more")),
             (self.port == 0).then(|| Problem::new("/port", "must be 1-65535")),
-            abs_path("/healthPath", &self.health_path),
+            self.health_path
+                .as_deref()
+                .and_then(|p| abs_path("/healthPath", p)),
+            self.health_path_problem(),
             abs_path("/monitoring/path", &self.monitoring.path),
             abs_path("/strategies/mountPath", &self.strategies.mount_path),
             duration("/monitoring/interval", &self.monitoring.interval),

@@ -18,7 +18,7 @@ pub(crate) fn config_map(d: &Description, names: &Names) -> ConfigMap {
     }
     data.insert("NODE_ENV".into(), "production".into());
     data.insert("PORT".into(), d.port.to_string());
-    data.insert("HEALTH_CHECK_PATH".into(), d.health_path.clone());
+    data.insert("HEALTH_CHECK_PATH".into(), d.health_path().to_string());
     data.insert("LOG_LEVEL".into(), d.log_level.as_str().into());
     ConfigMap {
         metadata: names.meta(hashed_name(&format!("{}-env", names.name), &data)),

@@ -68,7 +68,7 @@ pub(crate) fn ingress(
     i: &IngressExpose,
     names: &Names,
 ) -> Ingress {
-    let health = d.health_path.clone();
+    let health = d.health_path().to_string();
     let ranges = i.source_ranges.join(",");
     let mut a = match e.cloud {
         Cloud::Eks => annotations(&[
@@ -166,7 +166,7 @@ pub(crate) fn load_balancer_annotations(
             ),
             (
                 "service.beta.kubernetes.io/aws-load-balancer-healthcheck-path",
-                d.health_path.clone(),
+                d.health_path().to_string(),
             ),
             (
                 "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol",
@@ -196,7 +196,7 @@ pub(crate) fn load_balancer_annotations(
             ),
             (
                 "service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path",
-                d.health_path.clone(),
+                d.health_path().to_string(),
             ),
         ]),
     }

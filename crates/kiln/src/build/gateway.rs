@@ -64,7 +64,7 @@ pub(crate) fn service(d: &Description, names: &Names) -> Service {
 pub(crate) fn probe(d: &Description, timing: &kiln_model::spec::ProbeTiming) -> Probe {
     Probe {
         http_get: Some(HTTPGetAction {
-            path: Some(d.health_path.clone()),
+            path: Some(d.health_path().to_string()),
             port: IntOrString::String(PORT_NAME.into()),
             scheme: Some("HTTP".into()),
             ..Default::default()
@@ -202,6 +202,12 @@ fn gateway_container(d: &Description, names: &Names, config: &ConfigMap) -> Cont
         name: CONTAINER.into(),
         image: Some(d.image.reference()),
         image_pull_policy: Some(d.image.pull_policy.as_str().into()),
+        // The open-source gateway listens on --port, not on $PORT.
+        args: d
+            .enterprise
+            .is_none()
+            .then(|| kiln_model::gateway::args_for_port(d.port))
+            .flatten(),
         ports: Some(
             named_ports(d)
                 .into_iter()

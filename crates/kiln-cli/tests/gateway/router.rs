@@ -1,0 +1,425 @@
+//! The routing simulator against the gateway's own router, on generated cases
+//! (fixed seed): conditional configs with nested `$and`/`$or`, every
+//! operator and some it does not have, numeric strings, arrays, JSON-typed
+//! metadata, ECMAScript-only and Rust-only regular expressions, missing and
+//! prototype keys, empty defaults; and fallback chains whose targets answer
+//! assorted statuses. Every case agrees with the gateway, or kiln refuses the
+//! config for a reason the README lists under "Stricter than the gateway".
+
+use crate::documented::STRICTER;
+use crate::harness::{Client, Gateway, Mock};
+use kiln::route::{Decision, Request, falls_back, route};
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Generated conditional cases.
+const CONDITIONAL_CASES: usize = 1500;
+/// Generated fallback cases.
+const FALLBACK_CASES: usize = 150;
+
+/// A runner whose cases are the same on every run.
+fn runner() -> TestRunner {
+    TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[42; 32]),
+    )
+}
+
+fn generate<T: std::fmt::Debug>(strategy: &impl Strategy<Value = T>, runner: &mut TestRunner) -> T {
+    strategy.new_tree(runner).expect("a case").current()
+}
+
+/// Values as they appear in requests and queries: few enough that a request
+/// often holds exactly what a query compares with.
+fn scalar() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        1 => Just(Value::Null),
+        1 => any::<bool>().prop_map(Value::from),
+        3 => prop::sample::select(vec![-1i64, 0, 1, 2, 3, 4000, 4001]).prop_map(Value::from),
+        1 => prop::sample::select(vec![0.5, 1.0, -0.0, 4000.5, 1e21, 2.5e-7]).prop_map(Value::from),
+        4 => prop::sample::select(vec![
+            "pro", "free", "", "0", "1", "1.0", " 2 ", "3", "4000", "4001", "4000abc", "-0",
+            "inf", "Infinity", "0x10", "1e3", "1e21", ".5", "-", "gpt-4o", "GPT-4o",
+            "gpt-4o-mini", "claude", "é", "a.b", "null", "undefined", "true", "false",
+            "/v1/chat/completions",
+        ])
+        .prop_map(Value::from),
+    ]
+}
+
+fn value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        6 => scalar(),
+        1 => prop::collection::vec(scalar(), 0..3).prop_map(Value::from),
+        1 => Just(json!({})),
+    ]
+}
+
+/// Regular expressions: plain, ECMAScript-only, Rust-only and invalid.
+fn pattern() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        8 => prop::sample::select(vec![
+            "^gpt", "^gpt-4o$", "4o", "^\\d+$", "^1,2$", "^$", "^undefined$", "^null$",
+            "^true$", "^\\[object Object\\]$", "(?<=gpt-)4", "\\p{L}+", "\\p{L}", "p{L}",
+            "(a)\\1", "(p)r\\1?o", "r(?=o)", "(?<n>pro)\\k<n>", "[^]", "\\cJ", "\\0", "[\\d-z]",
+            "a{,5}", "^(?:pro|team)$", ".", "^\\s*2\\s*$", "^1$", "\\u{1F600}", "\\u00e9",
+            "(?i)gpt", "(?i:pro)", "x*+", "gpt-(4", "[z-a]", "\\", "(?P<n>x)", "\\A", "\\z",
+        ])
+        .prop_map(Value::from),
+        1 => scalar(),
+    ]
+}
+
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        40 => prop::sample::select(vec![
+            "metadata.tier", "metadata.level", "metadata.region", "metadata.missing",
+            "params.max_tokens", "params.model", "params.user", "params.temperature",
+            "url.pathname",
+        ]),
+        1 => prop::sample::select(vec![
+            "metadata.constructor", "metadata.toString", "metadata.__proto__", "params",
+            "metadata", "metadata.tier.x", "url.host", "body.model", "metadata.",
+        ]),
+    ]
+    .prop_map(str::to_string)
+}
+
+fn operators() -> impl Strategy<Value = Value> {
+    let op = prop_oneof![
+        40 => prop::sample::select(vec![
+            "$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$regex",
+        ]),
+        1 => prop::sample::select(vec!["$length", "$exists"]),
+    ];
+    let pair = op.prop_flat_map(|op| {
+        let operand = match op {
+            "$regex" => pattern().boxed(),
+            "$in" | "$nin" => prop_oneof![
+                4 => prop::collection::vec(scalar(), 0..4).prop_map(Value::from),
+                1 => scalar(),
+            ]
+            .boxed(),
+            _ => value().boxed(),
+        };
+        (Just(op.to_string()), operand)
+    });
+    let pairs = prop_oneof![
+        4 => prop::collection::vec(pair.clone(), 1..2),
+        1 => prop::collection::vec(pair, 0..3),
+    ];
+    pairs.prop_map(|pairs| Value::Object(pairs.into_iter().collect()))
+}
+
+/// A query: mostly one field (a value or operators), sometimes `$and`/`$or`
+/// of queries, sometimes a field beside a logical key.
+fn query() -> impl Strategy<Value = Map<String, Value>> {
+    let direct = prop_oneof![12 => scalar(), 1 => value()];
+    let field = (key(), prop_oneof![2 => direct, 5 => operators()])
+        .prop_map(|(k, v)| Map::from_iter([(k, v)]));
+    field.prop_recursive(2, 8, 3, |inner| {
+        let subs = prop_oneof![
+            30 => prop::collection::vec(inner.clone().prop_map(Value::Object), 1..4)
+                .prop_map(Value::from),
+            1 => prop::collection::vec(inner.clone().prop_map(Value::Object), 0..1)
+                .prop_map(Value::from),
+            1 => prop::sample::select(vec![json!([1]), json!("x"), json!({})]),
+        ];
+        prop_oneof![
+            4 => (prop::sample::select(vec!["$and", "$or"]), subs)
+                .prop_map(|(k, subs)| Map::from_iter([(k.to_string(), subs)])),
+            1 => (inner.clone(), inner).prop_map(|(mut a, b)| {
+                a.extend(b);
+                a
+            }),
+        ]
+    })
+}
+
+/// A conditional config over targets `a`, `b` and `c`.
+fn conditional() -> impl Strategy<Value = Value> {
+    let then = prop_oneof![
+        20 => prop::sample::select(vec!["a", "b", "c"]),
+        1 => Just("zz"),
+    ];
+    let condition = (query(), then).prop_map(|(q, t)| json!({"query": q, "then": t}));
+    let default = prop_oneof![
+        20 => prop::sample::select(vec![Some("a"), Some("c"), Some(""), None]),
+        1 => Just(Some("zz")),
+    ];
+    (prop::collection::vec(condition, 1..4), default).prop_map(|(conditions, default)| {
+        let mut strategy = json!({"mode": "conditional", "conditions": conditions});
+        if let Some(d) = default {
+            strategy["default"] = json!(d);
+        }
+        let target = |name: &str| json!({"name": name, "provider": "openai", "api_key": "${OPENAI_API_KEY}"});
+        json!({"strategy": strategy, "targets": [target("a"), target("b"), target("c")]})
+    })
+}
+
+/// A request: JSON-typed metadata and body parameters.
+fn request() -> impl Strategy<Value = Request> {
+    let metadata = prop::collection::btree_map(
+        prop::sample::select(vec!["tier", "level", "region", "constructor"]),
+        value(),
+        0..3,
+    );
+    let params = prop::collection::btree_map(
+        prop::sample::select(vec!["max_tokens", "model", "user", "temperature"]),
+        scalar(),
+        0..3,
+    );
+    (metadata, params).prop_map(|(m, p)| Request {
+        metadata: m.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        params: p.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        path: "/v1/chat/completions".into(),
+    })
+}
+
+/// Every (field, value) a config's queries compare with: operands, the items
+/// of lists, and numbers one either side and as strings.
+fn compared(query: &Map<String, Value>, out: &mut Vec<(String, Value)>) {
+    for (key, expected) in query {
+        let operands: Vec<&Value> = match expected {
+            Value::Array(subs) => {
+                subs.iter()
+                    .filter_map(Value::as_object)
+                    .for_each(|q| compared(q, out));
+                continue;
+            }
+            Value::Object(ops) => ops.values().collect(),
+            v => vec![v],
+        };
+        for operand in operands {
+            let items = operand
+                .as_array()
+                .map_or(vec![operand], |a| a.iter().collect());
+            for v in items {
+                out.push((key.clone(), v.clone()));
+                if let Some(n) = v.as_f64() {
+                    out.extend(
+                        [json!(n + 1.0), json!(n - 1.0), json!(n.to_string())]
+                            .map(|n| (key.clone(), n)),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// `request` with one field set to a value the config compares with (most
+/// random requests hold nothing a query tests).
+fn informed(config: &Value, mut request: Request, pick: prop::sample::Index) -> Request {
+    let mut pairs = Vec::new();
+    for c in config["strategy"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if let Some(q) = c["query"].as_object() {
+            compared(q, &mut pairs);
+        }
+    }
+    if pairs.is_empty() {
+        return request;
+    }
+    let (key, value) = pick.get(&pairs).clone();
+    match key.split_once('.') {
+        Some(("metadata", k)) => request.metadata.insert(k.into(), value),
+        Some(("params", k)) if k != "messages" => request.params.insert(k.into(), value),
+        _ => None,
+    };
+    request
+}
+
+/// The config as a client sends it: its key filled in, every target at the mock.
+fn as_sent(config: &Value, mock: &Mock) -> Value {
+    let mut sent = config.clone();
+    crate::harness::point_at(&mut sent, mock, "t");
+    let text = crate::harness::fill(&sent.to_string(), |name| format!("client-key-{name}"));
+    serde_json::from_str(&text).expect("JSON")
+}
+
+/// What happened to one case.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Outcome {
+    /// Served by the target kiln named.
+    Agreed,
+    /// Both say the request fails.
+    BothFail,
+    /// kiln refuses the config, for the README's reason number `usize`.
+    Refused(usize),
+}
+
+fn sent_to(
+    client: &Client,
+    gateway: &Gateway,
+    mock: &Mock,
+    config: &Value,
+    r: &Request,
+) -> (u16, Vec<String>) {
+    let metadata = Value::Object(r.metadata.clone());
+    let reply = client.chat(
+        gateway.port,
+        &as_sent(config, mock),
+        Some(&metadata),
+        &Value::Object(r.params.clone()),
+    );
+    (reply.status, mock.take_hits())
+}
+
+/// Judges one conditional case: kiln's answer against the gateway's.
+fn conditional_case(
+    client: &Client,
+    gateway: &Gateway,
+    mock: &Mock,
+    config: &Value,
+    request: &Request,
+) -> Result<Outcome, String> {
+    let typed: kiln::strategy::Config =
+        serde_json::from_value(config.clone()).map_err(|e| e.to_string())?;
+    let predicted = route(&typed, request);
+    let (status, hits) = sent_to(client, gateway, mock, config, request);
+    let case = || format!("config {config}\nrequest {request:?}");
+    match predicted {
+        Ok(Decision::Conditional { target, .. }) => {
+            let expected = format!("t.{target}");
+            if status == 200 && hits == [expected.clone()] {
+                Ok(Outcome::Agreed)
+            } else {
+                Err(format!(
+                    "kiln: {expected}; gateway: {status} {hits:?}\n{}",
+                    case()
+                ))
+            }
+        }
+        Ok(other) => Err(format!("not a conditional decision: {other:?}")),
+        Err(why) if why.starts_with("kiln refuses") => STRICTER
+            .iter()
+            .position(|(fragment, _)| why.contains(fragment))
+            .map(Outcome::Refused)
+            .ok_or_else(|| {
+                format!(
+                    "refused for a reason the README does not list: {why}\n{}",
+                    case()
+                )
+            }),
+        Err(why) => {
+            if status >= 400 && hits.is_empty() {
+                Ok(Outcome::BothFail)
+            } else {
+                Err(format!(
+                    "kiln: fails ({why}); gateway: {status} {hits:?}\n{}",
+                    case()
+                ))
+            }
+        }
+    }
+}
+
+#[test]
+fn conditional_routing_agrees_with_the_gateway_on_generated_cases() {
+    let mut gateway = Gateway::start();
+    let mock = Mock::start();
+    let client = Client::new(Duration::from_secs(30));
+    let mut runner = runner();
+    let (configs, requests) = (conditional(), request());
+    let mut outcomes: BTreeMap<Outcome, usize> = BTreeMap::new();
+    let mut disagreements = Vec::new();
+    for _ in 0..CONDITIONAL_CASES {
+        let config = generate(&configs, &mut runner);
+        let request = generate(&requests, &mut runner);
+        let request = match generate(&(0..4u8, any::<prop::sample::Index>()), &mut runner) {
+            (0, _) => request,
+            (_, pick) => informed(&config, request, pick),
+        };
+        match conditional_case(&client, &gateway, &mock, &config, &request) {
+            Ok(outcome) => *outcomes.entry(outcome).or_default() += 1,
+            Err(e) => disagreements.push(e),
+        }
+    }
+    gateway.assert_running();
+    eprintln!("{CONDITIONAL_CASES} conditional cases: {outcomes:?}");
+    assert!(
+        disagreements.is_empty(),
+        "{} of {CONDITIONAL_CASES} cases disagree; the first:\n{}",
+        disagreements.len(),
+        disagreements[0]
+    );
+    // The generator must reach the router, not only kiln's refusals.
+    let agreed = outcomes.get(&Outcome::Agreed).copied().unwrap_or(0);
+    let failed = outcomes.get(&Outcome::BothFail).copied().unwrap_or(0);
+    assert!(
+        agreed >= CONDITIONAL_CASES / 3 && failed > 0,
+        "{outcomes:?}"
+    );
+    assert!(agreed + failed >= CONDITIONAL_CASES / 2, "{outcomes:?}");
+}
+
+/// A fallback over 2–4 targets, with or without `on_status_codes`, and the
+/// status each target answers.
+fn fallback() -> impl Strategy<Value = (Value, Vec<u16>)> {
+    let codes = prop_oneof![
+        Just(None),
+        Just(Some(vec![])),
+        prop::collection::vec(prop::sample::select(vec![400u16, 429, 500, 502, 503]), 1..3)
+            .prop_map(Some),
+    ];
+    let statuses = prop::collection::vec(
+        prop::sample::select(vec![200u16, 400, 401, 429, 500, 502, 503]),
+        2..5,
+    );
+    (codes, statuses).prop_map(|(codes, statuses)| {
+        let mut strategy = json!({"mode": "fallback"});
+        if let Some(c) = codes {
+            strategy["on_status_codes"] = json!(c);
+        }
+        let targets: Vec<Value> = (0..statuses.len())
+            .map(|_| json!({"provider": "openai", "api_key": "${OPENAI_API_KEY}"}))
+            .collect();
+        (json!({"strategy": strategy, "targets": targets}), statuses)
+    })
+}
+
+#[test]
+fn fallback_order_agrees_with_the_gateway_on_generated_cases() {
+    let mut gateway = Gateway::start();
+    let mock = Mock::start();
+    let client = Client::new(Duration::from_secs(30));
+    let mut runner = runner();
+    let cases = fallback();
+    for _ in 0..FALLBACK_CASES {
+        let (config, statuses) = generate(&cases, &mut runner);
+        let typed: kiln::strategy::Config = serde_json::from_value(config.clone()).expect("typed");
+        let Ok(Decision::Fallback {
+            on_status_codes,
+            order,
+        }) = route(&typed, &Request::default())
+        else {
+            panic!("not routed as a fallback: {config}");
+        };
+        // kiln's prediction: targets in order until one does not fall back.
+        let mut expected = Vec::new();
+        for (i, status) in statuses.iter().enumerate().take(order.len()) {
+            expected.push(format!("t.{i}"));
+            if !falls_back(on_status_codes.as_deref(), *status) {
+                break;
+            }
+        }
+        for (i, status) in statuses.iter().enumerate() {
+            mock.answer_with(&format!("t.{i}"), *status);
+        }
+        let (status, hits) = sent_to(&client, &gateway, &mock, &config, &Request::default());
+        assert_eq!(
+            hits, expected,
+            "{config} with statuses {statuses:?}: the gateway answered {status}"
+        );
+        let last = statuses[expected.len() - 1];
+        assert_eq!(status, last, "{config}: the answer is the last target's");
+    }
+    gateway.assert_running();
+}

@@ -1,0 +1,767 @@
+//! Which configs kiln accepts: every config the gateway's own schema and
+//! router accept, and fewer only by the rules the README lists under
+//! "Stricter than the gateway" — each marked `kiln:` below. An error is a
+//! config the gateway would refuse or fail on; a warning one it would run in
+//! a way that is almost certainly not meant.
+
+use super::{Config, Mode, StrategySpec};
+use crate::gateway::{PROVIDER_OPTIONS, PROVIDERS, custom_host_ok};
+use crate::js;
+use crate::rules::Severity::{self, Error, Warning};
+use crate::values::Problem;
+use serde_json::{Map, Value};
+use std::collections::BTreeSet;
+
+/// The fields [`Config`] types itself.
+const TYPED_FIELDS: [&str; 29] = [
+    "name",
+    "strategy",
+    "targets",
+    "provider",
+    "api_key",
+    "weight",
+    "on_status_codes",
+    "retry",
+    "override_params",
+    "cache",
+    "request_timeout",
+    "custom_host",
+    "forward_headers",
+    "before_request_hooks",
+    "after_request_hooks",
+    "input_guardrails",
+    "output_guardrails",
+    "strict_open_ai_compliance",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_region",
+    "vertex_project_id",
+    "vertex_region",
+    "vertex_service_account_json",
+    "openai_project",
+    "openai_organization",
+    "azure_model_name",
+    "azure_auth_mode",
+];
+
+/// Operators Portkey's conditional router understands.
+pub const OPERATORS: [&str; 9] = [
+    "$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$regex",
+];
+
+/// Request fields a condition can test: `<root>.<key>`.
+pub const CONTEXT_ROOTS: [&str; 3] = ["metadata", "params", "url"];
+
+/// Properties every JavaScript object has: a query naming one reads a
+/// function, not the request (kiln: refused).
+const OBJECT_PROTOTYPE: [&str; 12] = [
+    "constructor",
+    "__proto__",
+    "hasOwnProperty",
+    "isPrototypeOf",
+    "propertyIsEnumerable",
+    "toLocaleString",
+    "toString",
+    "valueOf",
+    "__defineGetter__",
+    "__defineSetter__",
+    "__lookupGetter__",
+    "__lookupSetter__",
+];
+
+/// Checks `config` (and `raw`, the same config as written, for literal
+/// credentials). `secret_env` is the environment's provider-key variables
+/// (`secrets.keys[].env`), the only names an `api_key` reference may use;
+/// `None` when no environment is known, which skips that one check.
+pub fn validate(config: &Config, raw: &Value, secret_env: Option<&[String]>) -> Vec<Problem> {
+    let mut out = Vec::new();
+    // The gateway's request check: a config names a provider or has targets.
+    if config.provider.is_none() && config.targets.is_none() {
+        let hint = if config.options.contains_key("options") {
+            "; `options` is Portkey's old config format: use `strategy` and `targets`"
+        } else {
+            ""
+        };
+        push(
+            &mut out,
+            Error,
+            "",
+            format!(
+                "the gateway refuses a config without `provider` or `targets` (\"Either x-portkey-provider needs to be passed. Or the x-portkey-config header should have a valid config with provider details in it.\"){hint}"
+            ),
+        );
+    }
+    node(config, "", &mut out);
+    nulls(raw, "", &mut out);
+    literal_secrets(raw, String::new(), &mut out);
+    if let Some(known) = secret_env {
+        unknown_references(config, "", known, &mut out);
+    }
+    out.sort_by(|a, b| (a.severity, &a.pointer).cmp(&(b.severity, &b.pointer)));
+    out
+}
+
+fn push(
+    out: &mut Vec<Problem>,
+    severity: Severity,
+    pointer: impl Into<String>,
+    message: impl Into<String>,
+) {
+    out.push(Problem {
+        severity,
+        pointer: pointer.into(),
+        message: message.into(),
+    });
+}
+
+/// One config or target, and its targets.
+fn node(c: &Config, at: &str, out: &mut Vec<Problem>) {
+    fields(c, at, out);
+    requirement(c, at, out);
+    provider(c, at, out);
+    credentials(c, at, out);
+    limits(c, at, out);
+    if let Some(strategy) = &c.strategy {
+        strategy_problems(strategy, c.targets(), at, out);
+    }
+    if c.strategy.is_none() && c.targets.is_some() {
+        push(
+            out,
+            Warning,
+            format!("{at}/targets"),
+            "targets without a `strategy` are never used: the gateway treats this config as one target",
+        );
+    }
+    for (i, t) in c.targets().iter().enumerate() {
+        node(t, &format!("{at}/targets/{i}"), out);
+    }
+}
+
+/// kiln: a field the gateway reads neither from its schema nor as a
+/// provider option is refused (the gateway would silently ignore a typo).
+fn fields(c: &Config, at: &str, out: &mut Vec<Problem>) {
+    for key in c.options.keys() {
+        if PROVIDER_OPTIONS.contains(&key.as_str()) {
+            continue;
+        }
+        let message = if key == "options" {
+            "`options` is Portkey's old config format, which the gateway refuses; use `strategy` and `targets`".to_string()
+        } else {
+            let known = TYPED_FIELDS.iter().chain(PROVIDER_OPTIONS).copied();
+            let hint = crate::error::closest(key, known)
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            format!("`{key}` is not a field the gateway reads (it would ignore it){hint}")
+        };
+        push(out, Error, crate::pointer::join(at, key), message);
+    }
+}
+
+fn truthy(s: &Option<String>) -> bool {
+    s.as_deref().is_some_and(|s| !s.is_empty())
+}
+
+/// The gateway schema's rule for every config and target: something to do.
+fn requirement(c: &Config, at: &str, out: &mut Vec<Problem>) {
+    let p = c.provider.as_deref();
+    let met = (c.provider.is_some() && c.api_key.is_some())
+        || (c.strategy.is_some() && c.targets.is_some())
+        || c.cache.is_some()
+        || c.retry.is_some()
+        || c.request_timeout.is_some_and(|t| t != 0.0)
+        || matches!(p, Some("ollama" | "triton"))
+        || (truthy(&c.aws_access_key_id) && truthy(&c.aws_secret_access_key))
+        || (p == Some("vertex-ai")
+            && truthy(&c.vertex_region)
+            && (c.vertex_service_account_json.is_some() || truthy(&c.vertex_project_id)))
+        || c.before_request_hooks.is_some()
+        || c.after_request_hooks.is_some()
+        || c.input_guardrails.is_some()
+        || c.output_guardrails.is_some()
+        || (p == Some("azure-openai") && truthy(&c.azure_auth_mode));
+    if met {
+        return;
+    }
+    let hint = if c.options.contains_key("virtual_key") {
+        ": the open-source gateway has no vault for virtual keys; give `api_key: \"${ENV_NAME}\"`"
+    } else if c.provider.is_some() {
+        ": a provider needs an `api_key` (`${ENV_NAME}`)"
+    } else {
+        ""
+    };
+    push(
+        out,
+        Error,
+        at,
+        format!(
+            "the gateway refuses this: it must have `provider` and `api_key`, or `strategy` and `targets`, or `cache`, `retry`, `request_timeout`, hooks or guardrails{hint}"
+        ),
+    );
+}
+
+fn provider(c: &Config, at: &str, out: &mut Vec<Problem>) {
+    if let Some(p) = &c.provider {
+        if !PROVIDERS.contains(&p.as_str()) {
+            let hint = crate::error::closest(p, PROVIDERS.iter().copied())
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            push(
+                out,
+                Error,
+                format!("{at}/provider"),
+                format!("`{p}` is not a provider the gateway knows{hint}"),
+            );
+        }
+        if p == "vertex-ai"
+            && !(truthy(&c.vertex_region)
+                && (truthy(&c.vertex_project_id) || c.vertex_service_account_json.is_some()))
+        {
+            push(
+                out,
+                Error,
+                at,
+                "provider `vertex-ai` needs `vertex_region` and `vertex_project_id` (or `vertex_service_account_json`)",
+            );
+        }
+    }
+    if let Some(host) = &c.custom_host {
+        if !custom_host_ok(host) {
+            push(
+                out,
+                Error,
+                format!("{at}/custom_host"),
+                format!(
+                    "the gateway refuses `{host}` as a custom host: an http(s) URL without credentials, to a public host or localhost (private, cluster-local and metadata addresses are refused)"
+                ),
+            );
+        }
+    }
+}
+
+/// kiln: credentials are references only.
+fn credentials(c: &Config, at: &str, out: &mut Vec<Problem>) {
+    if let Some(key) = &c.api_key {
+        // A literal that looks like a key is reported by literal_secrets with more detail.
+        if reference(key).is_none() && !looks_like_key(key) {
+            push(
+                out,
+                Error,
+                format!("{at}/api_key"),
+                "credentials are only references: `${ENV_NAME}` naming a secrets.keys entry",
+            );
+        }
+    }
+}
+
+/// kiln: numbers the gateway would take but that cannot be meant.
+fn limits(c: &Config, at: &str, out: &mut Vec<Problem>) {
+    if let Some(retry) = &c.retry {
+        let attempts = format!("{at}/retry/attempts");
+        if retry.attempts == 0 {
+            push(
+                out,
+                Warning,
+                attempts,
+                "0 attempts: the gateway never retries",
+            );
+        } else if retry.attempts > 5 {
+            push(
+                out,
+                Warning,
+                attempts,
+                "Portkey documents at most 5 retries; the open-source gateway makes this many",
+            );
+        }
+        status_codes(
+            retry.on_status_codes.as_deref(),
+            &format!("{at}/retry/on_status_codes"),
+            out,
+        );
+    }
+    if c.cache
+        .as_ref()
+        .and_then(|c| c.max_age)
+        .is_some_and(|a| a < 0.0 || !a.is_finite())
+    {
+        push(
+            out,
+            Error,
+            format!("{at}/cache/max_age"),
+            "max_age is a number of seconds, 0 or more",
+        );
+    }
+    if c.request_timeout.is_some_and(|t| t <= 0.0) {
+        push(
+            out,
+            Error,
+            format!("{at}/request_timeout"),
+            "a timeout must be a positive number of milliseconds",
+        );
+    }
+    status_codes(
+        c.on_status_codes.as_deref(),
+        &format!("{at}/on_status_codes"),
+        out,
+    );
+}
+
+fn status_codes(codes: Option<&[u16]>, at: &str, out: &mut Vec<Problem>) {
+    for (i, c) in codes.unwrap_or_default().iter().enumerate() {
+        if !(100..=599).contains(c) {
+            push(
+                out,
+                Error,
+                format!("{at}/{i}"),
+                format!("{c} is not an HTTP status code"),
+            );
+        }
+    }
+}
+
+fn strategy_problems(s: &StrategySpec, targets: &[Config], at: &str, out: &mut Vec<Problem>) {
+    if targets.is_empty() {
+        push(
+            out,
+            Error,
+            format!("{at}/targets"),
+            format!(
+                "{} mode needs targets: the gateway fails every request without one",
+                s.mode.as_str()
+            ),
+        );
+    }
+    unique_names(targets, at, out);
+    match s.mode {
+        Mode::Single if targets.len() > 1 => {
+            push(
+                out,
+                Warning,
+                format!("{at}/targets/1"),
+                "single mode uses only the first target; the others are unreachable",
+            );
+        }
+        Mode::Loadbalance => weights(targets, at, out),
+        Mode::Fallback if targets.len() == 1 => {
+            push(
+                out,
+                Warning,
+                format!("{at}/targets"),
+                "fallback with one target has nothing to fall back to",
+            );
+        }
+        Mode::Conditional => conditional(s, targets, at, out),
+        _ => {}
+    }
+    if s.mode != Mode::Conditional && (s.conditions.is_some() || s.default.is_some()) {
+        push(
+            out,
+            Warning,
+            format!("{at}/strategy"),
+            "`conditions` and `default` belong to conditional mode; the gateway ignores them here",
+        );
+    }
+    if s.mode != Mode::Fallback && s.on_status_codes.is_some() {
+        push(
+            out,
+            Warning,
+            format!("{at}/strategy/on_status_codes"),
+            "on_status_codes only matters in fallback mode",
+        );
+    }
+    if s.on_status_codes.as_ref().is_some_and(Vec::is_empty) && s.mode == Mode::Fallback {
+        push(
+            out,
+            Warning,
+            format!("{at}/strategy/on_status_codes"),
+            "an empty list never falls back: the first target's answer is final (leave it out to fall back on any error)",
+        );
+    }
+    status_codes(
+        s.on_status_codes.as_deref(),
+        &format!("{at}/strategy/on_status_codes"),
+        out,
+    );
+}
+
+/// kiln: target names are unique (the gateway would always pick the first).
+fn unique_names(targets: &[Config], at: &str, out: &mut Vec<Problem>) {
+    let mut names = BTreeSet::new();
+    for (i, t) in targets.iter().enumerate() {
+        if let Some(name) = &t.name {
+            if !names.insert(name.as_str()) {
+                push(
+                    out,
+                    Error,
+                    format!("{at}/targets/{i}/name"),
+                    format!("target name `{name}` is used twice"),
+                );
+            }
+        }
+    }
+}
+
+/// kiln: weights are 0 or more, and some are positive (the gateway's draw
+/// misbehaves on negative weights and fails when all are 0).
+fn weights(targets: &[Config], at: &str, out: &mut Vec<Problem>) {
+    let weights: Vec<f64> = targets.iter().map(|t| t.weight.unwrap_or(1.0)).collect();
+    for (i, w) in weights.iter().enumerate() {
+        if *w < 0.0 || !w.is_finite() {
+            push(
+                out,
+                Error,
+                format!("{at}/targets/{i}/weight"),
+                format!("weight {w} must be 0 or more"),
+            );
+        } else if *w == 0.0 {
+            push(
+                out,
+                Warning,
+                format!("{at}/targets/{i}/weight"),
+                "weight 0: this target never receives traffic",
+            );
+        }
+    }
+    if !targets.is_empty() && !weights.iter().any(|w| *w > 0.0) {
+        push(
+            out,
+            Error,
+            format!("{at}/targets"),
+            "loadbalance needs at least one target with a positive weight",
+        );
+    }
+}
+
+fn conditional(s: &StrategySpec, targets: &[Config], at: &str, out: &mut Vec<Problem>) {
+    let names: Vec<&str> = targets.iter().filter_map(|t| t.name.as_deref()).collect();
+    let Some(conditions) = &s.conditions else {
+        push(
+            out,
+            Error,
+            format!("{at}/strategy"),
+            "conditional mode needs `conditions`: the gateway fails every request without them",
+        );
+        return;
+    };
+    let mut reached = BTreeSet::new();
+    let mut named = |name: &str, pointer: String, out: &mut Vec<Problem>| {
+        if names.contains(&name) {
+            reached.insert(name.to_string());
+        } else {
+            let hint = crate::error::closest(name, names.iter().copied())
+                .map(|c| format!(" (did you mean `{c}`?)"))
+                .unwrap_or_default();
+            push(
+                out,
+                Error,
+                pointer,
+                format!(
+                    "no target is named `{name}`{hint}: the gateway fails requests routed here; targets: {}",
+                    names.join(", ")
+                ),
+            );
+        }
+    };
+    for (i, c) in conditions.iter().enumerate() {
+        named(&c.then, format!("{at}/strategy/conditions/{i}/then"), out);
+        query(
+            &c.query,
+            &format!("{at}/strategy/conditions/{i}/query"),
+            out,
+        );
+    }
+    // An empty default is falsy in JavaScript: no default at all.
+    match s.default.as_deref().filter(|d| !d.is_empty()) {
+        Some(d) => named(d, format!("{at}/strategy/default"), out),
+        None => push(
+            out,
+            Warning,
+            format!("{at}/strategy"),
+            "no `default` (an empty one counts as none): a request that matches no condition fails",
+        ),
+    }
+    for (i, t) in targets.iter().enumerate() {
+        match &t.name {
+            None => push(
+                out,
+                Warning,
+                format!("{at}/targets/{i}"),
+                "a target without `name` cannot be chosen by a condition",
+            ),
+            Some(n) if !reached.contains(n) => push(
+                out,
+                Warning,
+                format!("{at}/targets/{i}"),
+                format!("target `{n}` is named by no condition nor the default: unreachable"),
+            ),
+            _ => {}
+        }
+    }
+}
+
+fn query(q: &Map<String, Value>, at: &str, out: &mut Vec<Problem>) {
+    if q.is_empty() {
+        push(
+            out,
+            Warning,
+            at,
+            "an empty query matches every request; the conditions after it are unreachable",
+        );
+    }
+    // kiln: Portkey decides a query at its first `$and`/`$or` key; other keys beside it
+    // are checked or ignored depending on their order in the file.
+    if q.len() > 1 && (q.contains_key("$and") || q.contains_key("$or")) {
+        push(
+            out,
+            Error,
+            at,
+            "`$and`/`$or` must be the only key of its query (Portkey ignores the keys after it); nest the other fields inside it",
+        );
+    }
+    for (key, value) in q {
+        let here = crate::pointer::join(at, key);
+        if key == "$and" || key == "$or" {
+            logical(key, value, &here, out);
+        } else {
+            field(key, value, &here, out);
+        }
+    }
+}
+
+/// kiln: `$and`/`$or` take a list of query objects (the gateway reads any
+/// other value as a field named `$and`, and a non-object item as a query that
+/// always holds).
+fn logical(key: &str, value: &Value, at: &str, out: &mut Vec<Problem>) {
+    let Some(items) = value.as_array() else {
+        push(out, Error, at, format!("`{key}` takes a list of queries"));
+        return;
+    };
+    if items.is_empty() {
+        let always = if key == "$and" {
+            "always holds"
+        } else {
+            "never holds"
+        };
+        push(out, Warning, at, format!("an empty `{key}` {always}"));
+    }
+    for (i, item) in items.iter().enumerate() {
+        match item.as_object() {
+            Some(q) => query(q, &format!("{at}/{i}"), out),
+            None => push(
+                out,
+                Error,
+                format!("{at}/{i}"),
+                "`$and`/`$or` take a list of queries: expected a query object",
+            ),
+        }
+    }
+}
+
+/// One tested field: its name (kiln: one Portkey can read) and its value.
+fn field(key: &str, value: &Value, at: &str, out: &mut Vec<Problem>) {
+    let mut parts = key.split('.');
+    let (root, name, rest) = (parts.next().unwrap_or(""), parts.next(), parts.next());
+    let readable = CONTEXT_ROOTS.contains(&root)
+        && name.is_some_and(|n| !n.is_empty())
+        && rest.is_none()
+        && (root != "url" || name == Some("pathname"));
+    if !readable {
+        push(
+            out,
+            Error,
+            at,
+            format!(
+                "`{key}` is not a field Portkey can test (it reads two levels): use metadata.<key>, params.<key> or url.pathname"
+            ),
+        );
+    } else if let Some(n) = name.filter(|n| OBJECT_PROTOTYPE.contains(n)) {
+        push(
+            out,
+            Error,
+            at,
+            format!(
+                "`{n}` is a property of every JavaScript object: Portkey would read a function, not the request"
+            ),
+        );
+    }
+    match value {
+        Value::Object(ops) => operators(ops, at, out),
+        Value::Array(_) => push(
+            out,
+            Error,
+            at,
+            "a list here makes the gateway fail the request (it reads the list as operators); use `{\"$in\": [...]}`",
+        ),
+        _ => {}
+    }
+}
+
+fn operators(ops: &Map<String, Value>, at: &str, out: &mut Vec<Problem>) {
+    if ops.is_empty() {
+        push(out, Warning, at, "an empty operator object always matches");
+    }
+    // kiln: `$regex` returns its result at once, skipping the operators after it.
+    if ops.len() > 1 && ops.contains_key("$regex") {
+        push(
+            out,
+            Error,
+            at,
+            "`$regex` must stand alone (Portkey returns its result and skips the other operators)",
+        );
+    }
+    for (op, operand) in ops {
+        let here = crate::pointer::join(at, op);
+        match op.as_str() {
+            "$gt" | "$gte" | "$lt" | "$lte" if js::parse_float(Some(operand)).is_nan() => {
+                push(
+                    out,
+                    Warning,
+                    here,
+                    format!("`{op}` compares numbers, and {operand} is not one: it is never true"),
+                );
+            }
+            "$in" | "$nin" if !operand.is_array() => {
+                push(
+                    out,
+                    Warning,
+                    here,
+                    format!("`{op}` takes a list; with {operand} it is never true"),
+                );
+            }
+            // kiln: a pattern the gateway cannot compile is refused (the gateway reads it as "no match").
+            "$regex" if !js::regex_compiles(&js::to_string(Some(operand))) => {
+                push(
+                    out,
+                    Error,
+                    here,
+                    format!(
+                        "`{}` is not a valid JavaScript regular expression (the gateway would never match it)",
+                        js::to_string(Some(operand))
+                    ),
+                );
+            }
+            o if OPERATORS.contains(&o) => {}
+            o => {
+                let hint = crate::error::closest(o, OPERATORS)
+                    .map(|c| format!(" (did you mean `{c}`?)"))
+                    .unwrap_or_default();
+                push(
+                    out,
+                    Error,
+                    here,
+                    format!(
+                        "`{o}` is not an operator Portkey understands{hint}: the gateway fails the request when it reaches it"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The variable named by an `api_key` reference `${NAME}`.
+pub(super) fn reference(key: &str) -> Option<&str> {
+    key.strip_prefix("${")
+        .and_then(|k| k.strip_suffix('}'))
+        .filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+}
+
+/// `api_key` references to variables the environment's secrets do not provide.
+pub(super) fn unknown_references(
+    node: &Config,
+    at: &str,
+    known: &[String],
+    out: &mut Vec<Problem>,
+) {
+    if let Some(var) = node.api_key.as_deref().and_then(reference) {
+        if !known.iter().any(|e| e == var) {
+            push(
+                out,
+                Error,
+                format!("{at}/api_key"),
+                format!(
+                    "`${{{var}}}` is not one of the environment's secrets.keys ({})",
+                    known.join(", ")
+                ),
+            );
+        }
+    }
+    for (i, t) in node.targets().iter().enumerate() {
+        unknown_references(t, &format!("{at}/targets/{i}"), known, out);
+    }
+}
+
+/// The gateway's schema takes no `null` for a field it types (kiln reads
+/// one as absent, so it must look at the config as written).
+fn nulls(node: &Value, at: &str, out: &mut Vec<Problem>) {
+    let Some(map) = node.as_object() else {
+        return;
+    };
+    for (key, value) in map {
+        let here = crate::pointer::join(at, key);
+        match (key.as_str(), value) {
+            // `name` and `override_params` are outside the gateway's schema.
+            (k, Value::Null)
+                if TYPED_FIELDS.contains(&k) && k != "name" && k != "override_params" =>
+            {
+                push(
+                    out,
+                    Error,
+                    here,
+                    "the gateway refuses `null` here: leave the field out",
+                )
+            }
+            ("targets", Value::Array(targets)) => {
+                for (i, t) in targets.iter().enumerate() {
+                    nulls(t, &format!("{here}/{i}"), out);
+                }
+            }
+            ("strategy" | "retry" | "cache", Value::Object(fields)) => {
+                for k in fields.iter().filter(|(_, v)| v.is_null()).map(|(k, _)| k) {
+                    push(
+                        out,
+                        Error,
+                        crate::pointer::join(&here, k),
+                        "the gateway refuses `null` here: leave the field out",
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Strings shaped like real provider credentials.
+pub fn looks_like_key(s: &str) -> bool {
+    let s = s.trim();
+    let prefixed = ["sk-", "sk_", "pk-", "AIza", "xai-", "gsk_", "csk-", "hf_"]
+        .iter()
+        .any(|p| s.starts_with(p) && s.len() >= p.len() + 16);
+    let tokenish = s.len() >= 32
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && s.chars().any(|c| c.is_ascii_digit())
+        && s.chars().any(|c| c.is_ascii_alphabetic());
+    prefixed || tokenish
+}
+
+fn literal_secrets(value: &Value, at: String, out: &mut Vec<Problem>) {
+    match value {
+        Value::String(s) if looks_like_key(s) => push(
+            out,
+            Error,
+            at,
+            "this looks like a literal credential; keys never go into Git: reference one with `${ENV_NAME}`",
+        ),
+        Value::Object(map) => {
+            for (k, v) in map {
+                literal_secrets(v, crate::pointer::join(&at, k), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                literal_secrets(v, format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
