@@ -33,8 +33,9 @@ fn secret_values(doc: &mut Value, f: &mut dyn FnMut(&mut Value)) {
 }
 
 fn shown(old: &[Value], new: &[Value]) -> String {
-    let old = kiln::diff::Snapshot::from([("e".to_string(), old.to_vec())]);
-    let new = kiln::diff::Snapshot::from([("e".to_string(), new.to_vec())]);
+    let items = |docs: &[Value]| docs.iter().cloned().map(kiln::diff::Item::from).collect();
+    let old = kiln::diff::Snapshot::from([("e".to_string(), items(old))]);
+    let new = kiln::diff::Snapshot::from([("e".to_string(), items(new))]);
     let diff = kiln::diff::diff(&old, &new, 3);
     kiln::diff::text(&diff, true)
         + &kiln::diff::markdown(&diff, kiln::diff::COMMENT_LIMIT)

@@ -1,9 +1,10 @@
 //! kiln diff: change kinds, rename detection, secret redaction, the PR-comment
-//! budget, ref-to-ref diffs in a real git repository, and the markdown output
-//! as a reviewed golden file.
+//! budget, changes shared by many environments said once, ref-to-ref diffs in
+//! a real git repository (the wiring and Terraform variables included), and
+//! the markdown output as a reviewed golden file.
 
 use crate::render_env;
-use kiln::diff::{ChangeKind, Snapshot, diff, json as diff_json, markdown, snapshot};
+use kiln::diff::{ChangeKind, Snapshot, between, diff, json as diff_json, markdown, snapshot};
 use kiln_tests::{copy_inputs, edit, git, put};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -88,7 +89,7 @@ fn secret(data: Value) -> Value {
 
 #[test]
 fn secret_values_never_appear() {
-    let one = |doc: Value| Snapshot::from([("e".to_string(), vec![doc])]);
+    let one = |doc: Value| Snapshot::from([("e".to_string(), vec![doc.into()])]);
     let old = one(secret(json!({"A": "c2VjcmV0LW9uZQ==", "B": "c2FtZQ=="})));
     let new = one(secret(
         json!({"A": "c2VjcmV0LXR3bw==", "B": "c2FtZQ==", "C": "bmV3"}),
@@ -155,11 +156,11 @@ fn markdown_fits_a_pr_comment_cutting_the_largest_diffs_first() {
     };
     let old = Snapshot::from([(
         "e".to_string(),
-        vec![cm("huge", 5000, "a"), cm("small", 3, "a")],
+        vec![cm("huge", 5000, "a").into(), cm("small", 3, "a").into()],
     )]);
     let new = Snapshot::from([(
         "e".to_string(),
-        vec![cm("huge", 5000, "b"), cm("small", 3, "b")],
+        vec![cm("huge", 5000, "b").into(), cm("small", 3, "b").into()],
     )]);
     let d = diff(&old, &new, 3);
     let body = markdown(&d, kiln::diff::COMMENT_LIMIT);
@@ -178,7 +179,11 @@ fn markdown_fits_a_pr_comment_cutting_the_largest_diffs_first() {
         body.contains("_diff left out to fit the comment"),
         "the huge one is summarised"
     );
-    assert!(body.contains("| e | 0 | 2 | 0 |"));
+    assert!(
+        body.contains("| <code>e</code> | 0 | 2 | 0 |"),
+        "{}",
+        &body[..500]
+    );
     // Without a limit problem, everything is there.
     let full = markdown(&d, usize::MAX);
     assert!(!full.contains("left out"));
@@ -207,13 +212,29 @@ fn markdown_output_matches_the_reviewed_golden_file() {
     );
 }
 
-#[test]
-fn ref_to_ref_diff_in_a_git_repository() {
+/// A git repository of the inputs (and kiln.yaml), committed on `main`.
+fn committed_copy() -> tempfile::TempDir {
     let dir = copy_inputs(false);
     let root = dir.path();
+    std::fs::copy(
+        kiln_tests::repo_root().join("kiln.yaml"),
+        root.join("kiln.yaml"),
+    )
+    .expect("kiln.yaml");
     git(root, &["init", "-q", "-b", "main"]);
     git(root, &["add", "-A"]);
     git(root, &["commit", "-qm", "first"]);
+    dir
+}
+
+fn at(root: &Path, rev: &str) -> kiln::git::Revision {
+    kiln::git::revision(root, rev).expect("revision")
+}
+
+#[test]
+fn ref_to_ref_diff_in_a_git_repository() {
+    let dir = committed_copy();
+    let root = dir.path();
     edit(root, "base/service.yaml", "replicas: 1", "replicas: 5");
     git(root, &["commit", "-qam", "second"]);
     // Uncommitted: the working tree differs from both commits.
@@ -225,17 +246,7 @@ fn ref_to_ref_diff_in_a_git_repository() {
     );
     let status_before = git(root, &["status", "--porcelain"]);
 
-    let at = |rev: &str| {
-        let revision = kiln::git::checkout(root, rev).expect("checkout");
-        let repo = revision.repo().expect("repo");
-        let rendered: Vec<_> = repo
-            .environments()
-            .iter()
-            .map(|e| kiln::render(&repo.environment(e).expect("env")).expect("render"))
-            .collect();
-        snapshot(&rendered)
-    };
-    let d = diff(&at("HEAD~1"), &at("main"), 3);
+    let d = between(at(root, "HEAD~1").repo(), at(root, "main").repo(), 3).expect("diff");
     let homelab = d
         .environments
         .iter()
@@ -251,12 +262,108 @@ fn ref_to_ref_diff_in_a_git_repository() {
         "{}",
         deployment.diff
     );
-    // Committed revisions do not see the working tree's edit.
+    // Committed revisions do not see the working tree's edit; the working tree does.
     assert!(!kiln::diff::text(&d, false).contains("LOG_LEVEL"));
+    let working = kiln::Repo::open(root).expect("repo");
+    let d = between(at(root, "main").repo(), &working, 3).expect("diff");
+    assert!(kiln::diff::text(&d, false).contains("+  LOG_LEVEL: warn"));
     // Reading revisions touched neither the working tree nor the index.
     assert_eq!(git(root, &["status", "--porcelain"]), status_before);
-    assert!(kiln::git::checkout(root, "no-such-branch").is_err());
-    assert!(kiln::git::checkout(root, "--output=/tmp/x").is_err());
+    assert!(kiln::git::revision(root, "no-such-branch").is_err());
+    assert!(kiln::git::revision(root, "--output=/tmp/x").is_err());
+}
+
+#[test]
+fn a_revision_is_read_like_the_working_tree() {
+    let dir = committed_copy();
+    let root = dir.path();
+    // Nothing changed: no difference at all, the wiring of kiln.yaml included.
+    let working = kiln::Repo::open(root).expect("repo");
+    let head = at(root, "HEAD");
+    assert_eq!(head.repo().settings(), working.settings());
+    assert!(between(head.repo(), &working, 3).expect("diff").is_empty());
+    // A change of the wiring alone shows, in the wiring.
+    edit(root, "kiln.yaml", "revision: main", "revision: release");
+    git(root, &["commit", "-qam", "wiring"]);
+    let d = between(at(root, "HEAD~1").repo(), at(root, "HEAD").repo(), 3).expect("diff");
+    let envs: Vec<&str> = d.environments.iter().map(|e| e.env.as_str()).collect();
+    assert_eq!(envs, ["argocd", "flux"]);
+    assert!(
+        kiln::diff::text(&d, false).contains("+    targetRevision: release"),
+        "{}",
+        kiln::diff::text(&d, false)
+    );
+    // So does a change of Azure Container Apps' Terraform variables.
+    edit(
+        root,
+        "overlays/aca/overlay.yaml",
+        "minReplicas: 2",
+        "minReplicas: 3",
+    );
+    git(root, &["commit", "-qam", "aca"]);
+    let d = between(at(root, "HEAD~1").repo(), at(root, "HEAD").repo(), 3).expect("diff");
+    assert_eq!(d.environments.len(), 1);
+    assert_eq!(d.environments[0].env, "aca");
+    let change = &d.environments[0].changes[0];
+    assert_eq!(change.id.to_string(), "file terraform.tfvars.json");
+    assert!(
+        change.diff.contains("+    \"min_replicas\": 3,"),
+        "{}",
+        change.diff
+    );
+}
+
+#[test]
+fn a_change_in_many_environments_is_said_once() {
+    let dir = committed_copy();
+    let root = dir.path();
+    for i in 0..400 {
+        put(
+            root,
+            &format!("overlays/copy-{i:03}/overlay.yaml"),
+            &format!("extends: prod\nset:\n  route:\n    hosts: [ai-{i:03}.example.com]\n"),
+        );
+    }
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "copies"]);
+    edit(
+        root,
+        "strategies/claude-models.json",
+        "\"weight\": 1",
+        "\"weight\": 3",
+    );
+    git(root, &["commit", "-qam", "weights"]);
+    let d = between(at(root, "HEAD~1").repo(), at(root, "HEAD").repo(), 3).expect("diff");
+    // The strategies of every environment but aca (which renders none) changed.
+    assert_eq!(d.environments.len(), 407);
+    let groups = kiln::diff::groups(&d);
+    // A renamed ConfigMap and the Deployment that mounts it, shared by 406
+    // environments; dev mounts one more strategy, so its names differ: its own.
+    let sizes: Vec<usize> = groups.iter().map(|g| g.environments.len()).collect();
+    assert_eq!(sizes, [406, 406, 1, 1]);
+    assert_eq!(groups[2].environments, ["dev"]);
+    let body = markdown(&d, kiln::diff::COMMENT_LIMIT);
+    assert!(body.len() <= kiln::diff::COMMENT_LIMIT, "{}", body.len());
+    assert!(
+        body.contains("+          \"weight\": 3"),
+        "the change itself is shown:\n{body}"
+    );
+    assert!(
+        body.contains("in 406 environments: <code>aks</code>, <code>copy-000</code>"),
+        "{body}"
+    );
+    let text = kiln::diff::text(&d, false);
+    assert_eq!(
+        text.matches("+          \"weight\": 3").count(),
+        2,
+        "twice (shared, dev), not 407 times"
+    );
+    let json = diff_json(&d);
+    assert_eq!(json["changes"].as_array().map(Vec::len), Some(4));
+    assert_eq!(
+        json["changes"][0]["environments"].as_array().map(Vec::len),
+        Some(406)
+    );
 }
 
 #[cfg(unix)]
@@ -268,8 +375,11 @@ fn symlinks_at_a_revision_are_refused() {
     git(root, &["init", "-q", "-b", "main"]);
     git(root, &["add", "-A"]);
     git(root, &["commit", "-qm", "evil"]);
-    let err = kiln::git::checkout(root, "main").err().expect("refused");
+    let Err(err) = kiln::git::revision(root, "main") else {
+        panic!("a symlink in a revision was read");
+    };
     assert!(err.to_string().contains("symlink"), "{err}");
+    assert!(err.to_string().starts_with("in revision main: "), "{err}");
 }
 
 /// The CI examples are valid YAML and run the commands the README promises.

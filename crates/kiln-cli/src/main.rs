@@ -6,6 +6,9 @@ use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 // Output never panics: on a closed pipe (`kiln … | head -1`) the rest is dropped
 // and the exit status stays what the command decided.
 macro_rules! out {
@@ -163,7 +166,7 @@ enum DiffFormat {
     Text,
     /// A pull-request comment (at most 65,536 characters).
     Markdown,
-    /// Machine-readable (schema kiln.diff/v1, see README).
+    /// Machine-readable (schema kiln.diff/v2, see README).
     Json,
 }
 
@@ -395,27 +398,30 @@ fn check(cli: &Cli, args: &CheckArgs) -> kiln::Result<ExitCode> {
 }
 
 fn diff(cli: &Cli, repo: &Repo, args: &DiffArgs) -> kiln::Result<ExitCode> {
-    use kiln::diff::{snapshot, snapshot_of_out};
-    let at = |rev: &str| -> kiln::Result<kiln::diff::Snapshot> {
-        let revision = kiln::git::checkout(repo.root(), rev)?;
-        Ok({
-            let at = revision.repo()?;
-            snapshot(kiln::render_repo(&at)?.environments())
-        })
-    };
-    let (mut old, mut new) = match (&args.base, &args.head) {
-        (None, _) => (
-            snapshot_of_out(&repo.out_dir())?,
-            snapshot(kiln::render_repo(repo)?.environments()),
+    use kiln::diff::{between, snapshot, snapshot_of_out};
+    let revision = |rev: &str| kiln::git::revision(repo.root(), rev);
+    let mut diff = match (&args.base, &args.head) {
+        (None, _) => kiln::diff::diff(
+            &snapshot_of_out(&repo.out_dir())?,
+            &snapshot(kiln::render_repo(repo)?.environments()),
+            args.context,
         ),
-        (Some(base), None) => (at(base)?, snapshot(kiln::render_repo(repo)?.environments())),
-        (Some(base), Some(head)) => (at(base)?, at(head)?),
+        (Some(base), None) => between(revision(base)?.repo(), repo, args.context)?,
+        (Some(base), Some(head)) => {
+            let (base, head) = std::thread::scope(|s| {
+                let base = s.spawn(|| revision(base));
+                let head = revision(head);
+                (
+                    base.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                    head,
+                )
+            });
+            between(base?.repo(), head?.repo(), args.context)?
+        }
     };
     if !args.envs.is_empty() {
-        old.retain(|env, _| args.envs.contains(env));
-        new.retain(|env, _| args.envs.contains(env));
+        diff.environments.retain(|e| args.envs.contains(&e.env));
     }
-    let diff = kiln::diff::diff(&old, &new, args.context);
     match args.format {
         DiffFormat::Text => out!("{}", kiln::diff::text(&diff, stdout_color(cli))),
         DiffFormat::Markdown => {
@@ -583,13 +589,25 @@ fn render(cli: &Cli, repo: &Repo, args: &RenderArgs) -> kiln::Result<ExitCode> {
         kiln::render_all(repo, &names)?
     };
     let out = repo.out_dir();
-    if args.check {
-        return render_check(cli, &out, &rendering);
-    }
-    if kiln::write::busy(&out) && !cli.quiet {
+    let code = if args.check {
+        render_check(cli, &out, &rendering)
+    } else {
+        write_out(cli, &out, &rendering)
+    };
+    // Freeing thousands of resources one by one just before exit is work the OS does at once.
+    std::mem::forget(rendering);
+    code
+}
+
+fn write_out(
+    cli: &Cli,
+    out: &std::path::Path,
+    rendering: &kiln::Rendering,
+) -> kiln::Result<ExitCode> {
+    if kiln::write::busy(out) && !cli.quiet {
         errln!("waiting for another kiln process to finish writing out/ …");
     }
-    let report = kiln::write(&out, &rendering)?;
+    let report = kiln::write(out, rendering)?;
     if !cli.quiet {
         print_warnings_and_findings(rendering.environments());
         print_written(cli, rendering.environments(), &report);

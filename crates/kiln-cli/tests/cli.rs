@@ -376,7 +376,8 @@ fn diff_exits_like_git_diff_exit_code() {
 
     let (_, stdout, _) = code(kiln(root).args(["diff", "--format", "json", "--env", "homelab"]));
     let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
-    assert_eq!(v["schema"], "kiln.diff/v1");
+    assert_eq!(v["schema"], "kiln.diff/v2");
+    assert_eq!(v["changes"][0]["environments"][0], "homelab");
     assert_eq!(v["environments"][0]["name"], "homelab");
     assert_eq!(v["environments"].as_array().map(Vec::len), Some(1));
     // prod sets its own replicas: the base edit does not reach it.
@@ -392,6 +393,35 @@ fn diff_exits_like_git_diff_exit_code() {
 
     let (status, _, stderr) = code(kiln(root).args(["diff", "--base", "main"]));
     assert_eq!(status, 2, "not a git repository: {stderr}");
+}
+
+#[test]
+fn diff_against_head_of_a_clean_clone_says_nothing() {
+    let dir = copy_inputs(false);
+    let origin = dir.path();
+    std::fs::copy(repo_root().join("kiln.yaml"), origin.join("kiln.yaml")).expect("kiln.yaml");
+    assert_eq!(code(kiln(origin).arg("render")).0, 0);
+    git(origin, &["init", "-q", "-b", "main"]);
+    git(origin, &["add", "-A"]);
+    git(origin, &["commit", "-qm", "one"]);
+    let clones = tempfile::tempdir().expect("tmp");
+    let clone = clones.path().join("clone");
+    let (ok, _, stderr) = kiln_tests::run(
+        Command::new("git")
+            .args(["clone", "-q"])
+            .arg(origin)
+            .arg(&clone),
+    );
+    assert!(ok, "{stderr}");
+    for args in [
+        &["diff", "--base", "HEAD"][..],
+        &["diff"],
+        &["diff", "--base", "HEAD", "--format", "markdown"],
+    ] {
+        let (status, stdout, stderr) = code(kiln(&clone).args(args));
+        assert_eq!(status, 0, "{args:?}: {stdout}{stderr}");
+        assert!(!stdout.contains("added"), "{args:?}: {stdout}");
+    }
 }
 
 #[test]

@@ -51,6 +51,13 @@ macro_rules! resources {
             /// kind kiln does not render, a field its type does not have, or a
             /// value of the wrong type, naming the JSON pointer.
             pub fn from_value(value: &Value) -> Result<Resource, String> {
+                Resource::read(value).map(|(typed, _)| typed)
+            }
+
+            /// Like [`Resource::from_value`], with the object's canonical
+            /// JSON ([`Resource::to_value`] of what was read), which the
+            /// check computes anyway.
+            pub fn read(value: &Value) -> Result<(Resource, Value), String> {
                 let api_version = value["apiVersion"].as_str().unwrap_or_default();
                 let kind = value["kind"].as_str().unwrap_or_default();
                 // Deserialized from the borrowed value: no copy. Unknown fields are
@@ -61,8 +68,9 @@ macro_rules! resources {
                     _ => return Err(format!("kiln does not render {api_version} {kind}")),
                 };
                 let typed = typed.map_err(|e| format!("not a valid {api_version} {kind}: {e}"))?;
-                match first_difference(value, &typed.to_value(), String::new()) {
-                    None => Ok(typed),
+                let canonical = typed.to_value();
+                match first_difference(value, &canonical, String::new()) {
+                    None => Ok((typed, canonical)),
                     Some(pointer) => Err(format!(
                         "not a valid {api_version} {kind}: `{pointer}` is not a field of it (or has the wrong shape)"
                     )),
@@ -138,24 +146,26 @@ impl Resource {
 /// and back) differ. An explicit `null` equals an absent field, and a number
 /// equals the string a type wrote it back as (`cpu: 1` is the quantity "1").
 pub fn first_difference(a: &Value, b: &Value, at: String) -> Option<String> {
+    // Most objects read back unchanged: compare before building any pointer.
+    if a == b {
+        return None;
+    }
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => x
             .keys()
             .chain(y.keys().filter(|k| !x.contains_key(*k)))
-            .find_map(|k| {
-                let here = kiln_model::pointer::join(&at, k);
-                match (x.get(k), y.get(k)) {
-                    (Some(p), Some(q)) => first_difference(p, q, here),
-                    (Some(Value::Null), None) => None,
-                    _ => Some(here),
-                }
+            .find_map(|k| match (x.get(k), y.get(k)) {
+                (Some(p), Some(q)) if p == q => None,
+                (Some(p), Some(q)) => first_difference(p, q, kiln_model::pointer::join(&at, k)),
+                (Some(Value::Null), None) => None,
+                _ => Some(kiln_model::pointer::join(&at, k)),
             }),
         (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
             .iter()
             .zip(y)
             .enumerate()
+            .filter(|(_, (p, q))| p != q)
             .find_map(|(i, (p, q))| first_difference(p, q, format!("{at}/{i}"))),
-        _ if a == b => None,
         (Value::Number(n), Value::String(s)) if n.to_string() == *s => None,
         _ => Some(if at.is_empty() { "/".into() } else { at }),
     }

@@ -77,6 +77,16 @@ pub enum Error {
         message: String,
     },
 
+    /// An input of a git revision (`kiln diff --base`/`--head`) is bad.
+    #[error("in revision {rev}: {error}")]
+    #[diagnostic(code(kiln::revision))]
+    AtRevision {
+        /// The revision as given.
+        rev: String,
+        /// What is wrong there.
+        error: Box<Error>,
+    },
+
     /// `kiln check` found errors in an environment's output; nothing was written.
     #[error("environment `{env}` fails `kiln check` ({} error{}); nothing written:{}", findings.len(), if findings.len() == 1 { "" } else { "s" }, list(findings))]
     #[diagnostic(
@@ -248,6 +258,14 @@ impl From<InputError> for Error {
 }
 
 impl Error {
+    /// This error, as one of revision `rev` rather than of the working tree.
+    pub fn at_revision(self, rev: &str) -> Self {
+        Error::AtRevision {
+            rev: printable(rev.to_string()),
+            error: Box::new(self),
+        }
+    }
+
     /// Reading or writing `path` failed.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

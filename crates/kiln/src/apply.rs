@@ -12,15 +12,24 @@ use serde_json::Value;
 /// into typed resources, so a change that makes an invalid object is an
 /// error naming the overlay.
 pub fn apply_overlays(env: &Environment, resources: Vec<Resource>) -> Result<Vec<Resource>> {
+    apply_layers(env, resources).map(|(typed, _)| typed)
+}
+
+/// [`apply_overlays`], with each resource's canonical JSON (as
+/// [`Resource::to_value`] gives it), computed once.
+pub(crate) fn apply_layers(
+    env: &Environment,
+    resources: Vec<Resource>,
+) -> Result<(Vec<Resource>, Vec<Value>)> {
+    let mut docs: Vec<Value> = resources.iter().map(Resource::to_value).collect();
     let layers: Vec<&Layer> = env
         .layers
         .iter()
         .filter(|l| has_resource_changes(&l.overlay))
         .collect();
     if layers.is_empty() {
-        return Ok(resources);
+        return Ok((resources, docs));
     }
-    let mut docs: Vec<Value> = resources.iter().map(Resource::to_value).collect();
     // Layers never add or remove resources, so index i is always the same object.
     let original: Vec<String> = resources.iter().map(|r| r.name().to_string()).collect();
     let mut typed = resources;
@@ -28,9 +37,9 @@ pub fn apply_overlays(env: &Environment, resources: Vec<Resource>) -> Result<Vec
         apply_patches(layer, &mut docs)?;
         apply_transforms(layer, &mut docs, &original)?;
         // Every layer's result must be a valid set of resources before the next builds on it.
-        typed = read_back(layer, &docs)?;
+        (typed, docs) = read_back(layer, &docs)?.into_iter().unzip();
     }
-    Ok(typed)
+    Ok((typed, docs))
 }
 
 /// An error about `layer`'s overlay file at `pointer`.
@@ -131,10 +140,10 @@ fn apply_transforms(layer: &Layer, docs: &mut [Value], original: &[String]) -> R
 
 /// The documents read back into their types: a change that made an invalid
 /// object is an error naming the overlay.
-fn read_back(layer: &Layer, docs: &[Value]) -> Result<Vec<Resource>> {
+fn read_back(layer: &Layer, docs: &[Value]) -> Result<Vec<(Resource, Value)>> {
     docs.iter()
         .map(|doc| {
-            Resource::from_value(doc).map_err(|message| {
+            Resource::read(doc).map_err(|message| {
                 fail(
                     layer,
                     String::new(),

@@ -1,51 +1,59 @@
-//! The inputs of a repository as of a git revision, for `kiln diff --base`.
+//! A repository as of a git revision, for `kiln diff --base/--head`: read
+//! exactly as the working tree is read (the `source` module), from git's object
+//! store. Three git processes per revision, whatever its size: `rev-parse`,
+//! one `ls-tree` of the whole tree, and one long-lived `cat-file --batch` that
+//! delivers every input (all of `base/`, `overlays/`, `strategies/` and
+//! `kiln.yaml` in one exchange; anything else an overlay names on demand).
 //!
-//! Read with `git ls-tree` and `git cat-file` only: no checkout, so the
-//! working tree and index are never touched, and no hooks, filters or
-//! anything else from the revision is executed. Symlinks and submodules in
-//! the inputs are refused, as they are in a working tree.
+//! No checkout: the working tree and index are never touched, and nothing
+//! from the revision is executed (no hooks, filters or configured commands).
+//! Symlinks and submodules are refused where they are read, as in a working
+//! tree; blobs larger than any input kiln reads are never fetched.
 
 use crate::repo::Repo;
-use kiln_model::layout::{BASE_DIR, OVERLAYS_DIR, STRATEGIES_DIR};
+use crate::safe_fs::{Kind, MAX_FILE_BYTES};
+use crate::source::{Blobs, Entry, Tree};
+use kiln_model::layout::{BASE_DIR, OVERLAYS_DIR, SETTINGS_FILE, STRATEGIES_DIR};
 use kiln_model::{Error, Result};
-use std::path::{Component, Path};
-use std::process::Command;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-/// A copy of the inputs (`base/`, `overlays/`, `strategies/`) of `repo_root` at
-/// revision `rev`, in a temporary directory that is removed when dropped.
+/// A repository at a git revision.
+#[derive(Debug)]
 pub struct Revision {
-    dir: tempfile::TempDir,
-    /// The commit `rev` resolved to.
+    /// The revision as given (`main`, `HEAD~2`, a commit).
+    pub rev: String,
+    /// The commit it resolved to.
     pub commit: String,
+    repo: Repo,
 }
 
 impl Revision {
-    /// Opens the copy as a repository.
-    pub fn repo(&self) -> Result<Repo> {
-        Repo::open(self.dir.path())
+    /// The repository as of this revision.
+    pub fn repo(&self) -> &Repo {
+        &self.repo
     }
 }
 
-fn git(root: &Path, args: &[&str]) -> Result<Vec<u8>> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .map_err(|e| Error::io("git", e))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(Error::Git {
-            command: format!("git {}", args.join(" ")),
-            message: stderr.trim().to_string(),
-        });
-    }
-    Ok(output.stdout)
-}
-
-/// Extracts the inputs of `rev` (a branch, tag or commit of the repository at `repo_root`).
-pub fn checkout(repo_root: &Path, rev: &str) -> Result<Revision> {
+/// Reads the repository at `repo_root` as of `rev` (a branch, tag or commit).
+///
+/// ```
+/// # fn main() -> Result<(), kiln::Error> {
+/// # let dir = tempfile::tempdir().expect("temp dir");
+/// # let git = |args: &[&str]| assert!(std::process::Command::new("git").arg("-C").arg(dir.path())
+/// #     .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+/// #     .args(args).status().expect("git").success());
+/// # std::fs::create_dir_all(dir.path().join("base")).expect("mkdir");
+/// # std::fs::create_dir_all(dir.path().join("overlays/dev")).expect("mkdir");
+/// # std::fs::write(dir.path().join("overlays/dev/overlay.yaml"), "").expect("write");
+/// # git(&["init", "-q"]); git(&["add", "-A"]); git(&["commit", "-qm", "first"]);
+/// let at = kiln::git::revision(dir.path(), "HEAD")?;
+/// assert_eq!(at.repo().environments(), ["dev"]);
+/// # Ok(()) }
+/// ```
+pub fn revision(repo_root: &Path, rev: &str) -> Result<Revision> {
     if rev.starts_with('-') || rev.is_empty() {
         return Err(Error::Git {
             command: "git rev-parse".into(),
@@ -64,74 +72,163 @@ pub fn checkout(repo_root: &Path, rev: &str) -> Result<Revision> {
     )?)
     .trim()
     .to_string();
-    let dir = tempfile::tempdir().map_err(|e| Error::io("temporary directory", e))?;
     let listing = git(
         repo_root,
-        &[
-            "ls-tree",
-            "-r",
-            "-l",
-            "-z",
-            "--full-tree",
-            &commit,
-            "--",
-            BASE_DIR,
-            OVERLAYS_DIR,
-            STRATEGIES_DIR,
-        ],
+        &["ls-tree", "-r", "-l", "-z", "--full-tree", &commit],
     )?;
-    for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {
-        let entry = String::from_utf8_lossy(entry);
-        let Some((meta, path)) = entry.split_once('\t') else {
+    let tree = Tree::new(entries(&listing), Box::new(CatFile::start(repo_root)?));
+    tree.prefetch(&[BASE_DIR, OVERLAYS_DIR, STRATEGIES_DIR, SETTINGS_FILE])?;
+    let repo = Repo::from_revision(repo_root, rev, tree).map_err(|e| e.at_revision(rev))?;
+    Ok(Revision {
+        rev: rev.to_string(),
+        commit,
+        repo,
+    })
+}
+
+fn git(root: &Path, args: &[&str]) -> Result<Vec<u8>> {
+    let output = command(root)
+        .args(args)
+        .output()
+        .map_err(|e| Error::io("git", e))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(Error::Git {
+            command: format!("git {}", args.join(" ")),
+            message: stderr.trim().to_string(),
+        });
+    }
+    Ok(output.stdout)
+}
+
+fn command(root: &Path) -> Command {
+    let mut c = Command::new("git");
+    c.arg("-C").arg(root).env("GIT_CONFIG_NOSYSTEM", "1");
+    c
+}
+
+/// The entries of `ls-tree -r -l -z`: `<mode> <type> <object> <size>\t<path>`.
+fn entries(listing: &[u8]) -> BTreeMap<String, Entry> {
+    let mut entries = BTreeMap::new();
+    for record in listing.split(|b| *b == 0).filter(|r| !r.is_empty()) {
+        let record = String::from_utf8_lossy(record);
+        let Some((meta, path)) = record.split_once('\t') else {
             continue;
         };
         let fields: Vec<&str> = meta.split_whitespace().collect();
-        let [mode, kind, object, size] = fields[..] else {
+        let [mode, _, object, size] = fields[..] else {
             continue;
         };
-        let rel = Path::new(path);
-        if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
-            return Err(Error::unsafe_path(
-                rel,
-                format!("at {rev}: not a plain path inside the repository"),
-            ));
-        }
-        match (mode, kind) {
-            ("100644" | "100755", "blob") => {}
-            ("120000", _) => {
-                return Err(Error::unsafe_path(
-                    rel,
-                    format!("is a symlink at {rev}; kiln does not follow symlinks"),
-                ));
-            }
-            _ => {
-                return Err(Error::unsafe_path(
-                    rel,
-                    format!("at {rev} is a {kind} (mode {mode}), not a file"),
-                ));
-            }
-        }
-        if size
-            .parse::<u64>()
-            .is_ok_and(|n| n > crate::safe_fs::MAX_FILE_BYTES)
-        {
-            return Err(Error::unsafe_path(
-                rel,
-                format!(
-                    "at {rev} is larger than {} MiB, more than any file kiln reads",
-                    crate::safe_fs::MAX_FILE_BYTES >> 20
-                ),
-            ));
-        }
-        let contents = git(repo_root, &["cat-file", "blob", object])?;
-        let target = dir.path().join(rel);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        }
-        std::fs::write(&target, contents).map_err(|e| Error::io(rel, e))?;
+        let kind = match mode {
+            "100644" | "100755" => Kind::File,
+            "120000" => Kind::Symlink,
+            _ => Kind::Special,
+        };
+        let entry = Entry {
+            kind,
+            object: object.to_string(),
+            size: size.parse().unwrap_or(0),
+        };
+        entries.insert(path.to_string(), entry);
     }
-    for required in [BASE_DIR, OVERLAYS_DIR] {
-        std::fs::create_dir_all(dir.path().join(required)).map_err(|e| Error::io(required, e))?;
+    entries
+}
+
+/// A `git cat-file --batch` process: object ids in, contents out.
+#[derive(Debug)]
+struct CatFile {
+    child: Child,
+    input: Option<ChildStdin>,
+    output: BufReader<ChildStdout>,
+}
+
+impl CatFile {
+    fn start(root: &Path) -> Result<CatFile> {
+        let mut child = command(root)
+            .args(["cat-file", "--batch"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| Error::io("git cat-file", e))?;
+        let input = child.stdin.take();
+        let output = child
+            .stdout
+            .take()
+            .map(BufReader::new)
+            .ok_or_else(|| Error::io("git cat-file", std::io::Error::other("no output")))?;
+        Ok(CatFile {
+            child,
+            input,
+            output,
+        })
     }
-    Ok(Revision { dir, commit })
+
+    /// One answer: `<object> blob <size>\n<contents>\n`.
+    fn answer(&mut self) -> Result<Vec<u8>> {
+        let broken = |what: &str| Error::Git {
+            command: "git cat-file --batch".into(),
+            message: what.to_string(),
+        };
+        let mut header = String::new();
+        self.output
+            .read_line(&mut header)
+            .map_err(|e| Error::io("git cat-file", e))?;
+        let size: u64 = match header.split_whitespace().collect::<Vec<_>>()[..] {
+            [_, "blob", size] => size.parse().map_err(|_| broken(&header))?,
+            _ => return Err(broken(header.trim())),
+        };
+        if size > MAX_FILE_BYTES {
+            return Err(broken("a blob larger than its listing said"));
+        }
+        let mut contents = vec![0; usize::try_from(size).unwrap_or(0) + 1];
+        self.output
+            .read_exact(&mut contents)
+            .map_err(|e| Error::io("git cat-file", e))?;
+        contents.pop();
+        Ok(contents)
+    }
+}
+
+impl Blobs for CatFile {
+    fn fetch(&mut self, objects: &[&str]) -> Result<Vec<Vec<u8>>> {
+        let request: String = objects.iter().map(|o| format!("{o}\n")).collect();
+        let mut input = self
+            .input
+            .take()
+            .ok_or_else(|| Error::io("git cat-file", std::io::Error::other("closed")))?;
+        // Requests are written beside the reading, so neither pipe can fill up and stall.
+        let (input, answers) = std::thread::scope(|s| {
+            let writer = s.spawn(move || {
+                let written = input
+                    .write_all(request.as_bytes())
+                    .and_then(|()| input.flush());
+                (input, written)
+            });
+            let answers: Result<Vec<Vec<u8>>> = objects.iter().map(|_| self.answer()).collect();
+            if answers.is_err() {
+                // The writer may be stuck on a full pipe: ending git ends it.
+                let _ = self.child.kill();
+            }
+            let (input, written) = writer
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (
+                written
+                    .map(|()| input)
+                    .map_err(|e| Error::io("git cat-file", e)),
+                answers,
+            )
+        });
+        self.input = Some(input?);
+        answers
+    }
+}
+
+impl Drop for CatFile {
+    fn drop(&mut self) {
+        // Closing its input ends cat-file.
+        drop(self.input.take());
+        let _ = self.child.wait();
+    }
 }

@@ -1,7 +1,7 @@
 //! The check stage: an environment built, patched and checked by `kiln check`
 //! with its suppressions, before anything is emitted.
 
-use crate::apply::apply_overlays;
+use crate::apply::apply_layers;
 use crate::build::build;
 use crate::overlay::Environment;
 use kiln_check::{Finding, Manifest};
@@ -41,7 +41,7 @@ pub fn inspect(env: &Environment) -> Result<Inspection> {
         .iter()
         .map(|r| (r.kind(), r.name().to_string()))
         .collect();
-    let resources = apply_overlays(env, built)?;
+    let (resources, docs) = apply_layers(env, built)?;
     let mut suppressions = env.suppressions.clone();
     for d in &mut suppressions {
         let (kind, name) = d.suppression.target();
@@ -66,7 +66,7 @@ pub fn inspect(env: &Environment) -> Result<Inspection> {
         };
         d.suppression.resource = format!("{}/{}", r.kind(), r.name());
     }
-    let manifests = manifests_of(&env.name, &resources);
+    let manifests = manifests_with(&env.name, &resources, docs);
     let mut findings = kiln_check::check(&manifests);
     if let Some(d) = kiln_check::apply_suppressions(&mut findings, &suppressions).first() {
         return Err(InputError::new(
@@ -102,17 +102,25 @@ pub(crate) fn refuse_errors(dir: &str, findings: Vec<Finding>) -> Result<Vec<Fin
 /// The manifests of a render: each resource's document and canonical text, as
 /// written to `out/<env>/<file>` (after the one-line header).
 pub fn manifests_of(env: &str, resources: &[Resource]) -> Vec<Manifest> {
+    let docs = resources.iter().map(Resource::to_value).collect();
+    manifests_with(env, resources, docs)
+}
+
+/// [`manifests_of`] with each resource's document already made.
+fn manifests_with(
+    env: &str,
+    resources: &[Resource],
+    docs: Vec<serde_json::Value>,
+) -> Vec<Manifest> {
     resources
         .iter()
-        .map(|r| {
-            let value = r.to_value();
-            Manifest {
-                file: Path::new(OUT_DIR).join(env).join(file_name(r)),
-                line: 2,
-                text: Some(kiln_model::emit::yaml(&value)),
-                value,
-                from_typed: true,
-            }
+        .zip(docs)
+        .map(|(r, value)| Manifest {
+            file: Path::new(OUT_DIR).join(env).join(file_name(r)),
+            line: 2,
+            text: Some(kiln_model::emit::yaml(&value)),
+            value,
+            from_typed: true,
         })
         .collect()
 }

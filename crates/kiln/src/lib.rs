@@ -53,6 +53,7 @@ mod parallel;
 mod render;
 pub mod repo;
 mod safe_fs;
+mod source;
 pub mod write;
 
 pub use apply::apply_overlays;

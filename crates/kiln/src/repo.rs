@@ -2,6 +2,7 @@
 //! files without ever leaving it (no `..`, no absolute paths, no symlinks).
 
 use crate::safe_fs::{HostileDir, Kind};
+use crate::source::{Source, Tree};
 use kiln_model::layout::{
     BASE_DIR, OUT_DIR, OVERLAY_FILE, OVERLAYS_DIR, SETTINGS_FILE, STRATEGIES_DIR,
 };
@@ -24,11 +25,13 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone)]
 pub struct Repo {
     root: PathBuf,
-    /// The root's contents: a pull request controls them.
-    files: HostileDir,
+    /// The root's contents (a pull request controls them): the working tree or a revision.
+    files: Source,
     environments: Vec<String>,
     strategies: Vec<Arc<Strategy>>,
     settings: Settings,
+    /// The git revision the files are of (`None`: the working tree).
+    revision: Option<String>,
     /// Base descriptions already parsed, by path: environments share them.
     bases: Arc<Mutex<BTreeMap<String, Description>>>,
 }
@@ -46,7 +49,16 @@ impl Repo {
                 return Err(Error::NoRepository { start: root });
             }
         }
-        let files = HostileDir::new(&root, "");
+        Repo::from_source(root.clone(), Source::Disk(HostileDir::new(&root, "")), None)
+    }
+
+    /// The repository at `root` as of git revision `rev`, whose files are `tree`.
+    pub(crate) fn from_revision(root: &Path, rev: &str, tree: Tree) -> Result<Repo> {
+        let files = Source::Revision(Arc::new(tree));
+        Repo::from_source(root.to_path_buf(), files, Some(rev.to_string()))
+    }
+
+    fn from_source(root: PathBuf, files: Source, revision: Option<String>) -> Result<Repo> {
         let environments = list_environments(&files)?;
         let strategies = load_strategies(&files)?.into_iter().map(Arc::new).collect();
         let settings = load_settings(&files, &environments)?;
@@ -56,6 +68,7 @@ impl Repo {
             environments,
             strategies,
             settings,
+            revision,
             bases: Arc::default(),
         })
     }
@@ -79,6 +92,11 @@ impl Repo {
     /// The repository root (canonical).
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The git revision this repository is read from; `None` for the working tree.
+    pub fn revision(&self) -> Option<&str> {
+        self.revision.as_deref()
     }
 
     /// `out/` under the root.
@@ -162,7 +180,7 @@ fn valid_env_name(name: &str) -> bool {
         && !name.starts_with('-')
 }
 
-fn list_environments(files: &HostileDir) -> Result<Vec<String>> {
+fn list_environments(files: &Source) -> Result<Vec<String>> {
     let mut names = Vec::new();
     for (name, kind) in files.entries(OVERLAYS_DIR)?.unwrap_or_default() {
         let rel = Path::new(OVERLAYS_DIR).join(&name);
@@ -214,7 +232,7 @@ fn list_environments(files: &HostileDir) -> Result<Vec<String>> {
 
 /// Reads every `strategies/*.json` of the repository, sorted by name. A
 /// missing `strategies/` directory means no strategies.
-fn load_strategies(files: &HostileDir) -> Result<Vec<Strategy>> {
+fn load_strategies(files: &Source) -> Result<Vec<Strategy>> {
     let mut strategies = Vec::new();
     for (name, kind) in files.entries(STRATEGIES_DIR)?.unwrap_or_default() {
         let rel = Path::new(STRATEGIES_DIR).join(name);
@@ -241,7 +259,7 @@ fn load_strategies(files: &HostileDir) -> Result<Vec<Strategy>> {
 }
 
 /// Reads `kiln.yaml`; the defaults (no wiring) if there is none.
-fn load_settings(files: &HostileDir, environments: &[String]) -> Result<Settings> {
+fn load_settings(files: &Source, environments: &[String]) -> Result<Settings> {
     let Some(text) = files.read_text(SETTINGS_FILE)? else {
         return Ok(Settings::default());
     };

@@ -19,15 +19,16 @@ pub(crate) enum Kind {
     File,
     Dir,
     Symlink,
-    /// A device, FIFO or socket.
+    /// A device, FIFO or socket (in a git revision: a submodule).
     Special,
 }
 
 impl Kind {
-    fn refusal(self) -> &'static str {
+    /// Why an entry of this kind is refused where something else was expected.
+    pub(crate) fn refusal(self) -> &'static str {
         match self {
             Kind::Symlink => "is a symlink; kiln does not follow symlinks",
-            Kind::Special => "is a device, FIFO or socket, not a regular file",
+            Kind::Special => "is a device, FIFO, socket or submodule, not a regular file",
             Kind::Dir => "is a directory, not a file",
             Kind::File => "is a regular file, not a directory",
         }
@@ -130,6 +131,26 @@ impl HostileDir {
         Ok(Some(entries))
     }
 
+    /// The entries of directory `rel`, each with its size and modification
+    /// time, as [`entries`](Self::entries) sorted and refused; `None` if
+    /// nothing is there. Nothing is followed or opened but the directory.
+    pub(crate) fn stats(&self, rel: impl AsRef<Path>) -> Result<Option<Vec<Stat>>> {
+        let rel = rel.as_ref();
+        let Some((dir, kind, _)) = self.open(rel)? else {
+            return Ok(None);
+        };
+        let Some(dir) = dir.filter(|_| kind == Kind::Dir) else {
+            return Err(self.refuse(rel, kind.refusal()));
+        };
+        let mut stats = sys::list_stats(&dir).map_err(|e| Error::io(self.shown(rel), e))?;
+        stats.retain(|s| s.name != "." && s.name != "..");
+        if let Some(s) = stats.iter().find(|s| s.name.contains('\u{fffd}')) {
+            return Err(self.refuse(&rel.join(&s.name), "has a name that is not UTF-8"));
+        }
+        stats.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Some(stats))
+    }
+
     /// Opens `rel` beneath the root without following symlinks: the open
     /// file or directory (none for anything else), what it is and its size;
     /// `None` if some component does not exist.
@@ -153,6 +174,24 @@ impl HostileDir {
             Err(sys::OpenError::Io(e)) => Err(Error::io(self.shown(rel), e)),
         }
     }
+}
+
+/// A directory entry as [`HostileDir::stats`] sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stat {
+    pub(crate) name: String,
+    pub(crate) kind: Kind,
+    pub(crate) size: u64,
+    /// Modification time: seconds and nanoseconds since the epoch.
+    pub(crate) modified: (i64, u32),
+}
+
+/// Sets the modification (and access) time of each of `files` to `time`.
+pub(crate) fn stamp(files: &[PathBuf], time: (i64, u32)) -> Result<()> {
+    for file in files {
+        sys::set_times(file, time).map_err(|e| Error::io(file, e))?;
+    }
+    Ok(())
 }
 
 /// An advisory lock on a directory (`out/`): exclusive for writers, shared
@@ -277,6 +316,42 @@ mod sys {
         Ok(entries)
     }
 
+    pub(super) fn list_stats(dir: &std::fs::File) -> std::io::Result<Vec<super::Stat>> {
+        let mut stats = Vec::new();
+        for entry in rfs::Dir::read_from(dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            if name.to_bytes() == b"." || name.to_bytes() == b".." {
+                continue;
+            }
+            let st = rfs::statat(dir, name, rfs::AtFlags::SYMLINK_NOFOLLOW)?;
+            stats.push(super::Stat {
+                name: name.to_string_lossy().into_owned(),
+                kind: kind_of(st.st_mode),
+                size: u64::try_from(st.st_size).unwrap_or(0),
+                modified: (st.st_mtime, u32::try_from(st.st_mtime_nsec).unwrap_or(0)),
+            });
+        }
+        Ok(stats)
+    }
+
+    pub(super) fn set_times(file: &Path, (secs, nanos): (i64, u32)) -> std::io::Result<()> {
+        let time = rfs::Timespec {
+            tv_sec: secs,
+            tv_nsec: nanos.into(),
+        };
+        let times = rfs::Timestamps {
+            last_access: time,
+            last_modification: time,
+        };
+        Ok(rfs::utimensat(
+            rfs::CWD,
+            file,
+            &times,
+            rfs::AtFlags::SYMLINK_NOFOLLOW,
+        )?)
+    }
+
     fn open_dir(dir: &Path) -> std::io::Result<std::fs::File> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         Ok(rfs::open(dir, flags, Mode::empty())?.into())
@@ -383,6 +458,16 @@ mod sys {
         Err(std::io::Error::other(
             "listing directories needs a Unix system",
         ))
+    }
+
+    pub(super) fn list_stats(_: &std::fs::File) -> std::io::Result<Vec<super::Stat>> {
+        Err(std::io::Error::other(
+            "listing directories needs a Unix system",
+        ))
+    }
+
+    pub(super) fn set_times(_: &Path, _: (i64, u32)) -> std::io::Result<()> {
+        Ok(())
     }
 
     pub(super) fn lock_dir(dir: &Path, _exclusive: bool) -> std::io::Result<std::fs::File> {

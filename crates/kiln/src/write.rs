@@ -19,7 +19,7 @@
 //! never quote what is in it.
 
 use crate::output::{OutputFile, Rendered, Rendering};
-use crate::safe_fs::{DirLock, HostileDir, Kind};
+use crate::safe_fs::{DirLock, HostileDir, Kind, Stat};
 use kiln_model::{Error, InputError, Result};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,6 +31,12 @@ pub const INDEX_FILE: &str = ".kiln-index.json";
 const STAGING_PREFIX: &str = ".kiln-staging-";
 /// Prefix of an environment's previous generation where names cannot be exchanged atomically.
 const OLD_PREFIX: &str = ".kiln-old-";
+/// The nanoseconds of the modification time kiln gives every file it writes
+/// (and its index) in one directory. A file whose size is as rendered and
+/// whose time still equals its index's, nanoseconds included, has not been
+/// written since; anything else (an edit, a checkout, a copy) gets a time of
+/// its own, and the file is read. `render --check` always reads.
+const STAMP_NANOS: u32 = 271_828_182;
 
 /// What [`write()`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -271,24 +277,20 @@ struct Plan {
 }
 
 fn plan(files: &HostileDir, r: &Rendered) -> Result<Plan> {
-    let exists = env_dir_kind(files, &r.env)?.is_some();
+    let stats = match env_dir_kind(files, &r.env)? {
+        Some(_) => files.stats(&r.env)?.unwrap_or_default(),
+        None => Vec::new(),
+    };
     let old_index = read_index(files, &r.env)?;
     let owned: BTreeSet<String> = old_index
         .as_ref()
         .map(|i| i.keys().cloned().collect())
         .unwrap_or_default();
-    let mut foreign: Vec<String> = if exists {
-        files
-            .entries(&r.env)?
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(name, _)| name)
-            .filter(|name| name != INDEX_FILE && !owned.contains(name))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    foreign.sort();
+    let foreign: Vec<String> = stats
+        .iter()
+        .map(|s| s.name.clone())
+        .filter(|name| name != INDEX_FILE && !owned.contains(name))
+        .collect();
     if let Some(clash) = r
         .files
         .iter()
@@ -304,14 +306,26 @@ fn plan(files: &HostileDir, r: &Rendered) -> Result<Plan> {
         if !unchanged {
             break;
         }
-        unchanged =
-            files.read(Path::new(&r.env).join(&f.name))?.as_deref() == Some(f.contents.as_bytes());
+        unchanged = as_written(files, r, f, &stats)?;
     }
     Ok(Plan {
         foreign,
         unchanged,
         index_file: index_file(&new_index),
     })
+}
+
+/// Whether `out/<env>/<f>` holds `f`: without reading it when its size and
+/// stamp are those kiln gave it (see [`STAMP_NANOS`]), else by its bytes.
+fn as_written(files: &HostileDir, r: &Rendered, f: &OutputFile, stats: &[Stat]) -> Result<bool> {
+    let stat = |name: &str| stats.iter().find(|s| s.name == name);
+    if let (Some(file), Some(index)) = (stat(&f.name), stat(INDEX_FILE)) {
+        let stamped = index.modified.1 == STAMP_NANOS && file.modified == index.modified;
+        if file.kind == Kind::File && stamped && file.size == f.contents.len() as u64 {
+            return Ok(true);
+        }
+    }
+    Ok(files.read(Path::new(&r.env).join(&f.name))?.as_deref() == Some(f.contents.as_bytes()))
 }
 
 fn staging_dir(out: &Path, env: &str) -> PathBuf {
@@ -323,10 +337,16 @@ fn staging_dir(out: &Path, env: &str) -> PathBuf {
 fn stage(out: &Path, files: &HostileDir, r: &Rendered, plan: &Plan) -> Result<()> {
     let staging = staging_dir(out, &r.env);
     std::fs::create_dir(&staging).map_err(|e| Error::io(&staging, e))?;
+    let mut written = Vec::new();
     for file in r.files.iter().chain(std::iter::once(&plan.index_file)) {
         let path = staging.join(&file.name);
         std::fs::write(&path, &file.contents).map_err(|e| Error::io(&path, e))?;
+        written.push(path);
     }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+    crate::safe_fs::stamp(&written, (now, STAMP_NANOS))?;
     let dir = out.join(&r.env);
     for name in &plan.foreign {
         carry_over(

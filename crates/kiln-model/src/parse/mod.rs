@@ -48,6 +48,12 @@ pub fn yaml<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Error> {
     })
 }
 
+/// Reads YAML that kiln wrote itself, or that [`yaml`] has read before:
+/// without the scan and the error locations, which such text does not need.
+pub fn own_yaml(text: &str) -> Option<serde_json::Value> {
+    serde_yaml::from_str(text).ok()
+}
+
 /// Parses `text` (the contents of `file`) as JSON into `T`.
 pub fn json<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Error> {
     scan_json(file, text)?;
