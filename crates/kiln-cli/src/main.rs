@@ -1,6 +1,6 @@
 //! `kiln`: a thin command line over the kiln library.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use kiln::Repo;
 use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
@@ -54,6 +54,8 @@ Examples:
   kiln init my-gitops --repo-url https://git.example.com/gitops.git
                               start a new GitOps repository
   kiln envs                   list environments
+  kiln completions bash       shell completions (also zsh, fish, powershell)
+  kiln man render             the man page of a command (kiln man: kiln(1))
 
 Exit status: 0 ok, 1 differences found (render --check, diff) or errors (check), 2 bad input or usage."
 )]
@@ -110,7 +112,8 @@ enum Command {
     /// Without PATH: every environment (or --env), built exactly as `render`
     /// would, with the suppressions of the description and overlays. With
     /// PATH: YAML files and directories (multi-document files included);
-    /// references resolve among all of them. Exit status: 0 no errors (warnings
+    /// references resolve among all of them; a PATH that is a kiln repository
+    /// root (`kiln check .`) is checked as its environments. Exit status: 0 no errors (warnings
     /// and notes allowed), 1 errors, 2 bad input.
     Check(CheckArgs),
     /// Create a new GitOps repository in DIR: a documented base description,
@@ -139,6 +142,25 @@ enum Command {
     ///
     /// Example: kiln route --strategy cost-optimized --param max_tokens=8000
     Route(RouteArgs),
+    /// Print the completion script for SHELL.
+    ///
+    /// bash: kiln completions bash > ~/.local/share/bash-completion/completions/kiln;
+    /// zsh: kiln completions zsh > "${fpath[1]}/_kiln";
+    /// fish: kiln completions fish > ~/.config/fish/completions/kiln.fish;
+    /// PowerShell: kiln completions powershell >> $PROFILE.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print a man page as roff: kiln(1), or kiln-COMMAND(1) for one command.
+    ///
+    /// All of them: for c in "" render diff check init envs strategies route completions man;
+    /// do kiln man $c > ~/.local/share/man/man1/kiln${c:+-$c}.1; done
+    Man {
+        /// The command whose page to print [default: kiln(1)].
+        command: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -304,11 +326,18 @@ fn run(cli: &Cli) -> kiln::Result<ExitCode> {
     match &cli.command {
         Command::Check(args) => return check(cli, args),
         Command::Init(args) => return init(cli, args),
+        Command::Completions { shell } => return Ok(completions(*shell)),
+        Command::Man { command } => return man_page(command.as_deref()),
         _ => {}
     }
     let repo = open_repo(cli)?;
     match &cli.command {
-        Command::Check(_) | Command::Init(_) => unreachable!("handled above: no repository needed"),
+        Command::Check(_)
+        | Command::Init(_)
+        | Command::Completions { .. }
+        | Command::Man { .. } => {
+            unreachable!("handled above: no repository needed")
+        }
         Command::Envs => {
             for env in repo.environments() {
                 outln!("{env}");
@@ -323,6 +352,35 @@ fn run(cli: &Cli) -> kiln::Result<ExitCode> {
         },
         Command::Route(args) => route(&repo, args),
     }
+}
+
+fn completions(shell: clap_complete::Shell) -> ExitCode {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "kiln", &mut script);
+    let _ = std::io::stdout().write_all(&script);
+    ExitCode::SUCCESS
+}
+
+fn man_page(command: Option<&str>) -> kiln::Result<ExitCode> {
+    let mut kiln = Cli::command();
+    kiln.build();
+    let page = match command {
+        None => kiln,
+        Some(name) => match kiln.find_subcommand(name) {
+            Some(sub) => sub.clone(),
+            None => {
+                let names: Vec<&str> = kiln.get_subcommands().map(|c| c.get_name()).collect();
+                not_found("command", name, &names);
+                return Ok(ExitCode::from(2));
+            }
+        },
+    };
+    let mut roff = Vec::new();
+    clap_mangen::Man::new(page)
+        .render(&mut roff)
+        .map_err(|e| kiln::Error::io("the man page", e))?;
+    let _ = std::io::stdout().write_all(&roff);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn init(cli: &Cli, args: &InitArgs) -> kiln::Result<ExitCode> {
@@ -353,6 +411,30 @@ fn stdout_color(cli: &Cli) -> bool {
     }
 }
 
+/// The findings of a repository's environments (all, or `only`), with the
+/// GitOps wiring when all are checked.
+fn repository_findings(repo: &Repo, only: &[String]) -> kiln::Result<Vec<kiln::check::Finding>> {
+    let names = if only.is_empty() {
+        repo.environments().to_vec()
+    } else {
+        only.to_vec()
+    };
+    let envs = names
+        .iter()
+        .map(|name| repo.environment(name))
+        .collect::<kiln::Result<Vec<_>>>()?;
+    let mut all = Vec::new();
+    for env in &envs {
+        all.extend(kiln::inspect(env)?.findings);
+    }
+    if only.is_empty() {
+        for (dir, resources) in kiln::gitops::resources(repo.settings(), &envs) {
+            all.extend(kiln::check::check(&kiln::manifests_of(&dir, &resources)));
+        }
+    }
+    Ok(all)
+}
+
 fn check(cli: &Cli, args: &CheckArgs) -> kiln::Result<ExitCode> {
     use kiln::check::report;
     if args.list_rules {
@@ -362,28 +444,20 @@ fn check(cli: &Cli, args: &CheckArgs) -> kiln::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let findings = if args.paths.is_empty() {
-        let repo = open_repo(cli)?;
-        let names = if args.envs.is_empty() {
-            repo.environments().to_vec()
-        } else {
-            args.envs.clone()
-        };
-        let envs = names
-            .iter()
-            .map(|name| repo.environment(name))
-            .collect::<kiln::Result<Vec<_>>>()?;
+        repository_findings(&open_repo(cli)?, &args.envs)?
+    } else {
+        // A repository root among the paths is checked as kiln renders it, not as manifests.
+        let (roots, manifests): (Vec<&PathBuf>, Vec<&PathBuf>) =
+            args.paths.iter().partition(|p| Repo::is_root(p));
         let mut all = Vec::new();
-        for env in &envs {
-            all.extend(kiln::inspect(env)?.findings);
+        for root in roots {
+            all.extend(repository_findings(&Repo::open(root)?, &args.envs)?);
         }
-        if args.envs.is_empty() {
-            for (dir, resources) in kiln::gitops::resources(repo.settings(), &envs) {
-                all.extend(kiln::check::check(&kiln::manifests_of(&dir, &resources)));
-            }
+        if !manifests.is_empty() {
+            let manifests: Vec<PathBuf> = manifests.into_iter().cloned().collect();
+            all.extend(kiln::check::check(&kiln::manifests::load(&manifests)?));
         }
         all
-    } else {
-        kiln::check::check(&kiln::manifests::load(&args.paths)?)
     };
     match args.format {
         CheckFormat::Text => out!("{}", report::text(&findings, stdout_color(cli))),
@@ -505,13 +579,15 @@ fn strategy_header(repo: &Repo, env: Option<&str>, name: &str) -> kiln::Result<E
 
 fn no_such_strategy(set: &[std::sync::Arc<kiln::strategy::Strategy>], name: &str) {
     let names: Vec<&str> = set.iter().map(|s| s.name.as_str()).collect();
+    not_found("strategy", name, &names);
+}
+
+/// "no strategy `x` (did you mean `y`?); there are: …" on stderr.
+fn not_found(what: &str, name: &str, names: &[&str]) {
     let hint = kiln::closest(name, names.iter().copied())
         .map(|c| format!(" (did you mean `{c}`?)"))
         .unwrap_or_default();
-    errln!(
-        "no strategy `{name}`{hint}; there are: {}",
-        names.join(", ")
-    );
+    errln!("no {what} `{name}`{hint}; there are: {}", names.join(", "));
 }
 
 fn route(repo: &Repo, args: &RouteArgs) -> kiln::Result<ExitCode> {

@@ -680,3 +680,129 @@ fn init_refuses_a_non_empty_directory_and_a_bad_url_writes_nothing() {
     assert!(empty.path().join("out/prod").is_dir());
     assert!(!empty.path().join("out/argocd").exists());
 }
+
+/// The subcommands `kiln help` lists (not `help` itself).
+fn subcommands() -> Vec<String> {
+    let (_, help, _) = code(kiln_bare().arg("help"));
+    help.split("Commands:\n")
+        .nth(1)
+        .expect("a command list")
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+/// What bash offers after `words` (the last one being completed), with the
+/// script `kiln completions bash` prints loaded.
+fn bash_completes(script: &Path, words: &[&str]) -> Vec<String> {
+    let program = format!(
+        "source {script}; COMP_WORDS=({words}); COMP_CWORD={last}; COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}; \
+         _kiln kiln \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script = script.display(),
+        words = words.join(" "),
+        last = words.len() - 1,
+        line = words.join(" "),
+    );
+    let (status, stdout, stderr) = code(Command::new("bash").args(["--norc", "-c", &program]));
+    assert_eq!(status, 0, "{stderr}");
+    stdout.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn completions_complete_subcommands_and_options_in_every_shell() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let (status, script, stderr) = code(kiln_bare().args(["completions", shell]));
+        assert_eq!(status, 0, "{shell}: {stderr}");
+        for command in subcommands() {
+            assert!(script.contains(&command), "{shell} lacks {command}");
+        }
+        assert!(script.contains("strategy"), "{shell} lacks route's options");
+        put(dir.path(), shell, &script);
+    }
+    let bash = dir.path().join("bash");
+    assert!(bash_completes(&bash, &["kiln", "ren"]).contains(&"render".to_string()));
+    let route = bash_completes(&bash, &["kiln", "route", "--str"]);
+    assert_eq!(route, ["--strategy"], "{route:?}");
+    let formats = bash_completes(&bash, &["kiln", "diff", "--format", ""]);
+    assert_eq!(formats, ["text", "markdown", "json"], "{formats:?}");
+
+    let (status, _, stderr) = code(kiln_bare().args(["completions", "tcsh"]));
+    assert_eq!(status, 2);
+    assert!(stderr.contains("possible values"), "{stderr}");
+}
+
+/// `kiln man ARGS` rendered by groff (Debian's groff-base, which man-db needs)
+/// as `man` runs it, plain text, warnings on, its words joined by one space
+/// (groff justifies lines); fails on any warning.
+fn man(args: &[&str]) -> String {
+    let (status, page, stderr) = code(kiln_bare().arg("man").args(args));
+    assert_eq!(status, 0, "{stderr}");
+    let dir = tempfile::tempdir().expect("tmp");
+    put(dir.path(), "page.1", &page);
+    let (status, text, warnings) = code(
+        Command::new("groff")
+            .args(["-man", "-Tutf8", "-ww", "-P-cbou"])
+            .arg(dir.path().join("page.1")),
+    );
+    assert_eq!(status, 0, "{warnings}");
+    assert!(
+        warnings.is_empty(),
+        "groff warns on kiln man {args:?}: {warnings}"
+    );
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn man_pages_render_without_warnings_and_document_every_subcommand() {
+    let kiln = man(&[]);
+    for section in ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "SUBCOMMANDS"] {
+        assert!(
+            kiln.contains(&format!(" {section} ")),
+            "no {section} in {kiln}"
+        );
+    }
+    for command in subcommands() {
+        assert!(
+            kiln.contains(&format!("kiln-{command}(1)")),
+            "no {command} in {kiln}"
+        );
+        let page = man(&[&command]);
+        assert!(page.starts_with(&format!("kiln-{command}(1)")), "{page}");
+        assert!(page.contains(&format!("kiln {command}")), "{page}");
+    }
+    assert!(man(&["route"]).contains("--strategy"));
+
+    let (status, _, stderr) = code(kiln_bare().args(["man", "rendr"]));
+    assert_eq!(status, 2);
+    assert!(stderr.contains("did you mean `render`"), "{stderr}");
+}
+
+#[test]
+fn check_of_a_repository_root_checks_its_environments_not_its_inputs() {
+    let dir = copy_inputs(false);
+    let root = dir.path();
+    let (status, as_environments, stderr) = code(kiln(root).arg("check"));
+    assert_eq!(status, 0, "{stderr}");
+    let (status, at_root, stderr) = code(
+        Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .current_dir(root)
+            .args(["--color", "never", "check", "."]),
+    );
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(at_root, as_environments);
+    assert!(!at_root.contains("not-an-object"), "{at_root}");
+
+    // Beside a manifest directory, both are checked.
+    put(
+        root,
+        "k8s/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: true\n  containers: [{name: c, image: nginx}]\n",
+    );
+    let (status, both, _) = code(kiln(root).arg("check").arg(root).arg(root.join("k8s")));
+    assert_eq!(status, 1, "{both}");
+    assert!(both.contains("k8s/pod.yaml"), "{both}");
+}

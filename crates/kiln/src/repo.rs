@@ -82,11 +82,16 @@ impl Repo {
             .map_err(|e| Error::io(start.to_path_buf(), e))?;
         let root = start
             .ancestors()
-            .find(|dir| dir.join(BASE_DIR).is_dir() && dir.join(OVERLAYS_DIR).is_dir())
+            .find(|dir| Repo::is_root(dir))
             .ok_or_else(|| Error::NoRepository {
                 start: start.clone(),
             })?;
         Repo::open(root)
+    }
+
+    /// Whether `dir` is a repository root: it has both `base/` and `overlays/`.
+    pub fn is_root(dir: &Path) -> bool {
+        dir.join(BASE_DIR).is_dir() && dir.join(OVERLAYS_DIR).is_dir()
     }
 
     /// The repository root (canonical).
