@@ -806,3 +806,29 @@ fn check_of_a_repository_root_checks_its_environments_not_its_inputs() {
     assert_eq!(status, 1, "{both}");
     assert!(both.contains("k8s/pod.yaml"), "{both}");
 }
+
+#[test]
+fn diff_against_a_missing_base_says_why_and_what_to_do() {
+    let dir = copy_inputs(false);
+    let root = dir.path();
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "first"]);
+    let (status, _, stderr) = code(kiln(root).args(["diff", "--base", "origin/main"]));
+    assert_eq!(status, 2, "{stderr}");
+    assert!(stderr.contains("no remote `origin`"), "{stderr}");
+    assert!(stderr.contains("make diff BASE=main"), "{stderr}");
+
+    git(
+        root,
+        &[
+            "remote",
+            "add",
+            "origin",
+            "https://git.example.com/gitops.git",
+        ],
+    );
+    let (status, _, stderr) = code(kiln(root).args(["diff", "--base", "origin/main"]));
+    assert_eq!(status, 2, "{stderr}");
+    assert!(stderr.contains("git fetch origin main"), "{stderr}");
+}

@@ -60,18 +60,7 @@ pub fn revision(repo_root: &Path, rev: &str) -> Result<Revision> {
             message: format!("`{rev}` is not a revision"),
         });
     }
-    let commit = String::from_utf8_lossy(&git(
-        repo_root,
-        &[
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            "--end-of-options",
-            &format!("{rev}^{{commit}}"),
-        ],
-    )?)
-    .trim()
-    .to_string();
+    let commit = commit_of(repo_root, rev)?;
     let listing = git(
         repo_root,
         &["ls-tree", "-r", "-l", "-z", "--full-tree", &commit],
@@ -84,6 +73,45 @@ pub fn revision(repo_root: &Path, rev: &str) -> Result<Revision> {
         commit,
         repo,
     })
+}
+
+/// The commit `rev` names; where there is none, why (a missing remote, an
+/// unfetched branch) and what to do.
+fn commit_of(repo_root: &Path, rev: &str) -> Result<String> {
+    let spec = format!("{rev}^{{commit}}");
+    let args = [
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        "--end-of-options",
+        &spec,
+    ];
+    match git(repo_root, &args) {
+        Ok(out) => Ok(String::from_utf8_lossy(&out).trim().to_string()),
+        Err(Error::Git { message, .. }) if message.is_empty() => Err(Error::Git {
+            command: "git rev-parse".into(),
+            message: no_such_revision(repo_root, rev),
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+fn no_such_revision(repo_root: &Path, rev: &str) -> String {
+    let mut message = format!("no branch, tag or commit `{rev}` in this repository");
+    let remotes = git(repo_root, &["remote"]).unwrap_or_default();
+    let remotes = String::from_utf8_lossy(&remotes);
+    if let Some((remote, branch)) = rev.split_once('/') {
+        if remotes.lines().any(|r| r == remote) {
+            message.push_str(&format!(
+                "; fetch it first (`git fetch {remote} {branch}`; a shallow CI clone lacks other branches)"
+            ));
+        } else {
+            message.push_str(&format!(
+                "; it has no remote `{remote}`: add one (`git remote add {remote} URL && git fetch {remote}`) or compare with a local branch (`--base {branch}`, or `make diff BASE={branch}`)"
+            ));
+        }
+    }
+    message
 }
 
 fn git(root: &Path, args: &[&str]) -> Result<Vec<u8>> {
