@@ -832,3 +832,35 @@ fn diff_against_a_missing_base_says_why_and_what_to_do() {
     assert_eq!(status, 2, "{stderr}");
     assert!(stderr.contains("git fetch origin main"), "{stderr}");
 }
+
+#[test]
+fn an_image_changed_with_images_is_refused_with_the_way_that_works() {
+    let dir = copy_inputs(false);
+    let root = dir.path();
+    let overlay = root.join("overlays/dev/overlay.yaml");
+    let text = std::fs::read_to_string(&overlay).expect("overlay");
+    put(
+        root,
+        "overlays/dev/overlay.yaml",
+        &format!("{text}images: [ {{ name: portkeyai/gateway, newTag: \"1.13.0\" }} ]\n"),
+    );
+    let (status, _, stderr) = code(kiln(root).args(["render", "--env", "dev"]));
+    assert_eq!(status, 2, "{stderr}");
+    assert!(stderr.contains("[version-label]"), "{stderr}");
+    assert!(stderr.contains("set: { image: { tag: ... } }"), "{stderr}");
+    assert!(
+        !root.join("out/dev").exists(),
+        "nothing is written on error"
+    );
+
+    // The way it names works.
+    put(root, "overlays/dev/overlay.yaml", &text);
+    edit(
+        root,
+        "overlays/dev/overlay.yaml",
+        "set:\n",
+        "set:\n  image: { tag: \"1.13.0\" }\n",
+    );
+    let (status, _, stderr) = code(kiln(root).args(["render", "--env", "dev"]));
+    assert_eq!(status, 0, "{stderr}");
+}

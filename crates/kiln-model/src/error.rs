@@ -126,8 +126,9 @@ pub enum Error {
     },
 }
 
+/// Each finding on a line, then how to fix each rule found, once.
 fn list(findings: &[crate::finding::Finding]) -> String {
-    findings
+    let mut out: String = findings
         .iter()
         .map(|f| {
             format!(
@@ -140,7 +141,14 @@ fn list(findings: &[crate::finding::Finding]) -> String {
                 f.pointer
             )
         })
-        .collect()
+        .collect();
+    let mut rules: Vec<&crate::rules::Rule> = findings.iter().map(|f| f.rule).collect();
+    rules.sort_by_key(|r| r.id);
+    rules.dedup_by_key(|r| r.id);
+    for rule in rules {
+        out.push_str(&format!("\n  [{}] {}", rule.id, rule.help));
+    }
+    out
 }
 
 /// Bad content in one input file.

@@ -134,7 +134,7 @@ rules! {
         "pin the image to a version tag (and a digest if you can)";
     VERSION_LABEL = "version-label", Error,
         "the app.kubernetes.io/version label or annotation equals the image tag",
-        "set app.kubernetes.io/version to the tag of the workload's image (kiln does this for you)";
+        "set app.kubernetes.io/version to the tag of the workload's image; in a kiln overlay change the image with `set: { image: { tag: ... } }`, which moves the label with it (`images:` changes only the image)";
     RESOURCES = "resources", Error,
         "containers set cpu and memory requests and limits",
         "set resources.requests and resources.limits with cpu and memory";
