@@ -15,7 +15,7 @@
 //! Run with `make bench`; it prints two markdown tables of medians.
 //! Benchmarks are not tests: nothing here asserts a time.
 
-use kiln_tests::{repo_root, synthetic_kustomize_tree, synthetic_repo};
+use kiln_tests::{git, repo_root, synthetic_kustomize_tree, synthetic_repo};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
@@ -117,22 +117,6 @@ fn kiln_at(kiln: &Path, repo: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(kiln);
     command.arg("--repo").arg(repo).args(args);
     command
-}
-
-fn git(repo: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args([
-            "-c",
-            "user.name=bench",
-            "-c",
-            "user.email=bench@example.com",
-        ])
-        .args(args)
-        .status()
-        .expect("git");
-    assert!(status.success(), "git {args:?}");
 }
 
 /// Commits the repository, then a one-line strategy change on top (HEAD~1 → HEAD),

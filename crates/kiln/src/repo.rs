@@ -194,12 +194,7 @@ fn list_environments(files: &Source) -> Result<Vec<String>> {
         }
         match kind {
             Kind::Dir => {}
-            Kind::Symlink => {
-                return Err(Error::unsafe_path(
-                    rel,
-                    "is a symlink; kiln does not follow symlinks",
-                ));
-            }
+            Kind::Symlink => return Err(Error::unsafe_path(rel, kind.refusal())),
             _ => {
                 return Err(Error::unsafe_path(
                     rel,
@@ -243,12 +238,7 @@ fn load_strategies(files: &Source) -> Result<Vec<Strategy>> {
         let rel = Path::new(STRATEGIES_DIR).join(name);
         match kind {
             Kind::File => {}
-            Kind::Symlink => {
-                return Err(Error::unsafe_path(
-                    rel,
-                    "is a symlink; kiln does not follow symlinks",
-                ));
-            }
+            Kind::Symlink => return Err(Error::unsafe_path(rel, kind.refusal())),
             _ => {
                 return Err(Error::unsafe_path(
                     rel,
