@@ -410,6 +410,33 @@ fn cases() -> Vec<Case> {
             "/spec/template/spec/containers/0/env/2/value",
         ),
         case(
+            "literal-credential",
+            ("ConfigMap", "web-config"),
+            add("/data/DB_PASSWORD".into(), json!("hunter2")),
+            "/data/DB_PASSWORD",
+        ),
+        case(
+            "pdb-drain",
+            ("PodDisruptionBudget", "web"),
+            replace("/spec/minAvailable".into(), json!(2)),
+            "/spec/minAvailable",
+        ),
+        case(
+            "pdb-drain",
+            ("PodDisruptionBudget", "web"),
+            replace("/spec/minAvailable".into(), json!("100%")),
+            "/spec/minAvailable",
+        ),
+        case(
+            "pdb-drain",
+            ("PodDisruptionBudget", "web"),
+            json!([
+                {"op": "remove", "path": "/spec/minAvailable"},
+                {"op": "add", "path": "/spec/maxUnavailable", "value": 0},
+            ]),
+            "/spec/maxUnavailable",
+        ),
+        case(
             "object-size",
             ("ConfigMap", "web-config"),
             add("/data/BIG".into(), json!("x".repeat(1 << 20))),
@@ -485,7 +512,10 @@ fn every_rule_fails_on_its_broken_fixture_at_the_right_place() {
 
 #[test]
 fn every_rule_has_a_failing_case() {
-    let covered: Vec<&str> = cases().iter().map(|c| c.rule).collect();
+    // environment-collision compares environments of a repository: its cases
+    // are in tests/integration/first_day.rs.
+    let mut covered: Vec<&str> = cases().iter().map(|c| c.rule).collect();
+    covered.push("environment-collision");
     for rule in RULES {
         assert!(
             covered.contains(&rule.id),
@@ -561,6 +591,27 @@ fn legitimate_variants_pass() {
             "cpu as a number",
             D,
             replace(format!("{C}/resources/limits/cpu"), json!(1)),
+        ),
+        (
+            "a disruption budget as a percentage that leaves one replica to evict",
+            ("PodDisruptionBudget", "web"),
+            replace("/spec/minAvailable".into(), json!("50%")),
+        ),
+        (
+            "a disruption budget by maxUnavailable",
+            ("PodDisruptionBudget", "web"),
+            json!([
+                {"op": "remove", "path": "/spec/minAvailable"},
+                {"op": "add", "path": "/spec/maxUnavailable", "value": 1},
+            ]),
+        ),
+        (
+            "a disruption budget of another app",
+            ("PodDisruptionBudget", "web"),
+            replace(
+                "/spec/selector/matchLabels/app.kubernetes.io~1name".into(),
+                json!("db"),
+            ),
         ),
         (
             "an explicit null",
@@ -640,10 +691,10 @@ fn some_findings() -> Vec<Finding> {
 #[test]
 fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
     let found = some_findings();
-    let (ok, out) = validates(&sarif_schema(), &check::report::sarif(&found));
+    let (ok, out) = validates(&sarif_schema(), &check::report::sarif(&found, &repo_root()));
     assert!(ok, "{out}");
     // Negative control: a result without a message is not SARIF.
-    let mut broken = check::report::sarif(&found);
+    let mut broken = check::report::sarif(&found, &repo_root());
     broken["runs"][0]["results"][0]["message"] = json!("text");
     assert!(!validates(&sarif_schema(), &broken).0);
 }

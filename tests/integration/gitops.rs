@@ -206,7 +206,13 @@ fn without_settings_there_is_no_wiring_and_stale_wiring_is_pruned() {
     put(
         repo.path(),
         "kiln.yaml",
-        "gitops: { repoURL: 'https://git.example.com/g.git', argocd: {}, flux: {} }\n",
+        &format!(
+            "gitops: {{ repoURL: 'https://git.example.com/g.git', argocd: {{}}, flux: {{}}, environments: {{ {} }} }}\n",
+            // Every environment but homelab in a cluster of its own (rule environment-collision).
+            ["aks", "dev", "eks", "gke", "prod", "staging"]
+                .map(|e| format!("{e}: {{ cluster: {e}, kubeConfigSecret: {e} }}"))
+                .join(", ")
+        ),
     );
     let open = || kiln::Repo::open(repo.path()).expect("repo");
     let all = kiln::render_repo(&open()).expect("renders");

@@ -70,6 +70,14 @@ fn image<'c>(o: &Object, c: &ContainerView<'c>, out: &mut Findings) -> Option<&'
     None
 }
 
+/// A non-empty literal that looks like a key, or is named like a credential
+/// (`DB_PASSWORD: hunter2`) and is not a `$(VAR)` reference.
+fn is_credential(name: &str, value: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    let named = upper == "PASSWORD" || SECRET_NAME_SUFFIXES.iter().any(|s| upper.ends_with(s));
+    !value.is_empty() && (looks_like_key(value) || (named && !value.contains("$(")))
+}
+
 /// No literal value in an env var that looks like a credential or is named like one.
 fn literal_credentials(o: &Object, c: &ContainerView, out: &mut Findings) {
     let name = c.name;
@@ -77,10 +85,7 @@ fn literal_credentials(o: &Object, c: &ContainerView, out: &mut Findings) {
         let Some(value) = env.value.as_deref().filter(|v| !v.is_empty()) else {
             continue;
         };
-        let named_secret = SECRET_NAME_SUFFIXES
-            .iter()
-            .any(|s| env.name.to_ascii_uppercase().ends_with(s));
-        if looks_like_key(value) || (named_secret && !value.contains("$(")) {
+        if is_credential(&env.name, value) {
             out.push(
                 &LITERAL_CREDENTIAL,
                 o,
@@ -186,12 +191,12 @@ pub(super) fn object(o: &Object, out: &mut Findings) {
         ("v1", "ConfigMap") => {
             let data = o.at("/data").and_then(|d| d.as_object());
             for (key, value) in data.into_iter().flatten() {
-                if value.as_str().is_some_and(looks_like_key) {
+                if value.as_str().is_some_and(|v| is_credential(key, v)) {
                     out.push(
                         &LITERAL_CREDENTIAL,
                         o,
                         pointer_join("/data", key),
-                        format!("ConfigMap key `{key}` holds a value that looks like a credential"),
+                        format!("ConfigMap key `{key}` holds a literal value that looks like a credential or is named like one"),
                     );
                 }
             }

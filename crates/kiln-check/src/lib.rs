@@ -21,6 +21,7 @@
 //! ```
 
 mod crd;
+mod disruption;
 mod hygiene;
 mod object;
 mod pss;
@@ -82,6 +83,7 @@ pub fn check(manifests: &[Manifest]) -> Vec<Finding> {
         hygiene::object(o, &mut out);
     }
     references::check(&objects, &mut out);
+    disruption::check(&objects, &mut out);
     let mut findings = out.0;
     findings.sort_by(|a, b| {
         (&a.file, a.line, &a.pointer, a.rule.id).cmp(&(&b.file, b.line, &b.pointer, b.rule.id))

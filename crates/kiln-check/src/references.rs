@@ -41,7 +41,7 @@ pub(super) fn check(objects: &[Object], out: &mut Findings) {
 }
 
 /// Whether `selector` selects an object labelled `labels`.
-fn selects(selector: &LabelSelector, labels: &Labels) -> bool {
+pub(super) fn selects(selector: &LabelSelector, labels: &Labels) -> bool {
     let by_label = selector
         .match_labels
         .iter()
@@ -61,7 +61,7 @@ fn selects(selector: &LabelSelector, labels: &Labels) -> bool {
     by_label && by_expression
 }
 
-fn label_selector(value: Option<&Value>) -> Option<LabelSelector> {
+pub(super) fn label_selector(value: Option<&Value>) -> Option<LabelSelector> {
     LabelSelector::deserialize(value?).ok()
 }
 

@@ -3,6 +3,7 @@
 
 use super::{Finding, RULES, Rule, Severity};
 use serde_json::{Value, json};
+use std::path::Path;
 
 /// Counts of unsuppressed errors, warnings and notes, and of suppressed findings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -76,14 +77,9 @@ pub fn text(findings: &[Finding], color: bool) -> String {
             "  {}:{level}[{}] {}\n",
             f.line, f.rule.id, f.message
         ));
-        out.push_str(&format!(
-            "      at {}\n",
-            if f.pointer.is_empty() {
-                "/"
-            } else {
-                &f.pointer
-            }
-        ));
+        if !f.pointer.is_empty() {
+            out.push_str(&format!("      at {}\n", f.pointer));
+        }
         match &f.suppressed {
             Some(reason) => out.push_str(&format!("      reason: {reason}\n")),
             None => out.push_str(&format!("      help: {}\n", f.rule.help)),
@@ -131,10 +127,80 @@ fn rule_json(r: &Rule) -> Value {
     })
 }
 
+/// The base of relative artifact URIs in SARIF (code scanning services map it
+/// to the checkout).
+const SRCROOT: &str = "SRCROOT";
+
+/// Percent-encodes what may not stand in a URI path (RFC 3986: all but
+/// unreserved characters and `/`).
+fn uri_path(path: &str) -> String {
+    path.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Where a finding's file is, relative to `base` (with `uriBaseId`) when it
+/// is inside it, else as an absolute `file://` URI.
+fn artifact_location(f: &Finding, base: &Path) -> Value {
+    let file = if f.file.is_absolute() {
+        f.file.strip_prefix(base).unwrap_or(&f.file)
+    } else {
+        &f.file
+    };
+    if file.is_absolute() {
+        json!({"uri": file_uri(file)})
+    } else {
+        let path = file.to_string_lossy().replace('\\', "/");
+        json!({"uri": uri_path(&path), "uriBaseId": SRCROOT})
+    }
+}
+
+/// A directory's `file:///…/` URI: with the trailing slash that makes
+/// relative URIs resolve inside it.
+fn directory_uri(dir: &Path) -> String {
+    let uri = file_uri(dir);
+    if uri.ends_with('/') {
+        uri
+    } else {
+        format!("{uri}/")
+    }
+}
+
+/// `file:///…` for an absolute path (a Windows drive letter keeps its colon).
+fn file_uri(path: &Path) -> String {
+    let path = path.to_string_lossy().replace('\\', "/");
+    let path = path.trim_start_matches('/');
+    let (drive, rest) = match path.split_once(':') {
+        Some((d, rest)) if d.len() == 1 => (format!("{d}:"), rest),
+        _ => (String::new(), path),
+    };
+    format!("file:///{drive}{}", uri_path(rest))
+}
+
 /// A SARIF 2.1.0 log with one run of kiln: every rule, and one result per
 /// finding located by file and line (the JSON pointer is in `properties`).
-/// Suppressed findings carry an `external` suppression with the reason.
-pub fn sarif(findings: &[Finding]) -> Value {
+/// Files are URIs relative to `base` (an absolute directory, the run's
+/// `SRCROOT`): relative paths as they are, absolute ones inside `base` with
+/// it stripped, others as absolute `file://` URIs. Suppressed findings carry
+/// an `external` suppression with the reason.
+///
+/// ```
+/// use kiln_check::{Manifest, check, report};
+/// let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+///     "spec": {"containers": [{"name": "c", "image": "nginx"}]}});
+/// let findings = check(&[Manifest::new("/work/repo/k8s/pod.yaml", pod)]);
+/// let log = report::sarif(&findings, std::path::Path::new("/work/repo"));
+/// let location = &log["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
+/// assert_eq!(location["artifactLocation"]["uri"], "k8s/pod.yaml");
+/// assert_eq!(location["artifactLocation"]["uriBaseId"], "SRCROOT");
+/// assert_eq!(log["runs"][0]["originalUriBaseIds"]["SRCROOT"]["uri"], "file:///work/repo/");
+/// ```
+pub fn sarif(findings: &[Finding], base: &Path) -> Value {
     let results: Vec<Value> = findings
         .iter()
         .map(|f| {
@@ -145,7 +211,7 @@ pub fn sarif(findings: &[Finding]) -> Value {
                 "message": {"text": format!("{}: {}", f.object, f.message)},
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": {"uri": uri(f)},
+                        "artifactLocation": artifact_location(f, base),
                         "region": {"startLine": f.line},
                     },
                     "logicalLocations": [{
@@ -172,6 +238,7 @@ pub fn sarif(findings: &[Finding]) -> Value {
                 "informationUri": "https://example.invalid/kiln",
                 "rules": RULES.iter().map(|r| rule_json(r)).collect::<Vec<_>>(),
             }},
+            "originalUriBaseIds": {SRCROOT: {"uri": directory_uri(base)}},
             "results": results,
         }],
     })

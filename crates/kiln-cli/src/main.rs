@@ -395,6 +395,16 @@ fn init(cli: &Cli, args: &InitArgs) -> kiln::Result<ExitCode> {
             errln!("{:>10} {}", "created", args.dir.join(f).display());
         }
         errln!(
+            "\nThe Makefile pins kiln {} and builds it from {} on first use (README.md: \"kiln itself\").",
+            env!("CARGO_PKG_VERSION"),
+            kiln::init::KILN_SOURCE
+        );
+        if kiln::init::KILN_SOURCE.contains(".invalid") {
+            errln!(
+                "warning: this kiln was built without a public source URL; set KILN_GIT in the Makefile to where kiln's source is, or run make with KILN=kiln"
+            );
+        }
+        errln!(
             "\nNext: edit the lines marked CHANGE ME, then\n  cd {} && make render   # writes out/; commit everything",
             args.dir.display()
         );
@@ -413,28 +423,6 @@ fn stdout_color(cli: &Cli) -> bool {
 
 /// The findings of a repository's environments (all, or `only`), with the
 /// GitOps wiring when all are checked.
-fn repository_findings(repo: &Repo, only: &[String]) -> kiln::Result<Vec<kiln::check::Finding>> {
-    let names = if only.is_empty() {
-        repo.environments().to_vec()
-    } else {
-        only.to_vec()
-    };
-    let envs = names
-        .iter()
-        .map(|name| repo.environment(name))
-        .collect::<kiln::Result<Vec<_>>>()?;
-    let mut all = Vec::new();
-    for env in &envs {
-        all.extend(kiln::inspect(env)?.findings);
-    }
-    if only.is_empty() {
-        for (dir, resources) in kiln::gitops::resources(repo.settings(), &envs) {
-            all.extend(kiln::check::check(&kiln::manifests_of(&dir, &resources)));
-        }
-    }
-    Ok(all)
-}
-
 fn check(cli: &Cli, args: &CheckArgs) -> kiln::Result<ExitCode> {
     use kiln::check::report;
     if args.list_rules {
@@ -443,26 +431,37 @@ fn check(cli: &Cli, args: &CheckArgs) -> kiln::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let findings = if args.paths.is_empty() {
-        repository_findings(&open_repo(cli)?, &args.envs)?
+    let cwd = std::env::current_dir().map_err(|e| kiln::Error::io(".", e))?;
+    // Files are relative to `base`: the repository's root, or the working directory.
+    let (base, findings) = if args.paths.is_empty() {
+        let repo = open_repo(cli)?;
+        let base = cwd.join(repo.root());
+        (base, kiln::check_repo(&repo, &args.envs)?)
     } else {
         // A repository root among the paths is checked as kiln renders it, not as manifests.
         let (roots, manifests): (Vec<&PathBuf>, Vec<&PathBuf>) =
             args.paths.iter().partition(|p| Repo::is_root(p));
         let mut all = Vec::new();
         for root in roots {
-            all.extend(repository_findings(&Repo::open(root)?, &args.envs)?);
+            let found = kiln::check_repo(&Repo::open(root)?, &args.envs)?;
+            all.extend(found.into_iter().map(|mut f| {
+                let joined = root.join(&f.file);
+                f.file = joined
+                    .strip_prefix(".")
+                    .map_or(joined.clone(), std::path::Path::to_path_buf);
+                f
+            }));
         }
         if !manifests.is_empty() {
             let manifests: Vec<PathBuf> = manifests.into_iter().cloned().collect();
             all.extend(kiln::check::check(&kiln::manifests::load(&manifests)?));
         }
-        all
+        (cwd, all)
     };
     match args.format {
         CheckFormat::Text => out!("{}", report::text(&findings, stdout_color(cli))),
         CheckFormat::Json => out!("{}", kiln::emit::json(&report::json(&findings))),
-        CheckFormat::Sarif => out!("{}", kiln::emit::json(&report::sarif(&findings))),
+        CheckFormat::Sarif => out!("{}", kiln::emit::json(&report::sarif(&findings, &base))),
     }
     Ok(if kiln::check::has_errors(&findings) {
         ExitCode::from(1)

@@ -317,7 +317,8 @@ fn strategies_lists_mode_targets_and_header() {
     let (status, _, stderr) = code(kiln(dir.path()).arg("render"));
     assert_eq!(status, 2);
     assert!(
-        stderr.contains("strategies/bad.json at /targets/0: the gateway refuses this"),
+        stderr.contains("strategies/bad.json:1:1 at /targets/0: the gateway refuses this")
+            && !stderr.contains("errors"),
         "{stderr}"
     );
     assert!(!dir.path().join("out").exists());

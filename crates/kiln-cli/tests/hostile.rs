@@ -450,6 +450,11 @@ fn a_closed_pipe_ends_output_quietly() {
         vec!["check"],
         vec!["route", "-s", "claude-models"],
         vec!["diff", "--format", "json"],
+        vec!["man"],
+        vec!["completions", "bash"],
+        vec!["--help"],
+        vec!["render", "--help"],
+        vec!["--version"],
     ] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
             .arg("--repo")

@@ -102,6 +102,18 @@ pub enum Error {
         findings: Vec<crate::finding::Finding>,
     },
 
+    /// Independent errors of one run (each environment fails on its own),
+    /// all reported at once (the first 20 of them).
+    #[error("{} errors{}", errors.len() + more, if *more > 0 { format!(" (the first {} follow)", errors.len()) } else { String::new() })]
+    #[diagnostic(code(kiln::several))]
+    Several {
+        /// The errors, in the order of their environments.
+        #[related]
+        errors: Vec<Error>,
+        /// How many more there were.
+        more: usize,
+    },
+
     /// `kiln init` into a directory that already has files.
     #[error("{} is not empty (it has {}); kiln init only creates new repositories", dir.display(), found.join(", "))]
     #[diagnostic(
@@ -126,19 +138,62 @@ pub enum Error {
     },
 }
 
+/// The most errors [`Error::Several`] reports.
+pub const MAX_REPORTED: usize = 20;
+
+/// Every value of `results`, or every distinct error (one as itself, several
+/// as [`Error::Several`], at most 20 of them).
+///
+/// ```
+/// use kiln_model::{Error, gather};
+/// let io = |p: &str| Err::<u8, _>(Error::io(p, std::io::ErrorKind::NotFound.into()));
+/// assert_eq!(gather(vec![Ok(1), Ok(2)]).unwrap(), [1, 2]);
+/// assert!(matches!(gather(vec![Ok(1), io("a")]), Err(Error::Io { .. })));
+/// assert!(matches!(gather(vec![io("a"), Ok(1), io("b")]), Err(Error::Several { more: 0, .. })));
+/// ```
+pub fn gather<T>(results: impl IntoIterator<Item = Result<T>>) -> Result<Vec<T>> {
+    let (mut values, mut errors) = (Vec::new(), Vec::new());
+    for r in results {
+        match r {
+            Ok(v) => values.push(v),
+            // The same error through several environments (a shared strategy) is one.
+            Err(e)
+                if errors
+                    .iter()
+                    .any(|known: &Error| known.to_string() == e.to_string()) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    match errors.len() {
+        0 => Ok(values),
+        1 => Err(errors.remove(0)),
+        n => {
+            errors.truncate(MAX_REPORTED);
+            Err(Error::Several {
+                more: n - errors.len(),
+                errors,
+            })
+        }
+    }
+}
+
 /// Each finding on a line, then how to fix each rule found, once.
 fn list(findings: &[crate::finding::Finding]) -> String {
     let mut out: String = findings
         .iter()
         .map(|f| {
+            let at = if f.pointer.is_empty() {
+                String::new()
+            } else {
+                format!(" (at {})", f.pointer)
+            };
             format!(
-                "\n  {}:{} {} [{}] {} (at {})",
+                "\n  {}:{} {} [{}] {}{at}",
                 f.file.display(),
                 f.line,
                 f.object,
                 f.rule.id,
                 f.message,
-                f.pointer
             )
         })
         .collect();

@@ -31,5 +31,5 @@ pub mod strategy;
 pub mod suppress;
 pub mod values;
 
-pub use error::{Error, InputError, Result, closest, printable_path};
+pub use error::{Error, InputError, Result, closest, gather, printable_path};
 pub use spec::{aca, enterprise};

@@ -121,6 +121,12 @@ rules! {
     NETWORK_POLICY_UNMATCHED = "networkpolicy-unmatched", Warning,
         "a NetworkPolicy selector matches something in the set",
         "check the selector's labels against the pods' and namespaces' labels";
+    PDB_DRAIN = "pdb-drain", Error,
+        "a PodDisruptionBudget lets a node drain evict at least one pod of each workload it selects",
+        "keep minAvailable below the replicas (or use maxUnavailable: 1), or leave the budget out of single-replica environments";
+    ENVIRONMENT_COLLISION = "environment-collision", Error,
+        "no two environments sync an object of the same kind, namespace and name to the same cluster",
+        "give the environment its own namespace (`set: { namespace: { name: ... } }` in its overlay) or its own cluster (`gitops.environments.<env>.cluster` and `kubeConfigSecret` in kiln.yaml)";
     SECRET_REF = "secret-ref", Error,
         "Secret references (env, envFrom, volumes, imagePullSecrets) resolve to a Secret or an ExternalSecret target and key",
         "render the Secret through an ExternalSecret whose target and secretKey match the reference, or mark the reference optional";

@@ -147,6 +147,29 @@ impl GitOps {
         self.environments_problem(environments)
     }
 
+    /// The repository URL as Flux's GitRepository takes it. Flux's schema
+    /// accepts only `http`, `https` and `ssh` URLs, so the scp-like
+    /// `git@host:path` that git and Argo CD take becomes `ssh://git@host/path`:
+    /// the same repository on hosted Git (GitHub, GitLab, Bitbucket); on a
+    /// server where an scp path is relative to the home directory, write the
+    /// `ssh://` URL in `kiln.yaml` yourself.
+    ///
+    /// ```
+    /// let g: kiln_model::settings::Settings =
+    ///     serde_yaml::from_str("gitops: { repoURL: 'git@github.com:me/gitops.git', flux: {} }").unwrap();
+    /// assert_eq!(g.gitops.unwrap().flux_url(), "ssh://git@github.com/me/gitops.git");
+    /// ```
+    pub fn flux_url(&self) -> String {
+        match self
+            .repo_url
+            .strip_prefix("git@")
+            .and_then(|r| r.split_once(':'))
+        {
+            Some((host, path)) => format!("ssh://git@{host}/{}", path.trim_start_matches('/')),
+            None => self.repo_url.clone(),
+        }
+    }
+
     /// Where the clusters pull from: URL, branch, path in the repository, name.
     fn source_problem(&self) -> Result<()> {
         let fail = |pointer: &str, message: String, help: Option<String>| -> Result<()> {

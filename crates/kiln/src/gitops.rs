@@ -16,7 +16,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kiln_k8s::Resource;
 use kiln_k8s::crds::*;
 use kiln_model::Result;
+use kiln_model::finding::{Finding, ObjectRef};
 use kiln_model::layout::{ARGOCD_DIR, FLUX_DIR, SETTINGS_FILE};
+use kiln_model::rules::ENVIRONMENT_COLLISION;
 use kiln_model::settings::{ArgoCd, Flux, GitOps, IN_CLUSTER, Settings};
 use std::collections::BTreeMap;
 
@@ -130,7 +132,7 @@ fn flux(g: &GitOps, f: &Flux, deployed: &[Deployed]) -> Vec<Resource> {
         metadata: meta(&g.name, &f.namespace, &g.name),
         spec: GitRepositorySpec {
             interval: f.interval.clone(),
-            url: g.repo_url.clone(),
+            url: g.flux_url(),
             reference: GitReference {
                 branch: g.revision.clone(),
             },
@@ -219,4 +221,89 @@ pub fn render(settings: &Settings, envs: &[Environment]) -> Result<Vec<Rendered>
             })
         })
         .collect()
+}
+
+/// Where an engine syncs environment `env`: Argo CD's destination server or
+/// cluster name, Flux's kubeconfig Secret (or the engine's own cluster).
+fn destinations(g: &GitOps, env: &str) -> Vec<String> {
+    let target = g.environments.get(env);
+    let mut out = Vec::new();
+    if g.argocd.is_some() {
+        let cluster = target.and_then(|t| t.cluster.as_deref());
+        out.push(format!(
+            "Argo CD destination {}",
+            cluster.unwrap_or(IN_CLUSTER)
+        ));
+    }
+    if g.flux.is_some() {
+        out.push(match target.and_then(|t| t.kube_config_secret.as_deref()) {
+            Some(secret) => format!("Flux kubeconfig Secret {secret}"),
+            None => "Flux's own cluster".to_string(),
+        });
+    }
+    out
+}
+
+/// Findings of rule `environment-collision`: environments (in `rendered`, one
+/// per resolved environment of `envs`) that the wiring would sync into the
+/// same cluster with an object of the same kind, namespace and name, where
+/// each engine's prune and self-heal would undo the other's. One finding per
+/// pair, on the later environment's overlay. None without `gitops`.
+pub fn collisions(
+    settings: &Settings,
+    envs: &[Environment],
+    rendered: &[Rendered],
+) -> Vec<Finding> {
+    let Some(g) = &settings.gitops else {
+        return Vec::new();
+    };
+    let mut findings = Vec::new();
+    for (i, later) in rendered.iter().enumerate() {
+        for earlier in &rendered[..i] {
+            let shared_cluster = destinations(g, &later.env)
+                .into_iter()
+                .find(|d| destinations(g, &earlier.env).contains(d));
+            let Some(cluster) = shared_cluster else {
+                continue;
+            };
+            let same: Vec<&Resource> = later
+                .resources
+                .iter()
+                .filter(|r| {
+                    earlier.resources.iter().any(|e| {
+                        (e.kind(), e.namespace(), e.name()) == (r.kind(), r.namespace(), r.name())
+                    })
+                })
+                .collect();
+            let Some(first) = same.first() else { continue };
+            let overlay = envs
+                .iter()
+                .find(|e| e.name == later.env)
+                .and_then(|e| e.layers.last());
+            let file = overlay.map_or_else(|| SETTINGS_FILE.into(), |l| l.file.clone());
+            findings.push(Finding {
+                rule: &ENVIRONMENT_COLLISION,
+                file,
+                line: 1,
+                object: ObjectRef {
+                    kind: first.kind().to_string(),
+                    namespace: first.namespace().map(str::to_string),
+                    name: first.name().to_string(),
+                },
+                pointer: String::new(),
+                message: format!(
+                    "environments `{}` and `{}` both sync {} object{} ({} {}{} first) to the same cluster ({cluster})",
+                    earlier.env,
+                    later.env,
+                    same.len(),
+                    if same.len() == 1 { "" } else { "s" },
+                    first.kind(),
+                    first.namespace().map(|n| format!("{n}/")).unwrap_or_default(),
+                    first.name(),
+                ),
+                suppressed: None,
+            });
+        }
+    }
+    findings
 }

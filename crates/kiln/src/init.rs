@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use {kiln_model::layout::SETTINGS_FILE, kiln_model::settings::Settings};
 
 /// The scaffold's files, relative to the new repository.
-const FILES: [(&str, &str); 7] = [
+const FILES: [(&str, &str); 8] = [
     (
         "base/service.yaml",
         include_str!("../templates/init/base/service.yaml"),
@@ -33,7 +33,26 @@ const FILES: [(&str, &str); 7] = [
         include_str!("../templates/init/.github/workflows/kiln.yml"),
     ),
     ("README.md", include_str!("../templates/init/README.md")),
+    (".gitignore", include_str!("../templates/init/gitignore")),
 ];
+
+/// The kiln the scaffold's Makefile pins: this version, at tag `v<version>`
+/// of [`KILN_SOURCE`].
+const KILN_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Where the scaffold's Makefile builds kiln from: `KILN_SOURCE` when kiln was
+/// built, else the workspace's `repository`.
+pub const KILN_SOURCE: &str = match option_env!("KILN_SOURCE") {
+    Some(url) => url,
+    None => env!("CARGO_PKG_REPOSITORY"),
+};
+
+/// A template's text with the pinned kiln filled in.
+fn fill(template: &str) -> String {
+    template
+        .replace("@KILN_VERSION@", KILN_VERSION)
+        .replace("@KILN_GIT@", KILN_SOURCE)
+}
 
 /// What `kiln init` asks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -121,8 +140,8 @@ pub fn init(dir: &Path, options: &Options) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for (rel, contents) in FILES
         .iter()
-        .copied()
-        .chain([(SETTINGS_FILE, settings_text.as_str())])
+        .map(|(rel, template)| (*rel, fill(template)))
+        .chain([(SETTINGS_FILE, settings_text)])
     {
         let path = dir.join(rel);
         if let Some(parent) = path.parent() {

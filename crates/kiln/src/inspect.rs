@@ -61,7 +61,13 @@ pub fn inspect(env: &Environment) -> Result<Inspection> {
                 ),
             )
             .at(format!("{}/resource", d.pointer))
-            .with_help(Some(format!("resources: {}", known.join(", "))))
+            .with_help(Some(
+                match kiln_model::closest(&d.suppression.resource, known.iter().map(String::as_str))
+                {
+                    Some(c) => format!("did you mean `{c}`? resources: {}", known.join(", ")),
+                    None => format!("resources: {}", known.join(", ")),
+                },
+            ))
             .into());
         };
         d.suppression.resource = format!("{}/{}", r.kind(), r.name());

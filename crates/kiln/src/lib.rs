@@ -47,6 +47,7 @@ pub mod gitops;
 pub mod init;
 mod inspect;
 pub mod manifests;
+mod origin;
 mod output;
 pub mod overlay;
 mod parallel;
@@ -61,7 +62,7 @@ pub use build::build;
 pub use inspect::{Inspection, file_name, inspect, manifests_of};
 pub use output::{OutputFile, Rendered, Rendering, emit_files};
 pub use overlay::Environment;
-pub use render::{render, render_all, render_repo};
+pub use render::{check_repo, render, render_all, render_repo};
 pub use repo::Repo;
 pub use write::{Difference, DifferenceKind, WriteReport, compare, write};
 

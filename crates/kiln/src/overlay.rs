@@ -123,6 +123,8 @@ pub struct Environment {
     pub strategies: Vec<Arc<Strategy>>,
     /// The overlay chain, first (outermost parent) to last (this environment).
     pub layers: Vec<Layer>,
+    /// The base description file the chain starts from.
+    pub base: PathBuf,
     /// Strategy warnings (legal, but probably not meant): file and finding.
     pub warnings: Vec<(PathBuf, kiln_model::values::Problem)>,
     /// Suppressions of the base description and of every overlay of the chain.
@@ -294,7 +296,8 @@ pub(crate) fn resolve(repo: &Repo, name: &str) -> Result<Environment> {
                 .map(|b| (b, Some((l.file.as_path(), "/base"))))
         })
         .unwrap_or((DEFAULT_BASE, None));
-    let base_file = Path::new(base);
+    let base_file = PathBuf::from(base);
+    let base_file = base_file.as_path();
     let description = repo.base(base, origin)?;
 
     let description = if layers.iter().any(|l| l.overlay.set.is_some()) {
@@ -353,6 +356,7 @@ pub(crate) fn resolve(repo: &Repo, name: &str) -> Result<Environment> {
         description,
         strategies,
         layers,
+        base: base_file.to_path_buf(),
         warnings,
         suppressions,
     })
@@ -410,6 +414,6 @@ impl Repo {
                     .map(|c| format!("did you mean `{c}`?")),
             });
         }
-        resolve(self, name)
+        resolve(self, name).map_err(|e| self.locate(e))
     }
 }

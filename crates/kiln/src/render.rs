@@ -2,16 +2,18 @@
 //! patch, check, emit ([`render`]); every environment at once, with the
 //! GitOps wiring ([`render_repo`]).
 
-use crate::inspect::{Inspection, inspect, refuse_errors};
+use crate::inspect::{Inspection, inspect, manifests_of, refuse_errors};
+use crate::origin::at_inputs;
 use crate::output::{OutputFile, Rendered, Rendering, emit_files};
 use crate::overlay::Environment;
 use crate::parallel::in_parallel;
 use crate::repo::Repo;
-use kiln_model::{Result, emit};
+use kiln_check::Finding;
+use kiln_model::{Result, emit, gather};
 
 /// Resolves and renders each of `names`, in parallel: a selection, which
 /// [`crate::write()`] writes without removing anything else. The result is in
-/// the order of `names`, and the error (if any) is that of the first failing name.
+/// the order of `names`; every name that fails is reported (see [`kiln_model::gather`]).
 ///
 /// ```
 /// # fn main() -> Result<(), kiln::Error> {
@@ -22,10 +24,11 @@ use kiln_model::{Result, emit};
 /// # Ok(()) }
 /// ```
 pub fn render_all(repo: &Repo, names: &[String]) -> Result<Rendering> {
-    in_parallel(names, |name| render(&repo.environment(name)?))
-        .into_iter()
-        .collect::<Result<Vec<_>>>()
-        .map(Rendering::from)
+    gather(in_parallel(names, |name| {
+        let env = repo.environment(name)?;
+        render(&env).map_err(|e| at_inputs(repo, Some(&env), &[], e))
+    }))
+    .map(Rendering::from)
 }
 
 /// Everything `kiln render` writes: every environment, then the GitOps wiring
@@ -43,16 +46,23 @@ pub fn render_all(repo: &Repo, names: &[String]) -> Result<Rendering> {
 pub fn render_repo(repo: &Repo) -> Result<Rendering> {
     // Each environment is resolved once: for its own render and for the wiring.
     let (envs, mut all): (Vec<Environment>, Vec<Rendered>) =
-        in_parallel(repo.environments(), |name| {
+        gather(in_parallel(repo.environments(), |name| {
             let env = repo.environment(name)?;
-            let rendered = render(&env)?;
+            let rendered = render(&env).map_err(|e| at_inputs(repo, Some(&env), &[], e))?;
             Ok((env, rendered))
-        })
-        .into_iter()
-        .collect::<Result<Vec<_>>>()?
+        }))?
         .into_iter()
         .unzip();
-    all.extend(crate::gitops::render(repo.settings(), &envs)?);
+    let collisions = crate::gitops::collisions(repo.settings(), &envs, &all);
+    if let Some(first) = collisions.first() {
+        let env = first.file.parent().and_then(|d| d.file_name());
+        let env = env.unwrap_or_default().to_string_lossy().into_owned();
+        refuse_errors(&env, collisions)?;
+    }
+    all.extend(
+        crate::gitops::render(repo.settings(), &envs)
+            .map_err(|e| at_inputs(repo, None, &envs, e))?,
+    );
     Ok(Rendering::whole_repository(all))
 }
 
@@ -97,4 +107,47 @@ pub fn render(env: &Environment) -> Result<Rendered> {
         warnings: env.warnings.clone(),
         findings,
     })
+}
+
+/// What `kiln check` finds in a repository as kiln renders it: every finding
+/// of each environment of `only` (all if empty, and then the GitOps wiring
+/// and environments that collide in a cluster too), suppressions applied.
+/// Bad input is an error, as for [`render_repo`].
+///
+/// ```
+/// # fn main() -> Result<(), kiln::Error> {
+/// let repo = kiln::Repo::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))?;
+/// assert!(!kiln::check::has_errors(&kiln::check_repo(&repo, &[])?));
+/// # Ok(()) }
+/// ```
+pub fn check_repo(repo: &Repo, only: &[String]) -> Result<Vec<Finding>> {
+    let names = if only.is_empty() {
+        repo.environments()
+    } else {
+        only
+    };
+    let envs = gather(names.iter().map(|name| repo.environment(name)))?;
+    let inspections = gather(
+        envs.iter()
+            .map(|env| inspect(env).map_err(|e| repo.locate(e))),
+    )?;
+    let mut all = Vec::new();
+    let mut rendered = Vec::new();
+    for (env, inspection) in envs.iter().zip(inspections) {
+        all.extend(inspection.findings);
+        rendered.push(Rendered {
+            env: env.name.clone(),
+            resources: inspection.resources,
+            files: Vec::new(),
+            warnings: Vec::new(),
+            findings: Vec::new(),
+        });
+    }
+    if only.is_empty() {
+        all.extend(crate::gitops::collisions(repo.settings(), &envs, &rendered));
+        for (dir, resources) in crate::gitops::resources(repo.settings(), &envs) {
+            all.extend(kiln_check::check(&manifests_of(&dir, &resources)));
+        }
+    }
+    Ok(all)
 }

@@ -60,8 +60,12 @@ impl Repo {
 
     fn from_source(root: PathBuf, files: Source, revision: Option<String>) -> Result<Repo> {
         let environments = list_environments(&files)?;
-        let strategies = load_strategies(&files)?.into_iter().map(Arc::new).collect();
-        let settings = load_settings(&files, &environments)?;
+        let strategies = load_strategies(&files)
+            .map_err(|e| with_line(&files, e))?
+            .into_iter()
+            .map(Arc::new)
+            .collect();
+        let settings = load_settings(&files, &environments).map_err(|e| with_line(&files, e))?;
         Ok(Repo {
             root,
             files,
@@ -263,4 +267,32 @@ fn load_settings(files: &Source, environments: &[String]) -> Result<Settings> {
         g.validate(environments)?;
     }
     Ok(settings)
+}
+
+/// `error` with the line of its JSON pointer (and the text to show it), when
+/// it names a place in a file of `files` by pointer alone: what is found after
+/// parsing (overlays merged, values validated) has no parser position.
+fn with_line(files: &Source, error: Error) -> Error {
+    let Error::Input(e) = error else {
+        return error;
+    };
+    let (None, Some(pointer)) = (e.line, e.pointer.as_deref()) else {
+        return Error::Input(e);
+    };
+    let Ok(Some(text)) = files.read_text(&e.file) else {
+        return Error::Input(e);
+    };
+    let line = kiln_model::parse::line_of(&text, pointer);
+    let indent = text
+        .lines()
+        .nth(line - 1)
+        .map_or(0, |l| l.chars().take_while(|c| *c == ' ').count());
+    Error::from(e.with_location(&text, line, indent + 1))
+}
+
+impl Repo {
+    /// [`with_line`] for this repository's files.
+    pub(crate) fn locate(&self, error: Error) -> Error {
+        with_line(&self.files, error)
+    }
 }

@@ -152,7 +152,7 @@ fn cases() -> Vec<(&'static str, Value, Does, Option<&'static str>)> {
             "guardrails mixing ids and objects",
             json!({"provider": "openai", "input_guardrails": ["g1", {"id": "g2"}]}),
             Refuses,
-            Some("did not match any variant"),
+            Some("matches none of the accepted forms"),
         ),
         (
             "a null api_key",

@@ -16,8 +16,8 @@ use serde::de::DeserializeOwned;
 use std::path::Path;
 
 pub(crate) use json_scan::scan_json;
-pub use yaml_scan::line_of;
 pub(crate) use yaml_scan::scan_yaml;
+pub use yaml_scan::{line_of, scalars};
 
 /// The deepest nesting of mappings and sequences kiln reads. Kubernetes
 /// objects, descriptions and strategies need a fraction of it.
@@ -37,7 +37,7 @@ pub fn yaml<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Error> {
     serde_path_to_error::deserialize(de).map_err(|err| {
         let pointer = pointer(err.path());
         let inner = err.into_inner();
-        let message = strip_location(&inner.to_string());
+        let message = in_user_words(&strip_location(&inner.to_string()));
         let mut e = InputError::new(file, message.clone())
             .at(pointer)
             .with_help(suggest(&message));
@@ -111,7 +111,7 @@ fn pointer_segment(s: &str) -> String {
 }
 
 fn json_error(file: &Path, text: &str, inner: serde_json::Error) -> InputError {
-    let message = strip_location(&inner.to_string());
+    let message = in_user_words(&strip_location(&inner.to_string()));
     InputError::new(file, message.clone())
         .with_help(suggest(&message))
         .with_location(text, inner.line(), inner.column())
@@ -131,7 +131,7 @@ pub struct ValueError {
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ValueError> {
     serde_path_to_error::deserialize(value).map_err(|err| {
         let pointer = pointer(err.path());
-        let message = err.into_inner().to_string();
+        let message = in_user_words(&err.into_inner().to_string());
         ValueError {
             pointer,
             help: suggest(&message),
@@ -177,6 +177,63 @@ fn strip_location(message: &str) -> String {
     }
 }
 
+/// serde's messages in the words of the file's reader: no Rust type names
+/// (`expected u16` is a whole number from 0 to 65535, `struct Route` a mapping).
+fn in_user_words(message: &str) -> String {
+    const WORDS: [(&str, &str); 20] = [
+        ("expected u8", "expected a whole number from 0 to 255"),
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        ("expected u32", "expected a whole number, 0 or more"),
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected usize", "expected a whole number, 0 or more"),
+        ("expected i8", "expected a whole number"),
+        ("expected i16", "expected a whole number"),
+        ("expected i32", "expected a whole number"),
+        ("expected i64", "expected a whole number"),
+        ("expected isize", "expected a whole number"),
+        ("expected f32", "expected a number"),
+        ("expected f64", "expected a number"),
+        ("expected a sequence", "expected a list"),
+        ("expected a map", "expected a mapping"),
+        ("expected a borrowed string", "expected a string"),
+        ("expected unit", "expected null"),
+        ("expected char", "expected a single character"),
+        ("invalid type: map", "invalid type: mapping"),
+        ("invalid type: sequence", "invalid type: list"),
+        ("invalid type: unit value", "invalid type: null"),
+    ];
+    let mut out = message.to_string();
+    for (rust, words) in WORDS {
+        // Whole words only: `expected u8` must not rewrite `expected u80…`.
+        let mut from = 0;
+        while let Some(i) = out[from..].find(rust).map(|i| i + from) {
+            let end = i + rust.len();
+            if out[end..].starts_with(|c: char| c.is_alphanumeric() || c == '_') {
+                from = end;
+                continue;
+            }
+            out.replace_range(i..end, words);
+            from = i + words.len();
+        }
+    }
+    for (rust, words) in [
+        (
+            "data did not match any variant of untagged enum ",
+            "matches none of the accepted forms",
+        ),
+        ("struct ", "a mapping"),
+        ("enum ", "one of the documented values"),
+    ] {
+        while let Some(i) = out.find(rust) {
+            let name_end = out[i + rust.len()..]
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .map_or(out.len(), |n| i + rust.len() + n);
+            out.replace_range(i..name_end, words);
+        }
+    }
+    out
+}
+
 /// "did you mean" for unknown fields and enum variants.
 fn suggest(message: &str) -> Option<String> {
     if message.starts_with("unknown field") || message.starts_with("unknown variant") {
@@ -193,6 +250,31 @@ fn suggest(message: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_name_no_rust_types() {
+        for (serde, user) in [
+            (
+                "invalid value: integer `99999`, expected u16",
+                "invalid value: integer `99999`, expected a whole number from 0 to 65535",
+            ),
+            (
+                "invalid type: string \"two\", expected i32",
+                "invalid type: string \"two\", expected a whole number",
+            ),
+            (
+                "invalid type: sequence, expected struct Route",
+                "invalid type: list, expected a mapping",
+            ),
+            (
+                "data did not match any variant of untagged enum IntOrString",
+                "matches none of the accepted forms",
+            ),
+            ("expected u80 things", "expected u80 things"),
+        ] {
+            assert_eq!(in_user_words(serde), user);
+        }
+    }
     use serde::Deserialize;
 
     #[derive(Debug, Deserialize)]
@@ -343,7 +425,11 @@ mod tests {
     fn wrong_type_and_missing_field() {
         let e = err("items:\n  - name: a\n    replicas: many\n");
         assert_eq!(e.pointer.as_deref(), Some("/items/0/replicas"));
-        assert!(e.message.contains("expected u32"), "{}", e.message);
+        assert!(
+            e.message.contains("expected a whole number, 0 or more"),
+            "{}",
+            e.message
+        );
         let e = err("items:\n  - name: a\n");
         assert!(
             e.message.contains("missing field `replicas`"),

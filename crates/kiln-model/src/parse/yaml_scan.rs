@@ -315,6 +315,28 @@ pub fn line_of(text: &str, pointer: &str) -> usize {
     best.1
 }
 
+/// Every scalar value of the YAML `text` with its JSON pointer and 1-based
+/// line, in document order; empty if the text is not YAML. For pointing a
+/// finding about a rendered value back at the input line that set it.
+///
+/// ```
+/// let text = "set:\n  podDisruptionBudget: { minAvailable: 2 }\n";
+/// assert_eq!(
+///     kiln_model::parse::scalars(text),
+///     [("/set/podDisruptionBudget/minAvailable".to_string(), 2, "2".to_string())]
+/// );
+/// ```
+pub fn scalars(text: &str) -> Vec<(String, usize, String)> {
+    let mut found = Vec::new();
+    let _ = walk::<()>(text, |step, pointer, at| {
+        if let Step::Scalar { value, .. } = step {
+            found.push((pointer.to_string(), at.line, value.to_string()));
+        }
+        Ok(())
+    });
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::line_of;
