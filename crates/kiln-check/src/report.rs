@@ -235,7 +235,7 @@ pub fn sarif(findings: &[Finding], base: &Path) -> Value {
             "tool": {"driver": {
                 "name": "kiln",
                 "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://example.invalid/kiln",
+                "informationUri": env!("CARGO_PKG_REPOSITORY"),
                 "rules": RULES.iter().map(|r| rule_json(r)).collect::<Vec<_>>(),
             }},
             "originalUriBaseIds": {SRCROOT: {"uri": directory_uri(base)}},

@@ -399,7 +399,7 @@ fn init(cli: &Cli, args: &InitArgs) -> kiln::Result<ExitCode> {
             env!("CARGO_PKG_VERSION"),
             kiln::init::KILN_SOURCE
         );
-        if kiln::init::KILN_SOURCE.contains(".invalid") {
+        if kiln::init::KILN_SOURCE.is_empty() || kiln::init::KILN_SOURCE.contains(".invalid") {
             errln!(
                 "warning: this kiln was built without a public source URL; set KILN_GIT in the Makefile to where kiln's source is, or run make with KILN=kiln"
             );

@@ -136,7 +136,9 @@ fn the_generated_makefile_installs_the_pinned_kiln_from_its_source() {
     let makefile = std::fs::read_to_string(repo.join("Makefile")).expect("Makefile");
     let version = env!("CARGO_PKG_VERSION");
     assert!(
-        makefile.contains(&format!("KILN_VERSION := {version}\n")),
+        makefile.contains(&format!("KILN_VERSION := {version}\n"))
+            && makefile.contains(&format!("KILN_GIT ?= {}\n", kiln::init::KILN_SOURCE))
+            && kiln::init::KILN_SOURCE.contains("://"),
         "{makefile}"
     );
     let workflow =
