@@ -4,6 +4,7 @@
 use super::{Finding, RULES, Rule, Severity};
 use serde_json::{Value, json};
 use std::path::Path;
+use url::Url;
 
 /// Counts of unsuppressed errors, warnings and notes, and of suppressed findings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -131,62 +132,24 @@ fn rule_json(r: &Rule) -> Value {
 /// to the checkout).
 const SRCROOT: &str = "SRCROOT";
 
-/// Percent-encodes what may not stand in a URI path (RFC 3986: all but
-/// unreserved characters and `/`).
-fn uri_path(path: &str) -> String {
-    path.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// Where a finding's file is, relative to `base` (with `uriBaseId`) when it
-/// is inside it, else as an absolute `file://` URI.
-fn artifact_location(f: &Finding, base: &Path) -> Value {
-    let file = if f.file.is_absolute() {
-        f.file.strip_prefix(base).unwrap_or(&f.file)
-    } else {
-        &f.file
-    };
-    if file.is_absolute() {
-        json!({"uri": file_uri(file)})
-    } else {
-        let path = file.to_string_lossy().replace('\\', "/");
-        json!({"uri": uri_path(&path), "uriBaseId": SRCROOT})
+/// Where a finding's file is: relative to `base` (with `uriBaseId`) when it is
+/// inside it, else an absolute `file://` URI (percent-encoding by `url`).
+fn artifact_location(f: &Finding, base: &Path, base_uri: Option<&Url>) -> Value {
+    let file = Url::from_file_path(base.join(&f.file));
+    let relative = base_uri
+        .zip(file.as_ref().ok())
+        .and_then(|(b, u)| b.make_relative(u));
+    match (relative, file) {
+        (Some(rel), _) if !rel.starts_with("../") => json!({"uri": rel, "uriBaseId": SRCROOT}),
+        (_, Ok(uri)) => json!({"uri": uri.as_str()}),
+        (_, Err(())) => json!({"uri": uri(f)}),
     }
-}
-
-/// A directory's `file:///…/` URI: with the trailing slash that makes
-/// relative URIs resolve inside it.
-fn directory_uri(dir: &Path) -> String {
-    let uri = file_uri(dir);
-    if uri.ends_with('/') {
-        uri
-    } else {
-        format!("{uri}/")
-    }
-}
-
-/// `file:///…` for an absolute path (a Windows drive letter keeps its colon).
-fn file_uri(path: &Path) -> String {
-    let path = path.to_string_lossy().replace('\\', "/");
-    let path = path.trim_start_matches('/');
-    let (drive, rest) = match path.split_once(':') {
-        Some((d, rest)) if d.len() == 1 => (format!("{d}:"), rest),
-        _ => (String::new(), path),
-    };
-    format!("file:///{drive}{}", uri_path(rest))
 }
 
 /// A SARIF 2.1.0 log with one run of kiln: every rule, and one result per
 /// finding located by file and line (the JSON pointer is in `properties`).
 /// Files are URIs relative to `base` (an absolute directory, the run's
-/// `SRCROOT`): relative paths as they are, absolute ones inside `base` with
-/// it stripped, others as absolute `file://` URIs. Suppressed findings carry
+/// `SRCROOT`) when they are inside it, others absolute `file://` URIs. Suppressed findings carry
 /// an `external` suppression with the reason.
 ///
 /// ```
@@ -201,6 +164,7 @@ fn file_uri(path: &Path) -> String {
 /// assert_eq!(log["runs"][0]["originalUriBaseIds"]["SRCROOT"]["uri"], "file:///work/repo/");
 /// ```
 pub fn sarif(findings: &[Finding], base: &Path) -> Value {
+    let base_uri = Url::from_directory_path(base).ok();
     let results: Vec<Value> = findings
         .iter()
         .map(|f| {
@@ -211,7 +175,7 @@ pub fn sarif(findings: &[Finding], base: &Path) -> Value {
                 "message": {"text": format!("{}: {}", f.object, f.message)},
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": artifact_location(f, base),
+                        "artifactLocation": artifact_location(f, base, base_uri.as_ref()),
                         "region": {"startLine": f.line},
                     },
                     "logicalLocations": [{
@@ -228,18 +192,21 @@ pub fn sarif(findings: &[Finding], base: &Path) -> Value {
             result
         })
         .collect();
+    let mut run = json!({
+        "tool": {"driver": {
+            "name": "kiln",
+            "version": env!("CARGO_PKG_VERSION"),
+            "informationUri": env!("CARGO_PKG_REPOSITORY"),
+            "rules": RULES.iter().map(|r| rule_json(r)).collect::<Vec<_>>(),
+        }},
+        "results": results,
+    });
+    if let Some(b) = &base_uri {
+        run["originalUriBaseIds"] = json!({SRCROOT: {"uri": b.as_str()}});
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "kiln",
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": env!("CARGO_PKG_REPOSITORY"),
-                "rules": RULES.iter().map(|r| rule_json(r)).collect::<Vec<_>>(),
-            }},
-            "originalUriBaseIds": {SRCROOT: {"uri": directory_uri(base)}},
-            "results": results,
-        }],
+        "runs": [run],
     })
 }
