@@ -71,6 +71,7 @@ fn every_url_form_and_engine_init_accepts_renders_and_passes_check() {
             let (status, stdout, _) = code(kiln(&repo).arg("check"));
             assert_eq!(status, 0, "{url} {engine:?}: {stdout}");
             let flux = repo.join("out/flux/gitrepository-gitops.yaml");
+            assert_eq!(flux.is_file(), engine.contains(&"flux"), "{url} {engine:?}");
             if let Ok(text) = std::fs::read_to_string(&flux) {
                 let expected = match url.strip_prefix("git@") {
                     // Flux takes only http(s) and ssh URLs: the scp form becomes ssh://.

@@ -20,7 +20,7 @@ use kiln_model::finding::{Finding, ObjectRef};
 use kiln_model::layout::{ARGOCD_DIR, FLUX_DIR, SETTINGS_FILE};
 use kiln_model::rules::ENVIRONMENT_COLLISION;
 use kiln_model::settings::{ArgoCd, Flux, GitOps, IN_CLUSTER, Settings};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// What one environment contributes to the wiring.
 struct Deployed {
@@ -244,44 +244,42 @@ fn destinations(g: &GitOps, env: &str) -> Vec<String> {
     out
 }
 
-/// Findings of rule `environment-collision`: environments (in `rendered`, one
-/// per resolved environment of `envs`) that the wiring would sync into the
-/// same cluster with an object of the same kind, namespace and name, where
-/// each engine's prune and self-heal would undo the other's. One finding per
-/// pair, on the later environment's overlay. None without `gitops`.
-pub fn collisions(
-    settings: &Settings,
-    envs: &[Environment],
-    rendered: &[Rendered],
-) -> Vec<Finding> {
+/// Findings of rule `environment-collision`: environments (each with its
+/// resources) that the wiring would sync into the same cluster with an object
+/// of the same kind, namespace and name, where each engine's prune and
+/// self-heal would undo the other's. One finding per pair, on the later
+/// environment's overlay. None without `gitops`. Linear in the objects unless
+/// environments do collide: one map from (cluster, object) to its environments.
+pub fn collisions(settings: &Settings, rendered: &[(&Environment, &[Resource])]) -> Vec<Finding> {
     let Some(g) = &settings.gitops else {
         return Vec::new();
     };
-    let mut findings = Vec::new();
-    for (i, later) in rendered.iter().enumerate() {
-        for earlier in &rendered[..i] {
-            let shared_cluster = destinations(g, &later.env)
-                .into_iter()
-                .find(|d| destinations(g, &earlier.env).contains(d));
-            let Some(cluster) = shared_cluster else {
-                continue;
-            };
-            let same: Vec<&Resource> = later
-                .resources
-                .iter()
-                .filter(|r| {
-                    earlier.resources.iter().any(|e| {
-                        (e.kind(), e.namespace(), e.name()) == (r.kind(), r.namespace(), r.name())
-                    })
-                })
-                .collect();
-            let Some(first) = same.first() else { continue };
-            let overlay = envs
-                .iter()
-                .find(|e| e.name == later.env)
-                .and_then(|e| e.layers.last());
-            let file = overlay.map_or_else(|| SETTINGS_FILE.into(), |l| l.file.clone());
-            findings.push(Finding {
+    type Object<'a> = (&'static str, Option<&'a str>, &'a str);
+    let mut synced: HashMap<(String, Object), Vec<usize>> = HashMap::new();
+    // (later, earlier) → the cluster they share and the later's colliding objects.
+    let mut pairs: BTreeMap<(usize, usize), (String, BTreeSet<usize>)> = BTreeMap::new();
+    for (i, (env, resources)) in rendered.iter().enumerate() {
+        for cluster in destinations(g, &env.name) {
+            for (r, resource) in resources.iter().enumerate() {
+                let object = (resource.kind(), resource.namespace(), resource.name());
+                let envs = synced.entry((cluster.clone(), object)).or_default();
+                for &earlier in envs.iter() {
+                    let pair = pairs
+                        .entry((i, earlier))
+                        .or_insert_with(|| (cluster.clone(), BTreeSet::new()));
+                    pair.1.insert(r);
+                }
+                envs.push(i);
+            }
+        }
+    }
+    pairs
+        .into_iter()
+        .map(|((later, earlier), (cluster, objects))| {
+            let (env, resources) = rendered[later];
+            let first = &resources[*objects.first().unwrap_or(&0)];
+            let file = env.layers.last().map_or_else(|| SETTINGS_FILE.into(), |l| l.file.clone());
+            Finding {
                 rule: &ENVIRONMENT_COLLISION,
                 file,
                 line: 1,
@@ -293,17 +291,16 @@ pub fn collisions(
                 pointer: String::new(),
                 message: format!(
                     "environments `{}` and `{}` both sync {} object{} ({} {}{} first) to the same cluster ({cluster})",
-                    earlier.env,
-                    later.env,
-                    same.len(),
-                    if same.len() == 1 { "" } else { "s" },
+                    rendered[earlier].0.name,
+                    env.name,
+                    objects.len(),
+                    if objects.len() == 1 { "" } else { "s" },
                     first.kind(),
                     first.namespace().map(|n| format!("{n}/")).unwrap_or_default(),
                     first.name(),
                 ),
                 suppressed: None,
-            });
-        }
-    }
-    findings
+            }
+        })
+        .collect()
 }

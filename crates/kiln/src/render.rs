@@ -9,6 +9,7 @@ use crate::overlay::Environment;
 use crate::parallel::in_parallel;
 use crate::repo::Repo;
 use kiln_check::Finding;
+use kiln_k8s::Resource;
 use kiln_model::{Result, emit, gather};
 
 /// Resolves and renders each of `names`, in parallel: a selection, which
@@ -53,7 +54,12 @@ pub fn render_repo(repo: &Repo) -> Result<Rendering> {
         }))?
         .into_iter()
         .unzip();
-    let collisions = crate::gitops::collisions(repo.settings(), &envs, &all);
+    let synced: Vec<(&Environment, &[Resource])> = envs
+        .iter()
+        .zip(&all)
+        .map(|(e, r)| (e, r.resources.as_slice()))
+        .collect();
+    let collisions = crate::gitops::collisions(repo.settings(), &synced);
     if let Some(first) = collisions.first() {
         let env = first.file.parent().and_then(|d| d.file_name());
         let env = env.unwrap_or_default().to_string_lossy().into_owned();
@@ -131,20 +137,18 @@ pub fn check_repo(repo: &Repo, only: &[String]) -> Result<Vec<Finding>> {
         envs.iter()
             .map(|env| inspect(env).map_err(|e| repo.locate(e))),
     )?;
-    let mut all = Vec::new();
-    let mut rendered = Vec::new();
-    for (env, inspection) in envs.iter().zip(inspections) {
-        all.extend(inspection.findings);
-        rendered.push(Rendered {
-            env: env.name.clone(),
-            resources: inspection.resources,
-            files: Vec::new(),
-            warnings: Vec::new(),
-            findings: Vec::new(),
-        });
-    }
-    if only.is_empty() {
-        all.extend(crate::gitops::collisions(repo.settings(), &envs, &rendered));
+    // Collisions and the wiring concern the whole repository.
+    let whole = only.is_empty();
+    let synced: Vec<(&Environment, &[Resource])> = envs
+        .iter()
+        .zip(&inspections)
+        .filter(|_| whole)
+        .map(|(e, i)| (e, i.resources.as_slice()))
+        .collect();
+    let collisions = crate::gitops::collisions(repo.settings(), &synced);
+    let mut all: Vec<Finding> = inspections.into_iter().flat_map(|i| i.findings).collect();
+    all.extend(collisions);
+    if whole {
         for (dir, resources) in crate::gitops::resources(repo.settings(), &envs) {
             all.extend(kiln_check::check(&manifests_of(&dir, &resources)));
         }
