@@ -116,6 +116,14 @@ pub fn yaml_1_1_documents(files: &[PathBuf]) -> Vec<Vec<serde_json::Value>> {
     serde_json::from_str(&stdout).expect("yaml11.py prints JSON")
 }
 
+/// Makes `dir` a git repository on branch `main` with everything in it
+/// committed as `message`.
+pub fn git_commit_all(dir: &Path, message: &str) {
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-qm", message]);
+}
+
 /// Runs git in `dir` with a throwaway identity; panics if it fails. Returns stdout.
 pub fn git(dir: &Path, args: &[&str]) -> String {
     let (ok, stdout, stderr) = run(Command::new("git")

@@ -15,7 +15,7 @@
 //! Run with `make bench`; it prints two markdown tables of medians.
 //! Benchmarks are not tests: nothing here asserts a time.
 
-use kiln_tests::{git, repo_root, synthetic_kustomize_tree, synthetic_repo};
+use kiln_tests::{git, git_commit_all, repo_root, synthetic_kustomize_tree, synthetic_repo};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
@@ -122,9 +122,7 @@ fn kiln_at(kiln: &Path, repo: &Path, args: &[&str]) -> Command {
 /// Commits the repository, then a one-line strategy change on top (HEAD~1 → HEAD),
 /// the pull request every environment's preview shows.
 fn commit_one_line_strategy_change(repo: &Path) {
-    git(repo, &["init", "-q", "-b", "main"]);
-    git(repo, &["add", "-A"]);
-    git(repo, &["commit", "-qm", "synthetic environments"]);
+    git_commit_all(repo, "synthetic environments");
     kiln_tests::edit(
         repo,
         "strategies/claude-models.json",

@@ -5,7 +5,7 @@
 
 use crate::render_env;
 use kiln::diff::{ChangeKind, Snapshot, between, diff, json as diff_json, markdown, snapshot};
-use kiln_tests::{copy_inputs, edit, git, put};
+use kiln_tests::{copy_inputs, edit, git, git_commit_all, put};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -221,9 +221,7 @@ fn committed_copy() -> tempfile::TempDir {
         root.join("kiln.yaml"),
     )
     .expect("kiln.yaml");
-    git(root, &["init", "-q", "-b", "main"]);
-    git(root, &["add", "-A"]);
-    git(root, &["commit", "-qm", "first"]);
+    git_commit_all(root, "first");
     dir
 }
 
@@ -372,9 +370,7 @@ fn symlinks_at_a_revision_are_refused() {
     let dir = copy_inputs(false);
     let root = dir.path();
     std::os::unix::fs::symlink("/etc/hostname", root.join("strategies/evil.json")).expect("ln");
-    git(root, &["init", "-q", "-b", "main"]);
-    git(root, &["add", "-A"]);
-    git(root, &["commit", "-qm", "evil"]);
+    git_commit_all(root, "evil");
     let Err(err) = kiln::git::revision(root, "main") else {
         panic!("a symlink in a revision was read");
     };

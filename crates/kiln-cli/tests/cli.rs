@@ -1,7 +1,7 @@
 //! The `kiln` binary: exit codes, --check, what a user sees, and that bad
 //! input writes nothing.
 
-use kiln_tests::{copy_inputs, edit, git, put, repo_root, run};
+use kiln_tests::{copy_inputs, edit, git, git_commit_all, put, repo_root, run};
 use std::path::Path;
 use std::process::Command;
 
@@ -241,9 +241,7 @@ fn every_example_in_the_help_runs() {
     // empty place for `init`: every example has what it needs.
     let dir = copy_inputs(false);
     let root = dir.path();
-    git(root, &["init", "-q", "-b", "main"]);
-    git(root, &["add", "-A"]);
-    git(root, &["commit", "-qm", "inputs"]);
+    git_commit_all(root, "inputs");
     git(root, &["update-ref", "refs/remotes/origin/main", "HEAD"]);
     put(
         root,
@@ -402,9 +400,7 @@ fn diff_against_head_of_a_clean_clone_says_nothing() {
     let origin = dir.path();
     std::fs::copy(repo_root().join("kiln.yaml"), origin.join("kiln.yaml")).expect("kiln.yaml");
     assert_eq!(code(kiln(origin).arg("render")).0, 0);
-    git(origin, &["init", "-q", "-b", "main"]);
-    git(origin, &["add", "-A"]);
-    git(origin, &["commit", "-qm", "one"]);
+    git_commit_all(origin, "one");
     let clones = tempfile::tempdir().expect("tmp");
     let clone = clones.path().join("clone");
     let (ok, _, stderr) = kiln_tests::run(
@@ -429,9 +425,7 @@ fn diff_against_head_of_a_clean_clone_says_nothing() {
 fn diff_between_revisions() {
     let dir = copy_inputs(false);
     let root = dir.path();
-    git(root, &["init", "-q", "-b", "main"]);
-    git(root, &["add", "-A"]);
-    git(root, &["commit", "-qm", "one"]);
+    git_commit_all(root, "one");
     git(root, &["checkout", "-qb", "feature"]);
     edit(
         root,
@@ -812,9 +806,7 @@ fn check_of_a_repository_root_checks_its_environments_not_its_inputs() {
 fn diff_against_a_missing_base_says_why_and_what_to_do() {
     let dir = copy_inputs(false);
     let root = dir.path();
-    git(root, &["init", "-q", "-b", "main"]);
-    git(root, &["add", "-A"]);
-    git(root, &["commit", "-qm", "first"]);
+    git_commit_all(root, "first");
     let (status, _, stderr) = code(kiln(root).args(["diff", "--base", "origin/main"]));
     assert_eq!(status, 2, "{stderr}");
     assert!(stderr.contains("no remote `origin`"), "{stderr}");

@@ -3,7 +3,7 @@
 //! install kiln the way the generated Makefile does, then make the mistakes a
 //! newcomer makes and read what kiln says about them.
 
-use kiln_tests::{edit, git, run};
+use kiln_tests::{edit, git, git_commit_all, run};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -173,9 +173,7 @@ fn the_generated_makefile_installs_the_pinned_kiln_from_its_source() {
         format!("version = 4\n\n[[package]]\nname = \"kiln-cli\"\nversion = \"{version}\"\n"),
     )
     .expect("write");
-    git(&source, &["init", "-q"]);
-    git(&source, &["add", "-A"]);
-    git(&source, &["commit", "-q", "-m", "release"]);
+    git_commit_all(&source, "release");
     git(&source, &["tag", &format!("v{version}")]);
 
     let make = |target: &str| {
