@@ -113,42 +113,37 @@ impl HostileDir {
     /// The entries of directory `rel` (`""` for the root), sorted by name;
     /// `None` if nothing is there. Names that are not UTF-8 are refused.
     pub(crate) fn entries(&self, rel: impl AsRef<Path>) -> Result<Option<Vec<(String, Kind)>>> {
-        let rel = rel.as_ref();
-        let Some((dir, kind, _)) = self.open(rel)? else {
-            return Ok(None);
-        };
-        let Some(dir) = dir.filter(|_| kind == Kind::Dir) else {
-            return Err(self.refuse(rel, kind.refusal()));
-        };
-        let mut entries = sys::list(&dir).map_err(|e| Error::io(self.shown(rel), e))?;
-        entries.retain(|(name, _)| name != "." && name != "..");
-        for (name, _) in &entries {
-            if name.contains('\u{fffd}') {
-                return Err(self.refuse(&rel.join(name), "has a name that is not UTF-8"));
-            }
-        }
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(Some(entries))
+        self.listed(rel.as_ref(), sys::list, |(name, _)| name)
     }
 
     /// The entries of directory `rel`, each with its size and modification
     /// time, as [`entries`](Self::entries) sorted and refused; `None` if
     /// nothing is there. Nothing is followed or opened but the directory.
     pub(crate) fn stats(&self, rel: impl AsRef<Path>) -> Result<Option<Vec<Stat>>> {
-        let rel = rel.as_ref();
+        self.listed(rel.as_ref(), sys::list_stats, |s| &s.name)
+    }
+
+    /// Directory `rel` listed by `list`, without `.` and `..`, sorted by
+    /// `name`; a name that is not UTF-8 is refused.
+    fn listed<T>(
+        &self,
+        rel: &Path,
+        list: impl FnOnce(&std::fs::File) -> std::io::Result<Vec<T>>,
+        name: impl Fn(&T) -> &String,
+    ) -> Result<Option<Vec<T>>> {
         let Some((dir, kind, _)) = self.open(rel)? else {
             return Ok(None);
         };
         let Some(dir) = dir.filter(|_| kind == Kind::Dir) else {
             return Err(self.refuse(rel, kind.refusal()));
         };
-        let mut stats = sys::list_stats(&dir).map_err(|e| Error::io(self.shown(rel), e))?;
-        stats.retain(|s| s.name != "." && s.name != "..");
-        if let Some(s) = stats.iter().find(|s| s.name.contains('\u{fffd}')) {
-            return Err(self.refuse(&rel.join(&s.name), "has a name that is not UTF-8"));
+        let mut listed = list(&dir).map_err(|e| Error::io(self.shown(rel), e))?;
+        listed.retain(|e| name(e) != "." && name(e) != "..");
+        if let Some(e) = listed.iter().find(|e| name(e).contains('\u{fffd}')) {
+            return Err(self.refuse(&rel.join(name(e)), "has a name that is not UTF-8"));
         }
-        stats.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(Some(stats))
+        listed.sort_by(|a, b| name(a).cmp(name(b)));
+        Ok(Some(listed))
     }
 
     /// Opens `rel` beneath the root without following symlinks: the open
