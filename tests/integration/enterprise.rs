@@ -35,16 +35,16 @@ fn env_of(deployment: &Value) -> &Value {
     &deployment["spec"]["template"]["spec"]["containers"][0]["env"]
 }
 
-/// The secret variable reads key `name` of the gateway's ExternalSecret-made Secret.
+/// The enterprise secret variable reads key `name` of the Secret that the
+/// enterprise ExternalSecret makes (apart from the provider keys), required.
 fn assert_from_store(docs: &[Value], var: &str, store_key: &str) {
     let gateway = find(docs, "Deployment", "portkey-gateway");
     let env = item(env_of(gateway), "name", &json!(var));
-    assert_eq!(
-        env["valueFrom"]["secretKeyRef"]["name"], "portkey-gateway-provider-keys",
-        "{var}"
-    );
+    let key_ref = &env["valueFrom"]["secretKeyRef"];
+    assert_eq!(key_ref["name"], "portkey-gateway-enterprise", "{var}");
+    assert_eq!(key_ref["optional"], false, "{var}");
     assert!(env.get("value").is_none(), "{var} has a literal value");
-    let es = find(docs, "ExternalSecret", "portkey-gateway-provider-keys");
+    let es = find(docs, "ExternalSecret", "portkey-gateway-enterprise");
     let data = item(&es["spec"]["data"], "secretKey", &json!(var));
     assert_eq!(data["remoteRef"]["key"], store_key, "{var}");
     assert!(config(docs).get(var).is_none(), "{var} is in the ConfigMap");
@@ -248,10 +248,13 @@ fn gke_mounts_the_memorystore_ca_and_uses_iam_auth() {
             .any(|d| d["metadata"]["name"] == "portkey-gateway-redis"),
         "no built-in Redis beside Memorystore"
     );
+    // GKE's controller acts on the class annotation, not on ingressClassName.
+    let ingress = find(&docs, "Ingress", "portkey-gateway");
     assert_eq!(
-        find(&docs, "Ingress", "portkey-gateway")["spec"]["ingressClassName"],
+        ingress["metadata"]["annotations"]["kubernetes.io/ingress.class"],
         "gce"
     );
+    assert!(ingress["spec"].get("ingressClassName").is_none());
     // Egress to Memorystore's port.
     let egress = find(&docs, "NetworkPolicy", "portkey-gateway")["spec"]["egress"].to_string();
     assert!(egress.contains("6379"), "{egress}");
@@ -492,6 +495,43 @@ fn bad_combinations_are_errors_naming_the_field() {
             "/set/enterprise/cache",
             "already set at /config/CACHE_STORE",
         ),
+        (
+            with(
+                gke(),
+                json!({"expose": {"ingress": {"certificateArn": "arn:aws:acm:us-east-1:1:certificate/x"}}}),
+            ),
+            json!({}),
+            "/set/enterprise/expose/ingress/certificateArn",
+            "not gke",
+        ),
+        (
+            with(
+                eks(),
+                json!({"expose": {"ingress": {"certificateArn": "arn:aws:iam::1:role/x"}}}),
+            ),
+            json!({}),
+            "/set/enterprise/expose/ingress/certificateArn",
+            "not an ACM certificate ARN",
+        ),
+        (
+            with(
+                eks(),
+                json!({"serverMode": "mcp", "mcp": {"baseUrl": "https://mcp.example.com"},
+                       "expose": {"ingress": {}}}),
+            ),
+            json!({}),
+            "/set/enterprise/mcp/baseUrl",
+            "no HTTPS listener",
+        ),
+        (
+            with(
+                minimal("aks"),
+                json!({"cache": {"managed": {"url": "rediss://c.redis.cache.windows.net:6380", "tls": true}}}),
+            ),
+            json!({}),
+            "/set/enterprise/cache/managed",
+            "passwordKey (an access key) or identity.azureClientId",
+        ),
     ] {
         let err = match enterprise_env(enterprise.clone(), extra) {
             Err(e) => e,
@@ -562,7 +602,7 @@ fn every_option_combination_renders_and_passes_kiln_check() {
     let modes = [
         json!({}),
         json!({"serverMode": "mcp", "mcp": {"port": 8790}}),
-        json!({"serverMode": "all", "mcp": {"host": "mcp.example.com", "baseUrl": "https://mcp.example.com"}}),
+        json!({"serverMode": "all", "mcp": {"host": "mcp.example.com", "baseUrl": "http://mcp.example.com"}}),
     ];
     let exposures = [
         json!(null),
@@ -658,7 +698,7 @@ fn aca_renders_the_terraform_module_variables_from_the_same_description() {
     assert_eq!(vars["server_mode"], "all");
     assert_eq!(
         vars["gateway_image"],
-        json!({"image": "portkeyai/gateway_enterprise", "tag": "2.2.2"})
+        json!({"image": "portkeyai/gateway_enterprise", "tag": "2.13.0"})
     );
     assert_eq!(vars["gateway_config"]["min_replicas"], 2);
     assert_eq!(vars["mcp_config"]["port"], 8788);

@@ -1,6 +1,7 @@
 //! Integration tests over the repository's own environments and throwaway repositories.
 
 mod bad_input;
+mod chart;
 mod check;
 mod determinism;
 mod diff;

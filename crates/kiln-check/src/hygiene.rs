@@ -74,6 +74,13 @@ fn image<'c>(o: &Object, c: &ContainerView<'c>, out: &mut Findings) -> Option<&'
 /// (`DB_PASSWORD: hunter2`) and is not a `$(VAR)` reference.
 fn is_credential(name: &str, value: &str) -> bool {
     let upper = name.to_ascii_uppercase();
+    // Entra ID client and tenant IDs are public identifiers shaped like tokens.
+    let identifier = ["_CLIENT_ID", "_TENANT_ID"]
+        .iter()
+        .any(|s| upper.ends_with(s));
+    if identifier && kiln_model::values::is_uuid(value) {
+        return false;
+    }
     let named = upper == "PASSWORD" || SECRET_NAME_SUFFIXES.iter().any(|s| upper.ends_with(s));
     !value.is_empty() && (looks_like_key(value) || (named && !value.contains("$(")))
 }

@@ -162,6 +162,15 @@ pub fn quantity(at: &str, s: &str) -> Option<Problem> {
     })
 }
 
+/// A UUID as Azure writes client IDs: `8-4-4-4-12` hex digits.
+pub fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.chars().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
 /// An IPv4 CIDR (`10.0.0.0/8`).
 pub fn is_cidr(s: &str) -> bool {
     let Some((ip, bits)) = s.split_once('/') else {

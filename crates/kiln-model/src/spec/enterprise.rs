@@ -74,6 +74,9 @@ pub struct DataService {
     /// Requests and limits.
     #[serde(default = "defaults::data_service_resources")]
     pub resources: crate::spec::Resources,
+    /// Debug logging: `NODE_DEBUG=dataservice:*` (the chart's `DEBUG_ENABLED`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub debug: bool,
 }
 
 /// The Data Service's port (Portkey's chart).
@@ -141,6 +144,15 @@ pub struct Expose {
     pub load_balancer: Option<LoadBalancerExpose>,
 }
 
+impl Expose {
+    /// Whether the rendered load balancer serves HTTPS (only an ALB with a certificate does).
+    pub fn has_https_listener(&self) -> bool {
+        self.ingress
+            .as_ref()
+            .is_some_and(|i| i.certificate_arn.is_some())
+    }
+}
+
 /// Ingress options.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -154,6 +166,9 @@ pub struct IngressExpose {
     /// Client CIDRs allowed in [default: anywhere].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub source_ranges: Vec<String>,
+    /// EKS: the ACM certificate of an HTTPS listener on the ALB (HTTP then redirects to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_arn: Option<String>,
 }
 
 /// LoadBalancer Service options.
@@ -392,7 +407,7 @@ mod defaults {
         8788
     }
     pub fn data_service_image() -> String {
-        "docker.io/portkeyai/data-service:1.5.0".into()
+        "docker.io/portkeyai/data-service:1.9.0".into()
     }
     pub fn one() -> i32 {
         1
@@ -459,7 +474,17 @@ impl Enterprise {
         if let Some(ls) = &self.log_store {
             log_store_variables(ls, &mut v);
         }
+        self.azure_identity_variables(&mut v);
         v.0
+    }
+
+    /// Where the Data Service reaches the control plane (`ALBUS_ENDPOINT`):
+    /// the private link's albus path, else Portkey's public one (as the chart derives it).
+    pub fn albus_endpoint(&self) -> String {
+        match &self.control_plane {
+            Some(cp) => format!("{}/albus", cp.private_link.trim_end_matches('/')),
+            None => "https://albus.portkey.ai".into(),
+        }
     }
 
     /// A private link moves every control-plane URL to it.
@@ -475,6 +500,21 @@ impl Enterprise {
             ("CONFIG_READER_PATH", "/api/model-configs"),
         ] {
             v.literal(name, "/controlPlane/privateLink", &format!("{base}{path}"));
+        }
+    }
+
+    /// Managed identity reads tokens from IMDS; naming the client ID picks
+    /// this identity instead of whichever the node has (the kubelet's).
+    fn azure_identity_variables(&self, v: &mut EnvSettings) {
+        let managed_blob = self
+            .log_store
+            .as_ref()
+            .and_then(|ls| ls.azure.as_ref())
+            .is_some_and(|a| a.auth == "managed");
+        if let (true, Some(id), Cloud::Aks) =
+            (managed_blob, &self.identity.azure_client_id, self.cloud)
+        {
+            v.literal("AZURE_MANAGED_CLIENT_ID", "/identity/azureClientId", id);
         }
     }
 
@@ -524,6 +564,14 @@ impl Enterprise {
         }
         if let Some(key) = &m.password_key {
             v.secret("REDIS_PASSWORD", "/cache/managed/passwordKey", key);
+        }
+        // Azure's Redis client needs its auth mode named (chart docs/Redis.md).
+        if self.cloud == Cloud::Aks {
+            let (mode, at) = match &m.password_key {
+                Some(_) => ("password", "/cache/managed/passwordKey"),
+                None => ("workload", "/identity/azureClientId"),
+            };
+            v.literal("AZURE_REDIS_AUTH_MODE", at, mode);
         }
     }
 
@@ -601,15 +649,7 @@ impl Enterprise {
             }
         }
         if let Some(client) = &id.azure_client_id {
-            let uuid = client.len() == 36
-                && client.chars().enumerate().all(|(i, c)| {
-                    if [8, 13, 18, 23].contains(&i) {
-                        c == '-'
-                    } else {
-                        c.is_ascii_hexdigit()
-                    }
-                });
-            if !uuid {
+            if !crate::values::is_uuid(client) {
                 return fail(
                     "/identity/azureClientId",
                     format!("`{client}` is not a client ID (a UUID)"),
@@ -784,6 +824,9 @@ impl Enterprise {
                     if !(url.starts_with("https://") || url.starts_with("http://")) {
                         return fail("/mcp/baseUrl", format!("`{url}` is not an http(s) URL"));
                     }
+                    if url.starts_with("https://") && self.expose.as_ref().is_some_and(|x| !x.has_https_listener()) {
+                        return fail("/mcp/baseUrl", format!("`{url}` is https, but the load balancer kiln renders has no HTTPS listener; give expose.ingress.certificateArn (eks), or use http://"));
+                    }
                 }
             }
             (None, _) => {}
@@ -807,6 +850,28 @@ impl Enterprise {
                 && self.cloud == Cloud::Gke
             {
                 return fail("/expose/ingress/sourceRanges", "GCE Ingress has no source-range setting; restrict clients with a Cloud Armor policy, or use loadBalancer".into());
+            }
+            if let Some(arn) = x.ingress.as_ref().and_then(|i| i.certificate_arn.as_ref()) {
+                if self.cloud != Cloud::Eks {
+                    return fail(
+                        "/expose/ingress/certificateArn",
+                        format!(
+                            "an ACM certificate is for eks's ALB, not {}",
+                            self.cloud.as_str()
+                        ),
+                    );
+                }
+                if !(arn.starts_with("arn:aws")
+                    && arn.contains(":acm:")
+                    && arn.contains(":certificate/"))
+                {
+                    return fail(
+                        "/expose/ingress/certificateArn",
+                        format!(
+                            "`{arn}` is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"
+                        ),
+                    );
+                }
             }
             let ranges = x
                 .ingress
@@ -881,6 +946,13 @@ impl Enterprise {
                 return fail(
                     "/cache/managed/workloadAuth",
                     "IAM auth to Memorystore needs gke and identity.gcpServiceAccount".into(),
+                );
+            }
+            if self.cloud == Cloud::Aks && m.password_key.is_none() && id.azure_client_id.is_none()
+            {
+                return fail(
+                    "/cache/managed",
+                    "Azure Redis needs passwordKey (an access key) or identity.azureClientId (Entra ID through workload identity)".into(),
                 );
             }
             if m.workload_auth && m.password_key.is_some() {

@@ -52,6 +52,8 @@ struct Component {
     extra: Option<(Volume, VolumeMount)>,
     /// AKS workload identity: its webhook serves only pods that ask.
     azure_identity: bool,
+    /// Pod selectors of who may connect: the gateway, and for Redis the Data Service too.
+    clients: Vec<BTreeMap<String, String>>,
 }
 
 /// `<name>-<suffix>`.
@@ -209,7 +211,7 @@ impl Component {
         }
     }
 
-    /// Reachable only from the gateway's pods, on its port; out only where `egress` says.
+    /// Reachable only from its clients' pods, on its port; out only where `egress` says.
     fn network_policy(&self, names: &Names) -> NetworkPolicy {
         NetworkPolicy {
             metadata: self.meta(names, false),
@@ -217,13 +219,18 @@ impl Component {
                 pod_selector: Some(self.match_labels(names)),
                 policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
                 ingress: Some(vec![NetworkPolicyIngressRule {
-                    from: Some(vec![NetworkPolicyPeer {
-                        pod_selector: Some(LabelSelector {
-                            match_labels: Some(names.selector.clone()),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    }]),
+                    from: Some(
+                        self.clients
+                            .iter()
+                            .map(|labels| NetworkPolicyPeer {
+                                pod_selector: Some(LabelSelector {
+                                    match_labels: Some(labels.clone()),
+                                    ..Default::default()
+                                }),
+                                ..Default::default()
+                            })
+                            .collect(),
+                    ),
                     ports: Some(vec![NetworkPolicyPort {
                         port: Some(IntOrString::Int(self.port.1.into())),
                         protocol: Some("TCP".into()),
@@ -290,6 +297,13 @@ pub(crate) fn redis(e: &Enterprise, names: &Names) -> Vec<Resource> {
             egress: Vec::new(),
             extra: None,
             azure_identity: false,
+            clients: std::iter::once(names.selector.clone())
+                .chain(
+                    e.data_service
+                        .is_some()
+                        .then(|| selector(names, "dataservice")),
+                )
+                .collect(),
         },
     )
 }
@@ -322,18 +336,24 @@ pub(crate) fn data_service(
         .service_name
         .clone()
         .unwrap_or_else(|| format!("{}-dataservice", e.service_name));
-    // env overrides the shared ConfigMap (envFrom) where the two differ.
+    // env overrides the shared ConfigMap (envFrom) where the two differ; the
+    // variables the chart always gives the Data Service come first.
     let mut env = vec![
-        literal("DEBUG_ENABLED", "false".into()),
+        literal("ALBUS_ENDPOINT", e.albus_endpoint()),
         literal(
             "GATEWAY_BASE_URL",
             format!("http://{}:{}", names.name, d.port),
         ),
+        literal("HYBRID_DEPLOYMENT", "ON".into()),
         literal("PORT", DATA_SERVICE_PORT.to_string()),
         literal("SERVICE_NAME", service_name),
         literal("TMPDIR", "/tmp".into()),
     ];
-    env.extend(super::secret_env_vars(d, names));
+    if ds.debug {
+        env.push(literal("NODE_DEBUG", "dataservice:*".into()));
+    }
+    // The licence and stores; the provider keys are the gateway's alone.
+    env.extend(super::enterprise_env_vars(d, names));
     env.sort_by(|a, b| a.name.cmp(&b.name));
     let container = Container {
         name: "dataservice".into(),
@@ -358,9 +378,15 @@ pub(crate) fn data_service(
             scratch: vec![("tmp", "/tmp", "256Mi")],
             service_account: Some(names.name.clone()),
             pull_secret: e.pull_secret.as_ref().map(|_| names.registry()),
-            egress: super::egress_rules(d, names),
+            egress: {
+                let mut egress = super::egress_rules(d, names);
+                // GATEWAY_BASE_URL: the Data Service calls the gateway back.
+                egress.push(super::to_pods(names.selector.clone(), d.port));
+                egress
+            },
             extra: super::ca_volume(d, names),
             azure_identity: e.identity.azure_client_id.is_some(),
+            clients: vec![names.selector.clone()],
         },
     )
 }

@@ -41,44 +41,64 @@ pub(crate) fn strategies_config_map(env: &Environment, names: &Names) -> ConfigM
     }
 }
 
-/// The gateway's variables from the secret store: `(variable, store key)`,
-/// the provider keys and the enterprise secrets, sorted.
-pub(crate) fn secret_env(d: &Description) -> Vec<(String, String)> {
+/// The provider keys from the secret store: `(variable, store key)`, sorted.
+fn provider_env(d: &Description) -> Vec<(String, String)> {
     let mut keys: Vec<(String, String)> = d
         .secrets
         .keys
         .iter()
         .map(|k| (k.env.clone(), k.remote_key.clone()))
-        .chain(
-            d.enterprise
-                .iter()
-                .flat_map(|e| e.variables(""))
-                .filter_map(|v| match v.value {
-                    kiln_model::enterprise::Value::Secret(key) => Some((v.name.to_string(), key)),
-                    kiln_model::enterprise::Value::Literal(_) => None,
-                }),
-        )
         .collect();
     keys.sort();
     keys
 }
 
-/// The secret variables as env entries reading the gateway's Secret.
-pub(crate) fn secret_env_vars(d: &Description, names: &Names) -> Vec<EnvVar> {
-    secret_env(d)
-        .into_iter()
-        .map(|(env, _)| EnvVar {
-            name: env.clone(),
-            value_from: Some(EnvVarSource {
-                secret_key_ref: Some(SecretKeySelector {
-                    name: names.secret.clone(),
-                    key: env,
-                    optional: Some(false),
-                }),
-                ..Default::default()
+/// The enterprise gateway's own secrets (licence, organisation, cache and
+/// log-store credentials): `(variable, store key)`, sorted.
+pub(crate) fn enterprise_env(d: &Description) -> Vec<(String, String)> {
+    let mut keys: Vec<(String, String)> = d
+        .enterprise
+        .iter()
+        .flat_map(|e| e.variables(""))
+        .filter_map(|v| match v.value {
+            kiln_model::enterprise::Value::Secret(key) => Some((v.name.to_string(), key)),
+            kiln_model::enterprise::Value::Literal(_) => None,
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
+fn secret_ref(name: String, secret: &str, optional: bool) -> EnvVar {
+    EnvVar {
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: secret.to_string(),
+                key: name.clone(),
+                optional: Some(optional),
             }),
             ..Default::default()
-        })
+        }),
+        name,
+        ..Default::default()
+    }
+}
+
+/// The provider keys as env entries. An enterprise gateway runs on its
+/// licence; a provider key missing from the store must not keep it from starting.
+pub(crate) fn provider_env_vars(d: &Description, names: &Names) -> Vec<EnvVar> {
+    let optional = d.enterprise.is_some();
+    provider_env(d)
+        .into_iter()
+        .map(|(env, _)| secret_ref(env, &names.secret, optional))
+        .collect()
+}
+
+/// The enterprise secrets as env entries reading their own Secret.
+pub(crate) fn enterprise_env_vars(d: &Description, names: &Names) -> Vec<EnvVar> {
+    enterprise_env(d)
+        .into_iter()
+        .map(|(env, _)| secret_ref(env, &names.enterprise_secret(), false))
         .collect()
 }
 
@@ -147,8 +167,21 @@ pub(crate) fn external_secret_named(
     }
 }
 
+/// The provider keys' ExternalSecret.
 pub(crate) fn external_secret(d: &Description, names: &Names) -> ExternalSecret {
-    external_secret_named(d, names, &names.secret, secret_env(d), None)
+    external_secret_named(d, names, &names.secret, provider_env(d), None)
+}
+
+/// The enterprise secrets' ExternalSecret: apart from the provider keys, so
+/// that a provider key missing from the store cannot withhold the licence.
+pub(crate) fn enterprise_secret(d: &Description, names: &Names) -> ExternalSecret {
+    external_secret_named(
+        d,
+        names,
+        &names.enterprise_secret(),
+        enterprise_env(d),
+        None,
+    )
 }
 
 /// The enterprise image's pull credentials: a `kubernetes.io/dockerconfigjson`

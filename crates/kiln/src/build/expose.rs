@@ -48,6 +48,15 @@ pub(crate) fn host_ports(d: &Description, e: &Enterprise) -> Vec<(String, i32, &
     out
 }
 
+/// The port that answers health checks: MCP's when it is all that is served.
+fn served_port(d: &Description, e: &Enterprise) -> u16 {
+    if e.server_mode.gateway() {
+        d.port
+    } else {
+        e.mcp.clone().unwrap_or_default().port
+    }
+}
+
 fn ingress_class(cloud: Cloud, i: &IngressExpose) -> String {
     i.class_name.clone().unwrap_or_else(|| {
         match (cloud, i.internal) {
@@ -59,6 +68,15 @@ fn ingress_class(cloud: Cloud, i: &IngressExpose) -> String {
         }
         .into()
     })
+}
+
+/// The ALB's listeners: HTTPS beside HTTP (redirected) when it has a certificate.
+fn alb_listen_ports(i: &IngressExpose) -> String {
+    if i.certificate_arn.is_some() {
+        r#"[{"HTTP": 80}, {"HTTPS": 443}]"#.into()
+    } else {
+        r#"[{"HTTP": 80}]"#.into()
+    }
 }
 
 /// The Ingress in front of the gateway.
@@ -84,6 +102,10 @@ pub(crate) fn ingress(
             ("alb.ingress.kubernetes.io/target-type", "ip".into()),
             ("alb.ingress.kubernetes.io/healthcheck-path", health),
             (
+                "alb.ingress.kubernetes.io/listen-ports",
+                alb_listen_ports(i),
+            ),
+            (
                 "alb.ingress.kubernetes.io/manage-backend-security-group-rules",
                 "true".into(),
             ),
@@ -94,6 +116,24 @@ pub(crate) fn ingress(
             health,
         )]),
     };
+    if let Some(arn) = &i.certificate_arn {
+        a.insert(
+            "alb.ingress.kubernetes.io/certificate-arn".into(),
+            arn.clone(),
+        );
+        a.insert(
+            "alb.ingress.kubernetes.io/ssl-redirect".into(),
+            "443".into(),
+        );
+    }
+    // GKE's ingress controller acts on the class annotation; an ingressClassName
+    // without an IngressClass object of that name creates no load balancer.
+    if e.cloud == Cloud::Gke {
+        a.insert(
+            "kubernetes.io/ingress.class".into(),
+            ingress_class(e.cloud, i),
+        );
+    }
     if !ranges.is_empty() {
         match e.cloud {
             Cloud::Eks => a.insert("alb.ingress.kubernetes.io/inbound-cidrs".into(), ranges),
@@ -135,7 +175,7 @@ pub(crate) fn ingress(
     Ingress {
         metadata,
         spec: Some(IngressSpec {
-            ingress_class_name: Some(ingress_class(e.cloud, i)),
+            ingress_class_name: (e.cloud != Cloud::Gke).then(|| ingress_class(e.cloud, i)),
             rules: Some(rules),
             ..Default::default()
         }),
@@ -174,7 +214,7 @@ pub(crate) fn load_balancer_annotations(
             ),
             (
                 "service.beta.kubernetes.io/aws-load-balancer-healthcheck-port",
-                d.port.to_string(),
+                served_port(d, e).to_string(),
             ),
             (
                 "service.beta.kubernetes.io/aws-load-balancer-manage-backend-security-group-rules",

@@ -61,11 +61,19 @@ pub(crate) fn service(d: &Description, names: &Names) -> Service {
     }
 }
 
+/// Serving MCP only, the AI gateway's port is closed: probe the MCP port.
+fn probe_port(d: &Description) -> &'static str {
+    match &d.enterprise {
+        Some(e) if !e.server_mode.gateway() => MCP_PORT_NAME,
+        _ => PORT_NAME,
+    }
+}
+
 pub(crate) fn probe(d: &Description, timing: &kiln_model::spec::ProbeTiming) -> Probe {
     Probe {
         http_get: Some(HTTPGetAction {
             path: Some(d.health_path().to_string()),
-            port: IntOrString::String(PORT_NAME.into()),
+            port: IntOrString::String(probe_port(d).into()),
             scheme: Some("HTTP".into()),
             ..Default::default()
         }),
@@ -243,7 +251,8 @@ fn container_env(d: &Description, names: &Names) -> Vec<EnvVar> {
                 ..Default::default()
             })
         })
-        .chain(secret_env_vars(d, names))
+        .chain(provider_env_vars(d, names))
+        .chain(enterprise_env_vars(d, names))
         .collect();
     env.sort_by(|a, b| a.name.cmp(&b.name));
     env

@@ -99,6 +99,7 @@ pub fn build(env: &Environment) -> Vec<Resource> {
     }
     if let Some(e) = &d.enterprise {
         resources.push(Resource::ServiceAccount(service_account(e, &names)));
+        resources.push(Resource::ExternalSecret(enterprise_secret(d, &names)));
         if let Some(p) = &e.pull_secret {
             resources.push(Resource::ExternalSecret(registry_secret(d, p, &names)));
         }
@@ -167,6 +168,11 @@ impl Names {
     /// The registry credentials' Secret (and ExternalSecret).
     pub(crate) fn registry(&self) -> String {
         format!("{}-registry", self.name)
+    }
+
+    /// The enterprise secrets' Secret (and ExternalSecret).
+    pub(crate) fn enterprise_secret(&self) -> String {
+        format!("{}-enterprise", self.name)
     }
 
     /// The managed cache's CA certificate Secret (and ExternalSecret).

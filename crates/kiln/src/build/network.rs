@@ -162,32 +162,97 @@ pub(crate) fn egress_rules(d: &Description, names: &Names) -> Vec<NetworkPolicyE
                 "redis",
                 kiln_model::enterprise::REDIS_PORT,
             )),
-            // A managed cache outside the cluster: its port, anywhere (the cloud's firewall scopes it).
-            Some(m) => {
-                let p = kiln_model::enterprise::redis_port(&m.url)
-                    .unwrap_or(kiln_model::enterprise::REDIS_PORT);
-                egress.push(NetworkPolicyEgressRule {
-                    ports: Some(vec![tcp_or_udp(p.into(), "TCP")]),
-                    ..Default::default()
-                });
-            }
+            // A managed cache outside the cluster: its ports, anywhere (the cloud's firewall scopes it).
+            Some(m) => egress.push(NetworkPolicyEgressRule {
+                ports: Some(cache_ports(e.cloud, m)),
+                ..Default::default()
+            }),
         }
+        egress.extend(metadata_rules(e));
     }
     egress
 }
 
-/// Egress to a companion's pods on `port`.
-pub(crate) fn to_component(names: &Names, suffix: &str, port: u16) -> NetworkPolicyEgressRule {
+/// The managed cache's ports: the URL's, and in cluster mode the ports its
+/// data nodes answer on — Memorystore's 11000–13047 (Google's firewall
+/// guidance) and Azure's 13000–13999 (15000–15999 over TLS) per shard.
+/// ElastiCache serves every node on the configuration endpoint's port.
+fn cache_ports(
+    cloud: kiln_model::enterprise::Cloud,
+    m: &kiln_model::enterprise::ManagedCache,
+) -> Vec<NetworkPolicyPort> {
+    use kiln_model::enterprise::{Cloud, REDIS_PORT, redis_port};
+    let mut ports = vec![tcp_or_udp(
+        redis_port(&m.url).unwrap_or(REDIS_PORT).into(),
+        "TCP",
+    )];
+    let range = match (m.cluster, cloud) {
+        (false, _) | (true, Cloud::Eks) => None,
+        (true, Cloud::Gke) => Some((11000, 13047)),
+        (true, Cloud::Aks | Cloud::Aca) if m.tls => Some((15000, 15999)),
+        (true, Cloud::Aks | Cloud::Aca) => Some((13000, 13999)),
+    };
+    if let Some((from, to)) = range {
+        ports.push(NetworkPolicyPort {
+            end_port: Some(to),
+            ..tcp_or_udp(from, "TCP")
+        });
+    }
+    ports
+}
+
+/// The node-local endpoints that hand out cloud credentials, where the
+/// identity in use needs them: GKE's metadata server for Workload Identity
+/// (169.254.169.254:80 on Dataplane V2; 127.0.0.1:988 with Calico, per GKE's
+/// Workload Identity docs), EKS Pod Identity's agent, and Azure's IMDS for
+/// managed-identity log writes.
+fn metadata_rules(e: &kiln_model::enterprise::Enterprise) -> Vec<NetworkPolicyEgressRule> {
+    let managed_blob = e
+        .log_store
+        .as_ref()
+        .and_then(|ls| ls.azure.as_ref())
+        .is_some_and(|a| a.auth == "managed");
+    let mut to: Vec<(&str, i32)> = Vec::new();
+    if e.identity.gcp_service_account.is_some() {
+        to.extend([("169.254.169.254/32", 80), ("127.0.0.1/32", 988)]);
+    }
+    if e.identity.aws_pod_identity {
+        to.push(("169.254.170.23/32", 80));
+    }
+    if managed_blob {
+        to.push(("169.254.169.254/32", 80));
+    }
+    to.into_iter()
+        .map(|(cidr, port)| NetworkPolicyEgressRule {
+            to: Some(vec![NetworkPolicyPeer {
+                ip_block: Some(k8s_openapi::api::networking::v1::IPBlock {
+                    cidr: cidr.into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }]),
+            ports: Some(vec![tcp_or_udp(port, "TCP")]),
+        })
+        .collect()
+}
+
+/// Egress to the pods `selector` picks, on `port`.
+pub(crate) fn to_pods(selector: BTreeMap<String, String>, port: u16) -> NetworkPolicyEgressRule {
     NetworkPolicyEgressRule {
         to: Some(vec![NetworkPolicyPeer {
             pod_selector: Some(LabelSelector {
-                match_labels: Some(component::selector(names, suffix)),
+                match_labels: Some(selector),
                 ..Default::default()
             }),
             ..Default::default()
         }]),
         ports: Some(vec![tcp_or_udp(port.into(), "TCP")]),
     }
+}
+
+/// Egress to a companion's pods on `port`.
+pub(crate) fn to_component(names: &Names, suffix: &str, port: u16) -> NetworkPolicyEgressRule {
+    to_pods(component::selector(names, suffix), port)
 }
 
 pub(crate) fn network_policy(d: &Description, names: &Names) -> NetworkPolicy {
@@ -225,6 +290,22 @@ pub(crate) fn network_policy(d: &Description, names: &Names) -> NetworkPolicy {
         from: Some(from),
         ports: Some(app_ports.clone()),
     }];
+    if d.enterprise
+        .as_ref()
+        .is_some_and(|e| e.data_service.is_some())
+    {
+        // The Data Service calls the gateway (GATEWAY_BASE_URL).
+        ingress_rules.push(NetworkPolicyIngressRule {
+            from: Some(vec![NetworkPolicyPeer {
+                pod_selector: Some(LabelSelector {
+                    match_labels: Some(component::selector(names, "dataservice")),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }]),
+            ports: Some(vec![tcp_or_udp(d.port.into(), "TCP")]),
+        });
+    }
     if let Some((e, x)) = d
         .enterprise
         .as_ref()
