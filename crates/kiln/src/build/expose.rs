@@ -79,13 +79,13 @@ fn alb_listen_ports(i: &IngressExpose) -> String {
     }
 }
 
-/// The Ingress in front of the gateway.
-pub(crate) fn ingress(
+/// The Ingress's annotations: the cloud controller's health check, scheme,
+/// listeners and source ranges.
+fn ingress_annotations(
     d: &Description,
     e: &Enterprise,
     i: &IngressExpose,
-    names: &Names,
-) -> Ingress {
+) -> BTreeMap<String, String> {
     let health = d.health_path().to_string();
     let ranges = i.source_ranges.join(",");
     let mut a = match e.cloud {
@@ -145,6 +145,17 @@ pub(crate) fn ingress(
             Cloud::Gke => None,
         };
     }
+    a
+}
+
+/// The Ingress in front of the gateway.
+pub(crate) fn ingress(
+    d: &Description,
+    e: &Enterprise,
+    i: &IngressExpose,
+    names: &Names,
+) -> Ingress {
+    let a = ingress_annotations(d, e, i);
     let mut metadata = names.meta(&names.name);
     metadata
         .annotations
