@@ -130,14 +130,17 @@ impl Rendered {
 }
 
 /// Differences between the chart's `expected` and kiln's `actual` maps that
-/// `deliberate` does not explain, and deliberate entries that are no difference.
+/// neither the cloud's `own` deliberate entries nor the `shared` ones
+/// explain, and own entries that are no difference (shared ones need not
+/// apply to every cloud).
 fn unexplained(
     what: &str,
     expected: &Map<String, Value>,
     actual: &Map<String, Value>,
-    deliberate: &[&Value],
+    own: &Value,
+    shared: &Value,
 ) -> Vec<String> {
-    let explained = |k: &str| deliberate.iter().any(|d| d.get(k).is_some());
+    let explained = |k: &str| own.get(k).is_some() || shared.get(k).is_some();
     let keys: BTreeSet<&String> = expected.keys().chain(actual.keys()).collect();
     let mut out = Vec::new();
     for k in keys {
@@ -150,14 +153,11 @@ fn unexplained(
             ));
         }
     }
-    // Only the cloud's own entries must be differences; common ones may not apply.
-    if let Some(own) = deliberate.first().and_then(|d| d.as_object()) {
-        for k in own.keys() {
-            if expected.get(k) == actual.get(k) {
-                out.push(format!(
-                    "{what} {k}: listed as deliberate but kiln matches the chart"
-                ));
-            }
+    for k in own.as_object().into_iter().flat_map(|o| o.keys()) {
+        if expected.get(k) == actual.get(k) {
+            out.push(format!(
+                "{what} {k}: listed as deliberate but kiln matches the chart"
+            ));
         }
     }
     out
@@ -180,18 +180,18 @@ fn compare_cloud(table: &Value, cloud_name: &str) -> Vec<String> {
     for (key, deployment) in components {
         let chart = &cloud[key];
         let env_key = format!("{key}.env");
-        let explained = [&cloud["deliberate"][&env_key], &common[&env_key]];
         problems.extend(unexplained(
             &format!("{cloud_name} {key} env"),
             &object(&chart["env"]),
             &r.env(deployment),
-            &explained,
+            &cloud["deliberate"][&env_key],
+            &common[&env_key],
         ));
         let ports: Vec<i64> = serde_json::from_value(chart["ports"].clone()).expect("ports");
-        if r.ports(deployment) != ports {
+        let rendered = r.ports(deployment);
+        if rendered != ports {
             problems.push(format!(
-                "{cloud_name} {key} ports: chart {ports:?} kiln {:?}",
-                r.ports(deployment)
+                "{cloud_name} {key} ports: chart {ports:?} kiln {rendered:?}"
             ));
         }
         for probe in r.probes(deployment) {
@@ -216,7 +216,8 @@ fn service_account(name: &str, cloud: &Value, common: &Value, r: &Rendered) -> V
         &format!("{name} ServiceAccount annotations"),
         &object(&chart["annotations"]),
         &object(&sa["metadata"]["annotations"]),
-        &[],
+        &Value::Null,
+        &Value::Null,
     );
     let automount = sa["automountServiceAccountToken"].as_bool().unwrap_or(true);
     if Some(automount) != chart["automount"].as_bool()
@@ -243,7 +244,8 @@ fn load_balancer(name: &str, cloud: &Value, r: &Rendered) -> Vec<String> {
             &format!("{name} Ingress annotations"),
             &object(&chart["annotations"]),
             &object(&ing["metadata"]["annotations"]),
-            &[&cloud["deliberate"]["ingress.annotations"]],
+            &cloud["deliberate"]["ingress.annotations"],
+            &Value::Null,
         ));
         let rules: Vec<Value> = ing["spec"]["rules"]
             .as_array()
@@ -273,7 +275,8 @@ fn load_balancer(name: &str, cloud: &Value, r: &Rendered) -> Vec<String> {
             &format!("{name} Service annotations"),
             &object(&chart["annotations"]),
             &object(&svc["metadata"]["annotations"]),
-            &[&cloud["deliberate"]["service.annotations"]],
+            &cloud["deliberate"]["service.annotations"],
+            &Value::Null,
         ));
     }
     out
@@ -367,12 +370,11 @@ fn ingress_allows(policy: &Value, from: &Value, port: i64) -> bool {
 fn flows(name: &str, cloud: &Value, r: &Rendered) -> Vec<String> {
     let mut out = Vec::new();
     let mut used: BTreeSet<(String, usize, usize)> = BTreeSet::new();
-    let resolve = |to: &str| -> Option<To> {
-        match to.strip_prefix("pod:") {
-            Some(c) => Some(To::Pods(r.pod_labels(c))),
-            None if to == "any" => Some(To::Ip([203, 0, 113, 9])),
-            None => Some(To::Ip(ip(to))),
-        }
+    // `any` stands for an address on the internet (TEST-NET-3).
+    let resolve = |to: &str| match to.strip_prefix("pod:") {
+        Some(c) => To::Pods(r.pod_labels(c)),
+        None if to == "any" => To::Ip([203, 0, 113, 9]),
+        None => To::Ip(ip(to)),
     };
     for (allowed, list) in [
         (true, &cloud["flows"]["allowed"]),
@@ -382,7 +384,7 @@ fn flows(name: &str, cloud: &Value, r: &Rendered) -> Vec<String> {
             let from = f["from"].as_str().expect("from");
             let to_name = f["to"].as_str().expect("to");
             let port = f["port"].as_i64().expect("port");
-            let to = resolve(to_name).expect("destination");
+            let to = resolve(to_name);
             let egress = r.policy(from)["egress"]
                 .as_array()
                 .cloned()

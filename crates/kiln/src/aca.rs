@@ -235,10 +235,7 @@ pub fn tfvars(env: &str, d: &Description, e: &Enterprise, a: &Aca) -> Value {
         },
         gateway_image: Image::of(&d.image.reference()),
         gateway_config: size(d, a, d.port),
-        mcp_config: e
-            .server_mode
-            .mcp()
-            .then(|| size(d, a, e.mcp.clone().unwrap_or_default().port)),
+        mcp_config: e.server_mode.mcp().then(|| size(d, a, e.mcp_port())),
         mcp_gateway_base_url: e
             .mcp
             .as_ref()

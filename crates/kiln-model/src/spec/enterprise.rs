@@ -503,17 +503,29 @@ impl Enterprise {
         }
     }
 
+    /// Whether logs go to Azure Blob with a managed identity (tokens from IMDS).
+    pub fn managed_blob_logs(&self) -> bool {
+        self.log_store
+            .as_ref()
+            .and_then(|ls| ls.azure.as_ref())
+            .is_some_and(|a| a.auth == "managed")
+    }
+
+    /// `MCP_PORT`: the MCP gateway's port, configured or the default.
+    pub fn mcp_port(&self) -> u16 {
+        self.mcp
+            .as_ref()
+            .map_or_else(defaults::mcp_port, |m| m.port)
+    }
+
     /// Managed identity reads tokens from IMDS; naming the client ID picks
     /// this identity instead of whichever the node has (the kubelet's).
     fn azure_identity_variables(&self, v: &mut EnvSettings) {
-        let managed_blob = self
-            .log_store
-            .as_ref()
-            .and_then(|ls| ls.azure.as_ref())
-            .is_some_and(|a| a.auth == "managed");
-        if let (true, Some(id), Cloud::Aks) =
-            (managed_blob, &self.identity.azure_client_id, self.cloud)
-        {
+        if let (true, Some(id), Cloud::Aks) = (
+            self.managed_blob_logs(),
+            &self.identity.azure_client_id,
+            self.cloud,
+        ) {
             v.literal("AZURE_MANAGED_CLIENT_ID", "/identity/azureClientId", id);
         }
     }

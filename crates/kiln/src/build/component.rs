@@ -17,8 +17,8 @@ use k8s_openapi::api::core::v1::{
     ServicePort, ServiceSpec, TCPSocketAction, Volume, VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{
-    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
-    NetworkPolicyPort, NetworkPolicySpec,
+    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPort,
+    NetworkPolicySpec,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -219,18 +219,7 @@ impl Component {
                 pod_selector: Some(self.match_labels(names)),
                 policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
                 ingress: Some(vec![NetworkPolicyIngressRule {
-                    from: Some(
-                        self.clients
-                            .iter()
-                            .map(|labels| NetworkPolicyPeer {
-                                pod_selector: Some(LabelSelector {
-                                    match_labels: Some(labels.clone()),
-                                    ..Default::default()
-                                }),
-                                ..Default::default()
-                            })
-                            .collect(),
-                    ),
+                    from: Some(self.clients.iter().cloned().map(super::pod_peer).collect()),
                     ports: Some(vec![NetworkPolicyPort {
                         port: Some(IntOrString::Int(self.port.1.into())),
                         protocol: Some("TCP".into()),

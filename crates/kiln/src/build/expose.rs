@@ -37,24 +37,18 @@ pub(crate) fn host_ports(d: &Description, e: &Enterprise) -> Vec<(String, i32, &
         );
     }
     if e.server_mode.mcp() {
-        let mcp = e.mcp.clone().unwrap_or_default();
-        let hosts = mcp.host.map_or_else(|| d.route.hosts.clone(), |h| vec![h]);
+        let hosts = e
+            .mcp
+            .as_ref()
+            .and_then(|m| m.host.clone())
+            .map_or_else(|| d.route.hosts.clone(), |h| vec![h]);
         out.extend(
             hosts
                 .into_iter()
-                .map(|h| (h, i32::from(mcp.port), super::MCP_PORT_NAME)),
+                .map(|h| (h, i32::from(e.mcp_port()), super::MCP_PORT_NAME)),
         );
     }
     out
-}
-
-/// The port that answers health checks: MCP's when it is all that is served.
-fn served_port(d: &Description, e: &Enterprise) -> u16 {
-    if e.server_mode.gateway() {
-        d.port
-    } else {
-        e.mcp.clone().unwrap_or_default().port
-    }
 }
 
 fn ingress_class(cloud: Cloud, i: &IngressExpose) -> String {
@@ -225,7 +219,7 @@ pub(crate) fn load_balancer_annotations(
             ),
             (
                 "service.beta.kubernetes.io/aws-load-balancer-healthcheck-port",
-                served_port(d, e).to_string(),
+                super::health_port(d).1.to_string(),
             ),
             (
                 "service.beta.kubernetes.io/aws-load-balancer-manage-backend-security-group-rules",

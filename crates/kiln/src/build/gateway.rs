@@ -10,7 +10,7 @@ pub(crate) const STRATEGIES_VOLUME: &str = "strategies";
 pub(crate) fn named_ports(d: &Description) -> Vec<(&'static str, i32)> {
     let mut ports = vec![(PORT_NAME, i32::from(d.port))];
     if let Some(e) = d.enterprise.as_ref().filter(|e| e.server_mode.mcp()) {
-        ports.push((MCP_PORT_NAME, e.mcp.clone().unwrap_or_default().port.into()));
+        ports.push((MCP_PORT_NAME, e.mcp_port().into()));
     }
     ports
 }
@@ -61,11 +61,12 @@ pub(crate) fn service(d: &Description, names: &Names) -> Service {
     }
 }
 
-/// Serving MCP only, the AI gateway's port is closed: probe the MCP port.
-fn probe_port(d: &Description) -> &'static str {
+/// The named port that answers health checks: MCP's when it is all that is
+/// served (the AI gateway's port is closed then), else the gateway's.
+pub(crate) fn health_port(d: &Description) -> (&'static str, u16) {
     match &d.enterprise {
-        Some(e) if !e.server_mode.gateway() => MCP_PORT_NAME,
-        _ => PORT_NAME,
+        Some(e) if !e.server_mode.gateway() => (MCP_PORT_NAME, e.mcp_port()),
+        _ => (PORT_NAME, d.port),
     }
 }
 
@@ -73,7 +74,7 @@ pub(crate) fn probe(d: &Description, timing: &kiln_model::spec::ProbeTiming) -> 
     Probe {
         http_get: Some(HTTPGetAction {
             path: Some(d.health_path().to_string()),
-            port: IntOrString::String(probe_port(d).into()),
+            port: IntOrString::String(health_port(d).0.into()),
             scheme: Some("HTTP".into()),
             ..Default::default()
         }),

@@ -207,11 +207,6 @@ fn cache_ports(
 /// Workload Identity docs), EKS Pod Identity's agent, and Azure's IMDS for
 /// managed-identity log writes.
 fn metadata_rules(e: &kiln_model::enterprise::Enterprise) -> Vec<NetworkPolicyEgressRule> {
-    let managed_blob = e
-        .log_store
-        .as_ref()
-        .and_then(|ls| ls.azure.as_ref())
-        .is_some_and(|a| a.auth == "managed");
     let mut to: Vec<(&str, i32)> = Vec::new();
     if e.identity.gcp_service_account.is_some() {
         to.extend([("169.254.169.254/32", 80), ("127.0.0.1/32", 988)]);
@@ -219,7 +214,7 @@ fn metadata_rules(e: &kiln_model::enterprise::Enterprise) -> Vec<NetworkPolicyEg
     if e.identity.aws_pod_identity {
         to.push(("169.254.170.23/32", 80));
     }
-    if managed_blob {
+    if e.managed_blob_logs() {
         to.push(("169.254.169.254/32", 80));
     }
     to.into_iter()
@@ -236,16 +231,21 @@ fn metadata_rules(e: &kiln_model::enterprise::Enterprise) -> Vec<NetworkPolicyEg
         .collect()
 }
 
+/// The pods of this namespace that `labels` select, as a policy peer.
+pub(crate) fn pod_peer(labels: BTreeMap<String, String>) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        pod_selector: Some(LabelSelector {
+            match_labels: Some(labels),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 /// Egress to the pods `selector` picks, on `port`.
 pub(crate) fn to_pods(selector: BTreeMap<String, String>, port: u16) -> NetworkPolicyEgressRule {
     NetworkPolicyEgressRule {
-        to: Some(vec![NetworkPolicyPeer {
-            pod_selector: Some(LabelSelector {
-                match_labels: Some(selector),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }]),
+        to: Some(vec![pod_peer(selector)]),
         ports: Some(vec![tcp_or_udp(port.into(), "TCP")]),
     }
 }
@@ -296,13 +296,7 @@ pub(crate) fn network_policy(d: &Description, names: &Names) -> NetworkPolicy {
     {
         // The Data Service calls the gateway (GATEWAY_BASE_URL).
         ingress_rules.push(NetworkPolicyIngressRule {
-            from: Some(vec![NetworkPolicyPeer {
-                pod_selector: Some(LabelSelector {
-                    match_labels: Some(component::selector(names, "dataservice")),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }]),
+            from: Some(vec![pod_peer(component::selector(names, "dataservice"))]),
             ports: Some(vec![tcp_or_udp(d.port.into(), "TCP")]),
         });
     }
