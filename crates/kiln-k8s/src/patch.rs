@@ -10,12 +10,13 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-/// How the items of a list are merged: the field that identifies them, and
+/// How the items of a list are merged: the fields that identify them, and
 /// where the result puts them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListMerge {
-    /// The merge key (`name`, `mountPath`, …).
-    pub key: &'static str,
+    /// The merge keys: `name`, or `port` and `protocol`. A patch item must
+    /// give the first; it matches the item that agrees on every key both give.
+    pub keys: &'static [&'static str],
     /// Where merged items go.
     pub order: Order,
 }
@@ -27,15 +28,6 @@ pub enum Order {
     PatchFirst,
     /// Items new to the list (in patch order), then the target's items, merged in place.
     NewFirst,
-}
-
-impl ListMerge {
-    const fn by(key: &'static str) -> Option<ListMerge> {
-        Some(ListMerge {
-            key,
-            order: Order::PatchFirst,
-        })
-    }
 }
 
 /// How the list at `path` (field names from the document root) merges, or
@@ -220,7 +212,6 @@ fn merge_list<'a>(
     keys: MergeKeys,
     path: &mut Vec<&'a str>,
 ) -> Result<(), MergeError> {
-    let merge_key = how.key;
     let replace_all = patch.iter().any(|item| {
         item.as_object()
             .is_some_and(|m| m.len() == 1 && m.get(DIRECTIVE) == Some(&Value::from("replace")))
@@ -241,23 +232,15 @@ fn merge_list<'a>(
     // Patch items, with the index of the target item each replaces (if any).
     let mut merged: Vec<(Option<usize>, Value)> = Vec::new();
     for (i, item) in patch.iter().enumerate() {
-        let Some(map) = item.as_object() else {
-            return Err(MergeError {
-                pointer: format!("{}/{i}", pointer(path)),
-                message: format!(
-                    "expected an object with `{merge_key}` (items of this list are merged by it)"
-                ),
-            });
-        };
-        let Some(id) = map.get(merge_key) else {
-            return Err(MergeError {
-                pointer: format!("{}/{i}", pointer(path)),
-                message: format!("missing `{merge_key}`, which identifies the item to change"),
-            });
-        };
-        let found = remaining
-            .iter()
-            .position(|slot| slot.as_ref().is_some_and(|t| t.get(merge_key) == Some(id)));
+        let at = || format!("{}/{i}", pointer(path));
+        let map = keyed_item(item, how.keys).map_err(|message| MergeError {
+            pointer: at(),
+            message,
+        })?;
+        let found = matching_item(&remaining, map, how.keys).map_err(|message| MergeError {
+            pointer: at(),
+            message,
+        })?;
         let existing = found.and_then(|at| remaining[at].take());
         if directive(map, path)? == Some("delete") {
             continue;
@@ -285,6 +268,49 @@ fn merge_list<'a>(
         }
     };
     Ok(())
+}
+
+/// A patch item of a keyed list: an object with the first merge key.
+fn keyed_item<'a>(item: &'a Value, keys: &[&str]) -> Result<&'a Map<String, Value>, String> {
+    let names = keys.join("`, `");
+    let map = item.as_object().ok_or_else(|| {
+        format!("expected an object with `{names}` (items of this list are merged by them)")
+    })?;
+    match keys.first() {
+        Some(first) if !map.contains_key(*first) => Err(format!(
+            "missing `{first}`, which identifies the item to change"
+        )),
+        _ => Ok(map),
+    }
+}
+
+/// The first remaining target item that agrees with `item` on every merge
+/// key both give: a patch that leaves out `protocol` matches the port
+/// whatever its protocol, and is an error if several ports match.
+fn matching_item(
+    remaining: &[Option<Value>],
+    item: &Map<String, Value>,
+    keys: &[&str],
+) -> Result<Option<usize>, String> {
+    let agrees = |t: &Value| {
+        keys.iter().all(|k| match (item.get(*k), t.get(*k)) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        })
+    };
+    let mut found = remaining
+        .iter()
+        .enumerate()
+        .filter(|(_, slot)| slot.as_ref().is_some_and(agrees))
+        .map(|(at, _)| at);
+    let gives_every_key = keys.iter().all(|k| item.contains_key(*k));
+    match (found.next(), found.next()) {
+        (Some(_), Some(_)) if !gives_every_key => Err(format!(
+            "matches more than one item; give every one of `{}` to say which",
+            keys.join("`, `")
+        )),
+        (first, _) => Ok(first),
+    }
 }
 
 /// A patch value with its directives removed, for places where there is nothing to merge into.
@@ -322,32 +348,6 @@ fn strip_list(items: &[Value], path: &[&str]) -> Result<Value, MergeError> {
         }
     }
     Ok(Value::Array(out))
-}
-
-/// Merge keys of the Kubernetes lists kiln renders, for strategic-merge
-/// patches of core kinds (custom resources have none: lists are replaced, as
-/// kustomize does without a schema).
-pub fn kubernetes_merge_keys(path: &[&str]) -> Option<ListMerge> {
-    let (last, parents) = path.split_last()?;
-    match *last {
-        "containers"
-        | "initContainers"
-        | "ephemeralContainers"
-        | "env"
-        | "volumes"
-        | "imagePullSecrets" => ListMerge::by("name"),
-        "volumeMounts" => ListMerge::by("mountPath"),
-        "volumeDevices" => ListMerge::by("devicePath"),
-        "ports" if parents.contains(&"containers") || parents.contains(&"initContainers") => {
-            ListMerge::by("containerPort")
-        }
-        // Service ports: keyed by port (and protocol), and kustomize puts new ones first.
-        "ports" if parents == ["spec"] => Some(ListMerge {
-            key: "port",
-            order: Order::NewFirst,
-        }),
-        _ => None,
-    }
 }
 
 /// Which resources a patch applies to (kustomize's `target`). Every given field must match.
@@ -443,9 +443,19 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
+    /// Keys by the list's last field, as the Kubernetes definitions give them.
+    fn keys(path: &[&str]) -> Option<ListMerge> {
+        let (keys, order): (&'static [&'static str], _) = match *path.last()? {
+            "env" | "containers" => (&["name"], Order::PatchFirst),
+            "ports" => (&["port", "protocol"], Order::NewFirst),
+            _ => return None,
+        };
+        Some(ListMerge { keys, order })
+    }
+
     fn smp(target: Value, patch: Value) -> Value {
         let mut t = target;
-        strategic_merge(&mut t, &patch, &kubernetes_merge_keys).expect("merge");
+        strategic_merge(&mut t, &patch, &keys).expect("merge");
         t
     }
 
@@ -472,6 +482,35 @@ mod tests {
         assert_eq!(
             out["spec"]["ports"],
             json!([{"port": 3}, {"port": 1}, {"port": 2, "name": "b"}])
+        );
+    }
+
+    #[test]
+    fn compound_keys_tell_protocols_apart() {
+        let tcp = json!({"port": 53, "protocol": "TCP", "name": "dns"});
+        let target = json!({"spec": {"ports": [tcp.clone()]}});
+        // A UDP port beside the TCP one is a new item, not a change to it.
+        let udp = json!({"port": 53, "protocol": "UDP", "name": "dns-udp"});
+        let out = smp(target.clone(), json!({"spec": {"ports": [udp.clone()]}}));
+        assert_eq!(out["spec"]["ports"], json!([udp.clone(), tcp.clone()]));
+        // Leaving out the protocol matches the one port 53 there is...
+        let out = smp(
+            target,
+            json!({"spec": {"ports": [{"port": 53, "$patch": "delete"}]}}),
+        );
+        assert_eq!(out["spec"]["ports"], json!([]));
+        // ...and is ambiguous when there are two.
+        let mut both = json!({"spec": {"ports": [udp, tcp]}});
+        let err = strategic_merge(
+            &mut both,
+            &json!({"spec": {"ports": [{"port": 53, "name": "x"}]}}),
+            &keys,
+        )
+        .expect_err("ambiguous")
+        .to_string();
+        assert!(
+            err.starts_with("/spec/ports/0: matches more than one item"),
+            "{err}"
         );
     }
 
@@ -504,7 +543,7 @@ mod tests {
         let err = strategic_merge(
             &mut t,
             &json!({"spec": {"containers": [{"image": "x"}]}}),
-            &kubernetes_merge_keys,
+            &keys,
         )
         .expect_err("no key")
         .to_string();
@@ -512,28 +551,10 @@ mod tests {
             err.starts_with("/spec/containers/0: missing `name`"),
             "{err}"
         );
-        let err = strategic_merge(
-            &mut t,
-            &json!({"spec": {"$patch": "explode"}}),
-            &kubernetes_merge_keys,
-        )
-        .expect_err("bad directive")
-        .to_string();
+        let err = strategic_merge(&mut t, &json!({"spec": {"$patch": "explode"}}), &keys)
+            .expect_err("bad directive")
+            .to_string();
         assert!(err.contains("explode"), "{err}");
-    }
-
-    #[test]
-    fn port_keys_depend_on_the_list() {
-        assert_eq!(
-            kubernetes_merge_keys(&["spec", "ports"]).map(|m| m.key),
-            Some("port")
-        );
-        assert_eq!(
-            kubernetes_merge_keys(&["spec", "template", "spec", "containers", "ports"])
-                .map(|m| m.key),
-            Some("containerPort")
-        );
-        assert_eq!(kubernetes_merge_keys(&["spec", "rules"]), None);
     }
 
     #[test]

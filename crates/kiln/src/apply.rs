@@ -2,6 +2,7 @@
 //! conveniences) applied to the built resources, layer by layer.
 
 use crate::overlay::{Environment, Layer, PatchEntry};
+use kiln_k8s::openapi::KindSchema;
 use kiln_k8s::{Resource, patch, transform};
 use kiln_model::{Error, InputError, Result};
 use serde_json::Value;
@@ -88,14 +89,11 @@ fn apply_patch(
     } else if let Some(merge) = &entry.merge {
         json_patch::merge(doc, merge);
     } else if let Some(smp) = &entry.strategic {
-        let core = is_core(doc);
-        let keys = |path: &[&str]| {
-            if core {
-                patch::kubernetes_merge_keys(path)
-            } else {
-                None
-            }
-        };
+        let schema = KindSchema::of(
+            doc["apiVersion"].as_str().unwrap_or_default(),
+            doc["kind"].as_str().unwrap_or_default(),
+        );
+        let keys = |path: &[&str]| schema.and_then(|s| s.list_merge(path));
         patch::strategic_merge(doc, smp, &keys).map_err(|e| {
             fail(
                 layer,
@@ -172,10 +170,4 @@ fn describe(doc: &serde_json::Value) -> String {
         doc["kind"].as_str().unwrap_or("resource"),
         doc["metadata"]["name"].as_str().unwrap_or_default()
     )
-}
-
-/// Core Kubernetes kinds have strategic-merge keys; custom resources do not.
-fn is_core(doc: &serde_json::Value) -> bool {
-    let api_version = doc["apiVersion"].as_str().unwrap_or_default();
-    !api_version.contains('.') || api_version.contains(".k8s.io/")
 }

@@ -68,7 +68,7 @@ pub use write::{Difference, DifferenceKind, WriteReport, compare, write};
 
 // The layers below, under the names library users know them by.
 pub use kiln_check as check;
-pub use kiln_k8s::{Resource, crds, patch, transform};
+pub use kiln_k8s::{Resource, crds, openapi, patch, transform};
 pub use kiln_model::{
     Error, InputError, Result, closest, emit, enterprise, finding, gateway, js, layout, pointer,
     route, rules, settings, spec, strategy, suppress, values,

@@ -239,14 +239,14 @@ fn validate_overlay(file: &Path, o: &Overlay) -> Result<()> {
 
 /// Lists in the description that overlays merge item by item, and their keys.
 fn description_keys(path: &[&str]) -> Option<patch::ListMerge> {
-    let key = match path {
-        ["writable"] => "path",
-        ["secrets", "keys"] => "env",
-        ["topologySpread"] => "topologyKey",
+    let keys: &'static [&'static str] = match path {
+        ["writable"] => &["path"],
+        ["secrets", "keys"] => &["env"],
+        ["topologySpread"] => &["topologyKey"],
         _ => return None,
     };
     Some(patch::ListMerge {
-        key,
+        keys,
         order: patch::Order::PatchFirst,
     })
 }
