@@ -354,6 +354,12 @@ fn cases() -> Vec<Case> {
             "/spec/template/spec/containers/0/envFrom/0/configMapRef/name",
         ),
         case(
+            "name-ref",
+            D,
+            add(format!("{P}/serviceAccountName"), json!("web-identity")),
+            "/spec/template/spec/serviceAccountName",
+        ),
+        case(
             "configmap-ref",
             D,
             replace(

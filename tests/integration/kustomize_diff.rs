@@ -22,13 +22,20 @@ nameReference:
   - kind: ExternalSecret
     fieldSpecs:
       - {kind: Deployment, path: spec/template/spec/containers/env/valueFrom/secretKeyRef/name}
+      - {kind: Deployment, path: spec/template/spec/initContainers/env/valueFrom/secretKeyRef/name}
+      - {kind: Deployment, path: spec/template/spec/containers/envFrom/secretRef/name}
+      - {kind: Deployment, path: spec/template/spec/initContainers/envFrom/secretRef/name}
+      - {kind: Deployment, path: spec/template/spec/volumes/secret/secretName}
+      - {kind: Deployment, path: spec/template/spec/volumes/projected/sources/secret/name}
+      - {kind: Deployment, path: spec/template/spec/imagePullSecrets/name}
+      - {kind: Ingress, path: spec/tls/secretName}
       - {kind: ExternalSecret, path: spec/target/name}
 ";
 
-struct Case {
-    name: &'static str,
-    kiln: Value,
-    kustomize: Value,
+pub(crate) struct Case {
+    pub name: &'static str,
+    pub kiln: Value,
+    pub kustomize: Value,
 }
 
 /// kiln also moves the ServiceMonitor's namespaceSelector with `namespace`
@@ -395,7 +402,7 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-fn sorted(docs: Vec<Value>) -> Vec<Value> {
+pub(crate) fn sorted(docs: Vec<Value>) -> Vec<Value> {
     let mut docs = docs;
     for doc in &mut docs {
         if doc["kind"] == KILN_ONLY.0 {
@@ -413,7 +420,7 @@ fn sorted(docs: Vec<Value>) -> Vec<Value> {
 /// pods that check refuses (a sidecar without limits, an image whose tag no
 /// longer matches the version label), which is the point of check, not a
 /// difference in patching.
-fn with_kiln(repo: &Path, case: &Case) -> Result<(Vec<Value>, Vec<Value>), String> {
+pub(crate) fn with_kiln(repo: &Path, case: &Case) -> Result<(Vec<Value>, Vec<Value>), String> {
     put(
         repo,
         "overlays/case/overlay.yaml",
@@ -427,7 +434,7 @@ fn with_kiln(repo: &Path, case: &Case) -> Result<(Vec<Value>, Vec<Value>), Strin
 }
 
 /// kustomize's documents over `base`, or its error text.
-fn with_kustomize(base: &[Value], case: &Case) -> Result<Vec<Value>, String> {
+pub(crate) fn with_kustomize(base: &[Value], case: &Case) -> Result<Vec<Value>, String> {
     let dir = tempfile::tempdir().expect("tmp");
     let mut names = Vec::new();
     for (i, doc) in base.iter().enumerate() {

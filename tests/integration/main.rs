@@ -9,6 +9,7 @@ mod enterprise;
 mod gitops;
 mod golden;
 mod kustomize_diff;
+mod kustomize_generated;
 mod openapi;
 mod oracles;
 mod output;

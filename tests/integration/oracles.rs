@@ -432,3 +432,54 @@ fn kiln_check_of_the_committed_files_agrees_with_render() {
         );
     }
 }
+
+/// Asserts that every set of documents holds at least one object the
+/// schema oracles refuse (kubernetes-validate --strict for core kinds, the
+/// published CRD schemas for custom resources): kiln refused each set as
+/// not valid objects, and must not refuse what Kubernetes would accept.
+pub(crate) fn assert_invalid(sets: &[(String, Vec<Value>)]) {
+    if sets.is_empty() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut core, mut custom) = (Vec::new(), Vec::new());
+    for (i, (_, docs)) in sets.iter().enumerate() {
+        for (j, doc) in docs.iter().enumerate() {
+            let file = dir.path().join(format!("set-{i}-{j}.yaml"));
+            std::fs::write(&file, kiln::emit::yaml(doc)).expect("write");
+            let api_version = doc["apiVersion"].as_str().unwrap_or_default();
+            let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+            if !group.contains('.') || group == "networking.k8s.io" {
+                core.push(file);
+            } else {
+                custom.push(file);
+            }
+        }
+    }
+    let (_, core_out, _) = run(validate().args(&core));
+    let (_, custom_out, _) = validate_crds(&custom);
+    let refused: Vec<&str> = core_out
+        .lines()
+        .filter_map(|l| l.strip_prefix("ERROR "))
+        .chain(custom_out.lines().filter(|l| !l.ends_with(" ok")))
+        .collect();
+    for (i, (refusal, docs)) in sets.iter().enumerate() {
+        let tag = format!("set-{i}-");
+        let named: Vec<Value> = docs
+            .iter()
+            .filter(|d| {
+                refusal.contains(&format!(
+                    "{} {}",
+                    d["kind"].as_str().unwrap_or_default(),
+                    d["metadata"]["name"].as_str().unwrap_or_default()
+                ))
+            })
+            .cloned()
+            .collect();
+        assert!(
+            refused.iter().any(|line| line.contains(&tag)),
+            "kiln refused an object as invalid that the schema oracles accept:\n{refusal}\n{}",
+            kiln::emit::yaml(&Value::Array(named))
+        );
+    }
+}

@@ -6,6 +6,7 @@ use super::object::{Object, Pod, string_map};
 use super::{Findings, pointer_join};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kiln_k8s::transform::NAME_REFERENCES;
 use kiln_model::rules::*;
 use serde::Deserialize;
 use serde_json::Value;
@@ -19,7 +20,12 @@ pub(super) fn check(objects: &[Object], out: &mut Findings) {
         .filter_map(|o| o.pod.as_ref().map(|p| (o, p)))
         .collect();
     let store = Store::new(objects);
+    let names: BTreeSet<(&str, &str, &str)> = objects
+        .iter()
+        .map(|o| (o.namespace, o.kind, o.name))
+        .collect();
     for o in objects {
+        name_references(o, &names, out);
         match (o.api_version, o.kind) {
             ("apps/v1", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") => {
                 workload_selector(o, out)
@@ -36,6 +42,31 @@ pub(super) fn check(objects: &[Object], out: &mut Findings) {
         if let Some(pod) = &o.pod {
             probes(o, pod, out);
             config_references(o, pod, &store, out);
+        }
+    }
+}
+
+/// The name references renames follow (kustomize's nameReference fields)
+/// that the Secret, ConfigMap and HTTPRoute rules do not already resolve:
+/// a pod's ServiceAccount, an Ingress's backend Services, an HPA's target.
+fn name_references(o: &Object, names: &BTreeSet<(&str, &str, &str)>, out: &mut Findings) {
+    let others = NAME_REFERENCES
+        .iter()
+        .filter(|r| !matches!(r.to, "ConfigMap" | "Secret") && r.from != "HTTPRoute");
+    for r in others {
+        for found in r.names_in(&o.manifest.value) {
+            // Every namespace has the `default` ServiceAccount.
+            let implicit = found.kind == "ServiceAccount" && found.name == "default";
+            if !implicit
+                && !names.contains(&(o.namespace, found.kind.as_str(), found.name.as_str()))
+            {
+                out.push(
+                    &NAME_REF,
+                    o,
+                    found.pointer,
+                    format!("no {} `{}` in this namespace", found.kind, found.name),
+                );
+            }
         }
     }
 }

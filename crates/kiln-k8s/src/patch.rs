@@ -375,18 +375,61 @@ pub struct Target {
 }
 
 impl Target {
+    /// The target ready to match: each of group, version, kind, name and
+    /// namespace is a regular expression anchored at both ends, as in
+    /// kustomize (`name: gateway|redis`, `kind: Service.*`); an empty or
+    /// absent field matches everything. Fails naming the field whose
+    /// expression does not compile.
+    pub fn selector(&self) -> Result<Selector, (&'static str, String)> {
+        let compile = |field: &'static str, given: &Option<String>| {
+            given
+                .as_deref()
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    regex::RegexBuilder::new(&format!("^(?:{p})$"))
+                        .size_limit(1 << 20)
+                        .build()
+                        .map_err(|e| (field, format!("`{p}` is not a regular expression: {e}")))
+                })
+                .transpose()
+        };
+        Ok(Selector {
+            group: compile("group", &self.group)?,
+            version: compile("version", &self.version)?,
+            kind: compile("kind", &self.kind)?,
+            name: compile("name", &self.name)?,
+            namespace: compile("namespace", &self.namespace)?,
+            labels: self.label_selector.clone(),
+        })
+    }
+}
+
+/// A compiled [`Target`].
+#[derive(Debug, Clone)]
+pub struct Selector {
+    group: Option<regex::Regex>,
+    version: Option<regex::Regex>,
+    kind: Option<regex::Regex>,
+    name: Option<regex::Regex>,
+    namespace: Option<regex::Regex>,
+    labels: Option<String>,
+}
+
+impl Selector {
     /// Whether `doc` (a Kubernetes object as JSON) is selected.
     pub fn matches(&self, doc: &Value) -> bool {
         let text = |p: &str| doc.pointer(p).and_then(Value::as_str).unwrap_or_default();
         let api_version = text("/apiVersion");
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-        let eq = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
-        eq(&self.group, group)
-            && eq(&self.version, version)
-            && eq(&self.kind, text("/kind"))
-            && eq(&self.name, text("/metadata/name"))
-            && eq(&self.namespace, text("/metadata/namespace"))
-            && self.label_selector.as_deref().is_none_or(|sel| {
+        let is = |want: &Option<regex::Regex>, have: &str| {
+            want.as_ref().is_none_or(|w| w.is_match(have))
+        };
+        is(&self.group, group)
+            && is(&self.version, version)
+            && is(&self.kind, text("/kind"))
+            && is(&self.name, text("/metadata/name"))
+            && is(&self.namespace, text("/metadata/namespace"))
+            && self.labels.as_deref().is_none_or(|sel| {
                 let labels = doc.pointer("/metadata/labels").and_then(Value::as_object);
                 selector_matches(sel, labels)
             })
@@ -561,13 +604,48 @@ mod tests {
     fn targets_select_by_every_field() {
         let doc = json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "gw", "namespace": "p", "labels": {"tier": "web", "team": "ai"}}});
-        let t = |json: Value| serde_json::from_value::<Target>(json).expect("target");
-        assert!(t(json!({})).matches(&doc));
-        assert!(t(json!({"group": "apps", "version": "v1", "kind": "Deployment", "name": "gw", "namespace": "p"})).matches(&doc));
-        assert!(!t(json!({"group": ""})).matches(&doc));
-        assert!(t(json!({"labelSelector": "tier=web,team==ai,!other"})).matches(&doc));
-        assert!(!t(json!({"labelSelector": "tier!=web"})).matches(&doc));
-        assert!(!t(json!({"labelSelector": "missing"})).matches(&doc));
+        let t = |json: Value| {
+            serde_json::from_value::<Target>(json)
+                .expect("target")
+                .selector()
+                .expect("compiles")
+                .matches(&doc)
+        };
+        assert!(t(json!({})));
+        assert!(t(
+            json!({"group": "apps", "version": "v1", "kind": "Deployment", "name": "gw", "namespace": "p"})
+        ));
+        assert!(
+            t(json!({"group": ""})),
+            "empty matches everything, as in kustomize"
+        );
+        assert!(!t(json!({"group": "core"})));
+        assert!(t(json!({"labelSelector": "tier=web,team==ai,!other"})));
+        assert!(!t(json!({"labelSelector": "tier!=web"})));
+        assert!(!t(json!({"labelSelector": "missing"})));
+    }
+
+    #[test]
+    fn target_fields_are_anchored_regular_expressions() {
+        let doc =
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "portkey-gateway"}});
+        let t = |json: Value| {
+            serde_json::from_value::<Target>(json)
+                .expect("target")
+                .selector()
+        };
+        let matches = |json: Value| t(json).expect("compiles").matches(&doc);
+        assert!(matches(json!({"name": "portkey-.*"})));
+        assert!(matches(json!({"name": "redis|portkey-gateway"})));
+        assert!(
+            !matches(json!({"name": "gateway"})),
+            "anchored: no partial match"
+        );
+        assert!(!matches(json!({"name": "portkey"})));
+        assert!(matches(json!({"kind": "Serv.*", "version": "v."})));
+        let err = t(json!({"name": "("})).expect_err("does not compile");
+        assert_eq!(err.0, "name");
+        assert!(err.1.contains("not a regular expression"), "{}", err.1);
     }
 
     fn arb_doc() -> impl Strategy<Value = Value> {

@@ -23,7 +23,7 @@ pub struct ImageOverride {
     /// Replacement tag.
     #[serde(default)]
     pub new_tag: Option<String>,
-    /// Digest (`sha256:…`); replaces the tag.
+    /// Digest (`sha256:…`); replaces the tag unless `new_tag` is given too.
     #[serde(default)]
     pub digest: Option<String>,
 }
@@ -100,19 +100,15 @@ pub fn images(docs: &mut [Value], overrides: &[ImageOverride]) -> Vec<String> {
     for o in overrides {
         let mut matched = false;
         for doc in docs.iter_mut().filter(|d| has_pod_template(d)) {
-            let Some(spec) = doc.pointer_mut("/spec/template/spec") else {
-                continue;
-            };
             for list in ["initContainers", "containers"] {
-                for c in items(spec, list) {
-                    let Some(image) = c.get("image").and_then(Value::as_str) else {
-                        continue;
-                    };
-                    if let Some(new) = override_image(image, o) {
-                        c["image"] = Value::from(new);
+                let path = ["spec", "template", "spec", list];
+                each_object(doc, &path, false, &mut |c| {
+                    let image = c.get("image").and_then(Value::as_str);
+                    if let Some(new) = image.and_then(|i| override_image(i, o)) {
+                        c.insert("image".into(), Value::from(new));
                         matched = true;
                     }
-                }
+                });
             }
         }
         if !matched {
@@ -129,13 +125,11 @@ fn override_image(image: &str, o: &ImageOverride) -> Option<String> {
         return None;
     }
     let name = o.new_name.as_deref().unwrap_or(current.name);
-    let (tag, digest) = match (&o.digest, &o.new_tag) {
-        (Some(d), _) => (None, Some(d.as_str())),
-        (None, Some(t)) => (Some(t.as_str()), None),
-        (None, None) => match current.digest {
-            Some(d) => (None, Some(d)),
-            None => (current.tag, None),
-        },
+    // As kustomize v5.5: a new tag or digest replaces both of the old ones;
+    // given together they are kept together (`name:tag@digest`).
+    let (tag, digest) = match (o.new_tag.as_deref(), o.digest.as_deref()) {
+        (None, None) => (current.tag, current.digest),
+        given => given,
     };
     Some(ImageRef { name, tag, digest }.to_string())
 }
@@ -166,30 +160,110 @@ pub fn replicas(
     unmatched
 }
 
+/// Where `labels` with `includeSelectors` goes, beyond `metadata.labels`:
+/// kustomize's `commonLabels` field specs for the kinds kiln renders or might
+/// be patched into. `(kinds, path, create)`: a path through a list covers
+/// every item; `create: false` only adds to maps that are already there.
+const SELECTOR_LABELS: &[(&[&str], &str, bool)] = &[
+    (&["Service"], "spec/selector", true),
+    (&POD_SET_KINDS, "spec/selector/matchLabels", true),
+    (&POD_SET_KINDS, "spec/template/metadata/labels", true),
+    (
+        &POD_SET_KINDS,
+        "spec/template/spec/affinity/podAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels",
+        false,
+    ),
+    (
+        &POD_SET_KINDS,
+        "spec/template/spec/affinity/podAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
+        false,
+    ),
+    (
+        &POD_SET_KINDS,
+        "spec/template/spec/affinity/podAntiAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels",
+        false,
+    ),
+    (
+        &POD_SET_KINDS,
+        "spec/template/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
+        false,
+    ),
+    (
+        &POD_SET_KINDS,
+        "spec/template/spec/topologySpreadConstraints/labelSelector/matchLabels",
+        false,
+    ),
+    (&["Job"], "spec/selector/matchLabels", false),
+    (&["Job"], "spec/template/metadata/labels", true),
+    (&["PodDisruptionBudget"], "spec/selector/matchLabels", false),
+    (&["NetworkPolicy"], "spec/podSelector/matchLabels", false),
+    (
+        &["NetworkPolicy"],
+        "spec/ingress/from/podSelector/matchLabels",
+        false,
+    ),
+    (
+        &["NetworkPolicy"],
+        "spec/egress/to/podSelector/matchLabels",
+        false,
+    ),
+];
+
+/// Workloads whose selector kustomize always sets (a Job's is generated).
+const POD_SET_KINDS: [&str; 4] = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"];
+
+/// Calls `f` with every object at `path` (`a/b/c`, stepping into every item
+/// of a list on the way). With `create`, missing maps on the way are made
+/// (never list items).
+fn each_object(
+    v: &mut Value,
+    path: &[&str],
+    create: bool,
+    f: &mut dyn FnMut(&mut Map<String, Value>),
+) {
+    if let Value::Array(items) = v {
+        for item in items {
+            each_object(item, path, create, f);
+        }
+        return;
+    }
+    let Some(map) = v.as_object_mut() else { return };
+    match path.split_first() {
+        None => f(map),
+        Some((first, rest)) => {
+            if create && !map.contains_key(*first) {
+                map.insert(first.to_string(), Value::Object(Map::new()));
+            }
+            if let Some(next) = map.get_mut(*first) {
+                each_object(next, rest, create, f);
+            }
+        }
+    }
+}
+
+fn add_labels(doc: &mut Value, path: &str, create: bool, pairs: &BTreeMap<String, String>) {
+    let path: Vec<&str> = path.split('/').collect();
+    each_object(doc, &path, create, &mut |map| {
+        for (k, v) in pairs {
+            map.insert(k.clone(), Value::from(v.as_str()));
+        }
+    });
+}
+
 /// Adds `labels:` entries where kustomize adds them.
 pub fn labels(docs: &mut [Value], entries: &[LabelsEntry]) {
     for e in entries {
         for doc in docs.iter_mut() {
             add_pairs(doc, &["metadata", "labels"], &e.pairs);
             let k = kind(doc).to_string();
-            if (e.include_selectors || e.include_templates) && has_pod_template(doc) {
+            if e.include_selectors {
+                for (kinds, path, create) in SELECTOR_LABELS {
+                    if kinds.contains(&k.as_str()) {
+                        add_labels(doc, path, *create, &e.pairs);
+                    }
+                }
+            } else if e.include_templates && has_pod_template(doc) {
                 add_pairs(doc, &["spec", "template", "metadata", "labels"], &e.pairs);
-            }
-            if !e.include_selectors {
-                continue;
-            }
-            match k.as_str() {
-                "Service" => add_pairs(doc, &["spec", "selector"], &e.pairs),
-                "PodDisruptionBudget" => {
-                    add_pairs(doc, &["spec", "selector", "matchLabels"], &e.pairs)
-                }
-                "NetworkPolicy" => {
-                    add_pairs(doc, &["spec", "podSelector", "matchLabels"], &e.pairs)
-                }
-                w if WORKLOADS.contains(&w) => {
-                    add_pairs(doc, &["spec", "selector", "matchLabels"], &e.pairs)
-                }
-                _ => {}
             }
         }
     }
@@ -261,86 +335,153 @@ pub fn rename(docs: &mut [Value], prefix: &str, suffix: &str) {
     }
 }
 
-/// The items of the list at `v[key]` (none if absent or not a list).
-fn items<'a>(v: &'a mut Value, key: &str) -> impl Iterator<Item = &'a mut Value> {
-    v.get_mut(key).into_iter().flat_map(items_of)
+/// A field that holds another object's name: kustomize's `nameReference`
+/// field specs for the kinds kiln renders, plus the HTTPRoute backends and
+/// ExternalSecret targets kustomize learns only from `configurations`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameReference {
+    /// The kind that refers (`""`: any workload, with `path` under its pod spec).
+    pub from: &'static str,
+    /// Where the name is, from the object's root (or the pod spec's).
+    pub path: &'static str,
+    /// The kind named. A Secret is named by the ExternalSecret that makes it;
+    /// `""` means the kind in the sibling `kind` field (default `Service`).
+    pub to: &'static str,
 }
 
-fn items_of(v: &mut Value) -> impl Iterator<Item = &mut Value> {
-    v.as_array_mut().into_iter().flatten()
+const fn reference(from: &'static str, path: &'static str, to: &'static str) -> NameReference {
+    NameReference { from, path, to }
 }
 
-/// Points every name reference kiln renders at the renamed object.
+/// Every name reference renames follow and `kiln check` resolves.
+pub const NAME_REFERENCES: &[NameReference] = &[
+    reference(
+        "",
+        "containers/env/valueFrom/configMapKeyRef/name",
+        "ConfigMap",
+    ),
+    reference(
+        "",
+        "initContainers/env/valueFrom/configMapKeyRef/name",
+        "ConfigMap",
+    ),
+    reference("", "containers/envFrom/configMapRef/name", "ConfigMap"),
+    reference("", "initContainers/envFrom/configMapRef/name", "ConfigMap"),
+    reference("", "volumes/configMap/name", "ConfigMap"),
+    reference("", "volumes/projected/sources/configMap/name", "ConfigMap"),
+    reference("", "containers/env/valueFrom/secretKeyRef/name", "Secret"),
+    reference(
+        "",
+        "initContainers/env/valueFrom/secretKeyRef/name",
+        "Secret",
+    ),
+    reference("", "containers/envFrom/secretRef/name", "Secret"),
+    reference("", "initContainers/envFrom/secretRef/name", "Secret"),
+    reference("", "volumes/secret/secretName", "Secret"),
+    reference("", "volumes/projected/sources/secret/name", "Secret"),
+    reference("", "imagePullSecrets/name", "Secret"),
+    reference("", "serviceAccountName", "ServiceAccount"),
+    reference("ServiceAccount", "imagePullSecrets/name", "Secret"),
+    reference(
+        "Ingress",
+        "spec/rules/http/paths/backend/service/name",
+        "Service",
+    ),
+    reference("Ingress", "spec/defaultBackend/service/name", "Service"),
+    reference("Ingress", "spec/tls/secretName", "Secret"),
+    reference("HorizontalPodAutoscaler", "spec/scaleTargetRef/name", ""),
+    reference("HTTPRoute", "spec/rules/backendRefs/name", ""),
+    reference("ExternalSecret", "spec/target/name", "Secret"),
+];
+
+/// One name found at a [`NameReference`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedObject {
+    /// JSON pointer of the name field.
+    pub pointer: String,
+    /// The kind named (`Secret` for a Secret, which an ExternalSecret makes).
+    pub kind: String,
+    /// The name.
+    pub name: String,
+}
+
+impl NameReference {
+    /// The names `doc` (a Kubernetes object as JSON) holds at this reference.
+    pub fn names_in(&self, doc: &Value) -> Vec<NamedObject> {
+        let mut path: Vec<&str> = Vec::new();
+        if self.from.is_empty() {
+            if !has_pod_template(doc) {
+                return Vec::new();
+            }
+            path.extend(["spec", "template", "spec"]);
+        } else if kind(doc) != self.from {
+            return Vec::new();
+        }
+        path.extend(self.path.split('/'));
+        let mut found = Vec::new();
+        self.collect(doc, &path, String::new(), &mut found);
+        found
+    }
+
+    fn collect(&self, v: &Value, path: &[&str], at: String, found: &mut Vec<NamedObject>) {
+        match (v, path) {
+            (Value::Array(items), _) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.collect(item, path, format!("{at}/{i}"), found);
+                }
+            }
+            (Value::Object(map), [field]) => {
+                let name = map.get(*field).and_then(Value::as_str);
+                if let (Some(name), Some(kind)) = (name, self.kind_named(map)) {
+                    found.push(NamedObject {
+                        pointer: kiln_model::pointer::join(&at, field),
+                        kind: kind.to_string(),
+                        name: name.to_string(),
+                    });
+                }
+            }
+            (Value::Object(map), [first, rest @ ..]) => {
+                if let Some(next) = map.get(*first) {
+                    self.collect(next, rest, kiln_model::pointer::join(&at, first), found);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The kind named at a field whose parent object is `parent`, or `None`
+    /// when it names something of another API group.
+    fn kind_named<'a>(&'a self, parent: &'a Map<String, Value>) -> Option<&'a str> {
+        if !self.to.is_empty() {
+            return Some(self.to);
+        }
+        let group = parent
+            .get("group")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let kind = parent
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("Service");
+        group.is_empty().then_some(kind)
+    }
+}
+
+/// Points every name reference at the renamed object.
 fn fix_references(doc: &mut Value, lookup: &dyn Fn(&str, &str) -> Option<String>) {
-    let set = |slot: Option<&mut Value>, k: &str| {
-        if let Some(v) = slot {
-            if let Some(new) = v.as_str().and_then(|n| lookup(k, n)) {
-                *v = Value::from(new);
-            }
-        }
-    };
-    match kind(doc) {
-        k if WORKLOADS.contains(&k) => {
-            let Some(spec) = doc.pointer_mut("/spec/template/spec") else {
-                return;
+    for r in NAME_REFERENCES {
+        for found in r.names_in(doc) {
+            // A Secret's name is its ExternalSecret's (whose target name follows it).
+            let kind = match found.kind.as_str() {
+                "Secret" => "ExternalSecret",
+                k => k,
             };
-            for list in ["initContainers", "containers"] {
-                for c in items(spec, list) {
-                    for e in items(c, "envFrom") {
-                        set(e.pointer_mut("/configMapRef/name"), "ConfigMap");
-                        // The Secret an ExternalSecret creates carries the ExternalSecret's name.
-                        set(e.pointer_mut("/secretRef/name"), "ExternalSecret");
-                    }
-                    for e in items(c, "env") {
-                        set(
-                            e.pointer_mut("/valueFrom/configMapKeyRef/name"),
-                            "ConfigMap",
-                        );
-                        set(
-                            e.pointer_mut("/valueFrom/secretKeyRef/name"),
-                            "ExternalSecret",
-                        );
-                    }
-                }
-            }
-            for v in items(spec, "volumes") {
-                set(v.pointer_mut("/configMap/name"), "ConfigMap");
-                set(v.pointer_mut("/secret/secretName"), "ExternalSecret");
-            }
-            for s in items(spec, "imagePullSecrets") {
-                set(s.get_mut("name"), "ExternalSecret");
-            }
-        }
-        "HTTPRoute" => {
-            for rule in doc
-                .pointer_mut("/spec/rules")
-                .into_iter()
-                .flat_map(items_of)
+            if let (Some(new), Some(slot)) =
+                (lookup(kind, &found.name), doc.pointer_mut(&found.pointer))
             {
-                for b in items(rule, "backendRefs") {
-                    let is_service = b
-                        .get("kind")
-                        .and_then(Value::as_str)
-                        .is_none_or(|k| k == "Service")
-                        && b.get("group")
-                            .and_then(Value::as_str)
-                            .is_none_or(str::is_empty);
-                    if is_service {
-                        set(b.get_mut("name"), "Service");
-                    }
-                }
+                *slot = Value::from(new);
             }
         }
-        "ExternalSecret" => set(doc.pointer_mut("/spec/target/name"), "ExternalSecret"),
-        "HorizontalPodAutoscaler" => {
-            let k = doc
-                .pointer("/spec/scaleTargetRef/kind")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            set(doc.pointer_mut("/spec/scaleTargetRef/name"), &k);
-        }
-        _ => {}
     }
 }
 
@@ -384,6 +525,19 @@ mod tests {
         assert_eq!(
             override_image("a/bc:1", &o("a/b", None, Some("2"), None)),
             None
+        );
+        // Tag and digest together stay together; a name alone keeps both.
+        assert_eq!(
+            override_image("a/b:1", &o("a/b", None, Some("2"), Some(d))).as_deref(),
+            Some("a/b:2@sha256:aa")
+        );
+        assert_eq!(
+            override_image("a/b:1@sha256:bb", &o("a/b", Some("c/d"), None, None)).as_deref(),
+            Some("c/d:1@sha256:bb")
+        );
+        assert_eq!(
+            override_image("a/b:1@sha256:bb", &o("a/b", None, Some("2"), None)).as_deref(),
+            Some("a/b:2")
         );
     }
 }

@@ -133,6 +133,9 @@ rules! {
     CONFIG_MAP_REF = "configmap-ref", Error,
         "ConfigMap references (env, envFrom, volumes) resolve to a ConfigMap and key",
         "add the ConfigMap (or the key), or mark the reference optional";
+    NAME_REF = "name-ref", Error,
+        "a pod's serviceAccountName, an Ingress's backend Services and an HPA's scale target name objects in the set",
+        "render the object (or point the reference at one that is rendered); renames with namePrefix/nameSuffix follow these references";
 
     // Images, resources, secrets.
     IMAGE_TAG = "image-tag", Error,

@@ -37,6 +37,7 @@ pub(crate) fn apply_layers(
     for layer in layers {
         apply_patches(layer, &mut docs)?;
         apply_transforms(layer, &mut docs, &original)?;
+        drop_empty_annotations(&mut docs);
         // Every layer's result must be a valid set of resources before the next builds on it.
         (typed, docs) = read_back(layer, &docs)?.into_iter().unzip();
     }
@@ -52,8 +53,11 @@ fn fail(layer: &Layer, pointer: String, message: String) -> Error {
 fn apply_patches(layer: &Layer, docs: &mut [Value]) -> Result<()> {
     let mut copied = 0;
     for (i, entry) in layer.overlay.patches.iter().enumerate() {
+        let selector = entry.target.selector().map_err(|(field, message)| {
+            fail(layer, format!("/patches/{i}/target/{field}"), message)
+        })?;
         let selected: Vec<usize> = (0..docs.len())
-            .filter(|d| entry.target.matches(&docs[*d]))
+            .filter(|d| selector.matches(&docs[*d]))
             .collect();
         if selected.is_empty() {
             return Err(fail(
@@ -134,6 +138,21 @@ fn apply_transforms(layer: &Layer, docs: &mut [Value], original: &[String]) -> R
         ));
     }
     Ok(())
+}
+
+/// Removes a `metadata.annotations` map that changes left empty, as
+/// kustomize does (Kubernetes reads an empty map and none alike).
+fn drop_empty_annotations(docs: &mut [Value]) {
+    for doc in docs {
+        if let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut) {
+            if meta
+                .get("annotations")
+                .is_some_and(|a| a.as_object().is_some_and(|m| m.is_empty()))
+            {
+                meta.remove("annotations");
+            }
+        }
+    }
 }
 
 /// The documents read back into their types: a change that made an invalid

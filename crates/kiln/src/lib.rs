@@ -70,8 +70,8 @@ pub use write::{Difference, DifferenceKind, WriteReport, compare, write};
 pub use kiln_check as check;
 pub use kiln_k8s::{Resource, crds, openapi, patch, transform};
 pub use kiln_model::{
-    Error, InputError, Result, closest, emit, enterprise, finding, gateway, js, layout, pointer,
-    route, rules, settings, spec, strategy, suppress, values,
+    Error, InputError, Result, closest, emit, enterprise, finding, gateway, image, js, layout,
+    pointer, route, rules, settings, spec, strategy, suppress, values,
 };
 
 /// The README's examples, compiled as doctests so they cannot rot.
