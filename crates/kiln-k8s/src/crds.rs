@@ -27,10 +27,10 @@ pub struct HttpRoute {
 #[allow(missing_docs)]
 pub struct HttpRouteSpec {
     pub parent_refs: Vec<ParentRef>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub hostnames: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub rules: Vec<HttpRouteRule>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostnames: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<HttpRouteRule>>,
 }
 
 /// A Gateway the route attaches to.
@@ -54,12 +54,13 @@ pub struct ParentRef {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct HttpRouteRule {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub matches: Vec<HttpRouteMatch>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub filters: Vec<HttpRouteFilter>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub backend_refs: Vec<BackendRef>,
+    // Optional lists keep an explicit `[]` (valid, and kept by kustomize).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matches: Option<Vec<HttpRouteMatch>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<HttpRouteFilter>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend_refs: Option<Vec<BackendRef>>,
 }
 
 /// A request match.
@@ -222,10 +223,12 @@ pub struct ExternalSecretTarget {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct ExternalSecretTemplate {
-    #[serde(rename = "type")]
-    pub type_: String,
-    pub engine_version: String,
-    pub data: std::collections::BTreeMap<String, String>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// One key of the Secret and where its value comes from.

@@ -206,9 +206,9 @@ pub(crate) fn registry_secret(
             ("username".into(), p.username_key.clone()),
         ],
         Some(ExternalSecretTemplate {
-            type_: "kubernetes.io/dockerconfigjson".into(),
-            engine_version: "v2".into(),
-            data: BTreeMap::from([(".dockerconfigjson".to_string(), config)]),
+            type_: Some("kubernetes.io/dockerconfigjson".into()),
+            engine_version: Some("v2".into()),
+            data: Some(BTreeMap::from([(".dockerconfigjson".to_string(), config)])),
         }),
     )
 }

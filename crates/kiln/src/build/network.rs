@@ -100,28 +100,28 @@ pub(crate) fn http_route(
                 section_name: gateway.section_name.clone(),
                 ..Default::default()
             }],
-            hostnames: hosts,
-            rules: vec![HttpRouteRule {
-                matches: vec![HttpRouteMatch {
+            hostnames: (!hosts.is_empty()).then_some(hosts),
+            rules: Some(vec![HttpRouteRule {
+                matches: Some(vec![HttpRouteMatch {
                     path: Some(PathMatch {
                         type_: "PathPrefix".into(),
                         value: "/".into(),
                     }),
-                }],
-                filters: vec![HttpRouteFilter {
+                }]),
+                filters: Some(vec![HttpRouteFilter {
                     type_: "ResponseHeaderModifier".into(),
                     response_header_modifier: Some(HeaderModifier {
                         set: headers,
                         ..Default::default()
                     }),
                     ..Default::default()
-                }],
-                backend_refs: vec![BackendRef {
+                }]),
+                backend_refs: Some(vec![BackendRef {
                     name: names.name.clone(),
                     port: Some(port),
                     ..Default::default()
-                }],
-            }],
+                }]),
+            }]),
         },
     }
 }
