@@ -232,15 +232,12 @@ fn merge_list<'a>(
     // Patch items, with the index of the target item each replaces (if any).
     let mut merged: Vec<(Option<usize>, Value)> = Vec::new();
     for (i, item) in patch.iter().enumerate() {
-        let at = || format!("{}/{i}", pointer(path));
-        let map = keyed_item(item, how.keys).map_err(|message| MergeError {
-            pointer: at(),
-            message,
-        })?;
-        let found = matching_item(&remaining, map, how.keys).map_err(|message| MergeError {
-            pointer: at(),
-            message,
-        })?;
+        let (map, found) = keyed_item(item, how.keys)
+            .and_then(|map| Ok((map, matching_item(&remaining, map, how.keys)?)))
+            .map_err(|message| MergeError {
+                pointer: format!("{}/{i}", pointer(path)),
+                message,
+            })?;
         let existing = found.and_then(|at| remaining[at].take());
         if directive(map, path)? == Some("delete") {
             continue;

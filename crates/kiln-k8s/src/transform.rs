@@ -81,14 +81,6 @@ fn object_at<'a>(doc: &'a mut Value, path: &[&str]) -> Option<&'a mut Map<String
     here.as_object_mut()
 }
 
-fn add_pairs(doc: &mut Value, path: &[&str], pairs: &BTreeMap<String, String>) {
-    if let Some(map) = object_at(doc, path) {
-        for (k, v) in pairs {
-            map.insert(k.clone(), Value::from(v.as_str()));
-        }
-    }
-}
-
 /// Whether `doc` is a workload with a pod template at `spec.template`.
 fn has_pod_template(doc: &Value) -> bool {
     WORKLOADS.contains(&kind(doc))
@@ -241,7 +233,8 @@ fn each_object(
     }
 }
 
-fn add_labels(doc: &mut Value, path: &str, create: bool, pairs: &BTreeMap<String, String>) {
+/// Sets `pairs` in every map at `path` (see [`each_object`]).
+fn add_pairs(doc: &mut Value, path: &str, create: bool, pairs: &BTreeMap<String, String>) {
     let path: Vec<&str> = path.split('/').collect();
     each_object(doc, &path, create, &mut |map| {
         for (k, v) in pairs {
@@ -254,16 +247,16 @@ fn add_labels(doc: &mut Value, path: &str, create: bool, pairs: &BTreeMap<String
 pub fn labels(docs: &mut [Value], entries: &[LabelsEntry]) {
     for e in entries {
         for doc in docs.iter_mut() {
-            add_pairs(doc, &["metadata", "labels"], &e.pairs);
+            add_pairs(doc, "metadata/labels", true, &e.pairs);
             let k = kind(doc).to_string();
             if e.include_selectors {
                 for (kinds, path, create) in SELECTOR_LABELS {
                     if kinds.contains(&k.as_str()) {
-                        add_labels(doc, path, *create, &e.pairs);
+                        add_pairs(doc, path, *create, &e.pairs);
                     }
                 }
             } else if e.include_templates && has_pod_template(doc) {
-                add_pairs(doc, &["spec", "template", "metadata", "labels"], &e.pairs);
+                add_pairs(doc, "spec/template/metadata/labels", true, &e.pairs);
             }
         }
     }
@@ -275,9 +268,9 @@ pub fn annotations(docs: &mut [Value], pairs: &BTreeMap<String, String>) {
         return;
     }
     for doc in docs.iter_mut() {
-        add_pairs(doc, &["metadata", "annotations"], pairs);
+        add_pairs(doc, "metadata/annotations", true, pairs);
         if has_pod_template(doc) {
-            add_pairs(doc, &["spec", "template", "metadata", "annotations"], pairs);
+            add_pairs(doc, "spec/template/metadata/annotations", true, pairs);
         }
     }
 }
