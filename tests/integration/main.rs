@@ -14,6 +14,7 @@ mod openapi;
 mod oracles;
 mod output;
 mod overlays;
+mod readback;
 mod seed;
 mod strategies;
 

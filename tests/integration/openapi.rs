@@ -27,7 +27,7 @@ const CORE_KINDS: [(&str, &str); 9] = [
 ];
 
 /// `$defs` of kubernetes-validate's definitions for [`KUBERNETES_VERSION`].
-fn definitions() -> Map<String, Value> {
+pub(crate) fn definitions() -> Map<String, Value> {
     let python = kiln_tests::venv_bin("python");
     let venv = python
         .parent()
@@ -76,7 +76,7 @@ fn keys(property: &Value) -> Vec<&str> {
     }
 }
 
-fn root_of<'a>(defs: &'a Map<String, Value>, api_version: &str, kind: &str) -> &'a str {
+pub(crate) fn root_of<'a>(defs: &'a Map<String, Value>, api_version: &str, kind: &str) -> &'a str {
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
     defs.iter()
         .find(|(_, d)| {
@@ -139,10 +139,16 @@ fn generate(defs: &Map<String, Value>) -> String {
                 )
             })
             .collect();
-        if !fields.is_empty() {
+        let required: Vec<&str> = defs[name]["required"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        if !fields.is_empty() || !required.is_empty() {
             let _ = write!(
                 out,
-                "    Definition {{ name: {name:?}, fields: &[\n{}    ] }},\n",
+                "    Definition {{ name: {name:?}, required: &{required:?}, fields: &[\n{}    ] }},\n",
                 fields.concat()
             );
         }

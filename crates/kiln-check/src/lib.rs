@@ -20,7 +20,6 @@
 //! assert!(findings.iter().any(|f| f.rule.id == "image-tag"));
 //! ```
 
-mod crd;
 mod disruption;
 mod hygiene;
 mod object;

@@ -37,7 +37,7 @@ pub(super) fn check(o: &Object, out: &mut Findings) {
     if o.kind.is_empty() || o.api_version.is_empty() {
         return;
     }
-    let verdict = match super::crd::schema(o.api_version, o.kind) {
+    let verdict = match kiln_k8s::crd_schema::schema(o.api_version, o.kind) {
         Some(schema) => Some(custom(schema, &o.manifest.value)),
         // Serialized from its k8s-openapi type: reading it back cannot find anything.
         None if o.manifest.from_typed => Some(Ok(())),
@@ -86,8 +86,8 @@ fn round_trip<T: DeserializeOwned + Serialize>(
 }
 
 /// A custom resource: its CRD schema, and `metadata` as the ObjectMeta type.
-fn custom(crd: &super::crd::Crd, value: &Value) -> Result<(), (String, String)> {
-    if let Some(problem) = super::crd::validate(crd, value) {
+fn custom(crd: &kiln_k8s::crd_schema::CrdSchema, value: &Value) -> Result<(), (String, String)> {
+    if let Some(problem) = crd.violation(value) {
         return Err(problem);
     }
     let metadata = value.get("metadata").unwrap_or(&Value::Null);

@@ -5,37 +5,50 @@
 //!
 //! Hand-written rather than taken from `gateway-api` (which pulls in the kube
 //! client, schemars and its own k8s-openapi version) or generated crates: kiln
-//! needs the fields it emits, typed, and tests validate every rendered
-//! document against the published CRD schemas. Field names follow the CRDs.
+//! needs the fields it emits, typed. Field names follow the CRDs.
+//!
+//! The environment kinds (HTTPRoute, ServiceMonitor, ExternalSecret) are
+//! also read back after overlays, and an overlay may set anything their CRD
+//! schema allows ([`crate::crd_schema`] decides): so a field is required here
+//! only where the schema requires it, a list keeps an explicit `[]`, and every
+//! struct keeps the fields kiln does not model in `other`, as read.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Fields of a custom resource that kiln does not model, kept as read.
+pub type Other = Map<String, Value>;
 
 /// gateway.networking.k8s.io/v1 HTTPRoute.
-// No deny_unknown_fields at the top: apiVersion and kind are there; Resource::from_value
-// rejects any other unknown field by comparing the round trip.
+// No `other` at the top, where apiVersion and kind are: Resource::read sets those.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct HttpRoute {
     pub metadata: ObjectMeta,
     pub spec: HttpRouteSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Value>,
 }
 
 /// HTTPRoute spec.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct HttpRouteSpec {
-    pub parent_refs: Vec<ParentRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_refs: Option<Vec<ParentRef>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostnames: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<HttpRouteRule>>,
+    #[serde(flatten)]
+    pub other: Other,
 }
 
 /// A Gateway the route attaches to.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct ParentRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,44 +60,50 @@ pub struct ParentRef {
     pub namespace: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub section_name: Option<String>,
+    #[serde(flatten)]
+    pub other: Other,
 }
 
 /// One routing rule.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct HttpRouteRule {
-    // Optional lists keep an explicit `[]` (valid, and kept by kustomize).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matches: Option<Vec<HttpRouteMatch>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<Vec<HttpRouteFilter>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend_refs: Option<Vec<BackendRef>>,
+    #[serde(flatten)]
+    pub other: Other,
 }
 
 /// A request match.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct HttpRouteMatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathMatch>,
+    #[serde(flatten)]
+    pub other: Other,
 }
 
 /// A path match.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct PathMatch {
-    #[serde(rename = "type")]
-    pub type_: String,
-    pub value: String,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(flatten)]
+    pub other: Other,
 }
 
 /// A filter; kiln uses ResponseHeaderModifier.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct HttpRouteFilter {
     #[serde(rename = "type")]
@@ -93,33 +112,36 @@ pub struct HttpRouteFilter {
     pub response_header_modifier: Option<HeaderModifier>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_header_modifier: Option<HeaderModifier>,
+    #[serde(flatten)]
+    pub other: Other,
 }
 
 /// Headers to set, add or remove.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct HeaderModifier {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub set: Vec<Header>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub add: Vec<Header>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub remove: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<Vec<Header>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add: Option<Vec<Header>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub other: Other,
 }
 
 /// One header.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct Header {
     pub name: String,
     pub value: String,
+    #[serde(flatten)]
+    pub other: Other,
 }
 
 /// Where matching requests go.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct BackendRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -133,94 +155,122 @@ pub struct BackendRef {
     pub port: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight: Option<i32>,
+    #[serde(flatten)]
+    pub other: Other,
 }
 
 /// monitoring.coreos.com/v1 ServiceMonitor.
-// No deny_unknown_fields at the top: apiVersion and kind are there; Resource::from_value
-// rejects any other unknown field by comparing the round trip.
+// No `other` at the top, where apiVersion and kind are: Resource::read sets those.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct ServiceMonitor {
     pub metadata: ObjectMeta,
     pub spec: ServiceMonitorSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Value>,
 }
 
 /// ServiceMonitor spec.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct ServiceMonitorSpec {
     pub selector: LabelSelector,
     pub endpoints: Vec<ScrapeEndpoint>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace_selector: Option<NamespaceSelector>,
+    #[serde(flatten)]
+    pub other: Other,
 }
 
 /// Which namespaces a ServiceMonitor looks in.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct NamespaceSelector {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub match_names: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_names: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub other: Other,
 }
 
 /// One scrape endpoint.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct ScrapeEndpoint {
-    pub port: String,
-    pub path: String,
-    pub interval: String,
-    pub scheme: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
+    #[serde(flatten)]
+    pub other: Other,
 }
 
 /// external-secrets.io/v1 ExternalSecret.
-// No deny_unknown_fields at the top: apiVersion and kind are there; Resource::from_value
-// rejects any other unknown field by comparing the round trip.
+// No `other` at the top, where apiVersion and kind are: Resource::read sets those.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct ExternalSecret {
     pub metadata: ObjectMeta,
-    pub spec: ExternalSecretSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<ExternalSecretSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Value>,
 }
 
 /// ExternalSecret spec.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct ExternalSecretSpec {
-    pub refresh_interval: String,
-    pub secret_store_ref: SecretStoreRef,
-    pub target: ExternalSecretTarget,
-    pub data: Vec<ExternalSecretData>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_interval: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_store_ref: Option<SecretStoreRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<ExternalSecretTarget>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Vec<ExternalSecretData>>,
+    #[serde(flatten)]
+    pub other: Other,
 }
 
 /// The store to read from.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct SecretStoreRef {
-    pub kind: String,
-    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(flatten)]
+    pub other: Other,
 }
 
 /// The Secret to create.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct ExternalSecretTarget {
-    pub name: String,
-    pub creation_policy: String,
-    pub deletion_policy: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_policy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<ExternalSecretTemplate>,
+    #[serde(flatten)]
+    pub other: Other,
 }
 
 /// The Secret External Secrets writes: its type and data rendered from the fetched values.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct ExternalSecretTemplate {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
@@ -229,23 +279,28 @@ pub struct ExternalSecretTemplate {
     pub engine_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(flatten)]
+    pub other: Other,
 }
 
 /// One key of the Secret and where its value comes from.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct ExternalSecretData {
     pub secret_key: String,
     pub remote_ref: RemoteRef,
+    #[serde(flatten)]
+    pub other: Other,
 }
 
 /// A key in the store.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct RemoteRef {
     pub key: String,
+    #[serde(flatten)]
+    pub other: Other,
 }
 
 /// Argo CD Application (`argoproj.io/v1alpha1`): one environment's directory

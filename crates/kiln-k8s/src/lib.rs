@@ -4,6 +4,8 @@
 //! - [`Resource`]: one rendered object, a core kind from `k8s-openapi` or one
 //!   of kiln's typed custom resources ([`crds`]: HTTPRoute, ServiceMonitor,
 //!   ExternalSecret, Argo CD Application, Flux Kustomization/GitRepository);
+//! - [`crd_schema`]: the published CRD schemas of those custom resources,
+//!   which decide what a custom resource may hold;
 //! - [`openapi`]: each core kind's strategic-merge keys, from the Kubernetes
 //!   OpenAPI definitions;
 //! - [`patch`]: RFC 6902 JSON patches (with a bound on what `copy` may
@@ -11,6 +13,7 @@
 //! - [`transform`]: kustomize's conveniences (namespace, name prefix/suffix,
 //!   labels, annotations, replicas, images) on documents.
 
+pub mod crd_schema;
 pub mod crds;
 pub mod openapi;
 pub mod patch;

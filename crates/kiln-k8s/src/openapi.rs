@@ -5,8 +5,11 @@
 //! The definitions are too large to embed whole (1.4 MB); `openapi/table.rs` is the
 //! part that matters here, generated from them (`tests/integration/openapi.rs`
 //! regenerates it and fails when it is stale): for each type reachable from
-//! a rendered kind, the fields that lead to another type or are lists with a
-//! patch strategy.
+//! a rendered kind, its required fields and the fields that lead to another
+//! type or are lists with a patch strategy.
+//!
+//! The required fields matter because `k8s-openapi`'s types read an absent
+//! required field as its default (a container without `name` has `""`).
 
 use crate::patch::{ListMerge, Order};
 
@@ -26,10 +29,12 @@ struct Field {
 #[derive(Debug)]
 struct Definition {
     name: &'static str,
+    required: &'static [&'static str],
     fields: &'static [Field],
 }
 
-/// The strategic-merge rules of one core kind, from its OpenAPI definition.
+/// The strategic-merge rules and required fields of one core kind, from its
+/// OpenAPI definition.
 ///
 /// ```
 /// use kiln_k8s::openapi::KindSchema;
@@ -81,6 +86,19 @@ impl KindSchema {
         })
     }
 
+    /// The first required field `object` (JSON of this kind) lacks, as a JSON
+    /// pointer.
+    ///
+    /// ```
+    /// use kiln_k8s::openapi::KindSchema;
+    /// let service = KindSchema::of("v1", "Service").expect("a core kind");
+    /// let port = serde_json::json!({"spec": {"ports": [{"name": "http"}]}});
+    /// assert_eq!(service.missing_field(&port).as_deref(), Some("/spec/ports/0/port"));
+    /// ```
+    pub fn missing_field(&self, object: &serde_json::Value) -> Option<String> {
+        missing_field(self.root, object, String::new())
+    }
+
     fn field(&self, path: &[&str]) -> Option<&'static Field> {
         let (last, parents) = path.split_last()?;
         let mut here = self.root;
@@ -91,13 +109,38 @@ impl KindSchema {
     }
 }
 
-fn lookup(definition: &str, field: &str) -> Option<&'static Field> {
+fn definition(name: &str) -> Option<&'static Definition> {
     let at = table::DEFINITIONS
-        .binary_search_by(|d| d.name.cmp(definition))
+        .binary_search_by(|d| d.name.cmp(name))
         .ok()?;
-    let fields = table::DEFINITIONS[at].fields;
+    Some(&table::DEFINITIONS[at])
+}
+
+fn lookup(definition_name: &str, field: &str) -> Option<&'static Field> {
+    let fields = definition(definition_name)?.fields;
     let at = fields.binary_search_by(|f| f.name.cmp(field)).ok()?;
     Some(&fields[at])
+}
+
+/// [`KindSchema::missing_field`] of `value`, an object of `definition_name` at `at`.
+fn missing_field(definition_name: &str, value: &serde_json::Value, at: String) -> Option<String> {
+    use serde_json::Value;
+    let (Some(d), Value::Object(map)) = (definition(definition_name), value) else {
+        return None;
+    };
+    if let Some(name) = d.required.iter().find(|r| !map.contains_key(**r)) {
+        return Some(kiln_model::pointer::join(&at, name));
+    }
+    d.fields.iter().filter(|f| !f.of.is_empty()).find_map(|f| {
+        let here = kiln_model::pointer::join(&at, f.name);
+        match map.get(f.name)? {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| missing_field(f.of, item, format!("{here}/{i}"))),
+            other => missing_field(f.of, other, here),
+        }
+    })
 }
 
 #[cfg(test)]

@@ -49,7 +49,8 @@ macro_rules! resources {
 
             /// Reads a Kubernetes object (JSON) back into its type. Fails for a
             /// kind kiln does not render, a field its type does not have, or a
-            /// value of the wrong type, naming the JSON pointer.
+            /// value of the wrong type, naming the JSON pointer. A custom
+            /// resource is held to its CRD schema ([`crate::crd_schema`]).
             pub fn from_value(value: &Value) -> Result<Resource, String> {
                 Resource::read(value).map(|(typed, _)| typed)
             }
@@ -60,6 +61,13 @@ macro_rules! resources {
             pub fn read(value: &Value) -> Result<(Resource, Value), String> {
                 let api_version = value["apiVersion"].as_str().unwrap_or_default();
                 let kind = value["kind"].as_str().unwrap_or_default();
+                // A custom resource may hold whatever its CRD schema allows, modelled or not.
+                if let Some(problem) = crate::crd_schema::schema(api_version, kind)
+                    .and_then(|crd| crd.violation(value))
+                {
+                    let (pointer, message) = problem;
+                    return Err(format!("not a valid {api_version} {kind}: `{pointer}`: {message}"));
+                }
                 // Deserialized from the borrowed value: no copy. Unknown fields are
                 // caught by the round-trip comparison below, for every kind alike.
                 let typed = match (api_version, kind) {
@@ -68,8 +76,14 @@ macro_rules! resources {
                     _ => return Err(format!("kiln does not render {api_version} {kind}")),
                 };
                 let typed = typed.map_err(|e| format!("not a valid {api_version} {kind}: {e}"))?;
+                // The core types read an absent required field as its default.
+                if let Some(pointer) = crate::openapi::KindSchema::of(api_version, kind)
+                    .and_then(|schema| schema.missing_field(value))
+                {
+                    return Err(format!("not a valid {api_version} {kind}: `{pointer}` is required"));
+                }
                 let canonical = typed.to_value();
-                match first_difference(value, &canonical, String::new()) {
+                match difference(value, &canonical, String::new(), true) {
                     None => Ok((typed, canonical)),
                     Some(pointer) => Err(format!(
                         "not a valid {api_version} {kind}: `{pointer}` is not a field of it (or has the wrong shape)"
@@ -146,18 +160,28 @@ impl Resource {
 /// and back) differ. An explicit `null` equals an absent field, and a number
 /// equals the string a type wrote it back as (`cpu: 1` is the quantity "1").
 pub fn first_difference(a: &Value, b: &Value, at: String) -> Option<String> {
+    difference(a, b, at, false)
+}
+
+/// [`first_difference`]; with `empty_is_absent`, an absent field also equals
+/// the `""` a k8s-openapi type writes for it (an optional reference's `name`,
+/// read by the API server alike), for callers that check required fields
+/// themselves.
+fn difference(a: &Value, b: &Value, at: String, empty_is_absent: bool) -> Option<String> {
     // Most objects read back unchanged: compare before building any pointer.
     if a == b {
         return None;
     }
+    let deeper = |p, q, at| difference(p, q, at, empty_is_absent);
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => x
             .keys()
             .chain(y.keys().filter(|k| !x.contains_key(*k)))
             .find_map(|k| match (x.get(k), y.get(k)) {
                 (Some(p), Some(q)) if p == q => None,
-                (Some(p), Some(q)) => first_difference(p, q, kiln_model::pointer::join(&at, k)),
+                (Some(p), Some(q)) => deeper(p, q, kiln_model::pointer::join(&at, k)),
                 (Some(Value::Null), None) => None,
+                (None, Some(Value::String(s))) if empty_is_absent && s.is_empty() => None,
                 _ => Some(kiln_model::pointer::join(&at, k)),
             }),
         (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
@@ -165,7 +189,7 @@ pub fn first_difference(a: &Value, b: &Value, at: String) -> Option<String> {
             .zip(y)
             .enumerate()
             .filter(|(_, (p, q))| p != q)
-            .find_map(|(i, (p, q))| first_difference(p, q, format!("{at}/{i}"))),
+            .find_map(|(i, (p, q))| deeper(p, q, format!("{at}/{i}"))),
         (Value::Number(n), Value::String(s)) if n.to_string() == *s => None,
         _ => Some(if at.is_empty() { "/".into() } else { at }),
     }

@@ -21,146 +21,160 @@ pub(super) const KINDS: &[(&str, &str, &str)] = &[
 
 #[rustfmt::skip]
 pub(super) const DEFINITIONS: &[Definition] = &[
-    Definition { name: "io.k8s.api.apps.v1.Deployment", fields: &[
+    Definition { name: "io.k8s.api.apps.v1.Deployment", required: &[], fields: &[
         Field { name: "metadata", of: "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", strategy: "", keys: &[] },
         Field { name: "spec", of: "io.k8s.api.apps.v1.DeploymentSpec", strategy: "", keys: &[] },
         Field { name: "status", of: "io.k8s.api.apps.v1.DeploymentStatus", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.apps.v1.DeploymentCondition", fields: &[
+    Definition { name: "io.k8s.api.apps.v1.DeploymentCondition", required: &["type", "status"], fields: &[
         Field { name: "lastTransitionTime", of: "io.k8s.apimachinery.pkg.apis.meta.v1.Time", strategy: "", keys: &[] },
         Field { name: "lastUpdateTime", of: "io.k8s.apimachinery.pkg.apis.meta.v1.Time", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.apps.v1.DeploymentSpec", fields: &[
+    Definition { name: "io.k8s.api.apps.v1.DeploymentSpec", required: &["selector", "template"], fields: &[
         Field { name: "selector", of: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector", strategy: "", keys: &[] },
         Field { name: "strategy", of: "io.k8s.api.apps.v1.DeploymentStrategy", strategy: "retainKeys", keys: &[] },
         Field { name: "template", of: "io.k8s.api.core.v1.PodTemplateSpec", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.apps.v1.DeploymentStatus", fields: &[
+    Definition { name: "io.k8s.api.apps.v1.DeploymentStatus", required: &[], fields: &[
         Field { name: "conditions", of: "io.k8s.api.apps.v1.DeploymentCondition", strategy: "merge", keys: &["type"] },
     ] },
-    Definition { name: "io.k8s.api.apps.v1.DeploymentStrategy", fields: &[
+    Definition { name: "io.k8s.api.apps.v1.DeploymentStrategy", required: &[], fields: &[
         Field { name: "rollingUpdate", of: "io.k8s.api.apps.v1.RollingUpdateDeployment", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.apps.v1.RollingUpdateDeployment", fields: &[
+    Definition { name: "io.k8s.api.apps.v1.RollingUpdateDeployment", required: &[], fields: &[
         Field { name: "maxSurge", of: "io.k8s.apimachinery.pkg.util.intstr.IntOrString", strategy: "", keys: &[] },
         Field { name: "maxUnavailable", of: "io.k8s.apimachinery.pkg.util.intstr.IntOrString", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.autoscaling.v2.ContainerResourceMetricSource", fields: &[
+    Definition { name: "io.k8s.api.autoscaling.v2.ContainerResourceMetricSource", required: &["name", "target", "container"], fields: &[
         Field { name: "target", of: "io.k8s.api.autoscaling.v2.MetricTarget", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.autoscaling.v2.ContainerResourceMetricStatus", fields: &[
+    Definition { name: "io.k8s.api.autoscaling.v2.ContainerResourceMetricStatus", required: &["name", "current", "container"], fields: &[
         Field { name: "current", of: "io.k8s.api.autoscaling.v2.MetricValueStatus", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.autoscaling.v2.ExternalMetricSource", fields: &[
+    Definition { name: "io.k8s.api.autoscaling.v2.CrossVersionObjectReference", required: &["kind", "name"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.autoscaling.v2.ExternalMetricSource", required: &["metric", "target"], fields: &[
         Field { name: "metric", of: "io.k8s.api.autoscaling.v2.MetricIdentifier", strategy: "", keys: &[] },
         Field { name: "target", of: "io.k8s.api.autoscaling.v2.MetricTarget", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.autoscaling.v2.ExternalMetricStatus", fields: &[
+    Definition { name: "io.k8s.api.autoscaling.v2.ExternalMetricStatus", required: &["metric", "current"], fields: &[
         Field { name: "current", of: "io.k8s.api.autoscaling.v2.MetricValueStatus", strategy: "", keys: &[] },
         Field { name: "metric", of: "io.k8s.api.autoscaling.v2.MetricIdentifier", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.autoscaling.v2.HPAScalingRules", fields: &[
+    Definition { name: "io.k8s.api.autoscaling.v2.HPAScalingPolicy", required: &["type", "value", "periodSeconds"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.autoscaling.v2.HPAScalingRules", required: &[], fields: &[
         Field { name: "policies", of: "io.k8s.api.autoscaling.v2.HPAScalingPolicy", strategy: "", keys: &[] },
         Field { name: "tolerance", of: "io.k8s.apimachinery.pkg.api.resource.Quantity", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler", fields: &[
+    Definition { name: "io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler", required: &[], fields: &[
         Field { name: "metadata", of: "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", strategy: "", keys: &[] },
         Field { name: "spec", of: "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerSpec", strategy: "", keys: &[] },
         Field { name: "status", of: "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerStatus", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerBehavior", fields: &[
+    Definition { name: "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerBehavior", required: &[], fields: &[
         Field { name: "scaleDown", of: "io.k8s.api.autoscaling.v2.HPAScalingRules", strategy: "", keys: &[] },
         Field { name: "scaleUp", of: "io.k8s.api.autoscaling.v2.HPAScalingRules", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerCondition", fields: &[
+    Definition { name: "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerCondition", required: &["type", "status"], fields: &[
         Field { name: "lastTransitionTime", of: "io.k8s.apimachinery.pkg.apis.meta.v1.Time", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerSpec", fields: &[
+    Definition { name: "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerSpec", required: &["scaleTargetRef", "maxReplicas"], fields: &[
         Field { name: "behavior", of: "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerBehavior", strategy: "", keys: &[] },
         Field { name: "metrics", of: "io.k8s.api.autoscaling.v2.MetricSpec", strategy: "", keys: &[] },
         Field { name: "scaleTargetRef", of: "io.k8s.api.autoscaling.v2.CrossVersionObjectReference", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerStatus", fields: &[
+    Definition { name: "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerStatus", required: &["desiredReplicas"], fields: &[
         Field { name: "conditions", of: "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerCondition", strategy: "merge", keys: &["type"] },
         Field { name: "currentMetrics", of: "io.k8s.api.autoscaling.v2.MetricStatus", strategy: "", keys: &[] },
         Field { name: "lastScaleTime", of: "io.k8s.apimachinery.pkg.apis.meta.v1.Time", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.autoscaling.v2.MetricIdentifier", fields: &[
+    Definition { name: "io.k8s.api.autoscaling.v2.MetricIdentifier", required: &["name"], fields: &[
         Field { name: "selector", of: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.autoscaling.v2.MetricSpec", fields: &[
+    Definition { name: "io.k8s.api.autoscaling.v2.MetricSpec", required: &["type"], fields: &[
         Field { name: "containerResource", of: "io.k8s.api.autoscaling.v2.ContainerResourceMetricSource", strategy: "", keys: &[] },
         Field { name: "external", of: "io.k8s.api.autoscaling.v2.ExternalMetricSource", strategy: "", keys: &[] },
         Field { name: "object", of: "io.k8s.api.autoscaling.v2.ObjectMetricSource", strategy: "", keys: &[] },
         Field { name: "pods", of: "io.k8s.api.autoscaling.v2.PodsMetricSource", strategy: "", keys: &[] },
         Field { name: "resource", of: "io.k8s.api.autoscaling.v2.ResourceMetricSource", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.autoscaling.v2.MetricStatus", fields: &[
+    Definition { name: "io.k8s.api.autoscaling.v2.MetricStatus", required: &["type"], fields: &[
         Field { name: "containerResource", of: "io.k8s.api.autoscaling.v2.ContainerResourceMetricStatus", strategy: "", keys: &[] },
         Field { name: "external", of: "io.k8s.api.autoscaling.v2.ExternalMetricStatus", strategy: "", keys: &[] },
         Field { name: "object", of: "io.k8s.api.autoscaling.v2.ObjectMetricStatus", strategy: "", keys: &[] },
         Field { name: "pods", of: "io.k8s.api.autoscaling.v2.PodsMetricStatus", strategy: "", keys: &[] },
         Field { name: "resource", of: "io.k8s.api.autoscaling.v2.ResourceMetricStatus", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.autoscaling.v2.MetricTarget", fields: &[
+    Definition { name: "io.k8s.api.autoscaling.v2.MetricTarget", required: &["type"], fields: &[
         Field { name: "averageValue", of: "io.k8s.apimachinery.pkg.api.resource.Quantity", strategy: "", keys: &[] },
         Field { name: "value", of: "io.k8s.apimachinery.pkg.api.resource.Quantity", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.autoscaling.v2.MetricValueStatus", fields: &[
+    Definition { name: "io.k8s.api.autoscaling.v2.MetricValueStatus", required: &[], fields: &[
         Field { name: "averageValue", of: "io.k8s.apimachinery.pkg.api.resource.Quantity", strategy: "", keys: &[] },
         Field { name: "value", of: "io.k8s.apimachinery.pkg.api.resource.Quantity", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.autoscaling.v2.ObjectMetricSource", fields: &[
+    Definition { name: "io.k8s.api.autoscaling.v2.ObjectMetricSource", required: &["describedObject", "target", "metric"], fields: &[
         Field { name: "describedObject", of: "io.k8s.api.autoscaling.v2.CrossVersionObjectReference", strategy: "", keys: &[] },
         Field { name: "metric", of: "io.k8s.api.autoscaling.v2.MetricIdentifier", strategy: "", keys: &[] },
         Field { name: "target", of: "io.k8s.api.autoscaling.v2.MetricTarget", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.autoscaling.v2.ObjectMetricStatus", fields: &[
+    Definition { name: "io.k8s.api.autoscaling.v2.ObjectMetricStatus", required: &["metric", "current", "describedObject"], fields: &[
         Field { name: "current", of: "io.k8s.api.autoscaling.v2.MetricValueStatus", strategy: "", keys: &[] },
         Field { name: "describedObject", of: "io.k8s.api.autoscaling.v2.CrossVersionObjectReference", strategy: "", keys: &[] },
         Field { name: "metric", of: "io.k8s.api.autoscaling.v2.MetricIdentifier", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.autoscaling.v2.PodsMetricSource", fields: &[
+    Definition { name: "io.k8s.api.autoscaling.v2.PodsMetricSource", required: &["metric", "target"], fields: &[
         Field { name: "metric", of: "io.k8s.api.autoscaling.v2.MetricIdentifier", strategy: "", keys: &[] },
         Field { name: "target", of: "io.k8s.api.autoscaling.v2.MetricTarget", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.autoscaling.v2.PodsMetricStatus", fields: &[
+    Definition { name: "io.k8s.api.autoscaling.v2.PodsMetricStatus", required: &["metric", "current"], fields: &[
         Field { name: "current", of: "io.k8s.api.autoscaling.v2.MetricValueStatus", strategy: "", keys: &[] },
         Field { name: "metric", of: "io.k8s.api.autoscaling.v2.MetricIdentifier", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.autoscaling.v2.ResourceMetricSource", fields: &[
+    Definition { name: "io.k8s.api.autoscaling.v2.ResourceMetricSource", required: &["name", "target"], fields: &[
         Field { name: "target", of: "io.k8s.api.autoscaling.v2.MetricTarget", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.autoscaling.v2.ResourceMetricStatus", fields: &[
+    Definition { name: "io.k8s.api.autoscaling.v2.ResourceMetricStatus", required: &["name", "current"], fields: &[
         Field { name: "current", of: "io.k8s.api.autoscaling.v2.MetricValueStatus", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.Affinity", fields: &[
+    Definition { name: "io.k8s.api.core.v1.AWSElasticBlockStoreVolumeSource", required: &["volumeID"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.Affinity", required: &[], fields: &[
         Field { name: "nodeAffinity", of: "io.k8s.api.core.v1.NodeAffinity", strategy: "", keys: &[] },
         Field { name: "podAffinity", of: "io.k8s.api.core.v1.PodAffinity", strategy: "", keys: &[] },
         Field { name: "podAntiAffinity", of: "io.k8s.api.core.v1.PodAntiAffinity", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.CSIVolumeSource", fields: &[
+    Definition { name: "io.k8s.api.core.v1.AppArmorProfile", required: &["type"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.AzureDiskVolumeSource", required: &["diskName", "diskURI"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.AzureFileVolumeSource", required: &["secretName", "shareName"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.CSIVolumeSource", required: &["driver"], fields: &[
         Field { name: "nodePublishSecretRef", of: "io.k8s.api.core.v1.LocalObjectReference", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.CephFSVolumeSource", fields: &[
+    Definition { name: "io.k8s.api.core.v1.CephFSVolumeSource", required: &["monitors"], fields: &[
         Field { name: "secretRef", of: "io.k8s.api.core.v1.LocalObjectReference", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.CinderVolumeSource", fields: &[
+    Definition { name: "io.k8s.api.core.v1.CinderVolumeSource", required: &["volumeID"], fields: &[
         Field { name: "secretRef", of: "io.k8s.api.core.v1.LocalObjectReference", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.ClusterTrustBundleProjection", fields: &[
+    Definition { name: "io.k8s.api.core.v1.ClusterTrustBundleProjection", required: &["path"], fields: &[
         Field { name: "labelSelector", of: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.ConfigMap", fields: &[
+    Definition { name: "io.k8s.api.core.v1.ConfigMap", required: &[], fields: &[
         Field { name: "metadata", of: "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.ConfigMapProjection", fields: &[
+    Definition { name: "io.k8s.api.core.v1.ConfigMapKeySelector", required: &["key"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.ConfigMapProjection", required: &[], fields: &[
         Field { name: "items", of: "io.k8s.api.core.v1.KeyToPath", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.ConfigMapVolumeSource", fields: &[
+    Definition { name: "io.k8s.api.core.v1.ConfigMapVolumeSource", required: &[], fields: &[
         Field { name: "items", of: "io.k8s.api.core.v1.KeyToPath", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.Container", fields: &[
+    Definition { name: "io.k8s.api.core.v1.Container", required: &["name"], fields: &[
         Field { name: "env", of: "io.k8s.api.core.v1.EnvVar", strategy: "merge", keys: &["name"] },
         Field { name: "envFrom", of: "io.k8s.api.core.v1.EnvFromSource", strategy: "", keys: &[] },
         Field { name: "lifecycle", of: "io.k8s.api.core.v1.Lifecycle", strategy: "", keys: &[] },
@@ -174,33 +188,37 @@ pub(super) const DEFINITIONS: &[Definition] = &[
         Field { name: "volumeDevices", of: "io.k8s.api.core.v1.VolumeDevice", strategy: "merge", keys: &["devicePath"] },
         Field { name: "volumeMounts", of: "io.k8s.api.core.v1.VolumeMount", strategy: "merge", keys: &["mountPath"] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.DownwardAPIProjection", fields: &[
+    Definition { name: "io.k8s.api.core.v1.ContainerPort", required: &["containerPort"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.ContainerResizePolicy", required: &["resourceName", "restartPolicy"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.DownwardAPIProjection", required: &[], fields: &[
         Field { name: "items", of: "io.k8s.api.core.v1.DownwardAPIVolumeFile", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.DownwardAPIVolumeFile", fields: &[
+    Definition { name: "io.k8s.api.core.v1.DownwardAPIVolumeFile", required: &["path"], fields: &[
         Field { name: "fieldRef", of: "io.k8s.api.core.v1.ObjectFieldSelector", strategy: "", keys: &[] },
         Field { name: "resourceFieldRef", of: "io.k8s.api.core.v1.ResourceFieldSelector", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.DownwardAPIVolumeSource", fields: &[
+    Definition { name: "io.k8s.api.core.v1.DownwardAPIVolumeSource", required: &[], fields: &[
         Field { name: "items", of: "io.k8s.api.core.v1.DownwardAPIVolumeFile", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.EmptyDirVolumeSource", fields: &[
+    Definition { name: "io.k8s.api.core.v1.EmptyDirVolumeSource", required: &[], fields: &[
         Field { name: "sizeLimit", of: "io.k8s.apimachinery.pkg.api.resource.Quantity", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.EnvFromSource", fields: &[
+    Definition { name: "io.k8s.api.core.v1.EnvFromSource", required: &[], fields: &[
         Field { name: "configMapRef", of: "io.k8s.api.core.v1.ConfigMapEnvSource", strategy: "", keys: &[] },
         Field { name: "secretRef", of: "io.k8s.api.core.v1.SecretEnvSource", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.EnvVar", fields: &[
+    Definition { name: "io.k8s.api.core.v1.EnvVar", required: &["name"], fields: &[
         Field { name: "valueFrom", of: "io.k8s.api.core.v1.EnvVarSource", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.EnvVarSource", fields: &[
+    Definition { name: "io.k8s.api.core.v1.EnvVarSource", required: &[], fields: &[
         Field { name: "configMapKeyRef", of: "io.k8s.api.core.v1.ConfigMapKeySelector", strategy: "", keys: &[] },
         Field { name: "fieldRef", of: "io.k8s.api.core.v1.ObjectFieldSelector", strategy: "", keys: &[] },
         Field { name: "resourceFieldRef", of: "io.k8s.api.core.v1.ResourceFieldSelector", strategy: "", keys: &[] },
         Field { name: "secretKeyRef", of: "io.k8s.api.core.v1.SecretKeySelector", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.EphemeralContainer", fields: &[
+    Definition { name: "io.k8s.api.core.v1.EphemeralContainer", required: &["name"], fields: &[
         Field { name: "env", of: "io.k8s.api.core.v1.EnvVar", strategy: "merge", keys: &["name"] },
         Field { name: "envFrom", of: "io.k8s.api.core.v1.EnvFromSource", strategy: "", keys: &[] },
         Field { name: "lifecycle", of: "io.k8s.api.core.v1.Lifecycle", strategy: "", keys: &[] },
@@ -214,90 +232,124 @@ pub(super) const DEFINITIONS: &[Definition] = &[
         Field { name: "volumeDevices", of: "io.k8s.api.core.v1.VolumeDevice", strategy: "merge", keys: &["devicePath"] },
         Field { name: "volumeMounts", of: "io.k8s.api.core.v1.VolumeMount", strategy: "merge", keys: &["mountPath"] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.EphemeralVolumeSource", fields: &[
+    Definition { name: "io.k8s.api.core.v1.EphemeralVolumeSource", required: &[], fields: &[
         Field { name: "volumeClaimTemplate", of: "io.k8s.api.core.v1.PersistentVolumeClaimTemplate", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.FlexVolumeSource", fields: &[
+    Definition { name: "io.k8s.api.core.v1.FlexVolumeSource", required: &["driver"], fields: &[
         Field { name: "secretRef", of: "io.k8s.api.core.v1.LocalObjectReference", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.HTTPGetAction", fields: &[
+    Definition { name: "io.k8s.api.core.v1.GCEPersistentDiskVolumeSource", required: &["pdName"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.GRPCAction", required: &["port"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.GitRepoVolumeSource", required: &["repository"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.GlusterfsVolumeSource", required: &["endpoints", "path"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.HTTPGetAction", required: &["port"], fields: &[
         Field { name: "httpHeaders", of: "io.k8s.api.core.v1.HTTPHeader", strategy: "", keys: &[] },
         Field { name: "port", of: "io.k8s.apimachinery.pkg.util.intstr.IntOrString", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.ISCSIVolumeSource", fields: &[
+    Definition { name: "io.k8s.api.core.v1.HTTPHeader", required: &["name", "value"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.HostAlias", required: &["ip"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.HostPathVolumeSource", required: &["path"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.ISCSIVolumeSource", required: &["targetPortal", "iqn", "lun"], fields: &[
         Field { name: "secretRef", of: "io.k8s.api.core.v1.LocalObjectReference", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.Lifecycle", fields: &[
+    Definition { name: "io.k8s.api.core.v1.KeyToPath", required: &["key", "path"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.Lifecycle", required: &[], fields: &[
         Field { name: "postStart", of: "io.k8s.api.core.v1.LifecycleHandler", strategy: "", keys: &[] },
         Field { name: "preStop", of: "io.k8s.api.core.v1.LifecycleHandler", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.LifecycleHandler", fields: &[
+    Definition { name: "io.k8s.api.core.v1.LifecycleHandler", required: &[], fields: &[
         Field { name: "exec", of: "io.k8s.api.core.v1.ExecAction", strategy: "", keys: &[] },
         Field { name: "httpGet", of: "io.k8s.api.core.v1.HTTPGetAction", strategy: "", keys: &[] },
         Field { name: "sleep", of: "io.k8s.api.core.v1.SleepAction", strategy: "", keys: &[] },
         Field { name: "tcpSocket", of: "io.k8s.api.core.v1.TCPSocketAction", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.LoadBalancerIngress", fields: &[
+    Definition { name: "io.k8s.api.core.v1.LoadBalancerIngress", required: &[], fields: &[
         Field { name: "ports", of: "io.k8s.api.core.v1.PortStatus", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.LoadBalancerStatus", fields: &[
+    Definition { name: "io.k8s.api.core.v1.LoadBalancerStatus", required: &[], fields: &[
         Field { name: "ingress", of: "io.k8s.api.core.v1.LoadBalancerIngress", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.Namespace", fields: &[
+    Definition { name: "io.k8s.api.core.v1.NFSVolumeSource", required: &["server", "path"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.Namespace", required: &[], fields: &[
         Field { name: "metadata", of: "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", strategy: "", keys: &[] },
         Field { name: "spec", of: "io.k8s.api.core.v1.NamespaceSpec", strategy: "", keys: &[] },
         Field { name: "status", of: "io.k8s.api.core.v1.NamespaceStatus", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.NamespaceCondition", fields: &[
+    Definition { name: "io.k8s.api.core.v1.NamespaceCondition", required: &["type", "status"], fields: &[
         Field { name: "lastTransitionTime", of: "io.k8s.apimachinery.pkg.apis.meta.v1.Time", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.NamespaceStatus", fields: &[
+    Definition { name: "io.k8s.api.core.v1.NamespaceStatus", required: &[], fields: &[
         Field { name: "conditions", of: "io.k8s.api.core.v1.NamespaceCondition", strategy: "merge", keys: &["type"] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.NodeAffinity", fields: &[
+    Definition { name: "io.k8s.api.core.v1.NodeAffinity", required: &[], fields: &[
         Field { name: "preferredDuringSchedulingIgnoredDuringExecution", of: "io.k8s.api.core.v1.PreferredSchedulingTerm", strategy: "", keys: &[] },
         Field { name: "requiredDuringSchedulingIgnoredDuringExecution", of: "io.k8s.api.core.v1.NodeSelector", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.NodeSelector", fields: &[
+    Definition { name: "io.k8s.api.core.v1.NodeSelector", required: &["nodeSelectorTerms"], fields: &[
         Field { name: "nodeSelectorTerms", of: "io.k8s.api.core.v1.NodeSelectorTerm", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.NodeSelectorTerm", fields: &[
+    Definition { name: "io.k8s.api.core.v1.NodeSelectorRequirement", required: &["key", "operator"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.NodeSelectorTerm", required: &[], fields: &[
         Field { name: "matchExpressions", of: "io.k8s.api.core.v1.NodeSelectorRequirement", strategy: "", keys: &[] },
         Field { name: "matchFields", of: "io.k8s.api.core.v1.NodeSelectorRequirement", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.PersistentVolumeClaimSpec", fields: &[
+    Definition { name: "io.k8s.api.core.v1.ObjectFieldSelector", required: &["fieldPath"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.PersistentVolumeClaimSpec", required: &[], fields: &[
         Field { name: "dataSource", of: "io.k8s.api.core.v1.TypedLocalObjectReference", strategy: "", keys: &[] },
         Field { name: "dataSourceRef", of: "io.k8s.api.core.v1.TypedObjectReference", strategy: "", keys: &[] },
         Field { name: "resources", of: "io.k8s.api.core.v1.VolumeResourceRequirements", strategy: "", keys: &[] },
         Field { name: "selector", of: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.PersistentVolumeClaimTemplate", fields: &[
+    Definition { name: "io.k8s.api.core.v1.PersistentVolumeClaimTemplate", required: &["spec"], fields: &[
         Field { name: "metadata", of: "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", strategy: "", keys: &[] },
         Field { name: "spec", of: "io.k8s.api.core.v1.PersistentVolumeClaimSpec", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.PodAffinity", fields: &[
+    Definition { name: "io.k8s.api.core.v1.PersistentVolumeClaimVolumeSource", required: &["claimName"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.PhotonPersistentDiskVolumeSource", required: &["pdID"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.PodAffinity", required: &[], fields: &[
         Field { name: "preferredDuringSchedulingIgnoredDuringExecution", of: "io.k8s.api.core.v1.WeightedPodAffinityTerm", strategy: "", keys: &[] },
         Field { name: "requiredDuringSchedulingIgnoredDuringExecution", of: "io.k8s.api.core.v1.PodAffinityTerm", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.PodAffinityTerm", fields: &[
+    Definition { name: "io.k8s.api.core.v1.PodAffinityTerm", required: &["topologyKey"], fields: &[
         Field { name: "labelSelector", of: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector", strategy: "", keys: &[] },
         Field { name: "namespaceSelector", of: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.PodAntiAffinity", fields: &[
+    Definition { name: "io.k8s.api.core.v1.PodAntiAffinity", required: &[], fields: &[
         Field { name: "preferredDuringSchedulingIgnoredDuringExecution", of: "io.k8s.api.core.v1.WeightedPodAffinityTerm", strategy: "", keys: &[] },
         Field { name: "requiredDuringSchedulingIgnoredDuringExecution", of: "io.k8s.api.core.v1.PodAffinityTerm", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.PodDNSConfig", fields: &[
+    Definition { name: "io.k8s.api.core.v1.PodDNSConfig", required: &[], fields: &[
         Field { name: "options", of: "io.k8s.api.core.v1.PodDNSConfigOption", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.PodSecurityContext", fields: &[
+    Definition { name: "io.k8s.api.core.v1.PodOS", required: &["name"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.PodReadinessGate", required: &["conditionType"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.PodResourceClaim", required: &["name"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.PodSchedulingGate", required: &["name"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.PodSecurityContext", required: &[], fields: &[
         Field { name: "appArmorProfile", of: "io.k8s.api.core.v1.AppArmorProfile", strategy: "", keys: &[] },
         Field { name: "seLinuxOptions", of: "io.k8s.api.core.v1.SELinuxOptions", strategy: "", keys: &[] },
         Field { name: "seccompProfile", of: "io.k8s.api.core.v1.SeccompProfile", strategy: "", keys: &[] },
         Field { name: "sysctls", of: "io.k8s.api.core.v1.Sysctl", strategy: "", keys: &[] },
         Field { name: "windowsOptions", of: "io.k8s.api.core.v1.WindowsSecurityContextOptions", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.PodSpec", fields: &[
+    Definition { name: "io.k8s.api.core.v1.PodSpec", required: &["containers"], fields: &[
         Field { name: "affinity", of: "io.k8s.api.core.v1.Affinity", strategy: "", keys: &[] },
         Field { name: "containers", of: "io.k8s.api.core.v1.Container", strategy: "merge", keys: &["name"] },
         Field { name: "dnsConfig", of: "io.k8s.api.core.v1.PodDNSConfig", strategy: "", keys: &[] },
@@ -315,81 +367,103 @@ pub(super) const DEFINITIONS: &[Definition] = &[
         Field { name: "topologySpreadConstraints", of: "io.k8s.api.core.v1.TopologySpreadConstraint", strategy: "merge", keys: &["topologyKey", "whenUnsatisfiable"] },
         Field { name: "volumes", of: "io.k8s.api.core.v1.Volume", strategy: "merge,retainKeys", keys: &["name"] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.PodTemplateSpec", fields: &[
+    Definition { name: "io.k8s.api.core.v1.PodTemplateSpec", required: &[], fields: &[
         Field { name: "metadata", of: "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", strategy: "", keys: &[] },
         Field { name: "spec", of: "io.k8s.api.core.v1.PodSpec", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.PreferredSchedulingTerm", fields: &[
+    Definition { name: "io.k8s.api.core.v1.PortStatus", required: &["port", "protocol"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.PortworxVolumeSource", required: &["volumeID"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.PreferredSchedulingTerm", required: &["weight", "preference"], fields: &[
         Field { name: "preference", of: "io.k8s.api.core.v1.NodeSelectorTerm", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.Probe", fields: &[
+    Definition { name: "io.k8s.api.core.v1.Probe", required: &[], fields: &[
         Field { name: "exec", of: "io.k8s.api.core.v1.ExecAction", strategy: "", keys: &[] },
         Field { name: "grpc", of: "io.k8s.api.core.v1.GRPCAction", strategy: "", keys: &[] },
         Field { name: "httpGet", of: "io.k8s.api.core.v1.HTTPGetAction", strategy: "", keys: &[] },
         Field { name: "tcpSocket", of: "io.k8s.api.core.v1.TCPSocketAction", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.ProjectedVolumeSource", fields: &[
+    Definition { name: "io.k8s.api.core.v1.ProjectedVolumeSource", required: &[], fields: &[
         Field { name: "sources", of: "io.k8s.api.core.v1.VolumeProjection", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.RBDVolumeSource", fields: &[
+    Definition { name: "io.k8s.api.core.v1.QuobyteVolumeSource", required: &["registry", "volume"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.RBDVolumeSource", required: &["monitors", "image"], fields: &[
         Field { name: "secretRef", of: "io.k8s.api.core.v1.LocalObjectReference", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.ResourceFieldSelector", fields: &[
+    Definition { name: "io.k8s.api.core.v1.ResourceClaim", required: &["name"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.ResourceFieldSelector", required: &["resource"], fields: &[
         Field { name: "divisor", of: "io.k8s.apimachinery.pkg.api.resource.Quantity", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.ResourceRequirements", fields: &[
+    Definition { name: "io.k8s.api.core.v1.ResourceRequirements", required: &[], fields: &[
         Field { name: "claims", of: "io.k8s.api.core.v1.ResourceClaim", strategy: "", keys: &["name"] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.ScaleIOVolumeSource", fields: &[
+    Definition { name: "io.k8s.api.core.v1.ScaleIOVolumeSource", required: &["gateway", "system", "secretRef"], fields: &[
         Field { name: "secretRef", of: "io.k8s.api.core.v1.LocalObjectReference", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.SecretProjection", fields: &[
+    Definition { name: "io.k8s.api.core.v1.SeccompProfile", required: &["type"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.SecretKeySelector", required: &["key"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.SecretProjection", required: &[], fields: &[
         Field { name: "items", of: "io.k8s.api.core.v1.KeyToPath", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.SecretVolumeSource", fields: &[
+    Definition { name: "io.k8s.api.core.v1.SecretVolumeSource", required: &[], fields: &[
         Field { name: "items", of: "io.k8s.api.core.v1.KeyToPath", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.SecurityContext", fields: &[
+    Definition { name: "io.k8s.api.core.v1.SecurityContext", required: &[], fields: &[
         Field { name: "appArmorProfile", of: "io.k8s.api.core.v1.AppArmorProfile", strategy: "", keys: &[] },
         Field { name: "capabilities", of: "io.k8s.api.core.v1.Capabilities", strategy: "", keys: &[] },
         Field { name: "seLinuxOptions", of: "io.k8s.api.core.v1.SELinuxOptions", strategy: "", keys: &[] },
         Field { name: "seccompProfile", of: "io.k8s.api.core.v1.SeccompProfile", strategy: "", keys: &[] },
         Field { name: "windowsOptions", of: "io.k8s.api.core.v1.WindowsSecurityContextOptions", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.Service", fields: &[
+    Definition { name: "io.k8s.api.core.v1.Service", required: &[], fields: &[
         Field { name: "metadata", of: "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", strategy: "", keys: &[] },
         Field { name: "spec", of: "io.k8s.api.core.v1.ServiceSpec", strategy: "", keys: &[] },
         Field { name: "status", of: "io.k8s.api.core.v1.ServiceStatus", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.ServiceAccount", fields: &[
+    Definition { name: "io.k8s.api.core.v1.ServiceAccount", required: &[], fields: &[
         Field { name: "imagePullSecrets", of: "io.k8s.api.core.v1.LocalObjectReference", strategy: "", keys: &[] },
         Field { name: "metadata", of: "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", strategy: "", keys: &[] },
         Field { name: "secrets", of: "io.k8s.api.core.v1.ObjectReference", strategy: "merge", keys: &["name"] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.ServicePort", fields: &[
+    Definition { name: "io.k8s.api.core.v1.ServiceAccountTokenProjection", required: &["path"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.ServicePort", required: &["port"], fields: &[
         Field { name: "targetPort", of: "io.k8s.apimachinery.pkg.util.intstr.IntOrString", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.ServiceSpec", fields: &[
+    Definition { name: "io.k8s.api.core.v1.ServiceSpec", required: &[], fields: &[
         Field { name: "ports", of: "io.k8s.api.core.v1.ServicePort", strategy: "merge", keys: &["port", "protocol"] },
         Field { name: "sessionAffinityConfig", of: "io.k8s.api.core.v1.SessionAffinityConfig", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.ServiceStatus", fields: &[
+    Definition { name: "io.k8s.api.core.v1.ServiceStatus", required: &[], fields: &[
         Field { name: "conditions", of: "io.k8s.apimachinery.pkg.apis.meta.v1.Condition", strategy: "merge", keys: &["type"] },
         Field { name: "loadBalancer", of: "io.k8s.api.core.v1.LoadBalancerStatus", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.SessionAffinityConfig", fields: &[
+    Definition { name: "io.k8s.api.core.v1.SessionAffinityConfig", required: &[], fields: &[
         Field { name: "clientIP", of: "io.k8s.api.core.v1.ClientIPConfig", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.StorageOSVolumeSource", fields: &[
+    Definition { name: "io.k8s.api.core.v1.SleepAction", required: &["seconds"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.StorageOSVolumeSource", required: &[], fields: &[
         Field { name: "secretRef", of: "io.k8s.api.core.v1.LocalObjectReference", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.TCPSocketAction", fields: &[
+    Definition { name: "io.k8s.api.core.v1.Sysctl", required: &["name", "value"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.TCPSocketAction", required: &["port"], fields: &[
         Field { name: "port", of: "io.k8s.apimachinery.pkg.util.intstr.IntOrString", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.TopologySpreadConstraint", fields: &[
+    Definition { name: "io.k8s.api.core.v1.TopologySpreadConstraint", required: &["maxSkew", "topologyKey", "whenUnsatisfiable"], fields: &[
         Field { name: "labelSelector", of: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.Volume", fields: &[
+    Definition { name: "io.k8s.api.core.v1.TypedLocalObjectReference", required: &["kind", "name"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.TypedObjectReference", required: &["kind", "name"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.Volume", required: &["name"], fields: &[
         Field { name: "awsElasticBlockStore", of: "io.k8s.api.core.v1.AWSElasticBlockStoreVolumeSource", strategy: "", keys: &[] },
         Field { name: "azureDisk", of: "io.k8s.api.core.v1.AzureDiskVolumeSource", strategy: "", keys: &[] },
         Field { name: "azureFile", of: "io.k8s.api.core.v1.AzureFileVolumeSource", strategy: "", keys: &[] },
@@ -421,104 +495,118 @@ pub(super) const DEFINITIONS: &[Definition] = &[
         Field { name: "storageos", of: "io.k8s.api.core.v1.StorageOSVolumeSource", strategy: "", keys: &[] },
         Field { name: "vsphereVolume", of: "io.k8s.api.core.v1.VsphereVirtualDiskVolumeSource", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.VolumeProjection", fields: &[
+    Definition { name: "io.k8s.api.core.v1.VolumeDevice", required: &["name", "devicePath"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.VolumeMount", required: &["name", "mountPath"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.VolumeProjection", required: &[], fields: &[
         Field { name: "clusterTrustBundle", of: "io.k8s.api.core.v1.ClusterTrustBundleProjection", strategy: "", keys: &[] },
         Field { name: "configMap", of: "io.k8s.api.core.v1.ConfigMapProjection", strategy: "", keys: &[] },
         Field { name: "downwardAPI", of: "io.k8s.api.core.v1.DownwardAPIProjection", strategy: "", keys: &[] },
         Field { name: "secret", of: "io.k8s.api.core.v1.SecretProjection", strategy: "", keys: &[] },
         Field { name: "serviceAccountToken", of: "io.k8s.api.core.v1.ServiceAccountTokenProjection", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.core.v1.WeightedPodAffinityTerm", fields: &[
+    Definition { name: "io.k8s.api.core.v1.VsphereVirtualDiskVolumeSource", required: &["volumePath"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.core.v1.WeightedPodAffinityTerm", required: &["weight", "podAffinityTerm"], fields: &[
         Field { name: "podAffinityTerm", of: "io.k8s.api.core.v1.PodAffinityTerm", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.networking.v1.HTTPIngressPath", fields: &[
+    Definition { name: "io.k8s.api.networking.v1.HTTPIngressPath", required: &["pathType", "backend"], fields: &[
         Field { name: "backend", of: "io.k8s.api.networking.v1.IngressBackend", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.networking.v1.HTTPIngressRuleValue", fields: &[
+    Definition { name: "io.k8s.api.networking.v1.HTTPIngressRuleValue", required: &["paths"], fields: &[
         Field { name: "paths", of: "io.k8s.api.networking.v1.HTTPIngressPath", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.networking.v1.Ingress", fields: &[
+    Definition { name: "io.k8s.api.networking.v1.IPBlock", required: &["cidr"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.networking.v1.Ingress", required: &[], fields: &[
         Field { name: "metadata", of: "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", strategy: "", keys: &[] },
         Field { name: "spec", of: "io.k8s.api.networking.v1.IngressSpec", strategy: "", keys: &[] },
         Field { name: "status", of: "io.k8s.api.networking.v1.IngressStatus", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.networking.v1.IngressBackend", fields: &[
+    Definition { name: "io.k8s.api.networking.v1.IngressBackend", required: &[], fields: &[
         Field { name: "resource", of: "io.k8s.api.core.v1.TypedLocalObjectReference", strategy: "", keys: &[] },
         Field { name: "service", of: "io.k8s.api.networking.v1.IngressServiceBackend", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.networking.v1.IngressLoadBalancerIngress", fields: &[
+    Definition { name: "io.k8s.api.networking.v1.IngressLoadBalancerIngress", required: &[], fields: &[
         Field { name: "ports", of: "io.k8s.api.networking.v1.IngressPortStatus", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.networking.v1.IngressLoadBalancerStatus", fields: &[
+    Definition { name: "io.k8s.api.networking.v1.IngressLoadBalancerStatus", required: &[], fields: &[
         Field { name: "ingress", of: "io.k8s.api.networking.v1.IngressLoadBalancerIngress", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.networking.v1.IngressRule", fields: &[
+    Definition { name: "io.k8s.api.networking.v1.IngressPortStatus", required: &["port", "protocol"], fields: &[
+    ] },
+    Definition { name: "io.k8s.api.networking.v1.IngressRule", required: &[], fields: &[
         Field { name: "http", of: "io.k8s.api.networking.v1.HTTPIngressRuleValue", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.networking.v1.IngressServiceBackend", fields: &[
+    Definition { name: "io.k8s.api.networking.v1.IngressServiceBackend", required: &["name"], fields: &[
         Field { name: "port", of: "io.k8s.api.networking.v1.ServiceBackendPort", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.networking.v1.IngressSpec", fields: &[
+    Definition { name: "io.k8s.api.networking.v1.IngressSpec", required: &[], fields: &[
         Field { name: "defaultBackend", of: "io.k8s.api.networking.v1.IngressBackend", strategy: "", keys: &[] },
         Field { name: "rules", of: "io.k8s.api.networking.v1.IngressRule", strategy: "", keys: &[] },
         Field { name: "tls", of: "io.k8s.api.networking.v1.IngressTLS", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.networking.v1.IngressStatus", fields: &[
+    Definition { name: "io.k8s.api.networking.v1.IngressStatus", required: &[], fields: &[
         Field { name: "loadBalancer", of: "io.k8s.api.networking.v1.IngressLoadBalancerStatus", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.networking.v1.NetworkPolicy", fields: &[
+    Definition { name: "io.k8s.api.networking.v1.NetworkPolicy", required: &[], fields: &[
         Field { name: "metadata", of: "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", strategy: "", keys: &[] },
         Field { name: "spec", of: "io.k8s.api.networking.v1.NetworkPolicySpec", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.networking.v1.NetworkPolicyEgressRule", fields: &[
+    Definition { name: "io.k8s.api.networking.v1.NetworkPolicyEgressRule", required: &[], fields: &[
         Field { name: "ports", of: "io.k8s.api.networking.v1.NetworkPolicyPort", strategy: "", keys: &[] },
         Field { name: "to", of: "io.k8s.api.networking.v1.NetworkPolicyPeer", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.networking.v1.NetworkPolicyIngressRule", fields: &[
+    Definition { name: "io.k8s.api.networking.v1.NetworkPolicyIngressRule", required: &[], fields: &[
         Field { name: "from", of: "io.k8s.api.networking.v1.NetworkPolicyPeer", strategy: "", keys: &[] },
         Field { name: "ports", of: "io.k8s.api.networking.v1.NetworkPolicyPort", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.networking.v1.NetworkPolicyPeer", fields: &[
+    Definition { name: "io.k8s.api.networking.v1.NetworkPolicyPeer", required: &[], fields: &[
         Field { name: "ipBlock", of: "io.k8s.api.networking.v1.IPBlock", strategy: "", keys: &[] },
         Field { name: "namespaceSelector", of: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector", strategy: "", keys: &[] },
         Field { name: "podSelector", of: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.networking.v1.NetworkPolicyPort", fields: &[
+    Definition { name: "io.k8s.api.networking.v1.NetworkPolicyPort", required: &[], fields: &[
         Field { name: "port", of: "io.k8s.apimachinery.pkg.util.intstr.IntOrString", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.networking.v1.NetworkPolicySpec", fields: &[
+    Definition { name: "io.k8s.api.networking.v1.NetworkPolicySpec", required: &["podSelector"], fields: &[
         Field { name: "egress", of: "io.k8s.api.networking.v1.NetworkPolicyEgressRule", strategy: "", keys: &[] },
         Field { name: "ingress", of: "io.k8s.api.networking.v1.NetworkPolicyIngressRule", strategy: "", keys: &[] },
         Field { name: "podSelector", of: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.policy.v1.PodDisruptionBudget", fields: &[
+    Definition { name: "io.k8s.api.policy.v1.PodDisruptionBudget", required: &[], fields: &[
         Field { name: "metadata", of: "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", strategy: "", keys: &[] },
         Field { name: "spec", of: "io.k8s.api.policy.v1.PodDisruptionBudgetSpec", strategy: "", keys: &[] },
         Field { name: "status", of: "io.k8s.api.policy.v1.PodDisruptionBudgetStatus", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.policy.v1.PodDisruptionBudgetSpec", fields: &[
+    Definition { name: "io.k8s.api.policy.v1.PodDisruptionBudgetSpec", required: &[], fields: &[
         Field { name: "maxUnavailable", of: "io.k8s.apimachinery.pkg.util.intstr.IntOrString", strategy: "", keys: &[] },
         Field { name: "minAvailable", of: "io.k8s.apimachinery.pkg.util.intstr.IntOrString", strategy: "", keys: &[] },
         Field { name: "selector", of: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector", strategy: "replace", keys: &[] },
     ] },
-    Definition { name: "io.k8s.api.policy.v1.PodDisruptionBudgetStatus", fields: &[
+    Definition { name: "io.k8s.api.policy.v1.PodDisruptionBudgetStatus", required: &["disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods"], fields: &[
         Field { name: "conditions", of: "io.k8s.apimachinery.pkg.apis.meta.v1.Condition", strategy: "merge", keys: &["type"] },
     ] },
-    Definition { name: "io.k8s.apimachinery.pkg.apis.meta.v1.Condition", fields: &[
+    Definition { name: "io.k8s.apimachinery.pkg.apis.meta.v1.Condition", required: &["type", "status", "lastTransitionTime", "reason", "message"], fields: &[
         Field { name: "lastTransitionTime", of: "io.k8s.apimachinery.pkg.apis.meta.v1.Time", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector", fields: &[
+    Definition { name: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector", required: &[], fields: &[
         Field { name: "matchExpressions", of: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry", fields: &[
+    Definition { name: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement", required: &["key", "operator"], fields: &[
+    ] },
+    Definition { name: "io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry", required: &[], fields: &[
         Field { name: "fieldsV1", of: "io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1", strategy: "", keys: &[] },
         Field { name: "time", of: "io.k8s.apimachinery.pkg.apis.meta.v1.Time", strategy: "", keys: &[] },
     ] },
-    Definition { name: "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", fields: &[
+    Definition { name: "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", required: &[], fields: &[
         Field { name: "creationTimestamp", of: "io.k8s.apimachinery.pkg.apis.meta.v1.Time", strategy: "", keys: &[] },
         Field { name: "deletionTimestamp", of: "io.k8s.apimachinery.pkg.apis.meta.v1.Time", strategy: "", keys: &[] },
         Field { name: "finalizers", of: "", strategy: "merge", keys: &[] },
         Field { name: "managedFields", of: "io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry", strategy: "", keys: &[] },
         Field { name: "ownerReferences", of: "io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference", strategy: "merge", keys: &["uid"] },
+    ] },
+    Definition { name: "io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference", required: &["apiVersion", "kind", "name", "uid"], fields: &[
     ] },
 ];

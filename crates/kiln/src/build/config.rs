@@ -144,26 +144,35 @@ pub(crate) fn external_secret_named(
 ) -> ExternalSecret {
     ExternalSecret {
         metadata: names.meta(name),
-        spec: ExternalSecretSpec {
-            refresh_interval: d.secrets.refresh_interval.clone(),
-            secret_store_ref: SecretStoreRef {
-                kind: "ClusterSecretStore".into(),
-                name: d.secrets.store.clone(),
-            },
-            target: ExternalSecretTarget {
-                name: name.to_string(),
-                creation_policy: "Owner".into(),
-                deletion_policy: "Retain".into(),
+        spec: Some(ExternalSecretSpec {
+            refresh_interval: Some(d.secrets.refresh_interval.clone()),
+            secret_store_ref: Some(SecretStoreRef {
+                kind: Some("ClusterSecretStore".into()),
+                name: Some(d.secrets.store.clone()),
+                ..Default::default()
+            }),
+            target: Some(ExternalSecretTarget {
+                name: Some(name.to_string()),
+                creation_policy: Some("Owner".into()),
+                deletion_policy: Some("Retain".into()),
                 template,
-            },
-            data: data
-                .into_iter()
-                .map(|(secret_key, key)| ExternalSecretData {
-                    secret_key,
-                    remote_ref: RemoteRef { key },
-                })
-                .collect(),
-        },
+                ..Default::default()
+            }),
+            data: Some(
+                data.into_iter()
+                    .map(|(secret_key, key)| ExternalSecretData {
+                        secret_key,
+                        remote_ref: RemoteRef {
+                            key,
+                            ..Default::default()
+                        },
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }),
+        ..Default::default()
     }
 }
 
@@ -209,6 +218,7 @@ pub(crate) fn registry_secret(
             type_: Some("kubernetes.io/dockerconfigjson".into()),
             engine_version: Some("v2".into()),
             data: Some(BTreeMap::from([(".dockerconfigjson".to_string(), config)])),
+            ..Default::default()
         }),
     )
 }

@@ -326,14 +326,18 @@ fn service_monitor(d: &Description, names: &Names) -> ServiceMonitor {
                 ..Default::default()
             },
             endpoints: vec![ScrapeEndpoint {
-                port: PORT_NAME.into(),
-                path: d.monitoring.path.clone(),
-                interval: d.monitoring.interval.clone(),
-                scheme: d.monitoring.scheme.as_str().into(),
+                port: Some(PORT_NAME.into()),
+                path: Some(d.monitoring.path.clone()),
+                interval: Some(d.monitoring.interval.clone()),
+                scheme: Some(d.monitoring.scheme.as_str().into()),
+                ..Default::default()
             }],
             namespace_selector: Some(NamespaceSelector {
-                match_names: vec![names.namespace.clone()],
+                match_names: Some(vec![names.namespace.clone()]),
+                ..Default::default()
             }),
+            ..Default::default()
         },
+        ..Default::default()
     }
 }

@@ -80,38 +80,39 @@ pub(crate) fn http_route(
                 .keys()
                 .any(|k| k.eq_ignore_ascii_case(name))
         })
-        .map(|(name, value)| Header {
-            name: name.to_string(),
-            value: value.to_string(),
-        })
-        .chain(d.route.response_headers.iter().map(|(name, value)| Header {
-            name: name.clone(),
-            value: value.clone(),
-        }))
+        .map(|(name, value)| header(name, value))
+        .chain(
+            d.route
+                .response_headers
+                .iter()
+                .map(|(name, value)| header(name, value)),
+        )
         .collect();
     headers.sort_by_key(|h| h.name.to_ascii_lowercase());
     let gateway = &d.route.gateway;
     HttpRoute {
         metadata: names.meta(name),
         spec: HttpRouteSpec {
-            parent_refs: vec![ParentRef {
+            parent_refs: Some(vec![ParentRef {
                 name: gateway.name.clone(),
                 namespace: Some(gateway.namespace.clone()),
                 section_name: gateway.section_name.clone(),
                 ..Default::default()
-            }],
+            }]),
             hostnames: (!hosts.is_empty()).then_some(hosts),
             rules: Some(vec![HttpRouteRule {
                 matches: Some(vec![HttpRouteMatch {
                     path: Some(PathMatch {
-                        type_: "PathPrefix".into(),
-                        value: "/".into(),
+                        type_: Some("PathPrefix".into()),
+                        value: Some("/".into()),
+                        ..Default::default()
                     }),
+                    ..Default::default()
                 }]),
                 filters: Some(vec![HttpRouteFilter {
                     type_: "ResponseHeaderModifier".into(),
                     response_header_modifier: Some(HeaderModifier {
-                        set: headers,
+                        set: Some(headers),
                         ..Default::default()
                     }),
                     ..Default::default()
@@ -121,8 +122,19 @@ pub(crate) fn http_route(
                     port: Some(port),
                     ..Default::default()
                 }]),
+                ..Default::default()
             }]),
+            ..Default::default()
         },
+        ..Default::default()
+    }
+}
+
+fn header(name: &str, value: &str) -> Header {
+    Header {
+        name: name.to_string(),
+        value: value.to_string(),
+        ..Default::default()
     }
 }
 

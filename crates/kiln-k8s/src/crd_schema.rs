@@ -1,5 +1,5 @@
 //! Custom resources checked against their published CRD schemas (OpenAPI v3
-//! structural schemas, embedded from `crates/kiln-check/schemas/`: minified
+//! structural schemas, embedded from `crates/kiln-k8s/schemas/`: minified
 //! copies of the datree CRDs catalog that `../shared/schemas` carries, MIT
 //! licence), validated by the `jsonschema` crate as JSON Schema draft 4,
 //! which structural schemas follow.
@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use std::sync::OnceLock;
 
 /// A CRD's schema as published, and compiled for validation.
-pub(crate) struct Crd {
+pub struct CrdSchema {
     schema: Value,
     validator: Option<jsonschema::Validator>,
 }
@@ -23,9 +23,9 @@ pub(crate) struct Crd {
 macro_rules! schemas {
     ($( $api_version:literal $kind:literal => $file:literal ),* $(,)?) => {
         /// The CRD schema of `apiVersion`/`kind`, compiled on first use.
-        pub(crate) fn schema(api_version: &str, kind: &str) -> Option<&'static Crd> {
+        pub fn schema(api_version: &str, kind: &str) -> Option<&'static CrdSchema> {
             $( if api_version == $api_version && kind == $kind {
-                static CRD: OnceLock<Crd> = OnceLock::new();
+                static CRD: OnceLock<CrdSchema> = OnceLock::new();
                 return Some(CRD.get_or_init(|| {
                     compile(include_str!(concat!("../schemas/", $file)))
                 }));
@@ -46,7 +46,7 @@ schemas! {
     "source.toolkit.fluxcd.io/v1" "GitRepository" => "source.toolkit.fluxcd.io/gitrepository_v1.json",
 }
 
-fn compile(text: &str) -> Crd {
+fn compile(text: &str) -> CrdSchema {
     let schema: Value = serde_json::from_str(text).unwrap_or(Value::Null);
     let mut translated = schema.clone();
     translate(&mut translated);
@@ -55,7 +55,7 @@ fn compile(text: &str) -> Crd {
         .should_validate_formats(false)
         .build(&translated)
         .ok();
-    Crd { schema, validator }
+    CrdSchema { schema, validator }
 }
 
 /// Rewrites Kubernetes' structural-schema extensions as plain JSON Schema.
@@ -94,9 +94,15 @@ fn translate(schema: &mut Value) {
     }
 }
 
-/// The first violation of `crd`'s schema by `value`: JSON pointer and a
-/// message that names the rule, never the value (which may be a secret).
-pub(crate) fn validate(crd: &Crd, value: &Value) -> Option<(String, String)> {
+impl CrdSchema {
+    /// The first violation of the schema by `value`: JSON pointer and a
+    /// message that names the rule, never the value (which may be a secret).
+    pub fn violation(&self, value: &Value) -> Option<(String, String)> {
+        violation(self, value)
+    }
+}
+
+fn violation(crd: &CrdSchema, value: &Value) -> Option<(String, String)> {
     use jsonschema::error::ValidationErrorKind as Kind;
     let error = crd.validator.as_ref()?.iter_errors(value).next()?;
     let at = error.instance_path().as_str().to_string();
@@ -124,7 +130,7 @@ pub(crate) fn validate(crd: &Crd, value: &Value) -> Option<(String, String)> {
             let help = kiln_model::closest(&key, known)
                 .map_or(String::new(), |c| format!("; did you mean `{c}`?"));
             (
-                super::pointer_join(&at, &key),
+                kiln_model::pointer::join(&at, &key),
                 format!("`{key}` is not a field here{help}"),
             )
         }
@@ -142,7 +148,7 @@ pub(crate) fn validate(crd: &Crd, value: &Value) -> Option<(String, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::{compile, schema, validate};
+    use super::{compile, schema, violation as validate};
     use serde_json::{Value, json};
 
     fn check(api_version: &str, kind: &str, spec: Value) -> Option<(String, String)> {
