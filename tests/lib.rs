@@ -29,7 +29,8 @@ pub fn copy_inputs(reverse: bool) -> tempfile::TempDir {
     dir
 }
 
-fn copy_tree(from: &Path, to: &Path, reverse: bool) {
+/// Copies directory `from` to `to` (created), entries in name order or, with `reverse`, the other way.
+pub fn copy_tree(from: &Path, to: &Path, reverse: bool) {
     std::fs::create_dir_all(to).expect("create dir");
     let mut entries: Vec<_> = std::fs::read_dir(from)
         .expect("read dir")

@@ -8,6 +8,7 @@ mod diff;
 mod enterprise;
 mod gitops;
 mod golden;
+mod import;
 mod kustomize_diff;
 mod kustomize_generated;
 mod openapi;

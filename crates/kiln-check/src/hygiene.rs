@@ -72,7 +72,12 @@ fn image<'c>(o: &Object, c: &ContainerView<'c>, out: &mut Findings) -> Option<&'
 
 /// A non-empty literal that looks like a key, or is named like a credential
 /// (`DB_PASSWORD: hunter2`) and is not a `$(VAR)` reference.
-fn is_credential(name: &str, value: &str) -> bool {
+///
+/// ```
+/// assert!(kiln_check::is_credential("DB_PASSWORD", "hunter2"));
+/// assert!(!kiln_check::is_credential("LOG_LEVEL", "info"));
+/// ```
+pub fn is_credential(name: &str, value: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     // Entra ID client and tenant IDs are public identifiers shaped like tokens.
     let identifier = ["_CLIENT_ID", "_TENANT_ID"]

@@ -28,6 +28,7 @@ mod references;
 pub mod report;
 mod schema;
 
+pub use hygiene::is_credential;
 pub use kiln_model::finding::{Finding, ObjectRef, has_errors};
 pub use kiln_model::rules::{RULES, Rule, Severity, rule};
 pub use kiln_model::suppress::{Declared, Suppression};

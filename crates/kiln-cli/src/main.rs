@@ -121,6 +121,16 @@ enum Command {
     /// pull-request workflow, a README and kiln.yaml. `make render` in it
     /// renders at once. Refuses a directory that has files (.git aside).
     Init(InitArgs),
+    /// Bring an existing deployment of the gateway into kiln, and show what changes.
+    ///
+    /// Writes base/service.yaml, an overlay and strategies/*.json into a new
+    /// repository (--into, missing or empty), or an overlay of the existing
+    /// base of a kiln repository. Prints a report: every field imported, every
+    /// input value left out and what to do about it, where credentials were
+    /// found in plain text (never copied), and what kiln renders differently,
+    /// classified (kiln's hardening called out). Nothing is written on error.
+    #[command(subcommand)]
+    Import(ImportSource),
     /// List the environments (directories of overlays/).
     Envs,
     /// List the Portkey strategies: mode, targets, findings, and the header that selects each.
@@ -155,7 +165,7 @@ enum Command {
     },
     /// Print a man page as roff: kiln(1), or kiln-COMMAND(1) for one command.
     ///
-    /// All of them: for c in "" render diff check init envs strategies route completions man;
+    /// All of them: for c in "" render diff check init import envs strategies route completions man;
     /// do kiln man $c > ~/.local/share/man/man1/kiln${c:+-$c}.1; done
     Man {
         /// The command whose page to print [default: kiln(1)].
@@ -219,6 +229,31 @@ struct InitArgs {
     /// GitOps engine to wire; repeatable.
     #[arg(long, value_enum, requires = "repo_url", value_name = "ENGINE")]
     engine: Vec<Engine>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportSource {
+    /// A kustomize directory (built with `kubectl kustomize`) or a file of built YAML.
+    Kustomize(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// The kustomize directory, or a YAML file `kustomize build` wrote.
+    #[arg(value_name = "DIR")]
+    input: PathBuf,
+    /// The environment the import becomes (overlays/NAME/).
+    #[arg(long, short = 'e', value_name = "NAME", default_value = "imported")]
+    env: String,
+    /// The kiln repository to import into: an existing one gets an overlay, a new one (missing or empty directory) a base.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    into: PathBuf,
+    /// Also write the report as markdown to FILE.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Print the report; write nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -326,6 +361,7 @@ fn run(cli: &Cli) -> kiln::Result<ExitCode> {
     match &cli.command {
         Command::Check(args) => return check(cli, args),
         Command::Init(args) => return init(cli, args),
+        Command::Import(ImportSource::Kustomize(args)) => return import(cli, args),
         Command::Completions { shell } => return Ok(completions(*shell)),
         Command::Man { command } => return man_page(command.as_deref()),
         _ => {}
@@ -334,6 +370,7 @@ fn run(cli: &Cli) -> kiln::Result<ExitCode> {
     match &cli.command {
         Command::Check(_)
         | Command::Init(_)
+        | Command::Import(_)
         | Command::Completions { .. }
         | Command::Man { .. } => {
             unreachable!("handled above: no repository needed")
@@ -408,6 +445,31 @@ fn init(cli: &Cli, args: &InitArgs) -> kiln::Result<ExitCode> {
             "\nNext: edit the lines marked CHANGE ME, then\n  cd {} && make render   # writes out/; commit everything",
             args.dir.display()
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import(cli: &Cli, args: &ImportArgs) -> kiln::Result<ExitCode> {
+    let options = kiln::import::Options {
+        into: args.into.clone(),
+        env: args.env.clone(),
+    };
+    let import = kiln::import::kustomize(&args.input, &options)?;
+    if let Some(file) = &args.report {
+        // The report is the user's own file, outside any repository input.
+        std::fs::write(file, kiln::import::markdown(&import))
+            .map_err(|e| kiln::Error::io(file, e))?;
+    }
+    outln!("{}", kiln::import::text(&import));
+    if args.dry_run {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let files = import.write()?;
+    if !cli.quiet {
+        for f in &files {
+            errln!("{:>10} {}", "created", args.into.join(f).display());
+        }
+        errln!("\nNext: review the report, then `kiln render` writes out/ (commit everything).");
     }
     Ok(ExitCode::SUCCESS)
 }

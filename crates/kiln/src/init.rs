@@ -110,52 +110,66 @@ pub fn init(dir: &Path, options: &Options) -> Result<Vec<PathBuf>> {
     if let Some(g) = &parsed.gitops {
         g.validate(&["dev".to_string(), "prod".to_string()])?;
     }
-    match std::fs::symlink_metadata(dir) {
-        Ok(meta) if !meta.is_dir() => {
-            return Err(Error::unsafe_path(
-                dir,
-                "is not a directory (symlinks are not followed)",
-            ));
-        }
-        Ok(_) => {
-            let mut found: Vec<String> = std::fs::read_dir(dir)
-                .map_err(|e| Error::io(dir, e))?
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|name| name != ".git")
-                .collect();
-            if !found.is_empty() {
-                found.sort();
-                return Err(Error::NotEmpty {
-                    dir: dir.to_path_buf(),
-                    found,
-                });
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
-        Err(e) => return Err(Error::io(dir, e)),
-    }
-    let mut written = Vec::new();
-    for (rel, contents) in FILES
+    ensure_empty(dir)?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let files = FILES
         .iter()
         .map(|(rel, template)| (*rel, fill(template)))
-        .chain([(SETTINGS_FILE, settings_text)])
-    {
-        let path = dir.join(rel);
+        .chain([(SETTINGS_FILE, settings_text)]);
+    create_files(dir, files)
+}
+
+/// Creates each file (a path relative to `dir`, and its contents) with its
+/// parent directories, never replacing one, even one that appeared
+/// meanwhile; returns the relative paths.
+pub(crate) fn create_files<R: AsRef<str>, C: AsRef<str>>(
+    dir: &Path,
+    files: impl IntoIterator<Item = (R, C)>,
+) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for (rel, contents) in files {
+        let path = dir.join(rel.as_ref());
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
-        // create_new: never replace a file, even one that appeared meanwhile.
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
-        file.write_all(contents.as_bytes())
+        file.write_all(contents.as_ref().as_bytes())
             .map_err(|e| Error::io(&path, e))?;
-        written.push(PathBuf::from(rel));
+        written.push(PathBuf::from(rel.as_ref()));
     }
     Ok(written)
+}
+
+/// Makes sure `dir` is missing or a directory with nothing in it but
+/// `.git`; a symlink or a file there is refused. Nothing is created.
+pub(crate) fn ensure_empty(dir: &Path) -> Result<()> {
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    if !meta.is_dir() {
+        return Err(Error::unsafe_path(
+            dir,
+            "is not a directory (symlinks are not followed)",
+        ));
+    }
+    let mut found: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name != ".git")
+        .collect();
+    if found.is_empty() {
+        return Ok(());
+    }
+    found.sort();
+    Err(Error::NotEmpty {
+        dir: dir.to_path_buf(),
+        found,
+    })
 }

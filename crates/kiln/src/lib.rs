@@ -44,6 +44,7 @@ mod build;
 pub mod diff;
 pub mod git;
 pub mod gitops;
+pub mod import;
 pub mod init;
 mod inspect;
 pub mod manifests;

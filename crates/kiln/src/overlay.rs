@@ -238,7 +238,7 @@ fn validate_overlay(file: &Path, o: &Overlay) -> Result<()> {
 }
 
 /// Lists in the description that overlays merge item by item, and their keys.
-fn description_keys(path: &[&str]) -> Option<patch::ListMerge> {
+pub(crate) fn description_keys(path: &[&str]) -> Option<patch::ListMerge> {
     let keys: &'static [&'static str] = match path {
         ["writable"] => &["path"],
         ["secrets", "keys"] => &["env"],

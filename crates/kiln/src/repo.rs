@@ -2,7 +2,7 @@
 //! files without ever leaving it (no `..`, no absolute paths, no symlinks).
 
 use crate::safe_fs::{HostileDir, Kind};
-use crate::source::{Source, Tree};
+use crate::source::{Source, Staged, Tree};
 use kiln_model::layout::{
     BASE_DIR, OUT_DIR, OVERLAY_FILE, OVERLAYS_DIR, SETTINGS_FILE, STRATEGIES_DIR,
 };
@@ -56,6 +56,14 @@ impl Repo {
     pub(crate) fn from_revision(root: &Path, rev: &str, tree: Tree) -> Result<Repo> {
         let files = Source::Revision(Arc::new(tree));
         Repo::from_source(root.to_path_buf(), files, Some(rev.to_string()))
+    }
+
+    /// The repository at `root` (which need not exist yet) as it would be
+    /// with the files `added` (repository-relative paths) written.
+    pub(crate) fn staged(root: &Path, added: BTreeMap<String, String>) -> Result<Repo> {
+        let disk = HostileDir::new(root, "");
+        let files = Source::Staged(Arc::new(Staged::new(disk, added)));
+        Repo::from_source(root.to_path_buf(), files, None)
     }
 
     fn from_source(root: PathBuf, files: Source, revision: Option<String>) -> Result<Repo> {

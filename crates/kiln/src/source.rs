@@ -1,6 +1,7 @@
 //! Where a repository's inputs are read from: the working tree (through
-//! [`HostileDir`]), or a git revision ([`Tree`], read by the `git` module).
-//! Both answer the same three questions and refuse the same things: a
+//! [`HostileDir`]), a git revision ([`Tree`], read by the `git` module), or
+//! the working tree with files `kiln import` is about to add ([`Staged`]).
+//! All answer the same three questions and refuse the same things: a
 //! symlink, anything that is not a regular file or directory, a file larger
 //! than [`MAX_FILE_BYTES`], text that is not UTF-8.
 
@@ -17,6 +18,8 @@ pub(crate) enum Source {
     Disk(HostileDir),
     /// A git revision.
     Revision(Arc<Tree>),
+    /// The working tree with files added in memory.
+    Staged(Arc<Staged>),
 }
 
 impl Source {
@@ -25,6 +28,7 @@ impl Source {
         match self {
             Source::Disk(files) => files.read_text(rel),
             Source::Revision(tree) => tree.read_text(rel.as_ref()),
+            Source::Staged(staged) => staged.read_text(rel.as_ref()),
         }
     }
 
@@ -33,6 +37,7 @@ impl Source {
         match self {
             Source::Disk(files) => files.kind(rel),
             Source::Revision(tree) => tree.kind(rel.as_ref()),
+            Source::Staged(staged) => staged.kind(rel.as_ref()),
         }
     }
 
@@ -41,7 +46,70 @@ impl Source {
         match self {
             Source::Disk(files) => files.entries(rel),
             Source::Revision(tree) => tree.entries(rel.as_ref()),
+            Source::Staged(staged) => staged.entries(rel.as_ref()),
         }
+    }
+}
+
+/// The working tree (possibly not there yet) with files added in memory, so
+/// that what `kiln import` would write is rendered and checked before
+/// anything is. An added file hides nothing: a path the disk already has is
+/// refused where the files are staged.
+#[derive(Debug)]
+pub(crate) struct Staged {
+    disk: HostileDir,
+    added: BTreeMap<String, String>,
+}
+
+impl Staged {
+    pub(crate) fn new(disk: HostileDir, added: BTreeMap<String, String>) -> Staged {
+        Staged { disk, added }
+    }
+
+    fn read_text(&self, rel: &Path) -> Result<Option<String>> {
+        match self.added.get(&key(rel)?) {
+            Some(text) => Ok(Some(text.clone())),
+            None => self.disk.read_text(rel),
+        }
+    }
+
+    fn kind(&self, rel: &Path) -> Result<Option<Kind>> {
+        let key = key(rel)?;
+        if self.added.contains_key(&key) {
+            return Ok(Some(Kind::File));
+        }
+        match self.disk.kind(rel)? {
+            Some(kind) => Ok(Some(kind)),
+            None => Ok(self.added_beneath(&key).next().map(|_| Kind::Dir)),
+        }
+    }
+
+    fn entries(&self, rel: &Path) -> Result<Option<Vec<(String, Kind)>>> {
+        let key = key(rel)?;
+        let disk = self.disk.entries(rel)?;
+        let mut found: BTreeMap<String, Kind> = disk.iter().flatten().cloned().collect();
+        for rest in self.added_beneath(&key) {
+            match rest.split_once('/') {
+                Some((dir, _)) => found.insert(dir.to_string(), Kind::Dir),
+                None => found.insert(rest.to_string(), Kind::File),
+            };
+        }
+        if disk.is_none() && found.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(found.into_iter().collect()))
+    }
+
+    /// The added paths under directory `key`, relative to it.
+    fn added_beneath<'a>(&'a self, key: &str) -> impl Iterator<Item = &'a str> + 'a {
+        let prefix = if key.is_empty() {
+            String::new()
+        } else {
+            format!("{key}/")
+        };
+        self.added
+            .keys()
+            .filter_map(move |path| path.strip_prefix(&prefix))
     }
 }
 

@@ -1,0 +1,644 @@
+//! `kiln import kustomize`: a kustomize tree's gateway into a description.
+//!
+//! The tree is built with `kubectl kustomize`, not read file by file: a tree
+//! may use any of kustomize's features (generators with hashed names,
+//! components, patches, replacements, selectors added by `labels`), and the
+//! comparison with kiln's render is only honest against what the tree
+//! really produces. A file of already built YAML is read as it is.
+
+use super::{Found, Import, Options};
+use kiln_model::{Error, InputError, Result};
+use serde_json::{Value, json};
+use std::path::Path;
+
+/// The most YAML an input may produce.
+const MAX_INPUT_BYTES: usize = 64 << 20;
+
+/// Imports the kustomize directory (or built YAML file) `input` as
+/// `options.env` of the repository at `options.into`. Nothing is written:
+/// see [`Import::write`].
+pub fn kustomize(input: &Path, options: &Options) -> Result<Import> {
+    let (source, text) = build(input)?;
+    let docs = kiln_model::parse::yaml_documents(Path::new(&source), &text)?;
+    let found = recognise(&docs).map_err(|e| match e {
+        Error::Input(mut e) => {
+            e.file = source.clone().into();
+            Error::Input(e)
+        }
+        other => other,
+    })?;
+    super::compare::finish(docs, found, options, source)
+}
+
+/// The input's YAML and how to name it.
+fn build(input: &Path) -> Result<(String, String)> {
+    let meta = std::fs::symlink_metadata(input).map_err(|e| Error::io(input, e))?;
+    if meta.is_file() {
+        if meta.len() > MAX_INPUT_BYTES as u64 {
+            return Err(Error::unsafe_path(input, "is larger than 64 MiB"));
+        }
+        let text = std::fs::read_to_string(input).map_err(|e| Error::io(input, e))?;
+        return Ok((input.display().to_string(), text));
+    }
+    if !meta.is_dir() {
+        return Err(Error::unsafe_path(
+            input,
+            "is neither a kustomize directory nor a YAML file (symlinks are not followed)",
+        ));
+    }
+    let output = std::process::Command::new("kubectl")
+        .arg("kustomize")
+        .arg(input)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| {
+            Error::io(
+                "kubectl kustomize",
+                std::io::Error::new(
+                    e.kind(),
+                    format!("{e}: kiln import builds the tree with `kubectl kustomize`; install kubectl, or pass the output of `kustomize build DIR` as a file"),
+                ),
+            )
+        })?;
+    let source = format!("kubectl kustomize {}", input.display());
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(Error::io(
+            &source,
+            std::io::Error::other(stderr.trim().to_string()),
+        ));
+    }
+    if output.stdout.len() > MAX_INPUT_BYTES {
+        return Err(Error::unsafe_path(input, "builds more than 64 MiB of YAML"));
+    }
+    let text = String::from_utf8(output.stdout)
+        .map_err(|_| Error::unsafe_path(input, "builds YAML that is not UTF-8"))?;
+    Ok((source, text))
+}
+
+/// `Kind/name` of a document.
+pub(super) fn id(doc: &Value) -> String {
+    format!(
+        "{}/{}",
+        doc["kind"].as_str().unwrap_or("?"),
+        doc["metadata"]["name"].as_str().unwrap_or("?")
+    )
+}
+
+fn of_kind<'a>(docs: &'a [Value], kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+    docs.iter().filter(move |d| d["kind"] == kind)
+}
+
+fn not_found(message: impl Into<String>) -> Error {
+    InputError::new("", message).into()
+}
+
+/// The one Deployment and its gateway container (named `gateway`, or the only one).
+fn gateway(docs: &[Value]) -> Result<(&Value, usize)> {
+    let deployments: Vec<&Value> = of_kind(docs, "Deployment").collect();
+    let [deployment] = deployments[..] else {
+        let names: Vec<String> = deployments.iter().map(|d| id(d)).collect();
+        return Err(not_found(format!(
+            "found {} Deployments ({}): kiln imports one gateway Deployment",
+            names.len(),
+            names.join(", ")
+        )));
+    };
+    let containers = deployment["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let index = match containers {
+        [_] => 0,
+        _ => containers
+            .iter()
+            .position(|c| c["name"] == "gateway")
+            .ok_or_else(|| {
+                not_found(format!(
+                    "{} has {} containers and none is named `gateway`",
+                    id(deployment),
+                    containers.len()
+                ))
+            })?,
+    };
+    Ok((deployment, index))
+}
+
+/// Reads a document's fields, naming each as `Kind/name /pointer`.
+struct At<'a> {
+    doc: &'a Value,
+    id: String,
+}
+
+impl<'a> At<'a> {
+    fn new(doc: &'a Value) -> At<'a> {
+        At { doc, id: id(doc) }
+    }
+
+    fn get(&self, pointer: &str) -> Option<&'a Value> {
+        self.doc.pointer(pointer).filter(|v| !v.is_null())
+    }
+
+    /// The items of the list at `pointer` (none if it is not a list).
+    fn items(&self, pointer: &str) -> impl Iterator<Item = &'a Value> + use<'a> {
+        self.get(pointer)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+    }
+
+    fn from(&self, pointer: &str) -> String {
+        format!("{} {pointer}", self.id)
+    }
+}
+
+/// Recognises the gateway's resources in `docs`.
+pub(super) fn recognise(docs: &[Value]) -> Result<Found> {
+    let (deployment, index) = gateway(docs)?;
+    let d = At::new(deployment);
+    let c = format!("/spec/template/spec/containers/{index}");
+    let mut found = Found::default();
+    let mut used = vec![d.id.clone()];
+    found.take(
+        "/name",
+        deployment["metadata"]["name"].clone(),
+        d.from("/metadata/name"),
+    );
+    let namespace = d
+        .get("/metadata/namespace")
+        .cloned()
+        .unwrap_or(json!("default"));
+    found.take(
+        "/namespace/name",
+        namespace.clone(),
+        d.from("/metadata/namespace"),
+    );
+    if let Some(ns) = of_kind(docs, "Namespace").find(|n| n["metadata"]["name"] == namespace) {
+        let n = At::new(ns);
+        used.push(n.id.clone());
+        let label = "/metadata/labels/pod-security.kubernetes.io~1enforce-version";
+        if let Some(v) = n.get(label).filter(|v| *v != "latest") {
+            found.take("/namespace/podSecurityVersion", v.clone(), n.from(label));
+        }
+    }
+    image(&mut found, &d, &c)?;
+    let replicas = d.get("/spec/replicas").cloned().unwrap_or(json!(1));
+    found.take("/replicas", replicas, d.from("/spec/replicas"));
+    if let Some(port) = d.get(&format!("{c}/ports/0/containerPort")) {
+        found.take(
+            "/port",
+            port.clone(),
+            d.from(&format!("{c}/ports/0/containerPort")),
+        );
+    }
+    container_settings(&mut found, &d, &c);
+    let writable_env = writable(&mut found, &d, &c);
+    environment(&mut found, docs, &d, &c, &writable_env, &mut used);
+    probes(&mut found, &d, &c);
+    route(&mut found, docs, &mut used)?;
+    network_policy(&mut found, docs, &mut used);
+    monitoring(&mut found, docs, &mut used);
+    strategies(&mut found, docs, &d, &c, &mut used);
+    used.extend(of_kind(docs, "Service").take(1).map(id));
+    for doc in docs.iter().filter(|doc| !used.contains(&id(doc))) {
+        plain_secret_objects(&mut found, doc);
+        found.leave(
+            id(doc),
+            "kiln renders no such resource for the gateway: keep it beside kiln's output (another Argo CD/Flux source) or add it to kiln's model",
+        );
+    }
+    Ok(found)
+}
+
+fn image(found: &mut Found, d: &At, c: &str) -> Result<()> {
+    let at = format!("{c}/image");
+    let reference = d.get(&at).and_then(Value::as_str).unwrap_or_default();
+    let image = kiln_model::image::ImageRef::parse(reference);
+    found.take("/image/repository", json!(image.name), d.from(&at));
+    let Some(tag) = image.tag else {
+        return Err(not_found(format!(
+            "{}: image `{reference}` has no tag; kiln needs a version tag (the version label)",
+            d.from(&at)
+        )));
+    };
+    found.take("/image/tag", json!(tag), d.from(&at));
+    if let Some(digest) = image.digest {
+        found.take("/image/digest", json!(digest), d.from(&at));
+    }
+    let policy = format!("{c}/imagePullPolicy");
+    if let Some(p) = d.get(&policy) {
+        found.take("/image/pullPolicy", p.clone(), d.from(&policy));
+    }
+    Ok(())
+}
+
+/// Resources and the user and group the container runs as.
+fn container_settings(found: &mut Found, d: &At, c: &str) {
+    for (kind, field) in [
+        ("requests", "cpu"),
+        ("requests", "memory"),
+        ("limits", "cpu"),
+        ("limits", "memory"),
+    ] {
+        let at = format!("{c}/resources/{kind}/{field}");
+        if let Some(v) = d.get(&at) {
+            let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+            found.take(
+                &format!("/resources/{kind}/{field}"),
+                json!(text),
+                d.from(&at),
+            );
+        }
+    }
+    for (field, to) in [("runAsUser", "/runAs/user"), ("runAsGroup", "/runAs/group")] {
+        let container = format!("{c}/securityContext/{field}");
+        let pod = format!("/spec/template/spec/securityContext/{field}");
+        if let Some((v, at)) = d
+            .get(&container)
+            .map(|v| (v, container.clone()))
+            .or_else(|| d.get(&pod).map(|v| (v, pod.clone())))
+        {
+            found.take(to, v.clone(), d.from(&at));
+        }
+    }
+}
+
+/// Each volume mount of container `c` (its index, the mount, the volume).
+fn mounted<'a>(d: &At<'a>, c: &str) -> Vec<(usize, &'a Value, &'a Value)> {
+    let volumes: Vec<&Value> = d.items("/spec/template/spec/volumes").collect();
+    d.items(&format!("{c}/volumeMounts"))
+        .enumerate()
+        .filter_map(|(i, mount)| {
+            let volume = volumes.iter().find(|v| v["name"] == mount["name"])?;
+            Some((i, mount, *volume))
+        })
+        .collect()
+}
+
+/// The emptyDir mounts, and the variables that point at them (returned).
+fn writable(found: &mut Found, d: &At, c: &str) -> Vec<String> {
+    let env = d.get(&format!("{c}/env")).and_then(Value::as_array);
+    let mut dirs = Vec::new();
+    let mut pointing = Vec::new();
+    for (_, mount, volume) in mounted(d, c) {
+        if volume.get("emptyDir").is_none() {
+            continue;
+        }
+        let path = mount["mountPath"].clone();
+        let vars: Vec<String> = env
+            .into_iter()
+            .flatten()
+            .filter(|e| e["value"] == path)
+            .filter_map(|e| e["name"].as_str().map(str::to_string))
+            .collect();
+        pointing.extend(vars.iter().cloned());
+        // kiln bounds every emptyDir; an unbounded one gets the smallest default.
+        let size = volume["emptyDir"]["sizeLimit"].as_str().unwrap_or("64Mi");
+        dirs.push(json!({ "path": path, "sizeLimit": size, "env": vars }));
+    }
+    found.take(
+        "/writable",
+        json!(dirs),
+        d.from(&format!("{c}/volumeMounts")),
+    );
+    pointing
+}
+
+/// The container's variables: its ConfigMap's into `config` (`LOG_LEVEL`
+/// into `logLevel`; the ones kiln sets itself compared, not copied), secret
+/// references through their ExternalSecret into `secrets`, literals into
+/// `config`. Credentials in plain text are noted, never copied.
+fn environment(
+    found: &mut Found,
+    docs: &[Value],
+    d: &At,
+    c: &str,
+    writable: &[String],
+    used: &mut Vec<String>,
+) {
+    let env_from = d.get(&format!("{c}/envFrom")).and_then(Value::as_array);
+    for (i, from) in env_from.into_iter().flatten().enumerate() {
+        let Some(name) = from["configMapRef"]["name"].as_str() else {
+            found.leave(d.from(&format!("{c}/envFrom/{i}")), "kiln reads variables from its own ConfigMap only: move them into `config` or `secrets.keys`");
+            continue;
+        };
+        let Some(map) = of_kind(docs, "ConfigMap").find(|m| m["metadata"]["name"] == name) else {
+            continue;
+        };
+        let m = At::new(map);
+        used.push(m.id.clone());
+        for (key, value) in map["data"].as_object().into_iter().flatten() {
+            let at = kiln_model::pointer::join("/data", key);
+            variable(found, &m, &at, key, value);
+        }
+    }
+    let mut keys = Vec::new();
+    let env = d.get(&format!("{c}/env")).and_then(Value::as_array);
+    for (i, var) in env.into_iter().flatten().enumerate() {
+        let at = format!("{c}/env/{i}");
+        let name = var["name"].as_str().unwrap_or_default();
+        if let Some(value) = var.get("value") {
+            if !writable.iter().any(|w| w == name) {
+                variable(found, d, &format!("{at}/value"), name, value);
+            }
+        } else if let Some(key_ref) = var.pointer("/valueFrom/secretKeyRef") {
+            keys.push((name.to_string(), key_ref.clone(), d.from(&at)));
+        } else {
+            found.leave(
+                d.from(&at),
+                "kiln sets variables from values, its ConfigMap or the secret store only",
+            );
+        }
+    }
+    secret_keys(found, docs, &keys, used);
+}
+
+/// One variable of the ConfigMap or the container.
+fn variable(found: &mut Found, m: &At, at: &str, key: &str, value: &Value) {
+    let text = value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_string);
+    if kiln_check::is_credential(key, &text) {
+        found
+            .plain_secrets
+            .push(format!("{} (`{key}`)", m.from(at)));
+        found.leave(
+            m.from(at),
+            format!("a credential in plain text: put it into the secret store and add `{{env: {key}, remoteKey: <its key in the store>}}` to `secrets.keys`"),
+        );
+    } else if key == "LOG_LEVEL" {
+        found.take("/logLevel", json!(text), m.from(at));
+    } else if !kiln_model::spec::RESERVED_CONFIG.contains(&key) {
+        found.take(
+            &kiln_model::pointer::join("/config", key),
+            json!(text),
+            m.from(at),
+        );
+    }
+}
+
+/// `secrets`: each secret reference through the ExternalSecret that makes its Secret.
+fn secret_keys(
+    found: &mut Found,
+    docs: &[Value],
+    keys: &[(String, Value, String)],
+    used: &mut Vec<String>,
+) {
+    let mut entries = Vec::new();
+    for (env, key_ref, from) in keys {
+        let made_by = of_kind(docs, "ExternalSecret").find(|es| {
+            let target = es["spec"]["target"]["name"]
+                .as_str()
+                .or(es["metadata"]["name"].as_str());
+            target == key_ref["name"].as_str()
+        });
+        let Some(es) = made_by else {
+            found.plain_secrets.push(format!(
+                "{from} (Secret `{}`)",
+                key_ref["name"].as_str().unwrap_or("?")
+            ));
+            found.leave(from.clone(), "reads a Secret no ExternalSecret makes: put its value into the secret store and add it to `secrets.keys`");
+            continue;
+        };
+        let e = At::new(es);
+        if !used.contains(&e.id) {
+            used.push(e.id.clone());
+            if let Some(store) = e.get("/spec/secretStoreRef/name") {
+                found.take(
+                    "/secrets/store",
+                    store.clone(),
+                    e.from("/spec/secretStoreRef/name"),
+                );
+            }
+            if let Some(every) = e.get("/spec/refreshInterval") {
+                found.take(
+                    "/secrets/refreshInterval",
+                    every.clone(),
+                    e.from("/spec/refreshInterval"),
+                );
+            }
+        }
+        let data = es["spec"]["data"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        match data
+            .iter()
+            .position(|item| item["secretKey"] == key_ref["key"])
+        {
+            Some(i) => entries.push((
+                json!({ "env": env, "remoteKey": data[i]["remoteRef"]["key"] }),
+                e.from(&format!("/spec/data/{i}")),
+            )),
+            None => found.leave(
+                from.clone(),
+                format!(
+                    "{} has no key `{}`",
+                    e.id,
+                    key_ref["key"].as_str().unwrap_or("?")
+                ),
+            ),
+        }
+    }
+    if entries.is_empty() {
+        found.take("/secrets/keys", json!([]), String::from("(none)"));
+    }
+    let froms: Vec<String> = entries.iter().map(|(_, f)| f.clone()).collect();
+    let list: Vec<Value> = entries.into_iter().map(|(v, _)| v).collect();
+    if !list.is_empty() {
+        found.take("/secrets/keys", Value::Array(list), froms.join(", "));
+    }
+}
+
+/// The three probes' timing, and the path they call.
+fn probes(found: &mut Found, d: &At, c: &str) {
+    for probe in ["startup", "readiness", "liveness"] {
+        let at = format!("{c}/{probe}Probe");
+        if d.get(&at).is_none() {
+            continue;
+        }
+        // Kubernetes' defaults where the input leaves a field out: what runs.
+        for (field, default) in [
+            ("periodSeconds", 10),
+            ("failureThreshold", 3),
+            ("timeoutSeconds", 1),
+        ] {
+            let value = d
+                .get(&format!("{at}/{field}"))
+                .cloned()
+                .unwrap_or(json!(default));
+            found.take(
+                &format!("/probes/{probe}/{field}"),
+                value,
+                d.from(&format!("{at}/{field}")),
+            );
+        }
+    }
+    let at = format!("{c}/readinessProbe/httpGet/path");
+    let Some(path) = d.get(&at).and_then(Value::as_str) else {
+        return;
+    };
+    if path == "/v1" || path.starts_with("/v1/") {
+        found.leave(d.from(&at), format!("the open-source gateway answers `GET {path}` with 400, so these pods never become ready; kiln probes `/`"));
+    } else if path != kiln_model::gateway::HEALTH_PATH {
+        found.take("/healthPath", json!(path), d.from(&at));
+    }
+}
+
+fn route(found: &mut Found, docs: &[Value], used: &mut Vec<String>) -> Result<()> {
+    let Some(route) = of_kind(docs, "HTTPRoute").next() else {
+        return Err(not_found(
+            "no HTTPRoute: kiln's description needs the route's hosts (`route.hosts`)",
+        ));
+    };
+    let r = At::new(route);
+    used.push(r.id.clone());
+    found.take(
+        "/route/hosts",
+        r.get("/spec/hostnames").cloned().unwrap_or(json!([])),
+        r.from("/spec/hostnames"),
+    );
+    let own = route["metadata"]["namespace"].clone();
+    let parent = "/spec/parentRefs/0";
+    if let Some(p) = r.get(parent) {
+        let namespace = if p["namespace"].is_null() {
+            own
+        } else {
+            p["namespace"].clone()
+        };
+        let mut gateway = json!({ "name": p["name"], "namespace": namespace });
+        if let Some(section) = p.get("sectionName") {
+            gateway["sectionName"] = section.clone();
+        }
+        found.take("/route/gateway", gateway, r.from(parent));
+    }
+    let set = "/spec/rules/0/filters/0/responseHeaderModifier/set";
+    for (i, header) in r.items(set).enumerate() {
+        let (name, value) = (
+            header["name"].as_str().unwrap_or_default(),
+            &header["value"],
+        );
+        let default = crate::build::DEFAULT_RESPONSE_HEADERS
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name));
+        if default.is_none_or(|(_, v)| value != v) {
+            found.take(
+                &kiln_model::pointer::join("/route/responseHeaders", name),
+                value.clone(),
+                r.from(&format!("{set}/{i}")),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Namespaces let in (by a single-label namespaceSelector), TCP ports let out.
+fn network_policy(found: &mut Found, docs: &[Value], used: &mut Vec<String>) {
+    let Some(policy) = of_kind(docs, "NetworkPolicy").next() else {
+        return;
+    };
+    let p = At::new(policy);
+    used.push(p.id.clone());
+    let mut namespaces = Vec::new();
+    let peers = "/spec/ingress/0/from";
+    for (i, peer) in p.items(peers).enumerate() {
+        match peer["namespaceSelector"]["matchLabels"]
+            .as_object()
+            .map(|m| m.values().collect::<Vec<_>>())
+        {
+            Some(values) if values.len() == 1 => namespaces.push(values[0].clone()),
+            _ => found.leave(
+                p.from(&format!("{peers}/{i}")),
+                "kiln lets in whole namespaces only (`networkPolicy.ingressFromNamespaces`)",
+            ),
+        }
+    }
+    found.take(
+        "/networkPolicy/ingressFromNamespaces",
+        json!(namespaces),
+        p.from(peers),
+    );
+    let mut ports: Vec<Value> = Vec::new();
+    for rule in p.items("/spec/egress") {
+        for port in rule["ports"].as_array().into_iter().flatten() {
+            if port["port"] != 53
+                && port["protocol"].as_str().unwrap_or("TCP") == "TCP"
+                && !ports.contains(&port["port"])
+            {
+                ports.push(port["port"].clone());
+            }
+        }
+    }
+    found.take(
+        "/networkPolicy/egressTcpPorts",
+        json!(ports),
+        p.from("/spec/egress"),
+    );
+}
+
+fn monitoring(found: &mut Found, docs: &[Value], used: &mut Vec<String>) {
+    let Some(monitor) = of_kind(docs, "ServiceMonitor").next() else {
+        return;
+    };
+    let m = At::new(monitor);
+    used.push(m.id.clone());
+    for field in ["path", "interval", "scheme"] {
+        let at = format!("/spec/endpoints/0/{field}");
+        if let Some(v) = m.get(&at) {
+            found.take(&format!("/monitoring/{field}"), v.clone(), m.from(&at));
+        }
+    }
+}
+
+/// The ConfigMap of JSON files mounted into the container: strategy files.
+fn strategies(found: &mut Found, docs: &[Value], d: &At, c: &str, used: &mut Vec<String>) {
+    for (i, mount, volume) in mounted(d, c) {
+        let Some(name) = volume["configMap"]["name"].as_str() else {
+            continue;
+        };
+        let Some(map) = of_kind(docs, "ConfigMap").find(|m| m["metadata"]["name"] == name) else {
+            continue;
+        };
+        let m = At::new(map);
+        used.push(m.id.clone());
+        found.take(
+            "/strategies/mountPath",
+            mount["mountPath"].clone(),
+            d.from(&format!("{c}/volumeMounts/{i}/mountPath")),
+        );
+        for (key, text) in map["data"].as_object().into_iter().flatten() {
+            let at = m.from(&kiln_model::pointer::join("/data", key));
+            match (key.strip_suffix(".json"), text.as_str()) {
+                (Some(strategy), Some(text)) => {
+                    found
+                        .strategies
+                        .insert(strategy.to_string(), text.to_string());
+                    found.fields.push(super::Field {
+                        to: format!("strategies/{strategy}.json"),
+                        from: at,
+                    });
+                }
+                _ => found.leave(
+                    at,
+                    "not a strategy (`*.json`): kiln mounts strategy files only",
+                ),
+            }
+        }
+    }
+}
+
+/// A Secret's values are never copied: where they are is noted.
+fn plain_secret_objects(found: &mut Found, doc: &Value) {
+    if doc["kind"] != "Secret" {
+        return;
+    }
+    for field in ["data", "stringData"] {
+        for key in doc[field].as_object().into_iter().flatten().map(|(k, _)| k) {
+            found.plain_secrets.push(format!(
+                "{} {} (`{key}`)",
+                id(doc),
+                kiln_model::pointer::join(&format!("/{field}"), key)
+            ));
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! `kiln import`: an existing deployment of the gateway into a kiln
+//! repository, with proof of what changed.
+//!
+//! The input is recognised resource by resource into a description (and
+//! strategy files), the repository is rendered with it in memory, and kiln's
+//! render is compared with what the input produced: every field imported,
+//! every input value or resource left out, every credential found in plain
+//! text (where, never the value), and every difference, classified (kiln's
+//! hardening, a correction, kiln's conventions, renames). Nothing is written
+//! until [`Import::write`], and that only creates files.
+
+mod compare;
+mod kustomize;
+mod report;
+
+pub use compare::{Difference, Why};
+pub use kustomize::kustomize;
+pub use report::{markdown, text};
+
+use crate::diff::{Diff, ResourceId};
+use kiln_model::layout::{BASE_DIR, DEFAULT_BASE, OVERLAY_FILE, OVERLAYS_DIR, STRATEGIES_DIR};
+use kiln_model::{Error, Result};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// What `kiln import` asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// The repository to import into: a new one (the directory may not exist
+    /// or must be empty) gets `base/service.yaml`; an existing one an overlay.
+    pub into: PathBuf,
+    /// The environment the import becomes (`overlays/<env>/`).
+    pub env: String,
+}
+
+/// One description field imported, and where its value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// JSON pointer into the description.
+    pub to: String,
+    /// The input resource and the JSON pointer of the value in it.
+    pub from: String,
+}
+
+/// An input value or resource kiln does not take, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftOut {
+    /// The input resource and pointer.
+    pub at: String,
+    /// Why, and what to do.
+    pub advice: String,
+}
+
+/// An import: recognised, rendered and compared; nothing written yet.
+#[derive(Debug, Clone)]
+pub struct Import {
+    /// The environment it becomes.
+    pub env: String,
+    /// What the input was (for the report).
+    pub source: String,
+    /// The files [`Import::write`] creates, repository-relative.
+    pub files: BTreeMap<String, String>,
+    /// Every description field imported.
+    pub fields: Vec<Field>,
+    /// Every input value or resource left out.
+    pub left_out: Vec<LeftOut>,
+    /// Where credentials were found in plain text: not copied.
+    pub plain_secrets: Vec<String>,
+    /// Input resources and the kiln resources they became under another name.
+    pub renamed: Vec<(ResourceId, ResourceId)>,
+    /// What the input produced against what kiln renders, as `kiln diff` shows it.
+    pub diff: Diff,
+    /// Every field-level difference, classified.
+    pub differences: Vec<Difference>,
+    root: PathBuf,
+}
+
+impl Import {
+    /// Creates the files (never replacing one) and returns their paths,
+    /// relative to the repository.
+    pub fn write(&self) -> Result<Vec<PathBuf>> {
+        crate::init::create_files(&self.root, &self.files)
+    }
+}
+
+/// What recognising an input found, before it is rendered.
+#[derive(Debug, Default)]
+struct Found {
+    description: Map<String, Value>,
+    strategies: BTreeMap<String, String>,
+    fields: Vec<Field>,
+    left_out: Vec<LeftOut>,
+    plain_secrets: Vec<String>,
+}
+
+impl Found {
+    /// Sets the description field at `to` (a JSON pointer), noting where it came from.
+    fn take(&mut self, to: &str, value: Value, from: String) {
+        let mut at = &mut self.description;
+        let parts = kiln_model::pointer::segments(to);
+        let (last, parents) = parts.split_last().expect("a pointer has a part");
+        for part in parents {
+            at = at
+                .entry(part.to_string())
+                .or_insert_with(|| Value::Object(Map::new()))
+                .as_object_mut()
+                .expect("description parents are maps");
+        }
+        at.insert(last.to_string(), value);
+        self.fields.push(Field {
+            to: to.to_string(),
+            from,
+        });
+    }
+
+    fn leave(&mut self, at: String, advice: impl Into<String>) {
+        self.left_out.push(LeftOut {
+            at,
+            advice: advice.into(),
+        });
+    }
+}
+
+/// The files that put `found` into the repository at `options.into`: a new
+/// repository's base, or an overlay of an existing one.
+fn stage(found: &Found, options: &Options, source: &str) -> Result<BTreeMap<String, String>> {
+    let env = &options.env;
+    let overlay = format!("{OVERLAYS_DIR}/{env}/{OVERLAY_FILE}");
+    let root = &options.into;
+    let mut files = BTreeMap::new();
+    let head = format!("# Imported by `kiln import` from {source}.\n");
+    if crate::Repo::is_root(root) {
+        let existing = root.join(OVERLAYS_DIR).join(env);
+        if std::fs::symlink_metadata(&existing).is_ok() {
+            return Err(Error::unsafe_path(
+                existing,
+                "exists already: import into a new environment (--env NAME)",
+            ));
+        }
+        let repo = crate::Repo::open(root)?;
+        let base = repo.base(DEFAULT_BASE, None)?;
+        let base = serde_json::to_value(&base).map_err(|e| Error::io(DEFAULT_BASE, e.into()))?;
+        let mut text = head;
+        let set = changes(
+            &base,
+            &Value::Object(found.description.clone()),
+            &mut Vec::new(),
+        );
+        if let Some(set) = set {
+            text.push_str(&kiln_model::emit::yaml(&serde_json::json!({ "set": set })));
+        }
+        text.push_str(&overlay_strategies(found, &repo, env, &mut files));
+        files.insert(overlay, text);
+    } else {
+        crate::init::ensure_empty(root)?;
+        let mut base = head;
+        base.push_str(&kiln_model::emit::yaml(&Value::Object(
+            found.description.clone(),
+        )));
+        files.insert(format!("{BASE_DIR}/service.yaml"), base);
+        files.insert(
+            overlay,
+            format!("# {env}: the imported deployment, as base/ describes it.\n"),
+        );
+        for (name, text) in &found.strategies {
+            files.insert(format!("{STRATEGIES_DIR}/{name}.json"), text.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// The overlay's `strategies:` section: the imported strategies added (in
+/// the overlay's directory), the repository's others removed.
+fn overlay_strategies(
+    found: &Found,
+    repo: &crate::Repo,
+    env: &str,
+    files: &mut BTreeMap<String, String>,
+) -> String {
+    let mut add = Vec::new();
+    for (name, text) in &found.strategies {
+        let rel = format!("{OVERLAYS_DIR}/{env}/strategies/{name}.json");
+        files.insert(rel.clone(), text.clone());
+        add.push(Value::from(rel));
+    }
+    let remove: Vec<Value> = repo
+        .strategies()
+        .iter()
+        .map(|s| s.name.clone())
+        .filter(|name| !found.strategies.contains_key(name))
+        .map(Value::from)
+        .collect();
+    let mut section = Map::new();
+    if !add.is_empty() {
+        section.insert("add".into(), Value::Array(add));
+    }
+    if !remove.is_empty() {
+        section.insert("remove".into(), Value::Array(remove));
+    }
+    if section.is_empty() {
+        return String::new();
+    }
+    kiln_model::emit::yaml(&serde_json::json!({ "strategies": section }))
+}
+
+/// The `set` that turns description `old` into `new`: changed fields,
+/// `null` for removed map entries, keyed lists whole with `$patch: delete`
+/// for removed items, other lists whole. `None` when they agree.
+fn changes(old: &Value, new: &Value, path: &mut Vec<String>) -> Option<Value> {
+    if old == new {
+        return None;
+    }
+    match (old, new) {
+        (Value::Object(o), Value::Object(n)) => {
+            let mut set = Map::new();
+            for (key, value) in n {
+                path.push(key.clone());
+                let change = match o.get(key) {
+                    Some(before) => changes(before, value, path),
+                    None => Some(value.clone()),
+                };
+                path.pop();
+                if let Some(change) = change {
+                    set.insert(key.clone(), change);
+                }
+            }
+            for key in o.keys().filter(|k| !n.contains_key(*k)) {
+                set.insert(key.clone(), Value::Null);
+            }
+            Some(Value::Object(set))
+        }
+        (Value::Array(o), Value::Array(n)) => Some(list_changes(o, n, path)),
+        _ => Some(new.clone()),
+    }
+}
+
+fn list_changes(old: &[Value], new: &[Value], path: &[String]) -> Value {
+    let parts: Vec<&str> = path.iter().map(String::as_str).collect();
+    let Some(merge) = crate::overlay::description_keys(&parts) else {
+        return Value::Array(new.to_vec());
+    };
+    let key = merge.keys[0];
+    // Every item, in order (the merge puts the patch's items first), then
+    // the removals.
+    let mut items = new.to_vec();
+    for gone in old
+        .iter()
+        .filter(|o| !new.iter().any(|n| n.get(key) == o.get(key)))
+    {
+        items.push(serde_json::json!({ key: gone.get(key), "$patch": "delete" }));
+    }
+    Value::Array(items)
+}

@@ -1,0 +1,248 @@
+//! `kiln import kustomize` on a hand-written tree of seed 000 (flaws
+//! included, tests/fixtures/import/seed-000): what it imports, what it
+//! reports, and that the result renders and passes `kiln check`.
+
+use kiln::Repo;
+use kiln::import::{Import, Options, Why};
+use kiln_tests::{copy_tree, put, repo_root};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn fixture() -> PathBuf {
+    repo_root().join("tests/fixtures/import/seed-000")
+}
+
+fn import(input: &Path, into: &Path, env: &str) -> kiln::Result<Import> {
+    let options = Options {
+        into: into.to_path_buf(),
+        env: env.to_string(),
+    };
+    kiln::import::kustomize(input, &options)
+}
+
+fn count(import: &Import, why: Why) -> usize {
+    import.differences.iter().filter(|d| d.why == why).count()
+}
+
+fn paths(import: &Import, why: Why, resource: &str) -> Vec<String> {
+    import
+        .differences
+        .iter()
+        .filter(|d| d.why == why && d.resource == resource)
+        .map(|d| format!("{}: {:?} -> {:?}", d.path, d.input, d.kiln))
+        .collect()
+}
+
+#[test]
+fn seed_000_tree_imports_renders_passes_check_and_reports_its_flaws() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let into = dir.path().join("gitops");
+    let imported = import(&fixture(), &into, "homelab").expect("imports");
+    assert!(!into.exists(), "nothing is written before write()");
+    let written = imported.write().expect("writes");
+    assert_eq!(
+        written,
+        [
+            "base/service.yaml",
+            "overlays/homelab/overlay.yaml",
+            "strategies/claude-models.json",
+            "strategies/openai-models.json"
+        ]
+        .map(PathBuf::from)
+    );
+    let repo = Repo::open(&into).expect("a kiln repository");
+    assert!(!kiln::check::has_errors(
+        &kiln::check_repo(&repo, &[]).expect("checks")
+    ));
+    let env = repo.environment("homelab").expect("env");
+    let d = &env.description;
+    assert_eq!(
+        (d.image.repository.as_str(), d.image.tag.as_str()),
+        ("portkeyai/gateway", "1.12.1")
+    );
+    assert_eq!(
+        d.network_policy.ingress_from_namespaces,
+        ["gateway", "monitoring"]
+    );
+    assert_eq!(d.secrets.keys.len(), 4);
+    assert_eq!(
+        d.health_path(),
+        "/",
+        "the open-source gateway answers 400 on /v1/health"
+    );
+
+    // Flaw 1: the version label lags the image tag.
+    let deployment = "Deployment/portkey-gateway";
+    let hardening = paths(&imported, Why::Hardening, deployment);
+    for at in ["/metadata/labels", "/spec/template/metadata/labels"] {
+        let line = format!("{at}/app.kubernetes.io/version: Some(\"1.12.0\") -> Some(\"1.12.1\")");
+        assert!(hardening.contains(&line), "{line} in {hardening:#?}");
+    }
+    // Flaw 2: namespaces selected by a `name` label.
+    assert_eq!(
+        paths(&imported, Why::Hardening, "NetworkPolicy/portkey-gateway"),
+        [
+            "/spec/ingress[0]/from[0]/namespaceSelector/matchLabels/kubernetes.io/metadata.name: None -> Some(\"gateway\")",
+            "/spec/ingress[0]/from[0]/namespaceSelector/matchLabels/name: Some(\"gateway\") -> None",
+            "/spec/ingress[0]/from[1]/namespaceSelector/matchLabels/kubernetes.io/metadata.name: None -> Some(\"monitoring\")",
+            "/spec/ingress[0]/from[1]/namespaceSelector/matchLabels/name: Some(\"monitoring\") -> None",
+        ]
+    );
+    // Flaw 3: selectors only through kustomize's labels: kiln's keep that
+    // label and add the instance, and nothing else about them differs.
+    assert_eq!(
+        paths(&imported, Why::Convention, deployment)
+            .iter()
+            .filter(|p| p.starts_with("/spec/selector"))
+            .collect::<Vec<_>>(),
+        ["/spec/selector/matchLabels/app.kubernetes.io/instance: None -> Some(\"homelab\")"]
+    );
+    // The container's missing securityContext fields, called out one by one.
+    let container = "/spec/template/spec/containers[gateway]/securityContext";
+    for field in [
+        "allowPrivilegeEscalation",
+        "capabilities/drop",
+        "seccompProfile/type",
+    ] {
+        assert!(
+            hardening
+                .iter()
+                .any(|p| p.starts_with(&format!("{container}/{field}: None"))),
+            "{field}"
+        );
+    }
+    // Every difference is explained: nothing kiln drops or changes unlisted.
+    let counts: BTreeMap<&str, usize> = [
+        Why::Hardening,
+        Why::Correction,
+        Why::Default,
+        Why::Convention,
+        Why::Rename,
+        Why::NotImported,
+        Why::Other,
+    ]
+    .into_iter()
+    .map(|w| (w.as_str(), count(&imported, w)))
+    .collect();
+    assert_eq!(counts["not imported"], 0, "{counts:?}");
+    assert_eq!(counts["other"], 0, "{counts:?}");
+    assert_eq!(
+        counts["correction"], 4,
+        "three probe paths and HEALTH_CHECK_PATH"
+    );
+    assert_eq!(counts["renamed reference"], 7, "{counts:?}");
+    let left: Vec<&str> = imported.left_out.iter().map(|l| l.at.as_str()).collect();
+    assert_eq!(
+        left,
+        ["Deployment/portkey-gateway /spec/template/spec/containers/0/readinessProbe/httpGet/path"]
+    );
+    assert!(imported.plain_secrets.is_empty());
+    let report = kiln::import::markdown(&imported);
+    assert!(
+        report.contains("### Differences: hardening (36)"),
+        "{report}"
+    );
+    assert!(
+        report.contains("```diff\n=== homelab: 0 added, 9 changed, 0 removed"),
+        "{report}"
+    );
+}
+
+#[test]
+fn plain_text_credentials_are_reported_never_copied() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let tree = dir.path().join("tree");
+    copy_tree(&fixture(), &tree, false);
+    let config = std::fs::read_to_string(tree.join("configmap.yaml")).expect("read");
+    put(
+        &tree,
+        "configmap.yaml",
+        &format!("{config}  GROQ_API_KEY: gsk-0123456789abcdef0123456789abcdef\n"),
+    );
+    put(
+        &tree,
+        "secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: { name: legacy }\nstringData: { password: hunter2-hunter2 }\n",
+    );
+    let kustomization = std::fs::read_to_string(tree.join("kustomization.yaml")).expect("read");
+    put(
+        &tree,
+        "kustomization.yaml",
+        &kustomization.replace(
+            "  - externalsecret.yaml\n",
+            "  - externalsecret.yaml\n  - secret.yaml\n",
+        ),
+    );
+
+    let imported = import(&tree, &dir.path().join("gitops"), "homelab").expect("imports");
+    assert_eq!(
+        imported.plain_secrets,
+        [
+            "ConfigMap/portkey-env /data/GROQ_API_KEY (`GROQ_API_KEY`)",
+            "Secret/legacy /stringData/password (`password`)"
+        ]
+    );
+    let everything = format!(
+        "{}{}{:?}",
+        kiln::import::text(&imported),
+        kiln::import::markdown(&imported),
+        imported.files
+    );
+    for value in ["gsk-0123456789abcdef", "hunter2"] {
+        assert!(!everything.contains(value), "{value} leaked");
+    }
+    assert!(imported.left_out.iter().any(|l| l.at == "Secret/legacy"));
+}
+
+#[test]
+fn an_existing_repository_gets_an_overlay_that_means_the_same() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let fresh = import(&fixture(), &dir.path().join("fresh"), "homelab").expect("imports");
+    fresh.write().expect("writes");
+    let expected = Repo::open(dir.path().join("fresh"))
+        .and_then(|r| r.environment("homelab"))
+        .expect("env")
+        .description;
+
+    let existing = kiln_tests::copy_inputs(false);
+    let imported = import(&fixture(), existing.path(), "legacy").expect("imports");
+    let files: Vec<&String> = imported.files.keys().collect();
+    assert_eq!(
+        files,
+        [
+            "overlays/legacy/overlay.yaml",
+            "overlays/legacy/strategies/claude-models.json",
+            "overlays/legacy/strategies/openai-models.json"
+        ]
+    );
+    imported.write().expect("writes");
+    let repo = Repo::open(existing.path()).expect("repo");
+    let env = repo.environment("legacy").expect("env");
+    assert_eq!(env.description, expected);
+    let names: Vec<&str> = env.strategies.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["claude-models", "openai-models"]);
+    assert!(!kiln::check::has_errors(
+        &kiln::check_repo(&repo, &["legacy".into()]).expect("checks")
+    ));
+
+    let again = import(&fixture(), existing.path(), "legacy").expect_err("env exists");
+    assert!(again.to_string().contains("exists already"), "{again}");
+}
+
+#[test]
+fn a_directory_that_is_not_empty_nor_a_repository_is_refused_untouched() {
+    let dir = tempfile::tempdir().expect("tmp");
+    put(dir.path(), "notes.txt", "mine");
+    let err = import(&fixture(), dir.path(), "homelab").expect_err("not empty");
+    assert!(
+        err.to_string().contains("notes.txt") || format!("{err:?}").contains("notes.txt"),
+        "{err:?}"
+    );
+    let entries: Vec<_> = std::fs::read_dir(dir.path()).expect("list").collect();
+    assert_eq!(entries.len(), 1);
+
+    let not_a_tree = dir.path().join("notes.txt");
+    let err =
+        import(&not_a_tree, &dir.path().join("x"), "homelab").expect_err("not YAML of a gateway");
+    assert!(!format!("{err:?}").is_empty());
+}
