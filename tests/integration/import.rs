@@ -246,3 +246,132 @@ fn a_directory_that_is_not_empty_nor_a_repository_is_refused_untouched() {
         import(&not_a_tree, &dir.path().join("x"), "homelab").expect_err("not YAML of a gateway");
     assert!(!format!("{err:?}").is_empty());
 }
+
+/// A description's enterprise part without the store key names (kiln
+/// proposes its own for the credentials it finds), for comparison.
+fn without_store_keys(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(map) => map
+            .into_iter()
+            .filter(|(k, _)| !k.ends_with("Key"))
+            .map(|(k, v)| (k, without_store_keys(v)))
+            .collect(),
+        other => other,
+    }
+}
+
+#[test]
+fn the_seeds_chart_values_import_as_this_repositorys_enterprise_environments() {
+    for cloud in ["gke", "eks", "aks"] {
+        let values = repo_root().join(format!("tests/fixtures/import/helm/{cloud}.yaml"));
+        let repo = kiln_tests::copy_inputs(false);
+        let options = Options {
+            into: repo.path().to_path_buf(),
+            env: format!("{cloud}-imported"),
+        };
+        let imported = kiln::import::helm(&values, &options).expect("imports");
+        assert_eq!(
+            imported.files.len(),
+            1,
+            "only the overlay: {:?}",
+            imported.files.keys()
+        );
+        imported.write().expect("writes");
+        let repo = Repo::open(repo.path()).expect("repo");
+        let ours = repo.environment(cloud).expect("env").description;
+        let theirs = repo.environment(&options.env).expect("env").description;
+        assert!(!kiln::check::has_errors(
+            &kiln::check_repo(&repo, std::slice::from_ref(&options.env)).expect("checks")
+        ));
+        // The values were written from overlays/<cloud>: the import gives it back.
+        assert_eq!(theirs.image, ours.image, "{cloud}");
+        assert_eq!(theirs.replicas, ours.replicas, "{cloud}");
+        if cloud != "aks" {
+            // aks is exposed by a LoadBalancer Service: no host in the values, none rendered.
+            assert_eq!(theirs.route.hosts, ours.route.hosts, "{cloud}");
+        }
+        let json = |d: &kiln::spec::Description| {
+            without_store_keys(serde_json::to_value(&d.enterprise).expect("json"))
+        };
+        assert_eq!(json(&theirs), json(&ours), "{cloud}");
+
+        // Every credential in the values is reported by place, and appears nowhere.
+        assert!(
+            imported.plain_secrets.len() >= 4,
+            "{cloud}: {:?}",
+            imported.plain_secrets
+        );
+        let everything = format!(
+            "{}{}{:?}",
+            kiln::import::text(&imported),
+            kiln::import::markdown(&imported),
+            imported.files
+        );
+        for value in [
+            "dckr_pat_",
+            "pk-client-auth-0123",
+            "9f8e7d6c-5b4a",
+            "azure-redis-access-key-0123",
+        ] {
+            assert!(!everything.contains(value), "{cloud}: {value} leaked");
+        }
+        // The environment differs from what the chart sets exactly here.
+        let secrets =
+            ["/env/ORGANISATIONS_TO_SYNC", "/env/PORTKEY_CLIENT_AUTH"].map(|p| (Why::Hardening, p));
+        let expected: Vec<(Why, &str)> = match cloud {
+            "gke" => secrets.to_vec(),
+            "eks" => [
+                (Why::Correction, "/env/CONFIG_READER_PATH"),
+                (Why::Default, "/env/DATASERVICE_BASEPATH"),
+                (Why::Convention, "/env/REDIS_URL"),
+                (Why::Correction, "/env/SOURCE_SYNC_API_BASEPATH"),
+            ]
+            .into_iter()
+            .chain(secrets)
+            .collect(),
+            _ => [
+                (Why::Correction, "/env/AZURE_MANAGED_CLIENT_ID"),
+                (Why::Hardening, "/env/REDIS_PASSWORD"),
+            ]
+            .into_iter()
+            .chain(secrets)
+            .collect(),
+        };
+        let mut found: Vec<(Why, &str)> = imported
+            .differences
+            .iter()
+            .map(|d| (d.why, d.path.as_str()))
+            .collect();
+        let mut expected = expected;
+        found.sort();
+        expected.sort();
+        assert_eq!(found, expected, "{cloud}");
+    }
+}
+
+#[test]
+fn chart_values_need_a_version_tag_and_a_repository() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let values = repo_root().join("tests/fixtures/import/helm/gke.yaml");
+    let options = Options {
+        into: dir.path().join("new"),
+        env: "gke".into(),
+    };
+    let err = kiln::import::helm(&values, &options).expect_err("no repository");
+    assert!(err.to_string().contains("kiln init"), "{err}");
+
+    let text = std::fs::read_to_string(&values).expect("read");
+    put(
+        dir.path(),
+        "latest.yaml",
+        &text.replace("tag: \"2.13.0\"", "tag: \"latest\""),
+    );
+    let repo = kiln_tests::copy_inputs(false);
+    let options = Options {
+        into: repo.path().to_path_buf(),
+        env: "new".into(),
+    };
+    let err = kiln::import::helm(&dir.path().join("latest.yaml"), &options).expect_err("latest");
+    assert!(format!("{err:?}").contains("gatewayImage.tag"), "{err:?}");
+    assert!(!repo.path().join("overlays/new").exists());
+}

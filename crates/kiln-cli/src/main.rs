@@ -235,12 +235,14 @@ struct InitArgs {
 enum ImportSource {
     /// A kustomize directory (built with `kubectl kustomize`) or a file of built YAML.
     Kustomize(ImportArgs),
+    /// The values file of Portkey's Helm chart, as an overlay of an existing repository.
+    Helm(ImportArgs),
 }
 
 #[derive(Debug, Args)]
 struct ImportArgs {
-    /// The kustomize directory, or a YAML file `kustomize build` wrote.
-    #[arg(value_name = "DIR")]
+    /// The kustomize directory (or a YAML file `kustomize build` wrote), or the chart's values file.
+    #[arg(value_name = "INPUT")]
     input: PathBuf,
     /// The environment the import becomes (overlays/NAME/).
     #[arg(long, short = 'e', value_name = "NAME", default_value = "imported")]
@@ -361,7 +363,7 @@ fn run(cli: &Cli) -> kiln::Result<ExitCode> {
     match &cli.command {
         Command::Check(args) => return check(cli, args),
         Command::Init(args) => return init(cli, args),
-        Command::Import(ImportSource::Kustomize(args)) => return import(cli, args),
+        Command::Import(source) => return import(cli, source),
         Command::Completions { shell } => return Ok(completions(*shell)),
         Command::Man { command } => return man_page(command.as_deref()),
         _ => {}
@@ -449,12 +451,16 @@ fn init(cli: &Cli, args: &InitArgs) -> kiln::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn import(cli: &Cli, args: &ImportArgs) -> kiln::Result<ExitCode> {
+fn import(cli: &Cli, source: &ImportSource) -> kiln::Result<ExitCode> {
+    let (ImportSource::Kustomize(args) | ImportSource::Helm(args)) = source;
     let options = kiln::import::Options {
         into: args.into.clone(),
         env: args.env.clone(),
     };
-    let import = kiln::import::kustomize(&args.input, &options)?;
+    let import = match source {
+        ImportSource::Kustomize(_) => kiln::import::kustomize(&args.input, &options)?,
+        ImportSource::Helm(_) => kiln::import::helm(&args.input, &options)?,
+    };
     if let Some(file) = &args.report {
         // The report is the user's own file, outside any repository input.
         std::fs::write(file, kiln::import::markdown(&import))

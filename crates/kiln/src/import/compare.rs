@@ -4,8 +4,8 @@
 
 use super::kustomize::id;
 use super::{Found, Import, Options};
+use crate::Resource;
 use crate::diff::{Item, ResourceId, Snapshot};
-use crate::{Repo, Resource};
 use kiln_model::Result;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -215,8 +215,7 @@ pub(super) fn finish(
     source: String,
 ) -> Result<Import> {
     let files = super::stage(&found, options, &source)?;
-    let repo = Repo::staged(&options.into, files.clone())?;
-    let rendered = crate::render(&repo.environment(&options.env)?)?;
+    let (_, rendered) = super::render_staged(&files, options, &source)?;
     let kiln: Vec<Value> = rendered.resources.iter().map(Resource::to_value).collect();
     let docs: Vec<Value> = docs.into_iter().map(redact_credentials).collect();
     let pairs: Vec<(Value, Option<&Value>)> = docs
@@ -256,7 +255,7 @@ pub(super) fn finish(
         left_out,
         plain_secrets: found.plain_secrets,
         renamed,
-        diff,
+        diff: Some(diff),
         differences,
         root: options.into.clone(),
     })

@@ -10,10 +10,12 @@
 //! until [`Import::write`], and that only creates files.
 
 mod compare;
+mod helm;
 mod kustomize;
 mod report;
 
 pub use compare::{Difference, Why};
+pub use helm::helm;
 pub use kustomize::kustomize;
 pub use report::{markdown, text};
 
@@ -69,8 +71,9 @@ pub struct Import {
     pub plain_secrets: Vec<String>,
     /// Input resources and the kiln resources they became under another name.
     pub renamed: Vec<(ResourceId, ResourceId)>,
-    /// What the input produced against what kiln renders, as `kiln diff` shows it.
-    pub diff: Diff,
+    /// What the input produced against what kiln renders, as `kiln diff`
+    /// shows it (`None` for Helm values: kiln cannot render the chart).
+    pub diff: Option<Diff>,
     /// Every field-level difference, classified.
     pub differences: Vec<Difference>,
     root: PathBuf,
@@ -92,6 +95,8 @@ struct Found {
     fields: Vec<Field>,
     left_out: Vec<LeftOut>,
     plain_secrets: Vec<String>,
+    /// The input has no strategies: an overlay keeps the repository's.
+    keeps_strategies: bool,
 }
 
 impl Found {
@@ -120,6 +125,31 @@ impl Found {
             advice: advice.into(),
         });
     }
+}
+
+/// Renders environment `options.env` with `files` staged over the
+/// repository at `options.into`. An error in a staged file says that it was
+/// not written and where its values came from.
+fn render_staged(
+    files: &BTreeMap<String, String>,
+    options: &Options,
+    source: &str,
+) -> Result<(crate::Environment, crate::Rendered)> {
+    let staged = || -> Result<_> {
+        let repo = crate::Repo::staged(&options.into, files.clone())?;
+        let env = repo.environment(&options.env)?;
+        let rendered = crate::render(&env)?;
+        Ok((env, rendered))
+    };
+    staged().map_err(|e| match e {
+        Error::Input(mut e) if files.contains_key(&e.file.to_string_lossy().into_owned()) => {
+            e.help = Some(format!(
+                "this is the file `kiln import` would write, from {source}; nothing was written"
+            ));
+            Error::Input(e)
+        }
+        other => other,
+    })
 }
 
 /// The files that put `found` into the repository at `options.into`: a new
@@ -178,6 +208,9 @@ fn overlay_strategies(
     env: &str,
     files: &mut BTreeMap<String, String>,
 ) -> String {
+    if found.keeps_strategies {
+        return String::new();
+    }
     let mut add = Vec::new();
     for (name, text) in &found.strategies {
         let rel = format!("{OVERLAYS_DIR}/{env}/strategies/{name}.json");

@@ -85,6 +85,14 @@ fn render(import: &Import, s: &Style) -> String {
             .iter()
             .map(|(a, b)| format!("{} → {}", code(&a.to_string()), code(&b.to_string()))),
     );
+    differences(&mut out, s, import);
+    resources(&mut out, s, import);
+    out
+}
+
+/// Every classified difference, a section per reason.
+fn differences(out: &mut String, s: &Style, import: &Import) {
+    let code = s.code;
     let mut whys: Vec<Why> = import.differences.iter().map(|d| d.why).collect();
     whys.sort();
     whys.dedup();
@@ -100,22 +108,25 @@ fn render(import: &Import, s: &Style) -> String {
                 d.reason
             )
         });
-        section(
-            &mut out,
-            s,
-            &format!("Differences: {}", why.as_str()),
-            lines,
-        );
+        section(out, s, &format!("Differences: {}", why.as_str()), lines);
     }
+}
+
+/// The resource diff, or why there is none.
+fn resources(out: &mut String, s: &Style, import: &Import) {
     let _ = writeln!(
         out,
         "{}Resources: what the input produced → what kiln renders\n",
         s.heading
     );
-    out.push_str(s.fence.0);
-    out.push_str(&crate::diff::text(&import.diff, false));
-    out.push_str(s.fence.1);
-    out
+    match &import.diff {
+        Some(diff) => {
+            out.push_str(s.fence.0);
+            out.push_str(&crate::diff::text(diff, false));
+            out.push_str(s.fence.1);
+        }
+        None => out.push_str("kiln cannot render a Helm chart; the differences above compare the gateway's environment, which the chart takes verbatim from `environment.data`.\n"),
+    }
 }
 
 fn section(out: &mut String, s: &Style, title: &str, lines: impl Iterator<Item = String>) {
