@@ -244,7 +244,8 @@ fn a_directory_that_is_not_empty_nor_a_repository_is_refused_untouched() {
     let not_a_tree = dir.path().join("notes.txt");
     let err =
         import(&not_a_tree, &dir.path().join("x"), "homelab").expect_err("not YAML of a gateway");
-    assert!(!format!("{err:?}").is_empty());
+    assert!(err.to_string().contains("found 0 Deployments"), "{err}");
+    assert!(!dir.path().join("x").exists());
 }
 
 /// A description's enterprise part without the store key names (kiln

@@ -3,7 +3,7 @@
 //! the pairs, and every field-level difference classified.
 
 use super::kustomize::id;
-use super::{Found, Import, Options};
+use super::{Found, Import, Options, text_of};
 use crate::Resource;
 use crate::diff::{Item, ResourceId, Snapshot};
 use kiln_model::Result;
@@ -381,20 +381,13 @@ fn classify(
         out.push(Difference {
             resource: resource.to_string(),
             path: path.clone(),
-            input: a.map(show),
-            kiln: b.map(show),
+            input: a.map(text_of),
+            kiln: b.map(text_of),
             why,
             reason,
         });
     }
     out
-}
-
-fn show(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// Gives the input's volumes kiln's names (kiln names a volume after its
@@ -445,9 +438,9 @@ fn align_volumes(doc: &mut Value, kiln: &Value) -> Vec<Difference> {
         .into_iter()
         .map(|(old, new)| Difference {
             resource: id(kiln),
-            path: format!("/spec/template/spec/volumes[{}]/name", show(&new)),
-            input: Some(show(&old)),
-            kiln: Some(show(&new)),
+            path: format!("/spec/template/spec/volumes[{}]/name", text_of(&new)),
+            input: Some(text_of(&old)),
+            kiln: Some(text_of(&new)),
             why: Why::Convention,
             reason: "kiln names a volume after its mount path",
         })

@@ -18,52 +18,18 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// The store keys kiln proposes for the credentials it finds, by variable.
-const STORE_KEYS: [(&str, &str, &str); 6] = [
-    (
-        "PORTKEY_CLIENT_AUTH",
-        "/enterprise/clientAuthKey",
-        "portkey-client-auth",
-    ),
-    (
-        "ORGANISATIONS_TO_SYNC",
-        "/enterprise/organisationsKey",
-        "portkey-organisations-to-sync",
-    ),
-    (
-        "REDIS_PASSWORD",
-        "/enterprise/cache/managed/passwordKey",
-        "portkey-redis-password",
-    ),
-    (
-        "LOG_STORE_ACCESS_KEY",
-        "/enterprise/logStore/gcs/accessKeyKey",
-        "portkey-log-store-access-key",
-    ),
-    (
-        "LOG_STORE_SECRET_KEY",
-        "/enterprise/logStore/gcs/secretKeyKey",
-        "portkey-log-store-secret-key",
-    ),
-    (
-        "REDIS_TLS_CERTS",
-        "/enterprise/cache/managed/caKey",
-        "portkey-redis-server-ca",
-    ),
-];
-
-/// Variables kiln derives from other settings: compared, not imported.
-const DERIVED: [&str; 9] = [
-    "CACHE_STORE",
-    "GCP_AUTH_MODE",
-    "AZURE_REDIS_AUTH_MODE",
-    "AZURE_MANAGED_CLIENT_ID",
-    "CONTROL_PLANE_BASEPATH",
-    "SOURCE_SYNC_API_BASEPATH",
-    "CONFIG_READER_PATH",
-    "DATASERVICE_BASEPATH",
-    "LOG_STORE",
-];
+/// The store key kiln proposes for a credential it finds, by variable.
+fn store_key(variable: &str) -> Option<&'static str> {
+    Some(match variable {
+        "PORTKEY_CLIENT_AUTH" => "portkey-client-auth",
+        "ORGANISATIONS_TO_SYNC" => "portkey-organisations-to-sync",
+        "REDIS_PASSWORD" => "portkey-redis-password",
+        "LOG_STORE_ACCESS_KEY" => "portkey-log-store-access-key",
+        "LOG_STORE_SECRET_KEY" => "portkey-log-store-secret-key",
+        "REDIS_TLS_CERTS" => "portkey-redis-server-ca",
+        _ => return None,
+    })
+}
 
 /// Imports the chart values file `values` as `options.env`, an overlay of
 /// the repository at `options.into`. Nothing is written: see [`Import::write`].
@@ -120,8 +86,7 @@ impl Chart {
     }
 
     fn text(&self, pointer: &str) -> Option<String> {
-        self.get(pointer)
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+        self.get(pointer).map(super::text_of)
     }
 
     fn env(&self, name: &str) -> Option<String> {
@@ -286,9 +251,10 @@ impl Chart {
         }
         for field in ["username", "password"] {
             if self.get(&format!("/imageCredentials/0/{field}")).is_some() {
-                found.plain_secrets.push(format!(
-                    "/imageCredentials/0/{field}: put it into the secret store under `portkey-docker-{field}`"
-                ));
+                found.belongs_in_store(
+                    &format!("/imageCredentials/0/{field}"),
+                    &format!("portkey-docker-{field}"),
+                );
             }
         }
         found.take("/enterprise/pullSecret", pull, "/imageCredentials/0".into());
@@ -305,28 +271,26 @@ impl Chart {
                 found.take(to, json!(v), format!("/environment/data/{name}"));
             }
         }
-        for (name, to, key) in &STORE_KEYS[..2] {
-            if self.env(name).is_some() {
-                found.plain_secrets.push(format!(
-                    "/environment/data/{name}: put it into the secret store under `{key}`"
-                ));
-                found.take(to, json!(key), format!("/environment/data/{name}"));
+        for (name, to) in [
+            ("PORTKEY_CLIENT_AUTH", "/enterprise/clientAuthKey"),
+            ("ORGANISATIONS_TO_SYNC", "/enterprise/organisationsKey"),
+        ] {
+            if let (Some(_), Some(key)) = (self.env(name), store_key(name)) {
+                let at = format!("/environment/data/{name}");
+                found.belongs_in_store(&at, key);
+                found.take(to, json!(key), at);
             }
         }
-        let known: BTreeSet<&str> = KNOWN.iter().copied().collect();
         let data = self.doc["environment"]["data"]
             .as_object()
             .cloned()
             .unwrap_or_default();
         for (name, value) in data {
-            if known.contains(name.as_str()) || DERIVED.contains(&name.as_str()) {
+            if PLACED.contains(&name.as_str()) {
                 continue;
             }
             let at = kiln_model::pointer::join("/environment/data", &name);
-            let text = value
-                .as_str()
-                .map_or_else(|| value.to_string(), str::to_string);
-            self.get(&at);
+            let text = super::text_of(&value);
             if kiln_check::is_credential(&name, &text) {
                 found.plain_secrets.push(format!("{at}: a credential kiln does not model; put it into the store and add it to `secrets.keys`"));
                 found.leave(at, "a credential: not copied");
@@ -337,9 +301,6 @@ impl Chart {
                     at,
                 );
             }
-        }
-        for name in DERIVED {
-            self.env(name);
         }
     }
 
@@ -361,23 +322,19 @@ impl Chart {
         m["tls"] = json!(self.env("REDIS_TLS_ENABLED").as_deref() == Some("true"));
         m["cluster"] = json!(self.env("REDIS_MODE").as_deref() == Some("cluster"));
         m["workloadAuth"] = json!(self.env("GCP_REDIS_AUTH_MODE").as_deref() == Some("workload"));
-        if self.env("REDIS_PASSWORD").is_some() {
-            m["passwordKey"] = json!(STORE_KEYS[2].2);
-            found.plain_secrets.push(format!(
-                "/environment/data/REDIS_PASSWORD: put it into the secret store under `{}`",
-                STORE_KEYS[2].2
-            ));
+        if let (Some(_), Some(key)) = (self.env("REDIS_PASSWORD"), store_key("REDIS_PASSWORD")) {
+            m["passwordKey"] = json!(key);
+            found.belongs_in_store("/environment/data/REDIS_PASSWORD", key);
         }
-        if self.env("REDIS_TLS_CERTS").is_some() {
+        if let (Some(_), Some(key)) = (self.env("REDIS_TLS_CERTS"), store_key("REDIS_TLS_CERTS")) {
             // The chart mounts the CA from a Secret made by hand; kiln from the store.
-            m["caKey"] = json!(STORE_KEYS[5].2);
+            m["caKey"] = json!(key);
             self.get("/volumes");
             self.get("/volumeMounts");
             found.leave(
                 "/volumes".into(),
                 format!(
-                    "the Redis CA certificate the chart mounts from a Secret made by hand: put the certificate into the secret store under `{}`; kiln mounts it from there",
-                    STORE_KEYS[5].2
+                    "the Redis CA certificate the chart mounts from a Secret made by hand: put the certificate into the secret store under `{key}`; kiln mounts it from there"
                 ),
             );
         }
@@ -398,17 +355,13 @@ impl Chart {
             "s3" | "s3_assume" => json!({ "s3": { "bucket": bucket, "region": region } }),
             "gcs" | "gcs_assume" => {
                 let mut g = json!({ "bucket": bucket, "region": region, "auth": if store == "gcs" { "hmac" } else { "workload" } });
-                for (name, _, key) in [STORE_KEYS[3], STORE_KEYS[4]] {
-                    if self.env(name).is_some() {
-                        let field = if name.ends_with("ACCESS_KEY") {
-                            "accessKeyKey"
-                        } else {
-                            "secretKeyKey"
-                        };
+                for (name, field) in [
+                    ("LOG_STORE_ACCESS_KEY", "accessKeyKey"),
+                    ("LOG_STORE_SECRET_KEY", "secretKeyKey"),
+                ] {
+                    if let (Some(_), Some(key)) = (self.env(name), store_key(name)) {
                         g[field] = json!(key);
-                        found.plain_secrets.push(format!(
-                            "/environment/data/{name}: put it into the secret store under `{key}`"
-                        ));
+                        found.belongs_in_store(&format!("/environment/data/{name}"), key);
                     }
                 }
                 json!({ "gcs": g })
@@ -610,8 +563,9 @@ const ADVICE: [(&str, &str); 4] = [
     ),
 ];
 
-/// Variables the import places somewhere other than `config`.
-const KNOWN: [&str; 23] = [
+/// Variables the import places in the description, or that kiln derives
+/// from it (compared, not imported); any other plain one goes into `config`.
+const PLACED: [&str; 31] = [
     "SERVICE_NAME",
     "ANALYTICS_STORE",
     "PORTKEY_CLIENT_AUTH",
@@ -635,6 +589,14 @@ const KNOWN: [&str; 23] = [
     "MCP_PORT",
     "MCP_GATEWAY_BASE_URL",
     "CACHE_STORE",
+    "GCP_AUTH_MODE",
+    "AZURE_REDIS_AUTH_MODE",
+    "AZURE_MANAGED_CLIENT_ID",
+    "CONTROL_PLANE_BASEPATH",
+    "SOURCE_SYNC_API_BASEPATH",
+    "CONFIG_READER_PATH",
+    "DATASERVICE_BASEPATH",
+    "LOG_STORE",
 ];
 
 /// JSON pointers of the scalar leaves (and empty maps and lists) of `v`.
@@ -700,10 +662,8 @@ fn compare_environment(
     let resource = format!("Deployment/{}", d.name);
     let mut out = Vec::new();
     for name in names {
-        let input = data
-            .get(name.as_str())
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
-        let secret = STORE_KEYS.iter().any(|(n, _, _)| n == name)
+        let input = data.get(name.as_str()).map(super::text_of);
+        let secret = store_key(name).is_some()
             || input
                 .as_deref()
                 .is_some_and(|v| kiln_check::is_credential(name, v));

@@ -6,7 +6,7 @@
 //! comparison with kiln's render is only honest against what the tree
 //! really produces. A file of already built YAML is read as it is.
 
-use super::{Found, Import, Options};
+use super::{Found, Import, Options, text_of};
 use kiln_model::{Error, InputError, Result};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -242,7 +242,7 @@ fn container_settings(found: &mut Found, d: &At, c: &str) {
     ] {
         let at = format!("{c}/resources/{kind}/{field}");
         if let Some(v) = d.get(&at) {
-            let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+            let text = text_of(v);
             found.take(
                 &format!("/resources/{kind}/{field}"),
                 json!(text),
@@ -355,9 +355,7 @@ fn environment(
 
 /// One variable of the ConfigMap or the container.
 fn variable(found: &mut Found, m: &At, at: &str, key: &str, value: &Value) {
-    let text = value
-        .as_str()
-        .map_or_else(|| value.to_string(), str::to_string);
+    let text = text_of(value);
     if kiln_check::is_credential(key, &text) {
         found
             .plain_secrets

@@ -104,19 +104,30 @@ impl Found {
     fn take(&mut self, to: &str, value: Value, from: String) {
         let mut at = &mut self.description;
         let parts = kiln_model::pointer::segments(to);
-        let (last, parents) = parts.split_last().expect("a pointer has a part");
+        let Some((last, parents)) = parts.split_last() else {
+            return;
+        };
         for part in parents {
-            at = at
-                .entry(part.to_string())
-                .or_insert_with(|| Value::Object(Map::new()))
-                .as_object_mut()
-                .expect("description parents are maps");
+            let parent = at.entry(part.to_string()).or_insert(Value::Null);
+            if !parent.is_object() {
+                *parent = Value::Object(Map::new());
+            }
+            let Value::Object(map) = parent else {
+                unreachable!("made a map above")
+            };
+            at = map;
         }
         at.insert(last.to_string(), value);
         self.fields.push(Field {
             to: to.to_string(),
             from,
         });
+    }
+
+    /// Notes that the credential at `at` belongs in the secret store under `key`.
+    fn belongs_in_store(&mut self, at: &str, key: &str) {
+        self.plain_secrets
+            .push(format!("{at}: put it into the secret store under `{key}`"));
     }
 
     fn leave(&mut self, at: String, advice: impl Into<String>) {
@@ -150,6 +161,14 @@ fn render_staged(
         }
         other => other,
     })
+}
+
+/// A scalar as text: a string as it is, anything else as JSON.
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// The files that put `found` into the repository at `options.into`: a new
