@@ -25,7 +25,7 @@ check:
 
 ## test: formatting, lints and every test, with the external oracles
 test: $(PY_TOOLS) $(GATEWAY) lint
-	KILN_VENV=$(CURDIR)/$(VENV) $(CARGO) test --workspace --locked
+	KILN_VENV=$(CURDIR)/$(VENV) $(CARGO) test --workspace --locked --no-fail-fast
 
 lint:
 	$(CARGO) fmt --all -- --check

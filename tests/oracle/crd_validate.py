@@ -1,4 +1,4 @@
-"""Validate custom resources against the CRD schemas in ../shared/schemas/crds,
+"""Validate custom resources against the CRD schemas in crates/kiln-k8s/schemas,
 strictly: an object schema that lists its properties rejects any other property
 (as kubeconform -strict does), so a misspelt field fails.
 

@@ -1,6 +1,6 @@
 //! Custom resources checked against their published CRD schemas (OpenAPI v3
 //! structural schemas, embedded from `crates/kiln-k8s/schemas/`: minified
-//! copies of the datree CRDs catalog that `../shared/schemas` carries, MIT
+//! copies from the datree CRDs catalog (see `schemas/PROVENANCE.md`), MIT
 //! licence), validated by the `jsonschema` crate as JSON Schema draft 4,
 //! which structural schemas follow.
 //!
