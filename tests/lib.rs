@@ -1,6 +1,6 @@
 //! Shared helpers for kiln's integration tests: the repository's own inputs,
 //! throwaway copies of them, and the external oracles (kubectl, the Python
-//! tools `make test` installs into `.venv`, the CRD schemas in ../shared).
+//! tools `make test` installs into `.venv`, the CRD schemas kiln vendors).
 //!
 //! A missing oracle fails the test with instructions; it is never skipped.
 
@@ -71,15 +71,44 @@ pub fn venv_bin(program: &str) -> PathBuf {
     path
 }
 
-/// `../shared/schemas/crds` beside the repository.
+/// The CRD schemas kiln embeds (`crates/kiln-k8s/schemas`, vendored from
+/// the datree CRDs catalog with its licence), laid out as
+/// `<group>/<kind>_<version>.json` for the Python oracle.
 pub fn crd_schemas() -> PathBuf {
-    let path = repo_root().join("../shared/schemas/crds");
-    assert!(
-        path.is_dir(),
-        "{} is missing: the CRD schemas come with the project's shared/ directory",
-        path.display()
-    );
-    path
+    repo_root().join("crates/kiln-k8s/schemas")
+}
+
+/// Address space a guarded run may use: a bomb that expands would blow through it.
+pub const MEMORY_CEILING: &str = "--as=1073741824";
+/// Seconds before a guarded run counts as hung.
+pub const HANG_GUARD: &str = "300";
+
+/// The program `bin` under a memory ceiling (`prlimit --as`) and a hang
+/// guard (`timeout`): the guard only turns a hang into a failure, it asserts
+/// no speed.
+pub fn guarded(bin: impl AsRef<Path>) -> Command {
+    let mut c = Command::new("timeout");
+    c.args([HANG_GUARD, "prlimit", MEMORY_CEILING])
+        .arg(bin.as_ref());
+    c
+}
+
+/// Exit status, stdout and stderr of a [`guarded`] run; a hang, a panic or
+/// a crash (a signal, such as an abort on exhausted memory) fails the test here.
+pub fn outcome(c: &mut Command) -> (i32, String, String) {
+    let out = c.output().expect("the program runs");
+    let status = out
+        .status
+        .code()
+        .unwrap_or_else(|| panic!("killed by a signal: {c:?}"));
+    assert_ne!(status, 124, "hung: {c:?}");
+    assert_ne!(status, 101, "panicked: {c:?}");
+    assert_ne!(status, 134, "aborted: {c:?}");
+    (
+        status,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Runs `command`, returning (success, stdout, stderr); panics if it cannot start.

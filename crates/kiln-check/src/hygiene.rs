@@ -7,7 +7,6 @@ use kiln_model::image::ImageRef;
 use kiln_model::rules::{
     IMAGE_TAG, LITERAL_CREDENTIAL, OBJECT_SIZE, PLAINTEXT_SECRET, RESOURCES, VERSION_LABEL,
 };
-use kiln_model::strategy::looks_like_key;
 
 const VERSION: &str = "app.kubernetes.io/version";
 
@@ -87,7 +86,8 @@ pub fn is_credential(name: &str, value: &str) -> bool {
         return false;
     }
     let named = upper == "PASSWORD" || SECRET_NAME_SUFFIXES.iter().any(|s| upper.ends_with(s));
-    !value.is_empty() && (looks_like_key(value) || (named && !value.contains("$(")))
+    !value.is_empty()
+        && (kiln_model::credential::contains(value) || (named && !value.contains("$(")))
 }
 
 /// No literal value in an env var that looks like a credential or is named like one.

@@ -21,6 +21,12 @@ macro_rules! outln {
         let _ = writeln!(std::io::stdout(), $($arg)*);
     }};
 }
+/// Text from a pull request as kiln prints it: on one line, never starting
+/// one (see `kiln::emit::printable`).
+fn shown(s: &str) -> std::borrow::Cow<'_, str> {
+    kiln::emit::printable(s)
+}
+
 macro_rules! errln {
     ($($arg:tt)*) => {{
         let _ = writeln!(std::io::stderr(), $($arg)*);
@@ -184,9 +190,10 @@ struct DiffArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
     format: DiffFormat,
-    /// Lines of context around each change.
-    #[arg(long, short = 'U', default_value_t = 3, value_name = "N")]
-    context: usize,
+    /// Lines of context around each change (at most 100000).
+    #[arg(long, short = 'U', default_value_t = 3, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(..=kiln::diff::MAX_CONTEXT as i64))]
+    context: u32,
     /// Only these environments; repeatable.
     #[arg(long = "env", short = 'e', value_name = "NAME")]
     envs: Vec<String>,
@@ -462,9 +469,7 @@ fn import(cli: &Cli, source: &ImportSource) -> kiln::Result<ExitCode> {
         ImportSource::Helm(_) => kiln::import::helm(&args.input, &options)?,
     };
     if let Some(file) = &args.report {
-        // The report is the user's own file, outside any repository input.
-        std::fs::write(file, kiln::import::markdown(&import))
-            .map_err(|e| kiln::Error::io(file, e))?;
+        import.write_report(file)?;
     }
     outln!("{}", kiln::import::text(&import));
     if args.dry_run {
@@ -522,7 +527,14 @@ fn check(cli: &Cli, args: &CheckArgs) -> kiln::Result<ExitCode> {
         }
         if !manifests.is_empty() {
             let manifests: Vec<PathBuf> = manifests.into_iter().cloned().collect();
-            all.extend(kiln::check::check(&kiln::manifests::load(&manifests)?));
+            let loaded = kiln::manifests::read(&manifests)?;
+            for link in &loaded.skipped {
+                errln!(
+                    "warning: {}: a symlink, not followed and not checked",
+                    kiln::emit::printable(&link.to_string_lossy())
+                );
+            }
+            all.extend(kiln::check::check(&loaded.manifests));
         }
         (cwd, all)
     };
@@ -541,13 +553,14 @@ fn check(cli: &Cli, args: &CheckArgs) -> kiln::Result<ExitCode> {
 fn diff(cli: &Cli, repo: &Repo, args: &DiffArgs) -> kiln::Result<ExitCode> {
     use kiln::diff::{between, snapshot, snapshot_of_out};
     let revision = |rev: &str| kiln::git::revision(repo.root(), rev);
+    let context = args.context as usize;
     let mut diff = match (&args.base, &args.head) {
         (None, _) => kiln::diff::diff(
             &snapshot_of_out(&repo.out_dir())?,
             &snapshot(kiln::render_repo(repo)?.environments()),
-            args.context,
+            context,
         ),
-        (Some(base), None) => between(revision(base)?.repo(), repo, args.context)?,
+        (Some(base), None) => between(revision(base)?.repo(), repo, context)?,
         (Some(base), Some(head)) => {
             let (base, head) = std::thread::scope(|s| {
                 let base = s.spawn(|| revision(base));
@@ -557,7 +570,7 @@ fn diff(cli: &Cli, repo: &Repo, args: &DiffArgs) -> kiln::Result<ExitCode> {
                     head,
                 )
             });
-            between(base?.repo(), head?.repo(), args.context)?
+            between(base?.repo(), head?.repo(), context)?
         }
     };
     if !args.envs.is_empty() {
@@ -617,8 +630,8 @@ fn strategies(repo: &Repo, env: Option<&str>) -> kiln::Result<ExitCode> {
                 "  {:?}: {} at {}: {}",
                 f.severity,
                 s.file.display(),
-                f.pointer,
-                f.message
+                shown(&f.pointer),
+                shown(&f.message)
             );
         }
     }
@@ -692,8 +705,8 @@ fn route(repo: &Repo, args: &RouteArgs) -> kiln::Result<ExitCode> {
             errln!(
                 "error: {} at {}: {}",
                 strategy.file.display(),
-                f.pointer,
-                f.message
+                shown(&f.pointer),
+                shown(&f.message)
             );
         }
         errln!("`kiln render` refuses this strategy; fix it before routing requests through it");
@@ -715,7 +728,7 @@ fn route(repo: &Repo, args: &RouteArgs) -> kiln::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(message) => {
-            outln!("✗ {message}");
+            outln!("✗ {}", shown(&message));
             Ok(ExitCode::from(1))
         }
     }
@@ -775,7 +788,7 @@ fn render_check(
         return Ok(ExitCode::SUCCESS);
     }
     for d in &differences {
-        outln!("{:<8} out/{}", d.kind, d.path.display());
+        outln!("{:<8} out/{}", d.kind, shown(&d.path.to_string_lossy()));
     }
     if !cli.quiet {
         errln!(
@@ -843,6 +856,10 @@ fn print_written(cli: &Cli, rendered: &[kiln::Rendered], report: &kiln::WriteRep
         }
     }
     for env in &report.pruned {
-        errln!("{:>10} out/{env}/ (environment no longer exists)", "pruned");
+        errln!(
+            "{:>10} out/{}/ (environment no longer exists)",
+            "pruned",
+            shown(env)
+        );
     }
 }

@@ -7,40 +7,21 @@
 //! Every run has a memory ceiling (`prlimit --as`) and a hang guard
 //! (`timeout`): the guard only turns a hang into a failure, it asserts no speed.
 
-use kiln_tests::{copy_inputs, put, run, synthetic_repo};
+use kiln_tests::{copy_inputs, guarded, outcome as code, put, run, synthetic_repo};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-/// Address space a run may use: a bomb that expands would blow through it.
-const MEMORY_CEILING: &str = "--as=1073741824";
-/// Seconds before a run counts as hung.
-const HANG_GUARD: &str = "300";
 /// An environment variable that must never reach the output.
 const SECRET: &str = "kiln-test-secret-9f3c2e";
 
 fn kiln(root: &Path) -> Command {
-    let mut c = Command::new("timeout");
-    c.args([HANG_GUARD, "prlimit", MEMORY_CEILING])
-        .arg(env!("CARGO_BIN_EXE_kiln"))
-        .arg("--repo")
+    let mut c = guarded(env!("CARGO_BIN_EXE_kiln"));
+    c.arg("--repo")
         .arg(root)
         .args(["--color", "never"])
         .env("CI_TOKEN", SECRET);
     c
-}
-
-/// Exit status, stdout and stderr; a hang or a crash fails the test here.
-fn code(c: &mut Command) -> (i32, String, String) {
-    let out = c.output().expect("kiln runs");
-    let status = out.status.code().expect("exited, not killed by a signal");
-    assert_ne!(status, 124, "hung: {c:?}");
-    assert_ne!(status, 101, "panicked: {c:?}");
-    (
-        status,
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 fn rendered() -> tempfile::TempDir {

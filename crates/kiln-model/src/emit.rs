@@ -40,34 +40,55 @@ pub fn yaml(value: &Value) -> String {
     out
 }
 
-/// Writes `value` as canonical JSON: keys sorted, two-space indentation, trailing newline.
+/// Writes `value` as canonical JSON: keys sorted, two-space indentation,
+/// trailing newline; line separators and bidirectional controls in strings
+/// are written as `\uXXXX` escapes (the same string to every reader), so a
+/// reviewer sees in the file what a program reads from it.
 ///
 /// ```
 /// let v = serde_json::json!({"b": 1, "a": [true]});
 /// assert_eq!(kiln_model::emit::json(&v), "{\n  \"a\": [\n    true\n  ],\n  \"b\": 1\n}\n");
+/// let v = serde_json::json!("a\u{202e}b");
+/// assert_eq!(kiln_model::emit::json(&v), "\"a\\u202eb\"\n");
 /// ```
 pub fn json(value: &Value) -> String {
     // serde_json's Map is a BTreeMap (the `preserve_order` feature is off), so keys come out sorted.
     let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    // Outside strings JSON is ASCII, and serde_json escapes the other controls.
+    let hidden = |c: char| c != '\n' && hidden(c);
+    if text.chars().any(hidden) {
+        text = text
+            .chars()
+            .fold(String::with_capacity(text.len() + 16), |mut out, c| {
+                if hidden(c) {
+                    let _ = write!(out, "\\u{:04x}", c as u32);
+                } else {
+                    out.push(c);
+                }
+                out
+            });
+    }
     text.push('\n');
     text
 }
 
-/// `s` as it may be shown on a terminal or in a pull-request comment: every
-/// control character but newline and tab, and the bidirectional overrides
-/// that reorder what a reader sees, written as an escape (`\u{1b}`).
-/// Names and values from a pull request pass through this before kiln
-/// prints them.
+/// `s` as it may be shown on a terminal, in a CI log or in a pull-request
+/// comment, on one line: every control character but tab (newline, carriage
+/// return and NEL included), the Unicode line and paragraph separators, and
+/// the bidirectional controls that reorder what a reader sees (Trojan
+/// Source) are written as escapes (`\u{a}`). So text from a pull request
+/// can never start a line of kiln's output, where GitHub Actions would obey
+/// it as a command (`::error::`, `::add-mask::`). Every name and value from
+/// a pull request passes through this before kiln prints it.
 ///
 /// ```
-/// assert_eq!(kiln_model::emit::printable("a\u{1b}[31mb"), "a\\u{1b}[31mb");
-/// assert_eq!(kiln_model::emit::printable("plain ✓"), "plain ✓");
+/// use kiln_model::emit::printable;
+/// assert_eq!(printable("a\u{1b}[31mb"), "a\\u{1b}[31mb");
+/// assert_eq!(printable("x\n::error::forged"), "x\\u{a}::error::forged");
+/// assert_eq!(printable("x\u{2028}y\u{202e}z"), "x\\u{2028}y\\u{202e}z");
+/// assert_eq!(printable("plain ✓\ttab"), "plain ✓\ttab");
 /// ```
 pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
-    let hidden = |c: char| {
-        (c.is_control() && c != '\n' && c != '\t')
-            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    };
     if !s.chars().any(hidden) {
         return std::borrow::Cow::Borrowed(s);
     }
@@ -80,6 +101,17 @@ pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// Whether [`printable`] escapes `c`: controls but tab, line and paragraph
+/// separators, and bidirectional marks, embeddings, overrides and isolates.
+pub fn hidden(c: char) -> bool {
+    (c.is_control() && c != '\t')
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+                | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
 }
 
 /// The length of `value` as compact JSON, without building the text.
@@ -267,7 +299,7 @@ fn write_block(out: &mut String, s: &str, level: usize) {
 }
 
 fn needs_escape(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
+    hidden(c) || c == '\u{feff}'
 }
 
 fn write_double_quoted(out: &mut String, s: &str) {

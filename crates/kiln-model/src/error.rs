@@ -53,6 +53,25 @@ pub enum Error {
         reason: String,
     },
 
+    /// The inputs together are larger than kiln reads in one run.
+    #[error("the inputs (base/, overlays/, strategies/) are {} in {files} files, more than the {} kiln reads in one run; the largest: {}", mib(*total), mib(*limit), largest.iter().map(|(path, size)| format!("{} ({})", crate::emit::printable(path), mib(*size))).collect::<Vec<_>>().join(", "))]
+    #[diagnostic(
+        code(kiln::input_too_large),
+        help(
+            "a repository's inputs are usually a few hundred KiB: remove generated or copied files from these directories"
+        )
+    )]
+    InputTooLarge {
+        /// Their total size in bytes.
+        total: u64,
+        /// The most kiln reads.
+        limit: u64,
+        /// How many files there are.
+        files: usize,
+        /// The largest files with their sizes, largest first.
+        largest: Vec<(String, u64)>,
+    },
+
     /// out/ holds a file kiln did not write where kiln wants to write one.
     #[error("{}: exists and was not written by kiln; refusing to replace it", path.display())]
     #[diagnostic(
@@ -273,11 +292,12 @@ impl InputError {
 
     /// Sets line and column (1-based, the column counted in characters) and
     /// attaches `source` so the CLI can show the line. Control characters in
-    /// the shown text become `�`, one for one, so the column still points home.
+    /// the shown text become `�` and credentials `*` ([`crate::credential::mask`]),
+    /// one for one, so the column still points home.
     pub fn with_location(mut self, source: &str, line: usize, column: usize) -> Self {
         self.line = Some(line);
         self.column = Some(column);
-        let shown: String = source
+        let shown: String = crate::credential::mask(source)
             .chars()
             .map(|c| if printable_char(c) { c } else { '\u{fffd}' })
             .collect();
@@ -300,9 +320,15 @@ impl InputError {
 }
 
 impl InputError {
+    /// What is wrong, as it will be printed.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// The same place (file, line, column, pointer) with `message` instead of
     /// the parser's words and without the file's text: for files whose
-    /// contents must never be printed (everything in `out/`).
+    /// contents must never be printed (everything in `out/`, hand-written
+    /// Secrets).
     pub fn withhold_content(self, message: impl Into<String>) -> InputError {
         InputError {
             message: message.into(),
@@ -346,6 +372,11 @@ impl Error {
     }
 }
 
+/// `bytes` in MiB with one decimal.
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
+}
+
 /// Text from a pull request, made safe to print (see [`crate::emit::printable`]).
 fn printable(s: String) -> String {
     match crate::emit::printable(&s) {
@@ -362,8 +393,11 @@ pub fn printable_path(path: PathBuf) -> PathBuf {
     }
 }
 
+/// Whether a source line may show `c` as it is: the snippet keeps its
+/// newlines (each line is printed behind miette's gutter), nothing else
+/// [`crate::emit::printable`] would escape.
 fn printable_char(c: char) -> bool {
-    crate::emit::printable(c.encode_utf8(&mut [0; 4])).len() == c.len_utf8()
+    c == '\n' || !crate::emit::hidden(c)
 }
 
 /// The candidate closest to `wrong`, if it is close enough to be a likely typo.

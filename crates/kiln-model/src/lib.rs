@@ -14,6 +14,8 @@
 //! Nothing here knows about Kubernetes objects, checks or the pipeline:
 //! `kiln-k8s`, `kiln-check` and `kiln` build on it, in that order.
 
+pub mod backtracking;
+pub mod credential;
 pub mod emit;
 mod error;
 pub mod finding;

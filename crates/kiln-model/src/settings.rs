@@ -6,7 +6,7 @@
 use crate::error::{InputError, Result, closest};
 use crate::layout::{ARGOCD_DIR, FLUX_DIR, SETTINGS_FILE};
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Argo CD's in-cluster API server, the default destination.
 pub const IN_CLUSTER: &str = "https://kubernetes.default.svc";
@@ -268,6 +268,7 @@ impl GitOps {
 
     /// Each environment listed exists, depends on others that exist, without cycles.
     fn environments_problem(&self, environments: &[String]) -> Result<()> {
+        let known: BTreeSet<&str> = environments.iter().map(String::as_str).collect();
         let fail = |pointer: &str, message: String, help: Option<String>| -> Result<()> {
             Err(InputError::new(SETTINGS_FILE, message)
                 .at(format!("/gitops{pointer}"))
@@ -276,7 +277,7 @@ impl GitOps {
         };
         for (env, target) in &self.environments {
             let at = crate::pointer::join("/environments", env);
-            if !environments.contains(env) {
+            if !known.contains(env.as_str()) {
                 let help = closest(env, environments.iter().map(String::as_str))
                     .map(|c| format!("did you mean `{c}`?"));
                 return fail(
@@ -286,7 +287,7 @@ impl GitOps {
                 );
             }
             for (i, dep) in target.depends_on.iter().enumerate() {
-                if !environments.contains(dep) || dep == env {
+                if !known.contains(dep.as_str()) || dep == env {
                     let help = closest(dep, environments.iter().map(String::as_str))
                         .map(|c| format!("did you mean `{c}`?"));
                     return fail(
@@ -306,14 +307,15 @@ impl GitOps {
                 }
             }
         }
-        for env in self.environments.keys() {
-            if let Some(cycle) = self.cycle_from(env, &mut vec![env.clone()]) {
-                return fail(
-                    &format!("/environments/{env}/dependsOn"),
-                    format!("dependsOn makes a cycle: {}", cycle.join(" → ")),
-                    None,
-                );
-            }
+        if let Err(cycle) = self.waves() {
+            return fail(
+                &format!(
+                    "{}/dependsOn",
+                    crate::pointer::join("/environments", &cycle[0])
+                ),
+                format!("dependsOn makes a cycle: {}", cycle.join(" → ")),
+                None,
+            );
         }
         Ok(())
     }
@@ -325,32 +327,51 @@ impl GitOps {
             .map_or(&[], |t| t.depends_on.as_slice())
     }
 
-    fn cycle_from(&self, env: &str, path: &mut Vec<String>) -> Option<Vec<String>> {
-        for dep in self.depends_on(env) {
-            if path.first() == Some(dep) {
-                let mut cycle = path.clone();
-                cycle.push(dep.clone());
-                return Some(cycle);
-            }
-            if !path.contains(dep) {
-                path.push(dep.clone());
-                if let Some(c) = self.cycle_from(dep, path) {
-                    return Some(c);
-                }
-                path.pop();
-            }
-        }
-        None
+    /// The Argo CD sync wave of every environment with a target: 0 for one
+    /// that depends on nothing, else one more than its deepest dependency.
+    /// Call after [`GitOps::validate`], which refuses cycles.
+    pub fn sync_waves(&self) -> BTreeMap<&str, usize> {
+        self.waves().unwrap_or_default()
     }
 
-    /// 0 for an environment that depends on nothing, else one more than its deepest dependency.
-    /// The Argo CD sync wave of `env`: one more than its deepest dependency.
-    pub fn wave(&self, env: &str) -> usize {
-        self.depends_on(env)
-            .iter()
-            .map(|d| 1 + self.wave(d))
-            .max()
-            .unwrap_or(0)
+    /// One depth-first walk of `dependsOn` (linear in environments and
+    /// edges, without recursion, so neither a wide lattice nor a long chain
+    /// from a pull request costs more than its size): each environment's
+    /// wave, or the first cycle met, closed on its first environment.
+    fn waves(&self) -> std::result::Result<BTreeMap<&str, usize>, Vec<String>> {
+        let mut waves: BTreeMap<&str, usize> = BTreeMap::new();
+        for start in self.environments.keys() {
+            if waves.contains_key(start.as_str()) {
+                continue;
+            }
+            // The path being walked: an environment and its next dependency's index.
+            let mut path: Vec<(&str, usize)> = vec![(start, 0)];
+            let mut on_path: BTreeSet<&str> = BTreeSet::from([start.as_str()]);
+            while let Some((env, next)) = path.last_mut() {
+                let env: &str = env;
+                let deps = self.depends_on(env);
+                let Some(dep) = deps.get(*next) else {
+                    let wave = deps.iter().map(|d| waves[d.as_str()] + 1).max();
+                    waves.insert(env, wave.unwrap_or(0));
+                    on_path.remove(env);
+                    path.pop();
+                    continue;
+                };
+                *next += 1;
+                if on_path.contains(dep.as_str()) {
+                    let at = path.iter().position(|(e, _)| *e == dep).unwrap_or(0);
+                    let mut cycle: Vec<String> =
+                        path[at..].iter().map(|(e, _)| e.to_string()).collect();
+                    cycle.push(dep.clone());
+                    return Err(cycle);
+                }
+                if !waves.contains_key(dep.as_str()) {
+                    on_path.insert(dep);
+                    path.push((dep, 0));
+                }
+            }
+        }
+        Ok(waves)
     }
 }
 

@@ -66,6 +66,9 @@ pub fn revision(repo_root: &Path, rev: &str) -> Result<Revision> {
         &["ls-tree", "-r", "-l", "-z", "--full-tree", &commit],
     )?;
     let tree = Tree::new(entries(&listing), Box::new(CatFile::start(repo_root)?));
+    let inputs = [BASE_DIR, OVERLAYS_DIR, STRATEGIES_DIR];
+    let sizes = inputs.iter().flat_map(|dir| tree.file_sizes(dir)).collect();
+    crate::source::within_input_budget(sizes).map_err(|e| e.at_revision(rev))?;
     tree.prefetch(&[BASE_DIR, OVERLAYS_DIR, STRATEGIES_DIR, SETTINGS_FILE])?;
     let repo = Repo::from_revision(repo_root, rev, tree).map_err(|e| e.at_revision(rev))?;
     Ok(Revision {

@@ -20,7 +20,7 @@ use kiln_model::finding::{Finding, ObjectRef};
 use kiln_model::layout::{ARGOCD_DIR, FLUX_DIR, SETTINGS_FILE};
 use kiln_model::rules::ENVIRONMENT_COLLISION;
 use kiln_model::settings::{ArgoCd, Flux, GitOps, IN_CLUSTER, Settings};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 
 /// What one environment contributes to the wiring.
 struct Deployed {
@@ -86,6 +86,7 @@ fn application(
 }
 
 fn argocd(g: &GitOps, a: &ArgoCd, deployed: &[Deployed]) -> Vec<Resource> {
+    let waves = g.sync_waves();
     let mut resources: Vec<Resource> = deployed
         .iter()
         .map(|d| {
@@ -106,7 +107,7 @@ fn argocd(g: &GitOps, a: &ArgoCd, deployed: &[Deployed]) -> Vec<Resource> {
                 &d.name,
                 format!("{}/{}", g.path, d.env),
                 destination,
-                g.wave(&d.env),
+                waves.get(d.env.as_str()).copied().unwrap_or(0),
             ))
         })
         .collect();
@@ -247,60 +248,91 @@ fn destinations(g: &GitOps, env: &str) -> Vec<String> {
 /// Findings of rule `environment-collision`: environments (each with its
 /// resources) that the wiring would sync into the same cluster with an object
 /// of the same kind, namespace and name, where each engine's prune and
-/// self-heal would undo the other's. One finding per pair, on the later
-/// environment's overlay. None without `gitops`. Linear in the objects unless
-/// environments do collide: one map from (cluster, object) to its environments.
+/// self-heal would undo the other's. One finding per group of environments
+/// that collide in one cluster, on the last one's overlay, so a thousand
+/// overlays that collide make one finding, not half a million. None without
+/// `gitops`. Linear in the objects: one map from (cluster, object) to its
+/// environments, then one from (cluster, environments) to their objects.
 pub fn collisions(settings: &Settings, rendered: &[(&Environment, &[Resource])]) -> Vec<Finding> {
     let Some(g) = &settings.gitops else {
         return Vec::new();
     };
     type Object<'a> = (&'static str, Option<&'a str>, &'a str);
-    let mut synced: HashMap<(String, Object), Vec<usize>> = HashMap::new();
-    // (later, earlier) → the cluster they share and the later's colliding objects.
-    let mut pairs: BTreeMap<(usize, usize), (String, BTreeSet<usize>)> = BTreeMap::new();
+    let mut synced: BTreeMap<(String, Object), Vec<(usize, usize)>> = BTreeMap::new();
     for (i, (env, resources)) in rendered.iter().enumerate() {
         for cluster in destinations(g, &env.name) {
             for (r, resource) in resources.iter().enumerate() {
                 let object = (resource.kind(), resource.namespace(), resource.name());
-                let envs = synced.entry((cluster.clone(), object)).or_default();
-                for &earlier in envs.iter() {
-                    let pair = pairs
-                        .entry((i, earlier))
-                        .or_insert_with(|| (cluster.clone(), BTreeSet::new()));
-                    pair.1.insert(r);
-                }
-                envs.push(i);
+                synced
+                    .entry((cluster.clone(), object))
+                    .or_default()
+                    .push((i, r));
             }
         }
     }
-    pairs
+    // (cluster, environments) → the last environment's colliding resources.
+    let mut groups: BTreeMap<(String, Vec<usize>), Vec<usize>> = BTreeMap::new();
+    for ((cluster, _), placed) in synced.into_iter().filter(|(_, p)| p.len() > 1) {
+        let envs: Vec<usize> = placed.iter().map(|(i, _)| *i).collect();
+        let last = placed.last().map_or(0, |(_, r)| *r);
+        groups.entry((cluster, envs)).or_default().push(last);
+    }
+    groups
         .into_iter()
-        .map(|((later, earlier), (cluster, objects))| {
-            let (env, resources) = rendered[later];
-            let first = &resources[*objects.first().unwrap_or(&0)];
-            let file = env.layers.last().map_or_else(|| SETTINGS_FILE.into(), |l| l.file.clone());
-            Finding {
-                rule: &ENVIRONMENT_COLLISION,
-                file,
-                line: 1,
-                object: ObjectRef {
-                    kind: first.kind().to_string(),
-                    namespace: first.namespace().map(str::to_string),
-                    name: first.name().to_string(),
-                },
-                pointer: String::new(),
-                message: format!(
-                    "environments `{}` and `{}` both sync {} object{} ({} {}{} first) to the same cluster ({cluster})",
-                    rendered[earlier].0.name,
-                    env.name,
-                    objects.len(),
-                    if objects.len() == 1 { "" } else { "s" },
-                    first.kind(),
-                    first.namespace().map(|n| format!("{n}/")).unwrap_or_default(),
-                    first.name(),
-                ),
-                suppressed: None,
-            }
-        })
+        .map(|((cluster, envs), objects)| collision(rendered, &envs, &objects, &cluster))
         .collect()
+}
+
+/// The finding for environments `envs` (indexes into `rendered`, in order)
+/// that all sync `objects` (the last one's resources) into `cluster`.
+fn collision(
+    rendered: &[(&Environment, &[Resource])],
+    envs: &[usize],
+    objects: &[usize],
+    cluster: &str,
+) -> Finding {
+    /// Environments named in the message; the rest are counted.
+    const NAMED: usize = 5;
+    let (env, resources) = rendered[*envs.last().unwrap_or(&0)];
+    let first = &resources[*objects.iter().min().unwrap_or(&0)];
+    let file = env
+        .layers
+        .last()
+        .map_or_else(|| SETTINGS_FILE.into(), |l| l.file.clone());
+    let mut names: Vec<String> = envs
+        .iter()
+        .take(NAMED)
+        .map(|&i| format!("`{}`", rendered[i].0.name))
+        .collect();
+    if envs.len() > NAMED {
+        names.push(format!("{} more", envs.len() - NAMED));
+    }
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let who = match &names[..] {
+        [a, b] => format!("environments {a} and {b} both"),
+        _ => format!("{} environments ({}) all", envs.len(), names.join(", ")),
+    };
+    Finding {
+        rule: &ENVIRONMENT_COLLISION,
+        file,
+        line: 1,
+        object: ObjectRef {
+            kind: first.kind().to_string(),
+            namespace: first.namespace().map(str::to_string),
+            name: first.name().to_string(),
+        },
+        pointer: String::new(),
+        message: format!(
+            "{who} sync {} object{} ({} {}{} first) to the same cluster ({cluster})",
+            objects.len(),
+            plural(objects.len()),
+            first.kind(),
+            first
+                .namespace()
+                .map(|n| format!("{n}/"))
+                .unwrap_or_default(),
+            first.name(),
+        ),
+        suppressed: None,
+    }
 }

@@ -5,7 +5,6 @@
 //! (but `.git`) is refused, and nothing is overwritten.
 
 use kiln_model::{Error, Result};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use {kiln_model::layout::SETTINGS_FILE, kiln_model::settings::Settings};
 
@@ -128,18 +127,9 @@ pub(crate) fn create_files<R: AsRef<str>, C: AsRef<str>>(
 ) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for (rel, contents) in files {
-        let path = dir.join(rel.as_ref());
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        }
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
-        file.write_all(contents.as_ref().as_bytes())
-            .map_err(|e| Error::io(&path, e))?;
-        written.push(PathBuf::from(rel.as_ref()));
+        let rel = PathBuf::from(rel.as_ref());
+        crate::safe_fs::create_beneath(dir, &rel, contents.as_ref().as_bytes())?;
+        written.push(rel);
     }
     Ok(written)
 }

@@ -5,12 +5,28 @@ use kiln_check::Manifest;
 use kiln_model::{Error, InputError, Result};
 use std::path::{Path, PathBuf};
 
+/// What [`read`] found.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The documents, file by file.
+    pub manifests: Vec<Manifest>,
+    /// Symlinks inside the directories, skipped (never followed): a check
+    /// must say what it did not look at.
+    pub skipped: Vec<PathBuf>,
+}
+
+/// The Kubernetes documents of `paths` (see [`read`]).
+pub fn load(paths: &[PathBuf]) -> Result<Vec<Manifest>> {
+    Ok(read(paths)?.manifests)
+}
+
 /// Reads the Kubernetes documents of `paths`: YAML files (several documents
 /// each, separated by `---`) and directories, searched for `*.yaml` and
-/// `*.yml` in name order. Hidden entries, symlinks and kustomize's
-/// `kustomization.yaml` are skipped.
-pub fn load(paths: &[PathBuf]) -> Result<Vec<Manifest>> {
-    let mut manifests = Vec::new();
+/// `*.yml` in name order. Hidden entries and kustomize's
+/// `kustomization.yaml` are skipped; so are symlinks, which are listed.
+pub fn read(paths: &[PathBuf]) -> Result<Loaded> {
+    let mut loaded = Loaded::default();
+    let manifests = &mut loaded.manifests;
     for path in paths {
         let meta = std::fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
         if meta.is_dir() {
@@ -25,7 +41,9 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<Manifest>> {
                     let at = e.path().unwrap_or(path).to_path_buf();
                     Error::io(at, e.into())
                 })?;
-                if entry.file_type().is_file() && is_manifest_file(entry.path()) {
+                if entry.file_type().is_symlink() {
+                    loaded.skipped.push(entry.path().to_path_buf());
+                } else if entry.file_type().is_file() && is_manifest_file(entry.path()) {
                     manifests.extend(read_file(entry.path())?);
                 }
             }
@@ -33,7 +51,16 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<Manifest>> {
             manifests.extend(read_file(path)?);
         }
     }
-    Ok(manifests)
+    Ok(loaded)
+}
+
+/// Whether `text` may hold a Secret (`kind: Secret`, however spaced or quoted).
+fn holds_secret(text: &str) -> bool {
+    text.lines().any(|line| {
+        let line = line.trim().trim_start_matches("- ");
+        line.strip_prefix("kind:")
+            .is_some_and(|kind| kind.trim().trim_matches(['"', '\'']) == "Secret")
+    })
 }
 
 fn is_manifest_file(path: &Path) -> bool {
@@ -57,7 +84,15 @@ fn read_file(path: &Path) -> Result<Vec<Manifest>> {
     let text = dir
         .read_text(name)?
         .ok_or_else(|| Error::from(InputError::new(path, "does not exist")))?;
-    let values = kiln_model::parse::yaml_documents(path, &text)?;
+    // A file with a Secret never has a line of it shown: its values are not
+    // shaped like keys (base64, passphrases) and so would not be masked.
+    let values = kiln_model::parse::yaml_documents(path, &text).map_err(|e| match e {
+        Error::Input(e) if holds_secret(&text) => {
+            let message = e.message().to_string();
+            Error::from(e.withhold_content(message))
+        }
+        other => other,
+    })?;
     let parts = documents(&text);
     let located = parts.len() == values.len();
     Ok(values

@@ -67,6 +67,7 @@ impl Repo {
     }
 
     fn from_source(root: PathBuf, files: Source, revision: Option<String>) -> Result<Repo> {
+        input_sizes(&files).and_then(crate::source::within_input_budget)?;
         let environments = list_environments(&files)?;
         let strategies = load_strategies(&files)
             .map_err(|e| with_line(&files, e))?
@@ -185,6 +186,15 @@ impl Repo {
             None => InputError::new(rel, "file not found").into(),
         })
     }
+}
+
+/// The size of every file a render reads.
+pub(crate) fn input_sizes(files: &Source) -> Result<Vec<(String, u64)>> {
+    let mut sizes = Vec::new();
+    for dir in [BASE_DIR, OVERLAYS_DIR, STRATEGIES_DIR] {
+        sizes.extend(files.file_sizes(dir)?);
+    }
+    Ok(sizes)
 }
 
 /// A directory name usable as an environment (and as `out/<env>`).

@@ -123,6 +123,43 @@ impl HostileDir {
         self.listed(rel.as_ref(), sys::list_stats, |s| &s.name)
     }
 
+    /// Every regular file beneath directory `rel` with its size, its path
+    /// relative to the root; `rel` absent gives none. The walk goes through
+    /// directory handles, so a deep tree costs time linear in its entries,
+    /// and follows nothing; other kinds are skipped (reading them is refused
+    /// where they are read).
+    pub(crate) fn file_sizes(&self, rel: impl AsRef<Path>) -> Result<Vec<(PathBuf, u64)>> {
+        let rel = rel.as_ref();
+        let Some((dir, kind, _)) = self.open(rel)? else {
+            return Ok(Vec::new());
+        };
+        let Some(dir) = dir.filter(|_| kind == Kind::Dir) else {
+            return Err(self.refuse(rel, kind.refusal()));
+        };
+        let mut found = Vec::new();
+        // Directories still to list: an open handle of the parent, the name, the path.
+        let mut pending: Vec<(Option<String>, std::sync::Arc<std::fs::File>, PathBuf)> =
+            vec![(None, std::sync::Arc::new(dir), rel.to_path_buf())];
+        while let Some((name, parent, at)) = pending.pop() {
+            let io = |e| Error::io(self.shown(&at), e);
+            let dir = match name {
+                None => parent,
+                Some(name) => std::sync::Arc::new(sys::open_child_dir(&parent, &name).map_err(io)?),
+            };
+            for s in sys::list_stats(&dir).map_err(io)? {
+                match s.kind {
+                    Kind::File => found.push((at.join(&s.name), s.size)),
+                    Kind::Dir => {
+                        pending.push((Some(s.name.clone()), dir.clone(), at.join(&s.name)))
+                    }
+                    Kind::Symlink | Kind::Special => {}
+                }
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+
     /// Directory `rel` listed by `list`, without `.` and `..`, sorted by
     /// `name`; a name that is not UTF-8 is refused.
     fn listed<T>(
@@ -179,6 +216,39 @@ pub(crate) struct Stat {
     pub(crate) size: u64,
     /// Modification time: seconds and nanoseconds since the epoch.
     pub(crate) modified: (i64, u32),
+}
+
+/// Creates the new file `rel` beneath `root` with `contents`, making the
+/// directories it needs; no component is followed through a symlink and an
+/// existing file is never replaced.
+pub(crate) fn create_beneath(root: &Path, rel: &Path, contents: &[u8]) -> Result<()> {
+    let parts: Vec<&std::ffi::OsStr> = rel
+        .components()
+        .map(|c| match c {
+            Component::Normal(part) => Ok(part),
+            _ => Err(Error::unsafe_path(rel, "is not a plain relative path")),
+        })
+        .collect::<Result<_>>()?;
+    sys::create_beneath(root, &parts, contents).map_err(|e| match e {
+        sys::OpenError::Refused(depth, kind) => {
+            let at: PathBuf = parts.iter().take(depth.map_or(0, |d| d + 1)).collect();
+            Error::unsafe_path(root.join(at), kind.refusal())
+        }
+        sys::OpenError::Missing => Error::io(root.join(rel), std::io::ErrorKind::NotFound.into()),
+        sys::OpenError::Io(e) => Error::io(root.join(rel), e),
+    })
+}
+
+/// Writes `contents` to `path` (created or truncated) the way a report is
+/// written into a directory a pull request may control: a symlink, FIFO or
+/// device at `path` is refused, never followed or opened for writing.
+pub(crate) fn write_report(path: &Path, contents: &[u8]) -> Result<()> {
+    match sys::write_regular(path, contents) {
+        Ok(()) => Ok(()),
+        Err(sys::OpenError::Refused(_, kind)) => Err(Error::unsafe_path(path, kind.refusal())),
+        Err(sys::OpenError::Missing) => Err(Error::io(path, std::io::ErrorKind::NotFound.into())),
+        Err(sys::OpenError::Io(e)) => Err(Error::io(path, e)),
+    }
 }
 
 /// Sets the modification (and access) time of each of `files` to `time`.
@@ -330,6 +400,83 @@ mod sys {
         Ok(stats)
     }
 
+    /// See [`super::create_beneath`]: each directory is made (or opened)
+    /// relative to its parent's handle, the file with `O_EXCL`.
+    pub(super) fn create_beneath(
+        root: &Path,
+        parts: &[&OsStr],
+        contents: &[u8],
+    ) -> Result<(), OpenError> {
+        let io = |e: Errno| OpenError::Io(e.into());
+        let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let refused = |fd: &OwnedFd, part: &OsStr, depth: Option<usize>| match rfs::statat(
+            fd,
+            part,
+            rfs::AtFlags::SYMLINK_NOFOLLOW,
+        ) {
+            Ok(found) => OpenError::Refused(depth, kind_of(found.st_mode)),
+            Err(e) => io(e),
+        };
+        let mut fd: OwnedFd = match rfs::open(root, dir_flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) => {
+                std::fs::create_dir_all(root).map_err(OpenError::Io)?;
+                rfs::open(root, dir_flags, Mode::empty()).map_err(io)?
+            }
+            Err(Errno::LOOP | Errno::NOTDIR) => {
+                let found = rfs::lstat(root).map_err(io)?;
+                return Err(OpenError::Refused(None, kind_of(found.st_mode)));
+            }
+            Err(e) => return Err(io(e)),
+        };
+        let Some((last, dirs)) = parts.split_last() else {
+            return Err(OpenError::Refused(None, Kind::Dir));
+        };
+        for (depth, part) in dirs.iter().enumerate() {
+            match rfs::mkdirat(&fd, *part, Mode::from_raw_mode(0o777)) {
+                Ok(()) | Err(Errno::EXIST) => {}
+                Err(e) => return Err(io(e)),
+            }
+            fd = match rfs::openat(&fd, *part, dir_flags, Mode::empty()) {
+                Ok(next) => next,
+                Err(Errno::LOOP | Errno::NOTDIR) => return Err(refused(&fd, part, Some(depth))),
+                Err(e) => return Err(io(e)),
+            };
+        }
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let file = rfs::openat(&fd, *last, flags, Mode::from_raw_mode(0o666)).map_err(io)?;
+        std::io::Write::write_all(&mut std::fs::File::from(file), contents).map_err(OpenError::Io)
+    }
+
+    /// See [`super::write_report`].
+    pub(super) fn write_regular(path: &Path, contents: &[u8]) -> Result<(), OpenError> {
+        let io = |e: Errno| OpenError::Io(e.into());
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let file = match rfs::open(path, flags, Mode::from_raw_mode(0o666)) {
+            Ok(file) => file,
+            Err(Errno::LOOP) => return Err(OpenError::Refused(None, Kind::Symlink)),
+            Err(Errno::NOENT) => return Err(OpenError::Missing),
+            Err(e) => return Err(io(e)),
+        };
+        let kind = kind_of(rfs::fstat(&file).map_err(io)?.st_mode);
+        if kind != Kind::File {
+            return Err(OpenError::Refused(None, kind));
+        }
+        rfs::ftruncate(&file, 0).map_err(io)?;
+        std::io::Write::write_all(&mut std::fs::File::from(file), contents).map_err(OpenError::Io)
+    }
+
+    /// The directory `name` inside `dir`, never through a symlink.
+    pub(super) fn open_child_dir(
+        dir: &std::fs::File,
+        name: &str,
+    ) -> std::io::Result<std::fs::File> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        Ok(rfs::openat(dir, name, flags, Mode::empty())?.into())
+    }
+
     pub(super) fn set_times(file: &Path, (secs, nanos): (i64, u32)) -> std::io::Result<()> {
         let time = rfs::Timespec {
             tv_sec: secs,
@@ -456,6 +603,41 @@ mod sys {
     }
 
     pub(super) fn list_stats(_: &std::fs::File) -> std::io::Result<Vec<super::Stat>> {
+        Err(std::io::Error::other(
+            "listing directories needs a Unix system",
+        ))
+    }
+
+    pub(super) fn create_beneath(
+        root: &Path,
+        parts: &[&OsStr],
+        contents: &[u8],
+    ) -> Result<(), OpenError> {
+        let path: PathBuf = std::iter::once(root.as_os_str())
+            .chain(parts.iter().copied())
+            .collect();
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(OpenError::Io)?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(OpenError::Io)?;
+        std::io::Write::write_all(&mut file, contents).map_err(OpenError::Io)
+    }
+
+    pub(super) fn write_regular(path: &Path, contents: &[u8]) -> Result<(), OpenError> {
+        match look(path) {
+            Ok(Kind::File) | Err(OpenError::Missing) => {
+                std::fs::write(path, contents).map_err(OpenError::Io)
+            }
+            Ok(kind) => Err(OpenError::Refused(None, kind)),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(super) fn open_child_dir(_: &std::fs::File, _: &str) -> std::io::Result<std::fs::File> {
         Err(std::io::Error::other(
             "listing directories needs a Unix system",
         ))

@@ -7,7 +7,7 @@
 
 use crate::safe_fs::{HostileDir, Kind, MAX_FILE_BYTES};
 use kiln_model::{Error, Result};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path};
 use std::sync::{Arc, Mutex};
 
@@ -41,6 +41,15 @@ impl Source {
         }
     }
 
+    /// Every regular file beneath directory `rel` with its size, sorted by path.
+    pub(crate) fn file_sizes(&self, rel: &str) -> Result<Vec<(String, u64)>> {
+        match self {
+            Source::Disk(files) => disk_sizes(files, rel),
+            Source::Revision(tree) => Ok(tree.file_sizes(rel)),
+            Source::Staged(staged) => staged.file_sizes(rel),
+        }
+    }
+
     /// The entries of directory `rel` (`""` for the root), sorted by name.
     pub(crate) fn entries(&self, rel: impl AsRef<Path>) -> Result<Option<Vec<(String, Kind)>>> {
         match self {
@@ -49,6 +58,36 @@ impl Source {
             Source::Staged(staged) => staged.entries(rel.as_ref()),
         }
     }
+}
+
+fn disk_sizes(files: &HostileDir, rel: &str) -> Result<Vec<(String, u64)>> {
+    Ok(files
+        .file_sizes(rel)?
+        .into_iter()
+        .map(|(path, size)| (path.to_string_lossy().into_owned(), size))
+        .collect())
+}
+
+/// What a render reads (`base/`, `overlays/` and `strategies/`) is refused
+/// above this in total, before anything is parsed: with the 4 MiB limit of
+/// one file, it bounds a render's time and memory by a size a pull request
+/// cannot raise. A large repository's inputs are a few hundred KiB.
+pub(crate) const MAX_INPUT_BYTES: u64 = 16 << 20;
+
+/// Refuses inputs (`path`, size) larger than [`MAX_INPUT_BYTES`] together,
+/// naming the largest.
+pub(crate) fn within_input_budget(mut sizes: Vec<(String, u64)>) -> Result<()> {
+    let total: u64 = sizes.iter().map(|(_, size)| size).sum();
+    if total <= MAX_INPUT_BYTES {
+        return Ok(());
+    }
+    sizes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Err(Error::InputTooLarge {
+        total,
+        limit: MAX_INPUT_BYTES,
+        files: sizes.len(),
+        largest: sizes.into_iter().take(5).collect(),
+    })
 }
 
 /// The working tree (possibly not there yet) with files added in memory, so
@@ -100,6 +139,18 @@ impl Staged {
         Ok(Some(found.into_iter().collect()))
     }
 
+    fn file_sizes(&self, rel: &str) -> Result<Vec<(String, u64)>> {
+        let mut sizes = disk_sizes(&self.disk, rel)?;
+        sizes.extend(self.added_beneath(rel).map(|rest| {
+            (
+                format!("{rel}/{rest}"),
+                self.added[&format!("{rel}/{rest}")].len() as u64,
+            )
+        }));
+        sizes.sort();
+        Ok(sizes)
+    }
+
     /// The added paths under directory `key`, relative to it.
     fn added_beneath<'a>(&'a self, key: &str) -> impl Iterator<Item = &'a str> + 'a {
         let prefix = if key.is_empty() {
@@ -131,7 +182,8 @@ pub(crate) trait Blobs: Send + std::fmt::Debug {
 }
 
 /// The files of a git revision: every path of its tree with what it is, and
-/// the contents of those read so far (fetched on first read, or in advance).
+/// the contents of the blobs read so far by object id (fetched on first read,
+/// or in advance), so a blob under many paths is fetched and held once.
 #[derive(Debug)]
 pub(crate) struct Tree {
     entries: BTreeMap<String, Entry>,
@@ -162,13 +214,25 @@ impl Tree {
                         .any(|p| path == p || path.starts_with(&format!("{p}/")))
             })
             .collect();
-        let objects: Vec<&str> = wanted.iter().map(|(_, e)| e.object.as_str()).collect();
+        let objects: BTreeSet<&str> = wanted.iter().map(|(_, e)| e.object.as_str()).collect();
+        let objects: Vec<&str> = objects.into_iter().collect();
         let fetched = self.lock_blobs()?.fetch(&objects)?;
         let mut contents = self.lock_contents()?;
-        for ((path, _), bytes) in wanted.into_iter().zip(fetched) {
-            contents.insert(path.clone(), Arc::new(bytes));
+        for (object, bytes) in objects.into_iter().zip(fetched) {
+            contents.insert(object.to_string(), Arc::new(bytes));
         }
         Ok(())
+    }
+
+    /// Every file beneath directory `rel` with its size, sorted by path.
+    pub(crate) fn file_sizes(&self, rel: &str) -> Vec<(String, u64)> {
+        let prefix = format!("{rel}/");
+        self.entries
+            .range(prefix.clone()..)
+            .take_while(|(path, _)| path.starts_with(&prefix))
+            .filter(|(_, e)| e.kind == Kind::File)
+            .map(|(path, e)| (path.clone(), e.size))
+            .collect()
     }
 
     fn lock_blobs(&self) -> Result<std::sync::MutexGuard<'_, Box<dyn Blobs>>> {
@@ -201,13 +265,14 @@ impl Tree {
                 ),
             ));
         }
-        let cached = self.lock_contents()?.get(&key).cloned();
+        let cached = self.lock_contents()?.get(&entry.object).cloned();
         let bytes = match cached {
             Some(bytes) => bytes,
             None => {
                 let fetched = self.lock_blobs()?.fetch(&[entry.object.as_str()])?;
                 let bytes = Arc::new(fetched.into_iter().next().unwrap_or_default());
-                self.lock_contents()?.insert(key, bytes.clone());
+                self.lock_contents()?
+                    .insert(entry.object.clone(), bytes.clone());
                 bytes
             }
         };

@@ -261,6 +261,7 @@ impl Scan {
 /// given twice in a mapping (both lines), a mapping key that is not a plain
 /// string, and the control characters YAML writers refuse.
 pub(crate) fn scan_yaml(file: &Path, text: &str) -> Result<(), Error> {
+    hidden_line_break(file, text)?;
     let mut scan = Scan::default();
     let result = walk(text, |step, pointer, at| scan.step(step, pointer, at));
     let (at, pointer, message) = match result {
@@ -280,6 +281,52 @@ pub(crate) fn scan_yaml(file: &Path, text: &str) -> Result<(), Error> {
         .at(pointer)
         .with_location(text, at.line, at.col + 1)
         .into())
+}
+
+/// Refuses the line breaks that YAML 1.1 readers (libyaml, PyYAML, and so
+/// serde_yaml and kubectl) honour but git, GitHub and editors do not show as
+/// one: NEL (U+0085), the line and paragraph separators (U+2028, U+2029) and
+/// a carriage return without a newline. Behind a `#` they turn what a
+/// reviewer reads as a comment into a key that is applied.
+fn hidden_line_break(file: &Path, text: &str) -> Result<(), Error> {
+    let bytes = text.as_bytes();
+    let found = text.char_indices().find(|&(i, c)| {
+        matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}')
+            || (c == '\r' && bytes.get(i + 1) != Some(&b'\n'))
+    });
+    let Some((offset, c)) = found else {
+        return Ok(());
+    };
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .count()
+        + 1;
+    // The last node that starts before it, for the pointer.
+    let mut pointer = String::new();
+    let _ = walk(before, |step, at: &str, _| {
+        if matches!(
+            step,
+            Step::Key { .. } | Step::Scalar { .. } | Step::Open { .. }
+        ) {
+            pointer = at.to_string();
+        }
+        Ok::<(), ()>(())
+    });
+    Err(InputError::new(
+        file,
+        format!(
+            "contains U+{:04X}, a line break for YAML readers that git and GitHub do not show as one (text after a `#` would be read as a key); use a plain newline",
+            c as u32
+        ),
+    )
+    .at(pointer)
+    .with_location(text, line, column)
+    .into())
 }
 
 /// The 1-based line where the node at `pointer` starts in the YAML document

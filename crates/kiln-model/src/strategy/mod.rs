@@ -9,7 +9,8 @@
 
 mod validate;
 
-pub use validate::{OPERATORS, looks_like_key, validate};
+pub use crate::credential::looks_like_key;
+pub use validate::{OPERATORS, validate};
 
 use crate::error::{InputError, Result};
 use crate::parse;
@@ -170,7 +171,7 @@ impl Config {
         if self.strategy.is_some() {
             parts.push(format!("({})", self.mode().as_str()));
         }
-        parts.join(" ")
+        crate::emit::printable(&parts.join(" ")).into_owned()
     }
 }
 

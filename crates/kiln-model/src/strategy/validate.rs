@@ -243,7 +243,7 @@ fn provider(c: &Config, at: &str, out: &mut Vec<Problem>) {
 fn credentials(c: &Config, at: &str, out: &mut Vec<Problem>) {
     if let Some(key) = &c.api_key {
         // A literal that looks like a key is reported by literal_secrets with more detail.
-        if reference(key).is_none() && !looks_like_key(key) {
+        if reference(key).is_none() && !crate::credential::looks_like_key(key) {
             push(
                 out,
                 Error,
@@ -640,6 +640,21 @@ fn operators(ops: &Map<String, Value>, at: &str, out: &mut Vec<Problem>) {
                     ),
                 );
             }
+            // kiln: a pattern that backtracks catastrophically would let a client stall
+            // the gateway (and `kiln route`) with one short metadata value.
+            "$regex" => {
+                if let Some(why) = crate::backtracking::catastrophic(&js::to_string(Some(operand)))
+                {
+                    push(
+                        out,
+                        Error,
+                        here,
+                        format!(
+                            "this pattern can take exponential time on a short value: {why}; write it without the nesting or with alternatives that cannot match the same text"
+                        ),
+                    );
+                }
+            }
             o if OPERATORS.contains(&o) => {}
             o => {
                 let hint = crate::error::closest(o, OPERATORS)
@@ -730,23 +745,9 @@ fn nulls(node: &Value, at: &str, out: &mut Vec<Problem>) {
     }
 }
 
-/// Strings shaped like real provider credentials.
-pub fn looks_like_key(s: &str) -> bool {
-    let s = s.trim();
-    let prefixed = ["sk-", "sk_", "pk-", "AIza", "xai-", "gsk_", "csk-", "hf_"]
-        .iter()
-        .any(|p| s.starts_with(p) && s.len() >= p.len() + 16);
-    let tokenish = s.len() >= 32
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        && s.chars().any(|c| c.is_ascii_digit())
-        && s.chars().any(|c| c.is_ascii_alphabetic());
-    prefixed || tokenish
-}
-
 fn literal_secrets(value: &Value, at: String, out: &mut Vec<Problem>) {
     match value {
-        Value::String(s) if looks_like_key(s) => push(
+        Value::String(s) if crate::credential::contains(s) => push(
             out,
             Error,
             at,

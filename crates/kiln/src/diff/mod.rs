@@ -329,16 +329,21 @@ fn texts(old: Option<&Item>, new: Option<&Item>) -> (String, String) {
     (yaml(old_doc), yaml(new_doc))
 }
 
-/// A unified diff of two texts, with `context` lines around each change.
-/// imara-diff's histogram algorithm stays near-linear on huge changes (it
-/// falls back to a bounded Myers search) and is deterministic.
+/// The most lines of context around a change: more than any rendered file
+/// has, and small enough that imara-diff's arithmetic cannot overflow.
+pub const MAX_CONTEXT: usize = 100_000;
+
+/// A unified diff of two texts, with `context` lines (at most
+/// [`MAX_CONTEXT`]) around each change. imara-diff's histogram algorithm
+/// stays near-linear on huge changes (it falls back to a bounded Myers
+/// search) and is deterministic.
 fn unified_diff(a: &str, b: &str, context: usize, from: &str, to: &str) -> String {
     use imara_diff::{Algorithm, BasicLineDiffPrinter, Diff, InternedInput, UnifiedDiffConfig};
     let input = InternedInput::new(a, b);
     let mut diff = Diff::compute(Algorithm::Histogram, &input);
     diff.postprocess_lines(&input);
     let mut config = UnifiedDiffConfig::default();
-    config.context_len(u32::try_from(context).unwrap_or(u32::MAX));
+    config.context_len(u32::try_from(context.min(MAX_CONTEXT)).unwrap_or(0));
     let body = diff
         .unified_diff(&BasicLineDiffPrinter(&input.interner), config, &input)
         .to_string();

@@ -24,7 +24,7 @@ use kiln_model::layout::{BASE_DIR, DEFAULT_BASE, OVERLAY_FILE, OVERLAYS_DIR, STR
 use kiln_model::{Error, Result};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What `kiln import` asks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +84,13 @@ impl Import {
     /// relative to the repository.
     pub fn write(&self) -> Result<Vec<PathBuf>> {
         crate::init::create_files(&self.root, &self.files)
+    }
+
+    /// Writes the report as markdown to `file`, created or replaced; a
+    /// symlink, FIFO or device there (a pull request can plant one) is
+    /// refused, never followed.
+    pub fn write_report(&self, file: &Path) -> Result<()> {
+        crate::safe_fs::write_report(file, markdown(self).as_bytes())
     }
 }
 
