@@ -42,6 +42,7 @@ pub mod aca;
 mod apply;
 mod build;
 pub mod diff;
+mod dir_handle;
 pub mod git;
 pub mod gitops;
 pub mod import;

@@ -251,14 +251,6 @@ pub(crate) fn write_report(path: &Path, contents: &[u8]) -> Result<()> {
     }
 }
 
-/// Sets the modification (and access) time of each of `files` to `time`.
-pub(crate) fn stamp(files: &[PathBuf], time: (i64, u32)) -> Result<()> {
-    for file in files {
-        sys::set_times(file, time).map_err(|e| Error::io(file, e))?;
-    }
-    Ok(())
-}
-
 /// An advisory lock on a directory (`out/`): exclusive for writers, shared
 /// for readers, released when dropped. Concurrent renders serialise on it.
 #[derive(Debug)]
@@ -278,13 +270,6 @@ impl DirLock {
     pub(crate) fn is_held(dir: &Path, exclusive: bool) -> bool {
         sys::lock_is_held(dir, exclusive)
     }
-}
-
-/// Swaps two directories' names in one step where the system can (Linux
-/// `renameat2(RENAME_EXCHANGE)`), so each is always present under its name.
-/// Returns `false`, changing nothing, where the system cannot.
-pub(crate) fn exchange(a: &Path, b: &Path) -> std::io::Result<bool> {
-    sys::exchange(a, b)
 }
 
 #[cfg(unix)]
@@ -477,23 +462,6 @@ mod sys {
         Ok(rfs::openat(dir, name, flags, Mode::empty())?.into())
     }
 
-    pub(super) fn set_times(file: &Path, (secs, nanos): (i64, u32)) -> std::io::Result<()> {
-        let time = rfs::Timespec {
-            tv_sec: secs,
-            tv_nsec: nanos.into(),
-        };
-        let times = rfs::Timestamps {
-            last_access: time,
-            last_modification: time,
-        };
-        Ok(rfs::utimensat(
-            rfs::CWD,
-            file,
-            &times,
-            rfs::AtFlags::SYMLINK_NOFOLLOW,
-        )?)
-    }
-
     fn open_dir(dir: &Path) -> std::io::Result<std::fs::File> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         Ok(rfs::open(dir, flags, Mode::empty())?.into())
@@ -520,20 +488,6 @@ mod sys {
             FlockOperation::NonBlockingLockShared
         };
         rfs::flock(&file, op) == Err(Errno::WOULDBLOCK)
-    }
-
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    pub(super) fn exchange(a: &Path, b: &Path) -> std::io::Result<bool> {
-        match rfs::renameat_with(rfs::CWD, a, rfs::CWD, b, rfs::RenameFlags::EXCHANGE) {
-            Ok(()) => Ok(true),
-            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    pub(super) fn exchange(_: &Path, _: &Path) -> std::io::Result<bool> {
-        Ok(false)
     }
 }
 
@@ -643,19 +597,11 @@ mod sys {
         ))
     }
 
-    pub(super) fn set_times(_: &Path, _: (i64, u32)) -> std::io::Result<()> {
-        Ok(())
-    }
-
     pub(super) fn lock_dir(dir: &Path, _exclusive: bool) -> std::io::Result<std::fs::File> {
         std::fs::File::open(dir)
     }
 
     pub(super) fn lock_is_held(_: &Path, _: bool) -> bool {
         false
-    }
-
-    pub(super) fn exchange(_: &Path, _: &Path) -> std::io::Result<bool> {
-        Ok(false)
     }
 }

@@ -18,6 +18,7 @@
 //! a symlink or read unless it is a regular file of bounded size, and errors
 //! never quote what is in it.
 
+use crate::dir_handle::DirHandle;
 use crate::output::{OutputFile, Rendered, Rendering};
 use crate::safe_fs::{DirLock, HostileDir, Kind, Stat};
 use kiln_model::{Error, InputError, Result};
@@ -104,8 +105,10 @@ pub fn write(out: &Path, rendering: &Rendering) -> Result<WriteReport> {
     ensure_real_dir(out)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let _lock = DirLock::acquire(out, true)?;
+    // Every change goes through this handle: a name swapped for a symlink meanwhile is refused.
+    let root = DirHandle::open(out, "out")?;
     let files = HostileDir::new(out, "out");
-    recover(out, &files)?;
+    recover(&root)?;
     let plans = crate::parallel::in_parallel(rendered, |r| plan(&files, r))
         .into_iter()
         .collect::<Result<Vec<_>>>()?;
@@ -125,50 +128,52 @@ pub fn write(out: &Path, rendering: &Rendering) -> Result<WriteReport> {
     }
     // 1. Stage every environment that changed; a failure leaves out/ as it was.
     let staged: Vec<Result<()>> =
-        crate::parallel::in_parallel(&changed, |(r, plan)| stage(out, &files, r, plan));
+        crate::parallel::in_parallel(&changed, |(r, plan)| stage(&root, r, plan));
     if let Some(e) = staged.into_iter().find_map(Result::err) {
         for (r, _) in &changed {
-            let _ = remove_dir_all_if_present(&staging_dir(out, &r.env));
+            let _ = root.remove_tree(&staging_name(&r.env));
         }
         return Err(e);
     }
     // 2. Swap them all in; if one cannot be, swap back those that were.
     let mut swaps: Vec<(&str, Swap)> = Vec::new();
     for (r, _) in &changed {
-        match swap_in(out, &r.env) {
+        match swap_in(&root, &r.env) {
             Ok(how) => swaps.push((&r.env, how)),
             Err(e) => {
                 for (env, how) in swaps.iter().rev() {
-                    let _ = swap_back(out, env, *how);
+                    let _ = swap_back(&root, env, *how);
                 }
                 for (r, _) in &changed {
-                    let _ = remove_dir_all_if_present(&staging_dir(out, &r.env));
+                    let _ = root.remove_tree(&staging_name(&r.env));
                 }
                 return Err(e);
             }
         }
     }
     // 3. The previous generations go.
-    let leftovers: Vec<PathBuf> = swaps
+    let leftovers: Vec<String> = swaps
         .iter()
         .filter_map(|(env, how)| match how {
             Swap::Created => None,
-            Swap::Exchanged => Some(staging_dir(out, env)),
-            Swap::Renamed => Some(out.join(format!("{OLD_PREFIX}{env}"))),
+            Swap::Exchanged => Some(staging_name(env)),
+            Swap::Renamed => Some(format!("{OLD_PREFIX}{env}")),
         })
         .collect();
-    for result in crate::parallel::in_parallel(&leftovers, |dir| remove_dir_all_if_present(dir)) {
+    for result in crate::parallel::in_parallel(&leftovers, |name| root.remove_tree(name)) {
         result?;
     }
     report.written = swaps.iter().map(|(env, _)| env.to_string()).collect();
     // 4. Environments that no longer exist lose kiln's files.
     for (env, owned) in stale {
-        let dir = out.join(&env);
-        for name in owned.iter().chain(std::iter::once(&INDEX_FILE.to_string())) {
-            remove_file_if_present(&dir.join(name))?;
+        // Opened without following: a directory swapped for a symlink is refused.
+        if let Some(dir) = root.dir(&env)? {
+            for name in owned.iter().chain(std::iter::once(&INDEX_FILE.to_string())) {
+                dir.remove_file(name)?;
+            }
         }
         // Only an empty directory goes: other people's files stay.
-        let _ = std::fs::remove_dir(&dir);
+        root.remove_empty_dir(&env);
         report.pruned.push(env);
     }
     Ok(report)
@@ -328,33 +333,27 @@ fn as_written(files: &HostileDir, r: &Rendered, f: &OutputFile, stats: &[Stat]) 
     Ok(files.read(Path::new(&r.env).join(&f.name))?.as_deref() == Some(f.contents.as_bytes()))
 }
 
-fn staging_dir(out: &Path, env: &str) -> PathBuf {
-    out.join(format!("{STAGING_PREFIX}{env}"))
+fn staging_name(env: &str) -> String {
+    format!("{STAGING_PREFIX}{env}")
 }
 
 /// Writes the new generation of `r` into its staging directory, with the
 /// files kiln does not own carried over from the current one.
-fn stage(out: &Path, files: &HostileDir, r: &Rendered, plan: &Plan) -> Result<()> {
-    let staging = staging_dir(out, &r.env);
-    std::fs::create_dir(&staging).map_err(|e| Error::io(&staging, e))?;
-    let mut written = Vec::new();
-    for file in r.files.iter().chain(std::iter::once(&plan.index_file)) {
-        let path = staging.join(&file.name);
-        std::fs::write(&path, &file.contents).map_err(|e| Error::io(&path, e))?;
-        written.push(path);
-    }
+fn stage(root: &DirHandle, r: &Rendered, plan: &Plan) -> Result<()> {
+    let staging = root.create_dir(&staging_name(&r.env))?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
-    crate::safe_fs::stamp(&written, (now, STAMP_NANOS))?;
-    let dir = out.join(&r.env);
-    for name in &plan.foreign {
-        carry_over(
-            files,
-            &Path::new(&r.env).join(name),
-            &dir.join(name),
-            &staging.join(name),
-        )?;
+    for file in r.files.iter().chain(std::iter::once(&plan.index_file)) {
+        staging.create_file(&file.name, file.contents.as_bytes(), (now, STAMP_NANOS))?;
+    }
+    if plan.foreign.is_empty() {
+        return Ok(());
+    }
+    if let Some(current) = root.dir(&r.env)? {
+        for name in &plan.foreign {
+            current.carry(name, &staging)?;
+        }
     }
     Ok(())
 }
@@ -370,36 +369,33 @@ enum Swap {
     Renamed,
 }
 
-fn swap_in(out: &Path, env: &str) -> Result<Swap> {
-    let dir = out.join(env);
-    let staging = staging_dir(out, env);
-    let io = |e| Error::io(&dir, e);
-    if dir.symlink_metadata().is_err() {
-        std::fs::rename(&staging, &dir).map_err(io)?;
+fn swap_in(root: &DirHandle, env: &str) -> Result<Swap> {
+    let staging = staging_name(env);
+    if root.kind(env)?.is_none() {
+        root.rename(&staging, env)?;
         return Ok(Swap::Created);
     }
-    if crate::safe_fs::exchange(&staging, &dir).map_err(io)? {
+    if root.exchange(&staging, env)? {
         return Ok(Swap::Exchanged);
     }
-    let old = out.join(format!("{OLD_PREFIX}{env}"));
-    std::fs::rename(&dir, &old).map_err(io)?;
-    if let Err(e) = std::fs::rename(&staging, &dir) {
-        let _ = std::fs::rename(&old, &dir);
-        return Err(io(e));
+    let old = format!("{OLD_PREFIX}{env}");
+    root.rename(env, &old)?;
+    if let Err(e) = root.rename(&staging, env) {
+        let _ = root.rename(&old, env);
+        return Err(e);
     }
     Ok(Swap::Renamed)
 }
 
 /// Undoes [`swap_in`]: the previous generation is back under its name.
-fn swap_back(out: &Path, env: &str, how: Swap) -> std::io::Result<()> {
-    let dir = out.join(env);
-    let staging = staging_dir(out, env);
+fn swap_back(root: &DirHandle, env: &str, how: Swap) -> Result<()> {
+    let staging = staging_name(env);
     match how {
-        Swap::Created => std::fs::rename(&dir, &staging),
-        Swap::Exchanged => crate::safe_fs::exchange(&staging, &dir).map(|_| ()),
+        Swap::Created => root.rename(env, &staging),
+        Swap::Exchanged => root.exchange(&staging, env).map(|_| ()),
         Swap::Renamed => {
-            std::fs::rename(&dir, &staging)?;
-            std::fs::rename(out.join(format!("{OLD_PREFIX}{env}")), &dir)
+            root.rename(env, &staging)?;
+            root.rename(&format!("{OLD_PREFIX}{env}"), env)
         }
     }
 }
@@ -408,60 +404,19 @@ fn swap_back(out: &Path, env: &str, how: Swap) -> std::io::Result<()> {
 /// whole (old or new) whatever the moment of the interruption, so staging
 /// directories simply go; only a two-rename swap cut between its renames
 /// needs its old generation put back.
-fn recover(out: &Path, files: &HostileDir) -> Result<()> {
-    for (name, kind) in files.entries("")?.unwrap_or_default() {
-        let path = out.join(&name);
+fn recover(root: &DirHandle) -> Result<()> {
+    for (name, kind) in root.entries()? {
         if let Some(env) = name.strip_prefix(OLD_PREFIX) {
-            let dir = out.join(env);
-            if kind == Kind::Dir && dir.symlink_metadata().is_err() {
-                std::fs::rename(&path, &dir).map_err(|e| Error::io(&path, e))?;
+            if kind == Kind::Dir && root.kind(env)?.is_none() {
+                root.rename(&name, env)?;
             } else {
-                remove_dir_all_if_present(&path)?;
+                root.remove_tree(&name)?;
             }
         } else if name.starts_with(STAGING_PREFIX) {
-            remove_dir_all_if_present(&path)?;
+            root.remove_tree(&name)?;
         }
     }
     Ok(())
-}
-
-/// Gives a file kiln does not own its place in the new directory without
-/// touching its contents: a hard link (a copy where links are impossible,
-/// for regular files only); directories recursively; symlinks as symlinks,
-/// never followed.
-fn carry_over(files: &HostileDir, rel: &Path, from: &Path, to: &Path) -> Result<()> {
-    match files.kind(rel)? {
-        None => Ok(()),
-        Some(Kind::Symlink) => {
-            let target = std::fs::read_link(from).map_err(|e| Error::io(from, e))?;
-            symlink(&target, to).map_err(|e| Error::io(to, e))
-        }
-        Some(Kind::Dir) => {
-            std::fs::create_dir(to).map_err(|e| Error::io(to, e))?;
-            for (name, _) in files.entries(rel)?.unwrap_or_default() {
-                carry_over(files, &rel.join(&name), &from.join(&name), &to.join(&name))?;
-            }
-            Ok(())
-        }
-        Some(kind) => match std::fs::hard_link(from, to) {
-            Ok(()) => Ok(()),
-            Err(_) if kind == Kind::File => {
-                let bytes = files.read(rel)?.unwrap_or_default();
-                std::fs::write(to, bytes).map_err(|e| Error::io(to, e))
-            }
-            Err(e) => Err(Error::io(from, e)),
-        },
-    }
-}
-
-#[cfg(unix)]
-fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
-    std::os::unix::fs::symlink(target, link)
-}
-
-#[cfg(not(unix))]
-fn symlink(_: &Path, _: &Path) -> std::io::Result<()> {
-    Err(std::io::Error::other("symlinks in out/ need a Unix system"))
 }
 
 /// Environments under `out` with a kiln index that were not rendered, with the files kiln owns there.
@@ -546,23 +501,6 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-fn remove_file_if_present(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(path, e)),
-        _ => Ok(()),
-    }
-}
-
-/// Removes a directory tree kiln made (or a symlink in its place, not what it points to).
-fn remove_dir_all_if_present(path: &Path) -> Result<()> {
-    let result = match path.symlink_metadata() {
-        Err(_) => return Ok(()),
-        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
-        Ok(_) => std::fs::remove_file(path),
-    };
-    result.map_err(|e| Error::io(path, e))
 }
 
 /// `path` must be a real directory or absent, never a symlink: kiln does not
