@@ -273,6 +273,15 @@ fn cases() -> Vec<Case> {
             "/spec/template/spec/containers/0/livenessProbe/tcpSocket/port",
         ),
         case(
+            "probe-path",
+            D,
+            json!([
+                {"op": "replace", "path": format!("{C}/image"), "value": "docker.io/portkeyai/gateway:1.15.2"},
+                {"op": "replace", "path": format!("{C}/readinessProbe/httpGet/path"), "value": "/healthz"},
+            ]),
+            "/spec/template/spec/containers/0/readinessProbe/httpGet/path",
+        ),
+        case(
             "servicemonitor-port",
             ("ServiceMonitor", "web"),
             replace("/spec/endpoints/0/port".into(), json!("metrics")),

@@ -378,22 +378,88 @@ fn symlinks_at_a_revision_are_refused() {
     assert!(err.to_string().starts_with("in revision main: "), "{err}");
 }
 
-/// The CI examples are valid YAML and run the commands the README promises.
+/// The CI examples are valid YAML and run the commands the README promises;
+/// GitHub's are the workflows `kiln init` writes.
 #[test]
 fn ci_examples_run_kiln_diff_on_pull_requests() {
-    for file in [
-        "examples/ci/github-actions.yml",
-        "examples/ci/gitlab-ci.yml",
+    let root = kiln_tests::repo_root();
+    let read = |file: &str| std::fs::read_to_string(root.join(file)).expect(file);
+    for name in ["kiln.yml", "kiln-comment.yml"] {
+        assert_eq!(
+            read(&format!("examples/ci/github-actions/{name}")),
+            read(&format!(
+                "crates/kiln/templates/init/.github/workflows/{name}"
+            )),
+            "examples/ci/github-actions/{name} is what kiln init writes"
+        );
+    }
+    let github = read("examples/ci/github-actions/kiln.yml");
+    let comment = read("examples/ci/github-actions/kiln-comment.yml");
+    let gitlab = read("examples/ci/gitlab-ci.yml");
+    for (file, text) in [
+        ("kiln.yml", &github),
+        ("kiln-comment.yml", &comment),
+        ("gitlab-ci.yml", &gitlab),
     ] {
-        let text = std::fs::read_to_string(kiln_tests::repo_root().join(file)).expect(file);
         let _: serde_yaml::Value =
-            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
-        assert!(text.contains("kiln diff --base"), "{file}");
-        assert!(text.contains("--format markdown"), "{file}");
+            serde_yaml::from_str(text).unwrap_or_else(|e| panic!("{file}: {e}"));
+    }
+    for text in [&github, &gitlab] {
+        assert!(
+            text.contains("diff --base") && text.contains("--format markdown"),
+            "{text}"
+        );
+        assert!(text.contains("render --check"), "{text}");
+        assert!(
+            text.contains("KILN_GIT := ") && !text.contains("--path"),
+            "{text}"
+        );
+    }
+    for text in [&comment, &gitlab] {
         assert!(
             text.contains(kiln::diff::COMMENT_MARKER),
-            "{file} finds its comment by the marker"
+            "finds its comment by the marker: {text}"
         );
-        assert!(text.contains("kiln render --check"), "{file}");
     }
+}
+
+/// A thousand environments of annotation noise and one image change: the
+/// comment keeps the image change, with its diff, and cuts the noise.
+#[test]
+fn the_comment_keeps_the_change_that_matters_when_it_must_cut() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let envs = kiln_tests::synthetic_repo(dir.path(), 1000);
+    git_commit_all(dir.path(), "base");
+    for (i, env) in envs.iter().enumerate() {
+        kiln_tests::edit(
+            dir.path(),
+            &format!("overlays/{env}/overlay.yaml"),
+            &format!("team: t{i} "),
+            &format!("team: u{i} "),
+        );
+    }
+    let prod = &envs[500];
+    let overlay = format!("overlays/{prod}/overlay.yaml");
+    let text = std::fs::read_to_string(dir.path().join(&overlay)).expect("read");
+    kiln_tests::put(
+        dir.path(),
+        &overlay,
+        &format!("{text}set:\n  image: {{ tag: \"1.99.0\" }}\n"),
+    );
+    let repo = kiln::Repo::open(dir.path()).expect("repo");
+    let base = kiln::git::revision(dir.path(), "HEAD").expect("HEAD");
+    let diff = kiln::diff::between(base.repo(), &repo, 3).expect("diff");
+    let body = kiln::diff::markdown(&diff, kiln::diff::COMMENT_LIMIT);
+    assert!(body.len() <= kiln::diff::COMMENT_LIMIT, "{}", body.len());
+    assert!(
+        body.contains("more changes are not listed"),
+        "the cut is said"
+    );
+    let at = body.find(prod.as_str()).unwrap_or(0);
+    let near = &body[at.saturating_sub(2000)..(at + 2000).min(body.len())];
+    assert!(
+        body.contains("portkeyai/gateway:1.99.0"),
+        "the image change is kept with its diff: {near}"
+    );
+    assert!(body.contains(&format!("in <code>{prod}</code>")), "{near}");
 }

@@ -303,7 +303,10 @@ fn aks_uses_workload_identity_and_an_internal_load_balancer() {
 /// A repository whose homelab environment sets `enterprise` (and `extra` description fields).
 fn enterprise_env(enterprise: Value, extra: Value) -> kiln::Result<kiln::Inspection> {
     let repo = copy_inputs(false);
-    let mut set = json!({"enterprise": enterprise});
+    // The enterprise settings run on the enterprise image (the open-source
+    // one answers no /v1/health probe: kiln check's probe-path).
+    let image = json!({"repository": "docker.io/portkeyai/gateway_enterprise", "tag": "2.13.0"});
+    let mut set = json!({"enterprise": enterprise, "image": image});
     if let (Value::Object(set), Value::Object(extra)) = (&mut set, extra) {
         set.extend(extra);
     }

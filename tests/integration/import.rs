@@ -16,6 +16,7 @@ fn import(input: &Path, into: &Path, env: &str) -> kiln::Result<Import> {
     let options = Options {
         into: into.to_path_buf(),
         env: env.to_string(),
+        network: kiln::import::Network::Off,
     };
     kiln::import::kustomize(input, &options)
 }
@@ -269,6 +270,7 @@ fn the_seeds_chart_values_import_as_this_repositorys_enterprise_environments() {
         let options = Options {
             into: repo.path().to_path_buf(),
             env: format!("{cloud}-imported"),
+            network: kiln::import::Network::Off,
         };
         let imported = kiln::import::helm(&values, &options).expect("imports");
         assert_eq!(
@@ -357,6 +359,7 @@ fn chart_values_need_a_version_tag_and_a_repository() {
     let options = Options {
         into: dir.path().join("new"),
         env: "gke".into(),
+        network: kiln::import::Network::Off,
     };
     let err = kiln::import::helm(&values, &options).expect_err("no repository");
     assert!(err.to_string().contains("kiln init"), "{err}");
@@ -371,6 +374,7 @@ fn chart_values_need_a_version_tag_and_a_repository() {
     let options = Options {
         into: repo.path().to_path_buf(),
         env: "new".into(),
+        network: kiln::import::Network::Off,
     };
     let err = kiln::import::helm(&dir.path().join("latest.yaml"), &options).expect_err("latest");
     assert!(format!("{err:?}").contains("gatewayImage.tag"), "{err:?}");

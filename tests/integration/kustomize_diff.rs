@@ -405,10 +405,10 @@ fn cases() -> Vec<Case> {
 pub(crate) fn sorted(docs: Vec<Value>) -> Vec<Value> {
     let mut docs = docs;
     for doc in &mut docs {
-        if doc["kind"] == KILN_ONLY.0 {
-            if let Some(spec) = doc.pointer_mut("/spec").and_then(Value::as_object_mut) {
-                spec.remove(KILN_ONLY.1.trim_start_matches("/spec/"));
-            }
+        if doc["kind"] == KILN_ONLY.0
+            && let Some(spec) = doc.pointer_mut("/spec").and_then(Value::as_object_mut)
+        {
+            spec.remove(KILN_ONLY.1.trim_start_matches("/spec/"));
         }
     }
     docs.sort_by_key(|d| (d["kind"].to_string(), d["metadata"]["name"].to_string()));

@@ -302,10 +302,11 @@ fn leaf_change(
                         Value::Number(n) => json!(n.as_u64().unwrap_or(1) + 1000),
                         _ => json!(format!("gen-{}", word(rng))),
                     };
-                    if how.keys.len() > 1 && rng.chance(30) {
-                        if let Some(m) = item.as_object_mut() {
-                            m.remove(how.keys[1]);
-                        }
+                    if how.keys.len() > 1
+                        && rng.chance(30)
+                        && let Some(m) = item.as_object_mut()
+                    {
+                        m.remove(how.keys[1]);
                     }
                     json!([item])
                 }

@@ -11,6 +11,7 @@ mod golden;
 mod import;
 mod kustomize_diff;
 mod kustomize_generated;
+mod msrv;
 mod openapi;
 mod oracles;
 mod output;

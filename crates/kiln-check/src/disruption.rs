@@ -79,15 +79,15 @@ fn blocks_drain(pdb: &Object, replicas: i64) -> Option<(&'static str, String)> {
         IntOrString::Int(n) => n.to_string(),
         IntOrString::String(s) => s.clone(),
     };
-    if let Some(min) = field("minAvailable") {
-        if scaled(&min).is_some_and(|n| n >= replicas) {
-            return Some(("minAvailable", format!("minAvailable {}", shown(&min))));
-        }
+    if let Some(min) = field("minAvailable")
+        && scaled(&min).is_some_and(|n| n >= replicas)
+    {
+        return Some(("minAvailable", format!("minAvailable {}", shown(&min))));
     }
-    if let Some(max) = field("maxUnavailable") {
-        if scaled(&max) == Some(0) {
-            return Some(("maxUnavailable", format!("maxUnavailable {}", shown(&max))));
-        }
+    if let Some(max) = field("maxUnavailable")
+        && scaled(&max) == Some(0)
+    {
+        return Some(("maxUnavailable", format!("maxUnavailable {}", shown(&max))));
     }
     None
 }

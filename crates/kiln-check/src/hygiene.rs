@@ -5,7 +5,8 @@ use super::object::{ContainerView, Object, Pod};
 use super::{Findings, pointer_join};
 use kiln_model::image::ImageRef;
 use kiln_model::rules::{
-    IMAGE_TAG, LITERAL_CREDENTIAL, OBJECT_SIZE, PLAINTEXT_SECRET, RESOURCES, VERSION_LABEL,
+    IMAGE_TAG, LITERAL_CREDENTIAL, OBJECT_SIZE, PLAINTEXT_SECRET, PROBE_PATH, RESOURCES,
+    VERSION_LABEL,
 };
 
 const VERSION: &str = "app.kubernetes.io/version";
@@ -29,6 +30,7 @@ pub(super) fn pod(o: &Object, pod: &Pod, out: &mut Findings) {
         literal_credentials(o, &c, out);
         if !c.ephemeral {
             resources(o, &c, out);
+            probe_paths(o, &c, out);
         }
     }
     version_label(o, pod, &tags, out);
@@ -88,6 +90,38 @@ pub fn is_credential(name: &str, value: &str) -> bool {
     let named = upper == "PASSWORD" || SECRET_NAME_SUFFIXES.iter().any(|s| upper.ends_with(s));
     !value.is_empty()
         && (kiln_model::credential::contains(value) || (named && !value.contains("$(")))
+}
+
+/// The open-source gateway's probes call only paths it answers 2xx: a probe
+/// elsewhere fails forever and the kubelet restarts the pod in a loop.
+fn probe_paths(o: &Object, c: &ContainerView, out: &mut Findings) {
+    let open_source = c.image.is_some_and(|image| {
+        let name = ImageRef::parse(image).name;
+        name == kiln_model::gateway::IMAGE
+            || name.ends_with(&format!("/{}", kiln_model::gateway::IMAGE))
+    });
+    if !open_source {
+        return;
+    }
+    for (kind, probe) in c.probes {
+        let Some(path) = probe
+            .and_then(|p| p.http_get.as_ref())
+            .and_then(|g| g.path.as_deref())
+        else {
+            continue;
+        };
+        if !kiln_model::gateway::PROBE_PATHS.contains(&path) {
+            out.push(
+                &PROBE_PATH,
+                o,
+                format!("{}/{kind}/httpGet/path", c.pointer),
+                format!(
+                    "container `{}`: the open-source gateway does not answer `GET {path}` with 2xx, so its {kind} never passes",
+                    c.name
+                ),
+            );
+        }
+    }
 }
 
 /// No literal value in an env var that looks like a credential or is named like one.
@@ -151,18 +185,19 @@ fn version_label(o: &Object, pod: &Pod, tags: &[&str], out: &mut Findings) {
         ),
     ];
     for (at, map) in places {
-        if let Some(version) = map.get(VERSION) {
-            if !tags.is_empty() && !tags.contains(&version.as_str()) {
-                out.push(
-                    &VERSION_LABEL,
-                    o,
-                    pointer_join(at, VERSION),
-                    format!(
-                        "{VERSION} is `{version}` but the image tag is `{}`",
-                        tags.join("`, `")
-                    ),
-                );
-            }
+        if let Some(version) = map.get(VERSION)
+            && !tags.is_empty()
+            && !tags.contains(&version.as_str())
+        {
+            out.push(
+                &VERSION_LABEL,
+                o,
+                pointer_join(at, VERSION),
+                format!(
+                    "{VERSION} is `{version}` but the image tag is `{}`",
+                    tags.join("`, `")
+                ),
+            );
         }
     }
 }
@@ -211,6 +246,41 @@ pub(super) fn object(o: &Object, out: &mut Findings) {
                         format!("ConfigMap key `{key}` holds a literal value that looks like a credential or is named like one"),
                     );
                 }
+            }
+        }
+        _ => {}
+    }
+    if o.kind != "Secret" {
+        embedded_credentials(o, &o.manifest.value, String::new(), out);
+    }
+}
+
+/// A credential inside any string of the object (an annotation, a URL, a
+/// header, an argument): a password in a URL, a bearer token, a webhook URL,
+/// a provider key ([`kiln_model::credential::spans`]). Container env values
+/// and ConfigMap data have their own finding; a Secret is one.
+fn embedded_credentials(o: &Object, value: &serde_json::Value, at: String, out: &mut Findings) {
+    match value {
+        serde_json::Value::String(s) => {
+            let own_rule = (o.kind == "ConfigMap" && at.starts_with("/data/"))
+                || (at.contains("/env/") && at.ends_with("/value"));
+            if !own_rule && !kiln_model::credential::spans(s).is_empty() {
+                out.push(
+                    &LITERAL_CREDENTIAL,
+                    o,
+                    at,
+                    "holds a credential (a password in a URL, a bearer token, a webhook URL or a provider key); it would be committed and readable by anyone who can read the object",
+                );
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (key, v) in map {
+                embedded_credentials(o, v, pointer_join(&at, key), out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                embedded_credentials(o, v, format!("{at}/{i}"), out);
             }
         }
         _ => {}

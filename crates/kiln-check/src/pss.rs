@@ -115,17 +115,16 @@ fn pod_security_context(
     if let Some(se) = &psc.se_linux_options {
         selinux(o, se, &format!("{psc_at}/seLinuxOptions"), out);
     }
-    if let Some(p) = &psc.seccomp_profile {
-        if p.type_ == "Unconfined"
-            || (linux && !matches!(p.type_.as_str(), "RuntimeDefault" | "Localhost"))
-        {
-            out.push(
-                &PSS_SECCOMP,
-                o,
-                format!("{psc_at}/seccompProfile/type"),
-                format!("seccomp profile `{}`", p.type_),
-            );
-        }
+    if let Some(p) = &psc.seccomp_profile
+        && (p.type_ == "Unconfined"
+            || (linux && !matches!(p.type_.as_str(), "RuntimeDefault" | "Localhost")))
+    {
+        out.push(
+            &PSS_SECCOMP,
+            o,
+            format!("{psc_at}/seccompProfile/type"),
+            format!("seccomp profile `{}`", p.type_),
+        );
     }
     for (i, s) in psc.sysctls.iter().flatten().enumerate() {
         if !SAFE_SYSCTLS.contains(&s.name.as_str()) {

@@ -372,15 +372,16 @@ fn network_policy(o: &Object, objects: &[Object], pods: &[(&Object, &Pod)], out:
         pods.iter()
             .any(|(w, p)| w.namespace == o.namespace && selects(selector, &p.labels))
     };
-    if let Some(selector) = label_selector(o.at("/spec/podSelector")) {
-        if !is_empty(&selector) && !pods_here(&selector) {
-            out.push(
-                &NETWORK_POLICY_UNMATCHED,
-                o,
-                "/spec/podSelector",
-                "selects no pod of any workload here: the policy protects nothing",
-            );
-        }
+    if let Some(selector) = label_selector(o.at("/spec/podSelector"))
+        && !is_empty(&selector)
+        && !pods_here(&selector)
+    {
+        out.push(
+            &NETWORK_POLICY_UNMATCHED,
+            o,
+            "/spec/podSelector",
+            "selects no pod of any workload here: the policy protects nothing",
+        );
     }
     for (direction, peers_field) in [("ingress", "from"), ("egress", "to")] {
         let rules = o
@@ -420,17 +421,17 @@ fn network_policy(o: &Object, objects: &[Object], pods: &[(&Object, &Pod)], out:
                         }
                     }
                 }
-                if ns_selector.is_none() {
-                    if let Some(sel) = label_selector(peer.get("podSelector")) {
-                        if !is_empty(&sel) && !pods_here(&sel) {
-                            out.push(
-                                &NETWORK_POLICY_UNMATCHED,
-                                o,
-                                format!("{at}/podSelector"),
-                                "selects no pod of any workload in this namespace",
-                            );
-                        }
-                    }
+                if ns_selector.is_none()
+                    && let Some(sel) = label_selector(peer.get("podSelector"))
+                    && !is_empty(&sel)
+                    && !pods_here(&sel)
+                {
+                    out.push(
+                        &NETWORK_POLICY_UNMATCHED,
+                        o,
+                        format!("{at}/podSelector"),
+                        "selects no pod of any workload in this namespace",
+                    );
                 }
             }
         }

@@ -236,6 +236,9 @@ struct InitArgs {
     /// GitOps engine to wire; repeatable.
     #[arg(long, value_enum, requires = "repo_url", value_name = "ENGINE")]
     engine: Vec<Engine>,
+    /// Where CI installs kiln from: a Git URL of kiln's source that cargo can build (written into the Makefile as KILN_GIT).
+    #[arg(long, value_name = "URL")]
+    kiln_git: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -263,6 +266,9 @@ struct ImportArgs {
     /// Print the report; write nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Let `kubectl kustomize` fetch the tree's remote resources (off: a remote resource fails the import).
+    #[arg(long)]
+    allow_remote: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -434,6 +440,7 @@ fn init(cli: &Cli, args: &InitArgs) -> kiln::Result<ExitCode> {
         repo_url: args.repo_url.clone(),
         argocd: args.engine.contains(&Engine::Argocd),
         flux: args.engine.contains(&Engine::Flux),
+        kiln_git: args.kiln_git.clone(),
     };
     let files = kiln::init::init(&args.dir, &options)?;
     if !cli.quiet {
@@ -441,14 +448,17 @@ fn init(cli: &Cli, args: &InitArgs) -> kiln::Result<ExitCode> {
             errln!("{:>10} {}", "created", args.dir.join(f).display());
         }
         errln!(
-            "\nThe Makefile pins kiln {} and builds it from {} on first use (README.md: \"kiln itself\").",
-            env!("CARGO_PKG_VERSION"),
-            kiln::init::KILN_SOURCE
+            "\nmake render, make check and make diff run the kiln on your PATH (at least {}).",
+            env!("CARGO_PKG_VERSION")
         );
-        if kiln::init::KILN_SOURCE.is_empty() || kiln::init::KILN_SOURCE.contains(".invalid") {
-            errln!(
-                "warning: this kiln was built without a public source URL; set KILN_GIT in the Makefile to where kiln's source is, or run make with KILN=kiln"
-            );
+        match options.kiln_git.as_deref().or(kiln::init::KILN_SOURCE) {
+            Some(source) => errln!(
+                "CI installs kiln {} from {source} (KILN_GIT in the Makefile).",
+                env!("CARGO_PKG_VERSION")
+            ),
+            None => errln!(
+                "warning: CI does not know where to install kiln from: set KILN_GIT in the Makefile to a Git URL of kiln's source (or run kiln init --kiln-git URL)"
+            ),
         }
         errln!(
             "\nNext: edit the lines marked CHANGE ME, then\n  cd {} && make render   # writes out/; commit everything",
@@ -460,12 +470,39 @@ fn init(cli: &Cli, args: &InitArgs) -> kiln::Result<ExitCode> {
 
 fn import(cli: &Cli, source: &ImportSource) -> kiln::Result<ExitCode> {
     let (ImportSource::Kustomize(args) | ImportSource::Helm(args)) = source;
+    let network = if args.allow_remote {
+        kiln::import::Network::On
+    } else {
+        kiln::import::Network::Off
+    };
     let options = kiln::import::Options {
         into: args.into.clone(),
         env: args.env.clone(),
+        network,
     };
     let import = match source {
-        ImportSource::Kustomize(_) => kiln::import::kustomize(&args.input, &options)?,
+        ImportSource::Kustomize(_) => {
+            if !cli.quiet && args.input.is_dir() {
+                errln!(
+                    "building {} with kubectl kustomize (network {}) …",
+                    shown(&args.input.to_string_lossy()),
+                    if args.allow_remote {
+                        "on"
+                    } else {
+                        "off: --allow-remote to fetch remote resources"
+                    }
+                );
+            }
+            let started = std::time::Instant::now();
+            let import = kiln::import::kustomize(&args.input, &options)?;
+            if !cli.quiet {
+                errln!(
+                    "built, recognised and compared with kiln's render in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            import
+        }
         ImportSource::Helm(_) => kiln::import::helm(&args.input, &options)?,
     };
     if let Some(file) = &args.report {

@@ -604,6 +604,7 @@ fn init_scaffolds_a_repository_whose_make_render_and_check_pass() {
         "strategies/fallback.json",
         "Makefile",
         ".github/workflows/kiln.yml",
+        ".github/workflows/kiln-comment.yml",
         "README.md",
         "kiln.yaml",
     ] {

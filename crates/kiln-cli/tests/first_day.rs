@@ -130,27 +130,70 @@ fn dev_and_prod_of_a_new_repository_can_share_a_cluster_and_a_collision_is_refus
     assert_eq!(status, 0, "{stderr}");
 }
 
+/// A directory holding only `kiln` (a link to `target`), and a PATH of it
+/// and the system's directories: what a user has after installing kiln.
+fn path_with_kiln(dir: &Path, target: &Path) -> String {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    std::os::unix::fs::symlink(target, dir.join("kiln")).expect("symlink");
+    format!("{}:/usr/local/bin:/usr/bin:/bin", dir.display())
+}
+
+fn make(repo: &Path, path: &str, args: &[&str]) -> (bool, String, String) {
+    run(Command::new("make")
+        .arg("-C")
+        .arg(repo)
+        .args(args)
+        .env("PATH", path)
+        .env_remove("KILN")
+        .env_remove("MAKEFLAGS"))
+}
+
 #[test]
-fn the_generated_makefile_installs_the_pinned_kiln_from_its_source() {
+fn the_generated_makefile_runs_the_kiln_on_path_and_says_when_it_is_too_old() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let repo = init(tmp.path(), &[]);
-    let makefile = std::fs::read_to_string(repo.join("Makefile")).expect("Makefile");
     let version = env!("CARGO_PKG_VERSION");
+    let repo = init(
+        tmp.path(),
+        &["--kiln-git", "https://git.example.com/tools/kiln.git"],
+    );
+    let makefile = std::fs::read_to_string(repo.join("Makefile")).expect("Makefile");
     assert!(
         makefile.contains(&format!("KILN_VERSION := {version}\n"))
-            && makefile.contains(&format!("KILN_GIT ?= {}\n", kiln::init::KILN_SOURCE))
-            && kiln::init::KILN_SOURCE.contains("://"),
+            && makefile.contains("KILN_GIT := https://git.example.com/tools/kiln.git\n")
+            && makefile.contains("KILN ?= kiln\n"),
         "{makefile}"
     );
-    let workflow =
-        std::fs::read_to_string(repo.join(".github/workflows/kiln.yml")).expect("workflow");
-    assert!(
-        workflow.contains("make kiln") && !workflow.contains("CHANGE ME"),
-        "{workflow}"
+    // Only the kiln under test on PATH: render, check and diff work.
+    let path = path_with_kiln(
+        &tmp.path().join("bin"),
+        Path::new(env!("CARGO_BIN_EXE_kiln")),
     );
+    for target in [&["render"][..], &["check"]] {
+        let (ok, stdout, stderr) = make(&repo, &path, target);
+        assert!(ok, "make {target:?}: {stdout}{stderr}");
+    }
+    assert!(repo.join("out/dev/kustomization.yaml").is_file());
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git_commit_all(&repo, "first");
+    let (ok, stdout, stderr) = make(&repo, &path, &["diff", "BASE=main"]);
+    assert!(ok, "make diff: {stdout}{stderr}");
 
-    // A stand-in for kiln's source repository, tagged like a release: a
-    // `kiln-cli` package whose `kiln` runs the kiln under test.
+    // An older kiln is refused with what to do.
+    let old = tmp.path().join("old-kiln.sh");
+    std::fs::write(&old, "#!/bin/sh\necho 'kiln 0.0.1'\n").expect("write");
+    run(Command::new("chmod").arg("+x").arg(&old));
+    let old_path = path_with_kiln(&tmp.path().join("old-bin"), &old);
+    let (ok, _, stderr) = make(&repo, &old_path, &["render"]);
+    assert!(
+        !ok && stderr.contains(&format!("kiln 0.0.1 is older than the {version}")),
+        "{stderr}"
+    );
+    // No kiln at all.
+    let (ok, _, stderr) = make(&repo, "/usr/bin:/bin", &["render"]);
+    assert!(!ok && stderr.contains("kiln is not installed"), "{stderr}");
+
+    // make install-kiln builds the pinned version from KILN_GIT: a stand-in
+    // for kiln's source, tagged like a release, whose `kiln` runs this one.
     let source = tmp.path().join("kiln-source");
     std::fs::create_dir_all(source.join("src")).expect("mkdir");
     std::fs::write(
@@ -175,24 +218,87 @@ fn the_generated_makefile_installs_the_pinned_kiln_from_its_source() {
     .expect("write");
     git_commit_all(&source, "release");
     git(&source, &["tag", &format!("v{version}")]);
+    let root = tmp.path().join("installed");
+    let (ok, stdout, stderr) = run(Command::new("make")
+        .arg("-C")
+        .arg(&repo)
+        .arg("install-kiln")
+        .arg(format!("KILN_GIT=file://{}", source.display()))
+        .env("CARGO_INSTALL_ROOT", &root));
+    assert!(ok, "make install-kiln: {stdout}{stderr}");
+    let installed = format!("{}:/usr/bin:/bin", root.join("bin").display());
+    let (ok, stdout, stderr) = make(&repo, &installed, &["check"]);
+    assert!(ok, "make check with the installed kiln: {stdout}{stderr}");
+}
 
-    let make = |target: &str| {
-        run(Command::new("make")
-            .arg("-C")
-            .arg(&repo)
-            .arg(target)
-            .arg(format!("KILN_GIT=file://{}", source.display()))
-            .env_remove("KILN"))
+#[test]
+fn the_generated_workflows_never_run_what_a_pull_request_can_change() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = init(
+        tmp.path(),
+        &["--kiln-git", "https://git.example.com/tools/kiln.git"],
+    );
+    let read = |name: &str| -> (String, serde_yaml::Value) {
+        let text = std::fs::read_to_string(repo.join(".github/workflows").join(name)).expect(name);
+        let yaml = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        (text, yaml)
     };
-    let (ok, stdout, stderr) = make("render");
-    assert!(ok, "make render: {stdout}{stderr}");
-    let pinned = repo.join(format!(".kiln/{version}/bin/kiln"));
-    assert!(pinned.is_file(), "{stdout}{stderr}");
-    assert!(repo.join("out/dev/kustomization.yaml").is_file());
-    let (ok, stdout, stderr) = make("check");
-    assert!(ok, "make check: {stdout}{stderr}");
-    let gitignore = std::fs::read_to_string(repo.join(".gitignore")).expect(".gitignore");
-    assert!(gitignore.contains("/.kiln/"), "{gitignore}");
+    let (check, yaml) = read("kiln.yml");
+    // Read-only, and kiln from the default branch's Makefile, never the pull request's.
+    assert_eq!(yaml["permissions"]["contents"], "read", "{check}");
+    assert!(
+        yaml["permissions"].get("pull-requests").is_none(),
+        "{check}"
+    );
+    assert!(
+        check.contains("ref: ${{ github.event.pull_request.base.sha }}")
+            && check.contains("sed -n 's/^KILN_GIT := *//p' trusted/Makefile")
+            && !check.contains("make ")
+            && !check.contains("--path"),
+        "{check}"
+    );
+    assert!(
+        check.contains("kiln --repo pr render --check") && check.contains("upload-artifact"),
+        "{check}"
+    );
+    let (comment, yaml) = read("kiln-comment.yml");
+    assert!(
+        yaml["on"]["workflow_run"]["workflows"][0] == "kiln",
+        "{comment}"
+    );
+    assert!(
+        comment.contains("pr.head.sha !== context.payload.workflow_run.head_sha")
+            && comment.contains("c.user.login === 'github-actions[bot]'")
+            && comment.contains(kiln::diff::COMMENT_MARKER),
+        "{comment}"
+    );
+
+    // Without a source, init says what to set and the workflow would say it too.
+    let other = tempfile::tempdir().expect("tmp");
+    let (status, _, stderr) = code(kiln(other.path()).arg("init").arg("gitops"));
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stderr.contains("set KILN_GIT in the Makefile"), "{stderr}");
+    let makefile = std::fs::read_to_string(other.path().join("gitops/Makefile")).expect("Makefile");
+    assert!(makefile.contains("KILN_GIT := \n"), "{makefile}");
+    let (ok, _, stderr) = make(
+        &other.path().join("gitops"),
+        "/usr/bin:/bin",
+        &["install-kiln"],
+    );
+    assert!(!ok && stderr.contains("KILN_GIT is empty"), "{stderr}");
+    // A source with a password is refused before anything is written.
+    let (status, _, stderr) = code(kiln(other.path()).args([
+        "init",
+        "leaky",
+        "--kiln-git",
+        "https://me:hunter2@git.example.com/kiln.git",
+    ]));
+    assert_eq!(status, 2, "{stderr}");
+    assert!(
+        stderr.contains("credentials") && !stderr.contains("hunter2"),
+        "{stderr}"
+    );
+    assert!(!other.path().join("leaky").exists());
 }
 
 #[test]
@@ -315,4 +421,118 @@ fn sarif_of_a_repository_given_by_absolute_path_has_relative_uris() {
         assert!(uri.starts_with("gitops/out/"), "{uri}");
         assert_eq!(location["uriBaseId"], "SRCROOT");
     }
+}
+
+#[test]
+fn credentials_never_reach_the_repository() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let token = "glpat-AbCdEfGhIjKlMnOpQrSt";
+    let url = format!("https://oauth2:{token}@gitlab.example.com/platform/gitops.git");
+    let (status, _, stderr) = code(kiln(tmp.path()).args(["init", "leaky", "--repo-url", &url]));
+    assert_eq!(status, 2, "{stderr}");
+    assert!(
+        stderr.contains("credentials") && stderr.contains("argocd.argoproj.io/secret-type"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(token), "{stderr}");
+    assert!(!tmp.path().join("leaky").exists());
+    // Written into kiln.yaml by hand, it is refused there, the line masked.
+    let repo = init(
+        tmp.path(),
+        &[
+            "--repo-url",
+            "https://gitlab.example.com/platform/gitops.git",
+        ],
+    );
+    edit(
+        &repo,
+        "kiln.yaml",
+        "https://gitlab.example.com",
+        &format!("https://oauth2:{token}@gitlab.example.com"),
+    );
+    let (status, _, stderr) = code(kiln(&repo).arg("render"));
+    assert_eq!(status, 2, "{stderr}");
+    assert!(
+        !stderr.contains(token) && stderr.contains("kiln.yaml"),
+        "{stderr}"
+    );
+    // Flux over ssh gets the Secret with its key; without one, kiln.yaml is refused.
+    std::fs::create_dir_all(tmp.path().join("ssh")).expect("mkdir");
+    let ssh = init(
+        &tmp.path().join("ssh"),
+        &[
+            "--repo-url",
+            "git@github.com:me/gitops.git",
+            "--engine",
+            "flux",
+        ],
+    );
+    let (status, _, stderr) = code(kiln(&ssh).arg("render"));
+    assert_eq!(status, 0, "{stderr}");
+    let source = std::fs::read_to_string(ssh.join("out/flux/gitrepository-gitops.yaml"))
+        .expect("GitRepository");
+    assert!(
+        source.contains("secretRef:\n    name: flux-system")
+            && source.contains("url: ssh://git@github.com/me/gitops.git"),
+        "{source}"
+    );
+    edit(
+        &ssh,
+        "kiln.yaml",
+        "    secretRef: flux-system\n",
+        "    interval: 10m\n",
+    );
+    let (status, _, stderr) = code(kiln(&ssh).arg("render"));
+    assert_eq!(status, 2, "{stderr}");
+    assert!(stderr.contains("/gitops/flux/secretRef"), "{stderr}");
+}
+
+#[test]
+fn two_environments_claiming_one_host_on_one_gateway_are_refused() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = init(
+        tmp.path(),
+        &["--repo-url", "https://git.example.com/platform/gitops.git"],
+    );
+    // dev and prod live in their own namespaces: no object collides, but the
+    // Gateway would split ai.example.com between them.
+    edit(
+        &repo,
+        "overlays/dev/overlay.yaml",
+        "hosts: [ai.dev.example.com]",
+        "hosts: [ai.example.com]",
+    );
+    let (status, _, stderr) = code(kiln(&repo).arg("render"));
+    assert_eq!(status, 2, "{stderr}");
+    assert!(
+        stderr.contains("[environment-collision]")
+            && stderr.contains("host ai.example.com on Gateway"),
+        "{stderr}"
+    );
+    // In clusters of their own, the same host is fine.
+    edit(
+        &repo,
+        "kiln.yaml",
+        "  revision: main\n",
+        "  revision: main\n  environments:\n    prod: { cluster: https://prod.example.com }\n",
+    );
+    let (status, _, stderr) = code(kiln(&repo).arg("render"));
+    assert_eq!(status, 0, "{stderr}");
+}
+
+#[test]
+fn the_probe_guard_judges_what_is_rendered() {
+    let dir = kiln_tests::copy_inputs(false);
+    let root = dir.path();
+    let refused = |overlay: &str| {
+        kiln_tests::put(root, "overlays/homelab/overlay.yaml", overlay);
+        let (status, _, stderr) = code(kiln(root).arg("render"));
+        assert_eq!(status, 2, "{overlay}: {stderr}");
+        assert!(stderr.contains("[probe-path]"), "{overlay}: {stderr}");
+    };
+    // The description's field, and a patch that goes around it.
+    refused("set:\n  healthPath: /healthz\n");
+    refused(
+        "patches:\n  - target: { kind: Deployment }\n    json:\n      - { op: replace, path: /spec/template/spec/containers/0/readinessProbe/httpGet/path, value: /v1/health }\n",
+    );
 }

@@ -210,7 +210,7 @@ fn secret_values_never_reach_any_diff_format() {
     put(
         root,
         "overlays/homelab/overlay.yaml",
-        "patches:\n  - target: { kind: ExternalSecret }\n    merge: { spec: { target: { template: { type: Opaque, engineVersion: v2, data: { DSN: \"postgres://u:template-secret-2@db\" } } } } }\n",
+        "patches:\n  - target: { kind: ExternalSecret }\n    merge: { spec: { target: { template: { type: Opaque, engineVersion: v2, data: { DSN: \"host=db user=u password=template-secret-2\" } } } } }\n",
     );
     for format in ["text", "markdown", "json"] {
         let (status, stdout, stderr) = code(kiln(root).args(["diff", "--format", format]));
@@ -495,7 +495,7 @@ fn generation(root: &Path, g: usize) {
     let text = text
         .replace("logLevel: debug\n", "")
         .replace("logLevel: info\n", "");
-    let level = if g % 2 == 0 { "info" } else { "debug" };
+    let level = if g.is_multiple_of(2) { "info" } else { "debug" };
     std::fs::write(&base, format!("{text}logLevel: {level}\n")).expect("write");
 }
 

@@ -391,3 +391,195 @@ fn a_pattern_that_backtracks_catastrophically_is_refused_before_it_runs() {
     assert_eq!(status, 2, "{stdout}{stderr}");
     assert!(stderr.contains("exponential time"), "{stderr}");
 }
+
+#[test]
+fn a_stale_environment_swapped_for_a_symlink_mid_render_never_leads_outside_out() {
+    let dir = copy_inputs(false);
+    let root = dir.path();
+    let (status, _, stderr) = outcome(kiln(root).arg("render"));
+    assert_eq!(status, 0, "{stderr}");
+    // A victim outside out/ with the very names kiln would prune.
+    let victim = tempfile::tempdir().expect("tmp");
+    let names: Vec<String> = std::fs::read_dir(root.join("out/homelab"))
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    for name in &names {
+        std::fs::write(victim.path().join(name), "precious").expect("write");
+    }
+    let out = root.join("out");
+    for round in 0..10 {
+        // out/gone: an environment that no longer exists, so render prunes it.
+        kiln_tests::copy_tree(&out.join("homelab"), &out.join("gone"), false);
+        let _ = std::fs::remove_file(out.join(".link"));
+        std::os::unix::fs::symlink(victim.path(), out.join(".link")).expect("symlink");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let swapper = {
+            let (stop, out) = (stop.clone(), out.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    // The real directory and the symlink trade places, over and over.
+                    let _ = std::fs::rename(out.join("gone"), out.join(".real"));
+                    let _ = std::fs::rename(out.join(".link"), out.join("gone"));
+                    std::thread::yield_now();
+                    let _ = std::fs::rename(out.join("gone"), out.join(".link"));
+                    let _ = std::fs::rename(out.join(".real"), out.join("gone"));
+                }
+            })
+        };
+        let (status, stdout, stderr) = outcome(kiln(root).arg("render"));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        swapper.join().expect("swapper");
+        assert!(
+            status == 0 || status == 2,
+            "round {round}: {stdout}{stderr}"
+        );
+        for name in &names {
+            let kept = std::fs::read_to_string(victim.path().join(name));
+            assert_eq!(
+                kept.ok().as_deref(),
+                Some("precious"),
+                "round {round}: {name}"
+            );
+        }
+        for leftover in ["gone", ".real", ".link"] {
+            let path = out.join(leftover);
+            match std::fs::symlink_metadata(&path) {
+                Ok(m) if m.is_dir() => std::fs::remove_dir_all(&path).expect("clean"),
+                Ok(_) => std::fs::remove_file(&path).expect("clean"),
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+#[test]
+fn a_deep_foreign_tree_in_out_is_refused_and_a_shallow_one_carried_over() {
+    let dir = copy_inputs(false);
+    let root = dir.path();
+    let (status, _, stderr) = outcome(kiln(root).arg("render"));
+    assert_eq!(status, 0, "{stderr}");
+    let file = root.join("out/homelab/service-portkey-gateway.yaml");
+    let edited = || {
+        let text = std::fs::read_to_string(&file).expect("read");
+        std::fs::write(&file, format!("{text}# edited\n")).expect("write");
+    };
+    // 1,500 levels: quadratic work (and a handle per level) if walked naively.
+    let deep: std::path::PathBuf = std::iter::repeat_n("d", 1500).collect();
+    std::fs::create_dir_all(root.join("out/homelab/notes").join(&deep)).expect("mkdir");
+    edited();
+    let (status, _, stderr) = outcome(kiln(root).arg("render"));
+    assert_eq!(status, 2, "{stderr}");
+    assert!(
+        stderr.contains("out/homelab/notes") && stderr.contains("64 directories deep"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(root.join("out/homelab/notes")).expect("clean");
+    // Ten levels with a file at the bottom come through the render intact.
+    let shallow: std::path::PathBuf = std::iter::repeat_n("d", 10).collect();
+    put(
+        root,
+        &format!("out/homelab/notes/{}/keep.txt", shallow.display()),
+        "mine",
+    );
+    edited();
+    let (status, _, stderr) = outcome(kiln(root).arg("render"));
+    assert_eq!(status, 0, "{stderr}");
+    let kept = root
+        .join("out/homelab/notes")
+        .join(&shallow)
+        .join("keep.txt");
+    assert_eq!(std::fs::read_to_string(kept).expect("kept"), "mine");
+    assert!(
+        !std::fs::read_to_string(&file)
+            .expect("read")
+            .contains("# edited")
+    );
+}
+
+#[test]
+fn an_imported_tree_reaches_no_network_unless_asked() {
+    let tree = tempfile::tempdir().expect("tmp");
+    kiln_tests::copy_tree(
+        &kiln_tests::repo_root().join("tests/fixtures/import/seed-000"),
+        tree.path(),
+        false,
+    );
+    // A remote base and a remote file, as kustomize trees name them.
+    let kustomization = tree.path().join("kustomization.yaml");
+    let text = std::fs::read_to_string(&kustomization).expect("read");
+    let text = text.replacen(
+        "resources:\n",
+        "resources:\n  - https://raw.example.com/platform/extra.yaml\n  - github.com/example/bases//gateway?ref=v1\n",
+        1,
+    );
+    std::fs::write(&kustomization, text).expect("write");
+    let into = tempfile::tempdir().expect("tmp");
+    let (status, stdout, stderr) = outcome(
+        guarded(env!("CARGO_BIN_EXE_kiln"))
+            .args(["import", "kustomize"])
+            .arg(tree.path())
+            .arg("--into")
+            .arg(into.path().join("repo")),
+    );
+    assert_eq!(status, 2, "{stdout}{stderr}");
+    assert!(stderr.contains("network off"), "progress first: {stderr}");
+    assert!(stderr.contains("--allow-remote"), "{stderr}");
+    assert!(!into.path().join("repo").exists(), "nothing written");
+}
+
+#[test]
+fn credentials_inside_any_string_are_found_and_never_printed() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let secrets = [
+        "postgres://app:s3cr3t-Pa55word@db.internal:5432/app",
+        "token sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789 for the batch job",
+        "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+        "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+    ];
+    let manifest = format!(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  annotations:\n    a: {:?}\n    b: {:?}\n    c: {:?}\n    d: {:?}\nspec:\n  ports: [{{port: 80}}]\n",
+        secrets[0], secrets[1], secrets[2], secrets[3]
+    );
+    put(dir.path(), "service.yaml", &manifest);
+    for (format, each) in [
+        ("text", "[literal-credential]"),
+        ("json", "\"literal-credential\""),
+        ("sarif", "\"ruleId\": \"literal-credential\""),
+    ] {
+        let (status, stdout, stderr) = outcome(
+            guarded(env!("CARGO_BIN_EXE_kiln"))
+                .args(["check", "--format", format])
+                .arg(dir.path()),
+        );
+        assert_eq!(status, 1, "{stdout}{stderr}");
+        assert_eq!(
+            stdout.matches(each).count(),
+            4,
+            "--format {format}: {stdout}"
+        );
+        for secret in ["s3cr3t", "AbCdEfGhIjKl", "XXXXXXXXXXXX", "c2lnbmF0dXJl"] {
+            assert!(
+                !stdout.contains(secret) && !stderr.contains(secret),
+                "{secret}: {stdout}"
+            );
+        }
+    }
+    // An overlay that adds one to what kiln renders is refused.
+    let repo = copy_inputs(false);
+    kiln_tests::edit(
+        repo.path(),
+        "overlays/dev/overlay.yaml",
+        "labels: { environment: dev }",
+        &format!(
+            "labels: {{ environment: dev }}\ncommonAnnotations: {{ alerts: {:?} }}",
+            secrets[2]
+        ),
+    );
+    let (status, stdout, stderr) = outcome(kiln(repo.path()).arg("render"));
+    assert_eq!(status, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("literal-credential") && !stderr.contains("XXXXXXXXXXXX"),
+        "{stderr}"
+    );
+}

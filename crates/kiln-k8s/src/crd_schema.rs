@@ -71,10 +71,10 @@ fn translate(schema: &mut Value) {
             serde_json::json!([{"type": "integer"}, {"type": "string"}]),
         );
     }
-    if flag(s, "nullable") {
-        if let Some(Value::String(t)) = s.get("type").cloned() {
-            s.insert("type".into(), serde_json::json!([t, "null"]));
-        }
+    if flag(s, "nullable")
+        && let Some(Value::String(t)) = s.get("type").cloned()
+    {
+        s.insert("type".into(), serde_json::json!([t, "null"]));
     }
     // Only the structural node itself (`type: object`), not the partial
     // schemas of allOf/anyOf/oneOf branches, which list a subset of its fields.

@@ -379,6 +379,16 @@ pub struct GitRepositorySpec {
     pub url: String,
     #[serde(rename = "ref")]
     pub reference: GitReference,
+    #[serde(default, rename = "secretRef", skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<LocalSecretRef>,
+}
+
+/// A Secret in the object's own namespace, by name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct LocalSecretRef {
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

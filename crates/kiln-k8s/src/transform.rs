@@ -138,11 +138,12 @@ pub fn replicas(
     for o in overrides {
         let mut matched = false;
         for (doc, first) in docs.iter_mut().zip(original) {
-            if WORKLOADS.contains(&kind(doc)) && (name(doc) == o.name || *first == o.name) {
-                if let Some(spec) = object_at(doc, &["spec"]) {
-                    spec.insert("replicas".into(), Value::from(o.count));
-                    matched = true;
-                }
+            if WORKLOADS.contains(&kind(doc))
+                && (name(doc) == o.name || *first == o.name)
+                && let Some(spec) = object_at(doc, &["spec"])
+            {
+                spec.insert("replicas".into(), Value::from(o.count));
+                matched = true;
             }
         }
         if !matched {
@@ -291,13 +292,12 @@ pub fn namespace(docs: &mut [Value], ns: &str) {
             let field = if is_namespace { "name" } else { "namespace" };
             meta.insert(field.into(), Value::from(ns));
         }
-        if is_monitor {
-            if let Some(Value::Array(names)) = doc.pointer_mut("/spec/namespaceSelector/matchNames")
-            {
-                for n in names.iter_mut() {
-                    if n.as_str().is_some_and(|s| old.iter().any(|o| o == s)) {
-                        *n = Value::from(ns);
-                    }
+        if is_monitor
+            && let Some(Value::Array(names)) = doc.pointer_mut("/spec/namespaceSelector/matchNames")
+        {
+            for n in names.iter_mut() {
+                if n.as_str().is_some_and(|s| old.iter().any(|o| o == s)) {
+                    *n = Value::from(ns);
                 }
             }
         }

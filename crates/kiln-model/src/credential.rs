@@ -176,12 +176,12 @@ fn url_passwords(text: &str, found: &mut Vec<Range<usize>>) {
             })
             .map_or(text.len(), |e| start + e);
         let authority = &text[start..authority_end];
-        if let Some(at) = authority.rfind('@') {
-            if let Some(colon) = authority[..at].find(':') {
-                let password = start + colon + 1..start + at;
-                if !password.is_empty() && !authority[colon + 1..at].starts_with("${") {
-                    found.push(password);
-                }
+        if let Some(at) = authority.rfind('@')
+            && let Some(colon) = authority[..at].find(':')
+        {
+            let password = start + colon + 1..start + at;
+            if !password.is_empty() && !authority[colon + 1..at].starts_with("${") {
+                found.push(password);
             }
         }
         from = start;

@@ -37,6 +37,15 @@ pub fn args_for_port(port: u16) -> Option<Vec<String>> {
 /// `x-portkey-provider`, as a kubelet probe is.
 pub const HEALTH_PATH: &str = "/";
 
+/// Every path the gateway answers 2xx to a request without headers, as a
+/// kubelet probe is: the only paths its probes may call (kiln check's
+/// `probe-path` judges the rendered probes, whatever set them). The
+/// end-to-end tests ask the real gateway for each.
+pub const PROBE_PATHS: [&str; 1] = [HEALTH_PATH];
+
+/// The repository of the open-source gateway's image.
+pub const IMAGE: &str = "portkeyai/gateway";
+
 /// The providers the gateway's config schema accepts.
 pub const PROVIDERS: &[&str] = &[
     "anthropic",
@@ -262,10 +271,10 @@ pub fn custom_host_ok(host: &str) -> bool {
     {
         return false;
     }
-    if let Ok(ip) = hostname.parse::<std::net::Ipv4Addr>() {
-        if private_or_reserved(ip) {
-            return false;
-        }
+    if let Ok(ip) = hostname.parse::<std::net::Ipv4Addr>()
+        && private_or_reserved(ip)
+    {
+        return false;
     }
     port_ok
 }

@@ -106,6 +106,9 @@ rules! {
     SERVICE_PORT = "service-target-port", Error,
         "a Service targetPort (name or number) is a port of a selected container",
         "name the container port (ports[].name) and use that name as targetPort";
+    PROBE_PATH = "probe-path", Error,
+        "the open-source gateway's probes call a path it answers 2xx without headers",
+        "probe `/` (the gateway has no health route: `/v1/*` answers 400 to a request without Portkey headers, other paths 404), or leave healthPath out";
     PROBE_PORT = "probe-port", Error,
         "a probe's port (name or number) is a port of its container",
         "use the name of one of the container's ports";
@@ -154,7 +157,7 @@ rules! {
         "an object is at most 1 MiB as JSON (the API server refuses larger ConfigMaps and Secrets, and etcd larger requests)",
         "split the object; for strategies, move rarely used ones to the environments that need them";
     LITERAL_CREDENTIAL = "literal-credential", Error,
-        "env values and ConfigMap values are not credentials",
+        "no env value, ConfigMap value or other string holds a credential",
         "move the value to the secret store and reference it with secretKeyRef through an ExternalSecret";
 
     // Schemas.

@@ -89,6 +89,11 @@ pub struct Flux {
     /// Wait until every applied object is ready (health checks of all of them).
     #[serde(default = "defaults::yes")]
     pub wait: bool,
+    /// The Secret (in Flux's namespace) Flux pulls the repository with: an
+    /// SSH key (`identity`, `known_hosts`) for an ssh URL, `username` and
+    /// `password` (a token) for a private https one. Required for ssh URLs.
+    #[serde(default)]
+    pub secret_ref: Option<String>,
 }
 
 /// One environment's destination and ordering.
@@ -189,6 +194,14 @@ impl GitOps {
                 None,
             );
         }
+        if has_credentials(url) {
+            // The URL is written into out/, so into Git and every cluster: no password there.
+            return fail(
+                "/repoURL",
+                "has credentials in it (user:token@), which would be committed into out/ and synced to every cluster".into(),
+                Some("use the plain URL; give Argo CD the token as a repository Secret (label argocd.argoproj.io/secret-type: repository) and Flux as `gitops.flux.secretRef`".into()),
+            );
+        }
         if self.revision.is_empty()
             || self
                 .revision
@@ -253,6 +266,24 @@ impl GitOps {
             }
         }
         if let Some(f) = &self.flux {
+            let ssh = self.flux_url().starts_with("ssh://");
+            match &f.secret_ref {
+                None if ssh => {
+                    return fail(
+                        "/flux/secretRef",
+                        "is needed for an ssh URL: Flux pulls over ssh only with a key".into(),
+                        Some("create a Secret with `identity` and `known_hosts` in Flux's namespace (`flux create secret git NAME --url=…`) and name it here".into()),
+                    );
+                }
+                Some(name) => {
+                    if let Some(crate::values::Problem { message, .. }) =
+                        crate::values::dns_label("", name)
+                    {
+                        return fail("/flux/secretRef", message, None);
+                    }
+                }
+                None => {}
+            }
             for (field, value) in [("interval", &f.interval), ("timeout", &f.timeout)] {
                 if !is_duration(value) {
                     return fail(
@@ -297,14 +328,14 @@ impl GitOps {
                     );
                 }
             }
-            if let Some(c) = &target.cluster {
-                if c.is_empty() || c.chars().any(char::is_whitespace) {
-                    return fail(
-                        &format!("{at}/cluster"),
-                        format!("`{c}` is neither an API server URL nor a cluster name"),
-                        None,
-                    );
-                }
+            if let Some(c) = &target.cluster
+                && (c.is_empty() || c.chars().any(char::is_whitespace))
+            {
+                return fail(
+                    &format!("{at}/cluster"),
+                    format!("`{c}` is neither an API server URL nor a cluster name"),
+                    None,
+                );
             }
         }
         if let Err(cycle) = self.waves() {
@@ -373,6 +404,18 @@ impl GitOps {
         }
         Ok(waves)
     }
+}
+
+/// Whether an http(s) URL carries a user or password (`https://user:token@host/…`).
+fn has_credentials(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    authority.contains('@')
 }
 
 /// Go durations as Flux's schemas accept them: `10m`, `1h30m`, `45s`, `1.5h`.

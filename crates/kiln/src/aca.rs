@@ -1,4 +1,4 @@
-//! Azure Container Apps (seed 004) is not Kubernetes: an environment with
+//! Azure Container Apps is not Kubernetes: an environment with
 //! `enterprise.cloud: aca` renders `out/<env>/terraform.tfvars.json`, the
 //! variables of Portkey's published ACA Terraform module
 //! (`github.com/Portkey-AI/portkey-gateway-infrastructure//terraform/aca`),

@@ -144,13 +144,12 @@ fn apply_transforms(layer: &Layer, docs: &mut [Value], original: &[String]) -> R
 /// kustomize does (Kubernetes reads an empty map and none alike).
 fn drop_empty_annotations(docs: &mut [Value]) {
     for doc in docs {
-        if let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut) {
-            if meta
+        if let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut)
+            && meta
                 .get("annotations")
                 .is_some_and(|a| a.as_object().is_some_and(|m| m.is_empty()))
-            {
-                meta.remove("annotations");
-            }
+        {
+            meta.remove("annotations");
         }
     }
 }

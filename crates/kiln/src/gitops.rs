@@ -137,6 +137,7 @@ fn flux(g: &GitOps, f: &Flux, deployed: &[Deployed]) -> Vec<Resource> {
             reference: GitReference {
                 branch: g.revision.clone(),
             },
+            secret_ref: f.secret_ref.clone().map(|name| LocalSecretRef { name }),
         },
     })];
     let name_of = |env: &str| {
@@ -248,53 +249,93 @@ fn destinations(g: &GitOps, env: &str) -> Vec<String> {
 /// Findings of rule `environment-collision`: environments (each with its
 /// resources) that the wiring would sync into the same cluster with an object
 /// of the same kind, namespace and name, where each engine's prune and
-/// self-heal would undo the other's. One finding per group of environments
-/// that collide in one cluster, on the last one's overlay, so a thousand
-/// overlays that collide make one finding, not half a million. None without
-/// `gitops`. Linear in the objects: one map from (cluster, object) to its
-/// environments, then one from (cluster, environments) to their objects.
+/// self-heal would undo the other's, or with HTTPRoutes that claim the same
+/// host on the same Gateway, where the Gateway would send a host's requests
+/// to one of them at random. One finding per group of environments that
+/// collide in one cluster, on the last one's overlay, so a thousand overlays
+/// that collide make one finding, not half a million. None without `gitops`.
+/// Linear in the objects: one map from (cluster, claim) to its environments,
+/// then one from (cluster, environments) to their claims.
 pub fn collisions(settings: &Settings, rendered: &[(&Environment, &[Resource])]) -> Vec<Finding> {
     let Some(g) = &settings.gitops else {
         return Vec::new();
     };
-    type Object<'a> = (&'static str, Option<&'a str>, &'a str);
-    let mut synced: BTreeMap<(String, Object), Vec<(usize, usize)>> = BTreeMap::new();
+    let mut synced: BTreeMap<(String, String), Vec<(usize, usize)>> = BTreeMap::new();
     for (i, (env, resources)) in rendered.iter().enumerate() {
         for cluster in destinations(g, &env.name) {
             for (r, resource) in resources.iter().enumerate() {
-                let object = (resource.kind(), resource.namespace(), resource.name());
-                synced
-                    .entry((cluster.clone(), object))
-                    .or_default()
-                    .push((i, r));
+                for claim in claims(resource) {
+                    synced
+                        .entry((cluster.clone(), claim))
+                        .or_default()
+                        .push((i, r));
+                }
             }
         }
     }
-    // (cluster, environments) → the last environment's colliding resources.
-    let mut groups: BTreeMap<(String, Vec<usize>), Vec<usize>> = BTreeMap::new();
-    for ((cluster, _), placed) in synced.into_iter().filter(|(_, p)| p.len() > 1) {
+    // (cluster, environments) → the claims, each with the last environment's resource.
+    type Group = (String, Vec<usize>);
+    let mut groups: BTreeMap<Group, Vec<(usize, String)>> = BTreeMap::new();
+    for ((cluster, claim), placed) in synced.into_iter().filter(|(_, p)| p.len() > 1) {
         let envs: Vec<usize> = placed.iter().map(|(i, _)| *i).collect();
         let last = placed.last().map_or(0, |(_, r)| *r);
-        groups.entry((cluster, envs)).or_default().push(last);
+        groups
+            .entry((cluster, envs))
+            .or_default()
+            .push((last, claim));
     }
     groups
         .into_iter()
-        .map(|((cluster, envs), objects)| collision(rendered, &envs, &objects, &cluster))
+        .map(|((cluster, envs), claims)| collision(rendered, &envs, &claims, &cluster))
         .collect()
 }
 
+/// What `resource` takes for itself in a cluster: its identity (kind,
+/// namespace, name) and, for an HTTPRoute, each host on each Gateway.
+fn claims(resource: &Resource) -> Vec<String> {
+    let namespace = resource.namespace().unwrap_or_default();
+    let mut claims = vec![format!(
+        "{} {}{}",
+        resource.kind(),
+        resource
+            .namespace()
+            .map(|n| format!("{n}/"))
+            .unwrap_or_default(),
+        resource.name()
+    )];
+    if let Resource::HttpRoute(route) = resource {
+        let parents = route.spec.parent_refs.iter().flatten();
+        for parent in parents {
+            let gateway = format!(
+                "{}/{}",
+                parent.namespace.as_deref().unwrap_or(namespace),
+                parent.name
+            );
+            for host in route.spec.hostnames.iter().flatten() {
+                claims.push(format!("host {host} on Gateway {gateway}"));
+            }
+        }
+    }
+    claims
+}
+
 /// The finding for environments `envs` (indexes into `rendered`, in order)
-/// that all sync `objects` (the last one's resources) into `cluster`.
+/// that all make `claims` (each with the last one's resource) in `cluster`.
 fn collision(
     rendered: &[(&Environment, &[Resource])],
     envs: &[usize],
-    objects: &[usize],
+    claims: &[(usize, String)],
     cluster: &str,
 ) -> Finding {
     /// Environments named in the message; the rest are counted.
     const NAMED: usize = 5;
     let (env, resources) = rendered[*envs.last().unwrap_or(&0)];
-    let first = &resources[*objects.iter().min().unwrap_or(&0)];
+    let (first_at, first_claim) = claims
+        .iter()
+        .min_by_key(|(r, _)| *r)
+        .cloned()
+        .unwrap_or_default();
+    let first = &resources[first_at];
     let file = env
         .layers
         .last()
@@ -323,15 +364,10 @@ fn collision(
         },
         pointer: String::new(),
         message: format!(
-            "{who} sync {} object{} ({} {}{} first) to the same cluster ({cluster})",
-            objects.len(),
-            plural(objects.len()),
-            first.kind(),
-            first
-                .namespace()
-                .map(|n| format!("{n}/"))
-                .unwrap_or_default(),
-            first.name(),
+            "{who} sync the same {} object{} or route host{} ({first_claim} first) into one cluster ({cluster})",
+            claims.len(),
+            plural(claims.len()),
+            plural(claims.len()),
         ),
         suppressed: None,
     }

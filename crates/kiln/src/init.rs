@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use {kiln_model::layout::SETTINGS_FILE, kiln_model::settings::Settings};
 
 /// The scaffold's files, relative to the new repository.
-const FILES: [(&str, &str); 8] = [
+const FILES: [(&str, &str); 9] = [
     (
         "base/service.yaml",
         include_str!("../templates/init/base/service.yaml"),
@@ -31,26 +31,27 @@ const FILES: [(&str, &str); 8] = [
         ".github/workflows/kiln.yml",
         include_str!("../templates/init/.github/workflows/kiln.yml"),
     ),
+    (
+        ".github/workflows/kiln-comment.yml",
+        include_str!("../templates/init/.github/workflows/kiln-comment.yml"),
+    ),
     ("README.md", include_str!("../templates/init/README.md")),
     (".gitignore", include_str!("../templates/init/gitignore")),
 ];
 
-/// The kiln the scaffold's Makefile pins: this version, at tag `v<version>`
-/// of [`KILN_SOURCE`].
+/// The kiln the scaffold's Makefile asks for: this version (tag `v<version>`
+/// of its source).
 const KILN_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Where the scaffold's Makefile builds kiln from: `KILN_SOURCE` when kiln was
-/// built, else the workspace's `repository`.
-pub const KILN_SOURCE: &str = match option_env!("KILN_SOURCE") {
-    Some(url) => url,
-    None => env!("CARGO_PKG_REPOSITORY"),
-};
+/// Where kiln's source is, if this kiln was built knowing it (`KILN_SOURCE`
+/// at build time): the default of [`Options::kiln_git`].
+pub const KILN_SOURCE: Option<&str> = option_env!("KILN_SOURCE");
 
 /// A template's text with the pinned kiln filled in.
-fn fill(template: &str) -> String {
+fn fill(template: &str, kiln_git: &str) -> String {
     template
         .replace("@KILN_VERSION@", KILN_VERSION)
-        .replace("@KILN_GIT@", KILN_SOURCE)
+        .replace("@KILN_GIT@", kiln_git)
 }
 
 /// What `kiln init` asks.
@@ -63,6 +64,11 @@ pub struct Options {
     pub argocd: bool,
     /// Render Flux objects.
     pub flux: bool,
+    /// Where CI installs kiln from (a Git URL cargo can build at tag
+    /// `v<version>`), written into the Makefile as `KILN_GIT`; without it
+    /// (and without [`KILN_SOURCE`]) the Makefile leaves it empty and CI says
+    /// what to set.
+    pub kiln_git: Option<String>,
 }
 
 /// `kiln.yaml` for `options`.
@@ -82,7 +88,15 @@ fn settings(options: &Options) -> String {
                 text.push_str("  # out/argocd/: an Application per environment and a root app of apps.\n  argocd: {}\n");
             }
             if options.flux {
-                text.push_str("  # out/flux/: a GitRepository and a Kustomization per environment.\n  flux: {}\n");
+                text.push_str(
+                    "  # out/flux/: a GitRepository and a Kustomization per environment.\n",
+                );
+                let ssh = url.starts_with("ssh://") || url.starts_with("git@");
+                if ssh {
+                    text.push_str("  # Flux pulls over ssh with the key in this Secret of its namespace\n  # (`flux bootstrap` creates `flux-system`; else `flux create secret git`).\n  flux:\n    secretRef: flux-system\n");
+                } else {
+                    text.push_str("  # A private repository: add `secretRef: NAME`, a Secret with username and\n  # password (a token) in Flux's namespace.\n  flux: {}\n");
+                }
             }
             text
         }
@@ -109,13 +123,57 @@ pub fn init(dir: &Path, options: &Options) -> Result<Vec<PathBuf>> {
     if let Some(g) = &parsed.gitops {
         g.validate(&["dev".to_string(), "prod".to_string()])?;
     }
+    let kiln_git = options
+        .kiln_git
+        .as_deref()
+        .or(KILN_SOURCE)
+        .unwrap_or_default();
+    if !kiln_git.is_empty() {
+        kiln_git_problem(kiln_git)?;
+    }
     ensure_empty(dir)?;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let kiln_git = options
+        .kiln_git
+        .as_deref()
+        .or(KILN_SOURCE)
+        .unwrap_or_default();
+    if !kiln_git.is_empty() {
+        kiln_git_problem(kiln_git)?;
+    }
     let files = FILES
         .iter()
-        .map(|(rel, template)| (*rel, fill(template)))
+        .map(|(rel, template)| (*rel, fill(template, kiln_git)))
         .chain([(SETTINGS_FILE, settings_text)]);
     create_files(dir, files)
+}
+
+/// A `--kiln-git` URL that cargo can install from and that may be committed.
+fn kiln_git_problem(url: &str) -> Result<()> {
+    let refuse = |why: String| Err(Error::from(kiln_model::InputError::new("--kiln-git", why)));
+    let scheme = ["https://", "http://", "ssh://", "git://", "file://"]
+        .iter()
+        .any(|s| url.starts_with(s));
+    if !scheme
+        || url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '$' || c == '`')
+    {
+        return refuse(format!(
+            "`{url}` is not a Git URL cargo installs from (https://…, ssh://…, git://…, file://…)"
+        ));
+    }
+    let authority = url.split("://").nth(1).and_then(|r| r.split('/').next());
+    let password = authority
+        .and_then(|a| a.rsplit_once('@'))
+        .is_some_and(|(user, _)| user.contains(':'));
+    if password || kiln_model::credential::contains(url) {
+        // Not quoted: the password would be printed.
+        return refuse(
+            "the URL has credentials in it; it is written into the Makefile and committed".into(),
+        );
+    }
+    Ok(())
 }
 
 /// Creates each file (a path relative to `dir`, and its contents) with its

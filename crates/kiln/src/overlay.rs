@@ -164,19 +164,19 @@ fn chain(repo: &Repo, name: &str) -> Result<Vec<Layer>> {
         }
         let text = repo.read(&file.to_string_lossy(), None)?;
         let overlay: Overlay = parse::yaml(&file, &text)?;
-        if let Some(parent) = &overlay.extends {
-            if !repo.environments().iter().any(|e| e == parent) {
-                return Err(InputError::new(
-                    &file,
-                    format!("`extends: {parent}` names no environment"),
-                )
-                .at("/extends")
-                .with_help(
-                    closest(parent, repo.environments().iter().map(String::as_str))
-                        .map(|c| format!("did you mean `{c}`?")),
-                )
-                .into());
-            }
+        if let Some(parent) = &overlay.extends
+            && !repo.environments().iter().any(|e| e == parent)
+        {
+            return Err(InputError::new(
+                &file,
+                format!("`extends: {parent}` names no environment"),
+            )
+            .at("/extends")
+            .with_help(
+                closest(parent, repo.environments().iter().map(String::as_str))
+                    .map(|c| format!("did you mean `{c}`?")),
+            )
+            .into());
         }
         validate_overlay(&file, &overlay)?;
         next = overlay.extends.clone();
@@ -191,13 +191,13 @@ fn validate_overlay(file: &Path, o: &Overlay) -> Result<()> {
     let err = |pointer: String, message: String| -> Error {
         InputError::new(file, message).at(pointer).into()
     };
-    if let Some(set) = &o.set {
-        if !set.is_object() {
-            return Err(err(
-                "/set".into(),
-                "expected a mapping of description fields".into(),
-            ));
-        }
+    if let Some(set) = &o.set
+        && !set.is_object()
+    {
+        return Err(err(
+            "/set".into(),
+            "expected a mapping of description fields".into(),
+        ));
     }
     for (i, p) in o.patches.iter().enumerate() {
         let given = [p.json.is_some(), p.merge.is_some(), p.strategic.is_some()];
@@ -207,13 +207,13 @@ fn validate_overlay(file: &Path, o: &Overlay) -> Result<()> {
                 "give exactly one of `json` (RFC 6902), `merge` (RFC 7386) or `strategic`".into(),
             ));
         }
-        if let Some(sel) = &p.target.label_selector {
-            if !patch::selector_is_valid(sel) {
-                return Err(err(
-                    format!("/patches/{i}/target/labelSelector"),
-                    format!("`{sel}` is not an equality-based selector such as `a=b,c!=d`"),
-                ));
-            }
+        if let Some(sel) = &p.target.label_selector
+            && !patch::selector_is_valid(sel)
+        {
+            return Err(err(
+                format!("/patches/{i}/target/labelSelector"),
+                format!("`{sel}` is not an equality-based selector such as `a=b,c!=d`"),
+            ));
         }
     }
     for (field, value) in [

@@ -496,3 +496,28 @@ fn a_pod_on_another_port_listens_there() {
     assert_eq!(http_port(&pod), port);
     let _process = boot(&pod, root.path());
 }
+
+/// kiln check's `probe-path` allows exactly the paths the real gateway
+/// answers 2xx without headers; the paths people reach for do not pass.
+#[test]
+fn the_gateway_answers_every_allowed_probe_path_and_no_usual_health_path() {
+    let repo = kiln_tests::repo_root();
+    let root = tempfile::tempdir().expect("temp dir");
+    let pod = pod("homelab", &repo.join("out/homelab"), root.path()).expect("homelab's pod");
+    let mut process = boot(&pod, root.path());
+    let client = Client::new(Duration::from_secs(5));
+    let port = http_port(&pod);
+    for path in kiln::gateway::PROBE_PATHS {
+        let reply = client.get(port, path).expect("an answer");
+        assert!((200..300).contains(&reply.status), "GET {path}: {reply:?}");
+    }
+    for path in ["/healthz", "/health", "/v1/health", "/ready", "/livez"] {
+        assert!(!kiln::gateway::PROBE_PATHS.contains(&path));
+        let reply = client.get(port, path).expect("an answer");
+        assert!(
+            !(200..300).contains(&reply.status),
+            "GET {path} answers 2xx: {reply:?}"
+        );
+    }
+    process.assert_running();
+}

@@ -1,5 +1,5 @@
 //! `enterprise.aca`: the settings of an Azure Container Apps environment
-//! (seed 004), which renders the variables of Portkey's ACA Terraform module
+//! (Portkey's Terraform module), which renders the variables of Portkey's ACA Terraform module
 //! instead of Kubernetes manifests (the pipeline's `kiln_model::aca`).
 
 use super::enterprise::Enterprise;
@@ -323,13 +323,13 @@ fn unsupported_problem(e: &Enterprise) -> Option<Problem> {
             );
         }
     }
-    if let Some(m) = &e.cache.managed {
-        if m.workload_auth || m.ca_key.is_some() {
-            return fail(
-                "/cache/managed",
-                "Azure Cache for Redis on Container Apps takes a URL, tls, cluster and passwordKey only",
-            );
-        }
+    if let Some(m) = &e.cache.managed
+        && (m.workload_auth || m.ca_key.is_some())
+    {
+        return fail(
+            "/cache/managed",
+            "Azure Cache for Redis on Container Apps takes a URL, tls, cluster and passwordKey only",
+        );
     }
     None
 }

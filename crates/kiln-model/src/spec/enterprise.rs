@@ -1,4 +1,4 @@
-//! The enterprise gateway of seeds 001–003 (GKE, EKS, AKS): every option of
+//! The enterprise gateway of Portkey's GKE, EKS and AKS Helm guides (GKE, EKS, AKS): every option of
 //! Portkey's Helm values as a typed, validated switch of the description,
 //! rendered without Helm's hazards — credentials only from the secret store,
 //! a hardened Redis, no random annotations.
@@ -53,7 +53,7 @@ pub struct Enterprise {
     /// The Data Service (batches, fine-tuning, log exports) beside the gateway.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_service: Option<DataService>,
-    /// Azure Container Apps settings (cloud `aca`, seed 004).
+    /// Azure Container Apps settings (cloud `aca`, Portkey's Azure Container Apps Terraform module).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aca: Option<super::aca::Aca>,
 }
@@ -183,17 +183,17 @@ pub struct LoadBalancerExpose {
     pub source_ranges: Vec<String>,
 }
 
-/// A Kubernetes cloud of the seeds.
+/// A Kubernetes cloud of Portkey's enterprise guides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Cloud {
-    /// Google Kubernetes Engine (seed 001).
+    /// Google Kubernetes Engine (Portkey's GKE Helm guide).
     Gke,
-    /// Amazon Elastic Kubernetes Service (seed 002).
+    /// Amazon Elastic Kubernetes Service (Portkey's EKS Helm guide).
     Eks,
-    /// Azure Kubernetes Service (seed 003).
+    /// Azure Kubernetes Service (Portkey's AKS Helm guide).
     Aks,
-    /// Azure Container Apps through Portkey's Terraform module (seed 004).
+    /// Azure Container Apps through Portkey's Terraform module.
     Aca,
 }
 
@@ -382,7 +382,7 @@ pub struct ManagedCache {
     pub workload_auth: bool,
 }
 
-/// Where the managed cache's CA certificate is mounted (seed 001).
+/// Where the managed cache's CA certificate is mounted (Portkey's GKE Helm guide).
 pub const CA_PATH: &str = "/etc/ssl/certs/server-ca.pem";
 /// The built-in Redis's port.
 pub const REDIS_PORT: u16 = 6379;
@@ -642,31 +642,31 @@ impl Enterprise {
                 "give either awsRoleArn (IRSA) or awsPodIdentity, not both".into(),
             );
         }
-        if let Some(arn) = &id.aws_role_arn {
-            if !(arn.starts_with("arn:aws") && arn.contains(":iam::") && arn.contains(":role/")) {
-                return fail(
-                    "/identity/awsRoleArn",
-                    format!("`{arn}` is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"),
-                );
-            }
+        if let Some(arn) = &id.aws_role_arn
+            && !(arn.starts_with("arn:aws") && arn.contains(":iam::") && arn.contains(":role/"))
+        {
+            return fail(
+                "/identity/awsRoleArn",
+                format!("`{arn}` is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"),
+            );
         }
-        if let Some(gsa) = &id.gcp_service_account {
-            if !gsa.ends_with(".iam.gserviceaccount.com") || !gsa.contains('@') {
-                return fail(
-                    "/identity/gcpServiceAccount",
-                    format!(
-                        "`{gsa}` is not a Google service account (<name>@<project>.iam.gserviceaccount.com)"
-                    ),
-                );
-            }
+        if let Some(gsa) = &id.gcp_service_account
+            && (!gsa.ends_with(".iam.gserviceaccount.com") || !gsa.contains('@'))
+        {
+            return fail(
+                "/identity/gcpServiceAccount",
+                format!(
+                    "`{gsa}` is not a Google service account (<name>@<project>.iam.gserviceaccount.com)"
+                ),
+            );
         }
-        if let Some(client) = &id.azure_client_id {
-            if !crate::values::is_uuid(client) {
-                return fail(
-                    "/identity/azureClientId",
-                    format!("`{client}` is not a client ID (a UUID)"),
-                );
-            }
+        if let Some(client) = &id.azure_client_id
+            && !crate::values::is_uuid(client)
+        {
+            return fail(
+                "/identity/azureClientId",
+                format!("`{client}` is not a client ID (a UUID)"),
+            );
         }
         None
     }
@@ -684,21 +684,22 @@ impl Enterprise {
                 return fail(&format!("/{field}"), "must not be empty".into());
             }
         }
-        if let Some(p) = &self.pull_secret {
-            if !p.registry.starts_with("https://") && p.registry.contains("://") {
-                return fail(
-                    "/pullSecret/registry",
-                    format!("`{}` is not a registry host or https URL", p.registry),
-                );
-            }
+        if let Some(p) = &self.pull_secret
+            && !p.registry.starts_with("https://")
+            && p.registry.contains("://")
+        {
+            return fail(
+                "/pullSecret/registry",
+                format!("`{}` is not a registry host or https URL", p.registry),
+            );
         }
-        if let Some(cp) = &self.control_plane {
-            if !cp.private_link.starts_with("https://") {
-                return fail(
-                    "/controlPlane/privateLink",
-                    format!("`{}` must be an https:// URL", cp.private_link),
-                );
-            }
+        if let Some(cp) = &self.control_plane
+            && !cp.private_link.starts_with("https://")
+        {
+            return fail(
+                "/controlPlane/privateLink",
+                format!("`{}` must be an https:// URL", cp.private_link),
+            );
         }
         None
     }

@@ -1,7 +1,7 @@
 //! The typed description of a service: what `base/service.yaml` holds.
 //!
 //! Every field is documented in the README. Defaults are the hardened
-//! reference deployment of seed 000, so a description only needs to say what
+//! reference deployment of Portkey's homelab guide, so a description only needs to say what
 //! is particular to it. Unknown fields are rejected.
 
 pub mod aca;
@@ -93,7 +93,7 @@ pub struct Description {
     /// reason (`kiln check` rules, or checkov checks rendered as skip annotations).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suppress: Vec<crate::suppress::Suppression>,
-    /// The enterprise gateway on GKE, EKS or AKS (seeds 001–003).
+    /// The enterprise gateway on GKE, EKS or AKS (Portkey's GKE, EKS and AKS Helm guides).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enterprise: Option<enterprise::Enterprise>,
 }
@@ -141,7 +141,8 @@ pub struct TopologySpread {
     /// Largest allowed difference in pod count between domains.
     #[serde(default = "defaults::max_skew")]
     pub max_skew: i32,
-    /// `DoNotSchedule` or `ScheduleAnyway`.
+    /// `ScheduleAnyway` (the default: a cluster without zone labels, such as
+    /// a homelab, still schedules) or `DoNotSchedule`.
     #[serde(default)]
     pub when_unsatisfiable: WhenUnsatisfiable,
 }
@@ -150,8 +151,8 @@ pub struct TopologySpread {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub enum WhenUnsatisfiable {
-    #[default]
     DoNotSchedule,
+    #[default]
     ScheduleAnyway,
 }
 
@@ -562,7 +563,7 @@ impl Description {
     /// The path the probes and load-balancer health checks call: `healthPath`,
     /// or by default `/` for the open-source gateway (which has no health
     /// route, see [`crate::gateway::HEALTH_PATH`]) and `/v1/health` for the
-    /// enterprise gateway (as Portkey documents it, seeds 001–003).
+    /// enterprise gateway (as Portkey documents it, Portkey's GKE, EKS and AKS Helm guides).
     pub fn health_path(&self) -> &str {
         match (&self.health_path, &self.enterprise) {
             (Some(path), _) => path,
@@ -856,10 +857,10 @@ impl Description {
                 ));
             }
         }
-        if let Some(class) = &self.priority_class_name {
-            if let Some(p) = hostname("/priorityClassName", class) {
-                return Some(p);
-            }
+        if let Some(class) = &self.priority_class_name
+            && let Some(p) = hostname("/priorityClassName", class)
+        {
+            return Some(p);
         }
         for (key, value) in &self.labels {
             if let Some(p) = qualified_name(&format!("/labels/{key}"), key) {

@@ -225,17 +225,17 @@ fn provider(c: &Config, at: &str, out: &mut Vec<Problem>) {
             );
         }
     }
-    if let Some(host) = &c.custom_host {
-        if !custom_host_ok(host) {
-            push(
-                out,
-                Error,
-                format!("{at}/custom_host"),
-                format!(
-                    "the gateway refuses `{host}` as a custom host: an http(s) URL without credentials, to a public host or localhost (private, cluster-local and metadata addresses are refused)"
-                ),
-            );
-        }
+    if let Some(host) = &c.custom_host
+        && !custom_host_ok(host)
+    {
+        push(
+            out,
+            Error,
+            format!("{at}/custom_host"),
+            format!(
+                "the gateway refuses `{host}` as a custom host: an http(s) URL without credentials, to a public host or localhost (private, cluster-local and metadata addresses are refused)"
+            ),
+        );
     }
 }
 
@@ -388,15 +388,15 @@ fn strategy_problems(s: &StrategySpec, targets: &[Config], at: &str, out: &mut V
 fn unique_names(targets: &[Config], at: &str, out: &mut Vec<Problem>) {
     let mut names = BTreeSet::new();
     for (i, t) in targets.iter().enumerate() {
-        if let Some(name) = &t.name {
-            if !names.insert(name.as_str()) {
-                push(
-                    out,
-                    Error,
-                    format!("{at}/targets/{i}/name"),
-                    format!("target name `{name}` is used twice"),
-                );
-            }
+        if let Some(name) = &t.name
+            && !names.insert(name.as_str())
+        {
+            push(
+                out,
+                Error,
+                format!("{at}/targets/{i}/name"),
+                format!("target name `{name}` is used twice"),
+            );
         }
     }
 }
@@ -687,18 +687,18 @@ pub(super) fn unknown_references(
     known: &[String],
     out: &mut Vec<Problem>,
 ) {
-    if let Some(var) = node.api_key.as_deref().and_then(reference) {
-        if !known.iter().any(|e| e == var) {
-            push(
-                out,
-                Error,
-                format!("{at}/api_key"),
-                format!(
-                    "`${{{var}}}` is not one of the environment's secrets.keys ({})",
-                    known.join(", ")
-                ),
-            );
-        }
+    if let Some(var) = node.api_key.as_deref().and_then(reference)
+        && !known.iter().any(|e| e == var)
+    {
+        push(
+            out,
+            Error,
+            format!("{at}/api_key"),
+            format!(
+                "`${{{var}}}` is not one of the environment's secrets.keys ({})",
+                known.join(", ")
+            ),
+        );
     }
     for (i, t) in node.targets().iter().enumerate() {
         unknown_references(t, &format!("{at}/targets/{i}"), known, out);

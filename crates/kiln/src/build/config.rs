@@ -84,13 +84,14 @@ fn secret_ref(name: String, secret: &str, optional: bool) -> EnvVar {
     }
 }
 
-/// The provider keys as env entries. An enterprise gateway runs on its
-/// licence; a provider key missing from the store must not keep it from starting.
+/// The provider keys as env entries, each optional: no gateway needs one to
+/// start (the open-source gateway reads none, clients send their keys; the
+/// enterprise gateway runs on its licence), so a key missing from the store
+/// must not keep every pod from starting.
 pub(crate) fn provider_env_vars(d: &Description, names: &Names) -> Vec<EnvVar> {
-    let optional = d.enterprise.is_some();
     provider_env(d)
         .into_iter()
-        .map(|(env, _)| secret_ref(env, &names.secret, optional))
+        .map(|(env, _)| secret_ref(env, &names.secret, true))
         .collect()
 }
 
@@ -102,7 +103,7 @@ pub(crate) fn enterprise_env_vars(d: &Description, names: &Names) -> Vec<EnvVar>
         .collect()
 }
 
-/// The managed cache's CA certificate: the volume and its mount at the seed's path.
+/// The managed cache's CA certificate: the volume and its mount at the path Portkey's GKE Helm guide uses.
 pub(crate) fn ca_volume(d: &Description, names: &Names) -> Option<(Volume, VolumeMount)> {
     enterprise_ca(d)?;
     Some((

@@ -1,5 +1,5 @@
 //! External access of the enterprise gateway through the cloud's own load
-//! balancers (seeds 001–003): an Ingress (ALB on EKS, GCE on GKE, NGINX
+//! balancers (Portkey's GKE, EKS and AKS Helm guides): an Ingress (ALB on EKS, GCE on GKE, NGINX
 //! application routing on AKS) or the Service as a LoadBalancer (NLB, GCP L4,
 //! Azure LB), each health-checking the gateway's health path. Host-based
 //! routing sends `route.hosts` to the AI gateway and `mcp.host` to MCP.

@@ -208,8 +208,13 @@ pub fn text(diff: &Diff, color: bool) -> String {
 
 /// A pull-request comment of at most `limit` characters: a table of the
 /// environments' counts, then every change once in a collapsible block with
-/// the environments it is in. What does not fit is cut, largest diffs first
-/// (the block stays, with a note), then the last blocks; the comment says so.
+/// the environments it is in, those that matter most first: images, replicas,
+/// strategies, secrets and their references, removals; then the rest; last
+/// changes of labels and annotations only.
+/// What does not fit is cut, the changes that matter least first: their
+/// diffs, largest first (the block stays, with a note), then their blocks;
+/// the comment says so. A thousand environments of label noise never push an
+/// image change out.
 pub fn markdown(diff: &Diff, limit: usize) -> String {
     let mut head = format!("{COMMENT_MARKER}\n### kiln diff\n\n");
     if diff.is_empty() {
@@ -226,53 +231,134 @@ pub fn markdown(diff: &Diff, limit: usize) -> String {
         .iter()
         .map(|g| (block(g, true), block(g, false)))
         .collect();
-    let (full, listed) = fit(&blocks, &groups, limit.saturating_sub(head.len() + 400));
+    let shown = fit(&blocks, &groups, limit.saturating_sub(head.len() + 400));
     let mut out = head;
-    let cut = full.iter().take(listed).filter(|f| !**f).count();
+    let listed = shown.iter().filter(|s| **s != Shown::Not).count();
+    let cut = shown.iter().filter(|s| **s == Shown::Title).count();
     if cut > 0 {
         let _ = writeln!(
             out,
-            "> {cut} of {} diffs were left out to fit the {limit}-character limit, largest first; run `kiln diff` locally for all of them.\n",
+            "> {cut} of {} diffs were left out to fit the {limit}-character limit, those of labels and annotations first, then the largest; run `kiln diff` locally for all of them.\n",
             groups.len()
         );
     }
     if listed < groups.len() {
         let _ = writeln!(
             out,
-            "> {} more changes are not listed to fit the {limit}-character limit; run `kiln diff` locally.\n",
+            "> {} more changes are not listed to fit the {limit}-character limit (images, replicas, strategies and secret references are listed first); run `kiln diff` locally.\n",
             groups.len() - listed
         );
     }
-    for (i, (long, short)) in blocks.iter().enumerate().take(listed) {
-        out.push_str(if full[i] { long } else { short });
+    let mut order: Vec<usize> = (0..blocks.len()).collect();
+    order.sort_by_key(|i| std::cmp::Reverse(weight(groups[*i].change)));
+    for i in order {
+        let (long, short) = &blocks[i];
+        match shown[i] {
+            Shown::Whole => out.push_str(long),
+            Shown::Title => out.push_str(short),
+            Shown::Not => {}
+        }
     }
     out
 }
 
-/// Which blocks keep their diff, and how many blocks are listed, for the
-/// blocks to take at most `room` characters.
-fn fit(blocks: &[(String, String)], groups: &[Group<'_>], room: usize) -> (Vec<bool>, usize) {
-    let mut full = vec![true; blocks.len()];
-    let mut size: usize = blocks.iter().map(|(long, _)| long.len()).sum();
-    let mut by_size: Vec<usize> = (0..blocks.len()).collect();
-    by_size.sort_by_key(|i| std::cmp::Reverse(groups[*i].change.diff.len()));
-    for i in by_size {
-        if size <= room {
-            break;
+/// How much a reviewer needs to see a change, most first: 2 for what
+/// changes what runs or whom it trusts (an image, replicas, a strategy, a
+/// secret or its reference, a removed resource), 0 for a change of labels
+/// and annotations only, 1 for the rest.
+fn weight(change: &Change) -> u8 {
+    const VITAL: [&str; 8] = [
+        "image:",
+        "replicas:",
+        ".json:",
+        "secretKeyRef",
+        "secretName",
+        "remoteRef",
+        "secretStoreRef",
+        "envFrom",
+    ];
+    let changed: Vec<&str> = change
+        .diff
+        .lines()
+        .filter(|l| {
+            (l.starts_with('+') && !l.starts_with("+++"))
+                || (l.starts_with('-') && !l.starts_with("---"))
+        })
+        .collect();
+    if change.kind == ChangeKind::Changed && !changed.is_empty() && metadata_only(&change.diff) {
+        return 0;
+    }
+    let vital_kind = matches!(change.id.kind.as_str(), "Secret" | "ExternalSecret")
+        || change.id.name.contains("strateg");
+    let vital_line = changed.iter().any(|l| VITAL.iter().any(|v| l.contains(v)));
+    if vital_kind || vital_line || change.kind == ChangeKind::Removed {
+        2
+    } else {
+        1
+    }
+}
+
+/// Whether every changed line of a unified diff of YAML lies under a
+/// `labels:` or `annotations:` map the diff shows (its header in context; a
+/// hunk without it counts as more than noise).
+fn metadata_only(diff: &str) -> bool {
+    let mut section: Option<&str> = None;
+    for line in diff
+        .lines()
+        .filter(|l| !l.starts_with("+++") && !l.starts_with("---") && !l.starts_with("@@"))
+    {
+        let (sign, body) = line.split_at(line.len().min(1));
+        let trimmed = body.trim_start();
+        let key = trimmed.split(':').next().unwrap_or_default();
+        if body.len() - trimmed.len() <= 6 && trimmed.ends_with(':') && !trimmed.starts_with('-') {
+            section = Some(key);
         }
-        full[i] = false;
-        size = size - blocks[i].0.len() + blocks[i].1.len();
+        if (sign == "+" || sign == "-") && !matches!(section, Some("labels" | "annotations")) {
+            return false;
+        }
     }
-    let mut listed = blocks.len();
-    while size > room && listed > 0 {
-        listed -= 1;
-        size -= if full[listed] {
-            blocks[listed].0.len()
-        } else {
-            blocks[listed].1.len()
-        };
+    true
+}
+
+/// How a change's block is shown in the comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    /// With its diff.
+    Whole,
+    /// Its title and a note that the diff was left out.
+    Title,
+    /// Not at all (counted in a note).
+    Not,
+}
+
+/// How each block is shown for the blocks to take at most `room`
+/// characters. The lightest [`weight`] gives way first, wholly, before a
+/// heavier one loses anything: its diffs go (the largest first), then its
+/// blocks (the last first); then the next weight's.
+fn fit(blocks: &[(String, String)], groups: &[Group<'_>], room: usize) -> Vec<Shown> {
+    let mut shown = vec![Shown::Whole; blocks.len()];
+    let mut size: usize = blocks.iter().map(|(long, _)| long.len()).sum();
+    let weights: Vec<u8> = groups.iter().map(|g| weight(g.change)).collect();
+    for w in 0..=2 {
+        let mut class: Vec<usize> = (0..blocks.len()).filter(|i| weights[*i] == w).collect();
+        class.sort_by_key(|i| std::cmp::Reverse(groups[*i].change.diff.len()));
+        for &i in &class {
+            if size <= room {
+                return shown;
+            }
+            shown[i] = Shown::Title;
+            size = size - blocks[i].0.len() + blocks[i].1.len();
+        }
+        class.sort_by_key(|i| std::cmp::Reverse(*i));
+        for &i in &class {
+            if size <= room {
+                return shown;
+            }
+            size -= blocks[i].1.len();
+            shown[i] = Shown::Not;
+        }
     }
-    (full, listed)
+    shown
 }
 
 fn block(group: &Group<'_>, with_diff: bool) -> String {

@@ -334,10 +334,10 @@ fn redact_credentials(mut doc: Value) -> Value {
         .flat_map(|c| c["env"].as_array_mut().into_iter().flatten())
     {
         let name = var["name"].as_str().unwrap_or_default().to_string();
-        if let Some(value) = var.get_mut("value") {
-            if kiln_check::is_credential(&name, value.as_str().unwrap_or_default()) {
-                *value = Value::from(REDACTED);
-            }
+        if let Some(value) = var.get_mut("value")
+            && kiln_check::is_credential(&name, value.as_str().unwrap_or_default())
+        {
+            *value = Value::from(REDACTED);
         }
     }
     doc

@@ -1,4 +1,4 @@
-//! `kiln import helm`: the values of Portkey's Helm chart (seeds 001–003)
+//! `kiln import helm`: the values of Portkey's Helm chart (Portkey's GKE, EKS and AKS Helm guides)
 //! into an overlay of an existing kiln repository.
 //!
 //! The chart's values carry no namespace, route or secret store, so the

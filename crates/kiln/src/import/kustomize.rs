@@ -6,19 +6,17 @@
 //! comparison with kiln's render is only honest against what the tree
 //! really produces. A file of already built YAML is read as it is.
 
-use super::{Found, Import, Options, text_of};
+use super::kubectl::MAX_INPUT_BYTES;
+use super::{Found, Import, Network, Options, text_of};
 use kiln_model::{Error, InputError, Result};
 use serde_json::{Value, json};
 use std::path::Path;
-
-/// The most YAML an input may produce.
-const MAX_INPUT_BYTES: usize = 64 << 20;
 
 /// Imports the kustomize directory (or built YAML file) `input` as
 /// `options.env` of the repository at `options.into`. Nothing is written:
 /// see [`Import::write`].
 pub fn kustomize(input: &Path, options: &Options) -> Result<Import> {
-    let (source, text) = build(input)?;
+    let (source, text) = build(input, options.network)?;
     let docs = kiln_model::parse::yaml_documents(Path::new(&source), &text)?;
     let found = recognise(&docs).map_err(|e| match e {
         Error::Input(mut e) => {
@@ -31,7 +29,7 @@ pub fn kustomize(input: &Path, options: &Options) -> Result<Import> {
 }
 
 /// The input's YAML and how to name it.
-fn build(input: &Path) -> Result<(String, String)> {
+fn build(input: &Path, network: Network) -> Result<(String, String)> {
     let meta = std::fs::symlink_metadata(input).map_err(|e| Error::io(input, e))?;
     if meta.is_file() {
         if meta.len() > MAX_INPUT_BYTES as u64 {
@@ -46,34 +44,7 @@ fn build(input: &Path) -> Result<(String, String)> {
             "is neither a kustomize directory nor a YAML file (symlinks are not followed)",
         ));
     }
-    let output = std::process::Command::new("kubectl")
-        .arg("kustomize")
-        .arg(input)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| {
-            Error::io(
-                "kubectl kustomize",
-                std::io::Error::new(
-                    e.kind(),
-                    format!("{e}: kiln import builds the tree with `kubectl kustomize`; install kubectl, or pass the output of `kustomize build DIR` as a file"),
-                ),
-            )
-        })?;
-    let source = format!("kubectl kustomize {}", input.display());
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(Error::io(
-            &source,
-            std::io::Error::other(stderr.trim().to_string()),
-        ));
-    }
-    if output.stdout.len() > MAX_INPUT_BYTES {
-        return Err(Error::unsafe_path(input, "builds more than 64 MiB of YAML"));
-    }
-    let text = String::from_utf8(output.stdout)
-        .map_err(|_| Error::unsafe_path(input, "builds YAML that is not UTF-8"))?;
-    Ok((source, text))
+    super::kubectl::build(input, network)
 }
 
 /// `Kind/name` of a document.

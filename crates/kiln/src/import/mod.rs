@@ -11,6 +11,7 @@
 
 mod compare;
 mod helm;
+mod kubectl;
 mod kustomize;
 mod report;
 
@@ -34,6 +35,20 @@ pub struct Options {
     pub into: PathBuf,
     /// The environment the import becomes (`overlays/<env>/`).
     pub env: String,
+    /// Whether building a kustomize tree may fetch its remote resources.
+    pub network: Network,
+}
+
+/// Whether `kubectl kustomize` may reach the network for a tree's remote
+/// resources (`https://…`, `github.com/…?ref=…`). A tree comes from a pull
+/// request as often as not: off unless asked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Network {
+    /// Remote resources fail the build, at once.
+    #[default]
+    Off,
+    /// Remote resources are fetched (within the build's time limit).
+    On,
 }
 
 /// One description field imported, and where its value came from.
