@@ -190,35 +190,37 @@ fn url_passwords(text: &str, found: &mut Vec<Range<usize>>) {
 
 fn auth_tokens(text: &str, found: &mut Vec<Range<usize>>) {
     for scheme in ["Bearer ", "bearer ", "Basic ", "basic "] {
-        let mut from = 0;
-        while let Some(i) = text[from..].find(scheme) {
-            let start = from + i + scheme.len();
-            let end = text[start..]
-                .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';'))
-                .map_or(text.len(), |e| start + e);
-            let token = &text[start..end];
-            if token.len() >= 8 && !token.starts_with("${") && !token.starts_with("$(") {
-                found.push(start..end);
-            }
-            from = start;
-        }
+        let tokens = runs_after(text, scheme, |c| {
+            c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';')
+        });
+        found.extend(tokens.filter(|r| {
+            let token = &text[r.clone()];
+            token.len() >= 8 && !token.starts_with("${") && !token.starts_with("$(")
+        }));
     }
 }
 
 fn webhooks(text: &str, found: &mut Vec<Range<usize>>) {
     for hook in WEBHOOKS {
-        let mut from = 0;
-        while let Some(i) = text[from..].find(hook) {
-            let start = from + i + hook.len();
-            let end = text[start..]
-                .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '?' | '#'))
-                .map_or(text.len(), |e| start + e);
-            if end > start {
-                found.push(start..end);
-            }
-            from = start;
-        }
+        let paths = runs_after(text, hook, |c| {
+            c.is_whitespace() || matches!(c, '"' | '\'' | '?' | '#')
+        });
+        found.extend(paths.filter(|r| !r.is_empty()));
     }
+}
+
+/// The text after each `marker` in `text`, up to the first character that
+/// `ends` (or the end), as byte ranges.
+fn runs_after<'a>(
+    text: &'a str,
+    marker: &'a str,
+    ends: impl Fn(char) -> bool + 'a,
+) -> impl Iterator<Item = Range<usize>> + 'a {
+    text.match_indices(marker).map(move |(i, _)| {
+        let start = i + marker.len();
+        let end = text[start..].find(&ends).map_or(text.len(), |e| start + e);
+        start..end
+    })
 }
 
 #[cfg(test)]

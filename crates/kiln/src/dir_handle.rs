@@ -215,8 +215,8 @@ fn refusal(shown: &Path, e: std::io::Error) -> Error {
 
 #[cfg(unix)]
 mod sys {
-    use crate::safe_fs::Kind;
-    use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
+    use crate::safe_fs::{Kind, kind_of};
+    use rustix::fs::{self as rfs, AtFlags, Mode, OFlags};
     use rustix::io::Errno;
     use std::ffi::OsStr;
     use std::fs::File;
@@ -224,15 +224,6 @@ mod sys {
 
     pub(super) fn is_symlink_refusal(code: i32) -> bool {
         code == Errno::LOOP.raw_os_error() || code == Errno::NOTDIR.raw_os_error()
-    }
-
-    fn kind_of(mode: rfs::RawMode) -> Kind {
-        match FileType::from_raw_mode(mode) {
-            FileType::RegularFile => Kind::File,
-            FileType::Directory => Kind::Dir,
-            FileType::Symlink => Kind::Symlink,
-            _ => Kind::Special,
-        }
     }
 
     pub(super) fn open_dir(parent: Option<&File>, name: &OsStr) -> std::io::Result<File> {

@@ -133,14 +133,6 @@ pub fn init(dir: &Path, options: &Options) -> Result<Vec<PathBuf>> {
     }
     ensure_empty(dir)?;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let kiln_git = options
-        .kiln_git
-        .as_deref()
-        .or(KILN_SOURCE)
-        .unwrap_or_default();
-    if !kiln_git.is_empty() {
-        kiln_git_problem(kiln_git)?;
-    }
     let files = FILES
         .iter()
         .map(|(rel, template)| (*rel, fill(template, kiln_git)))

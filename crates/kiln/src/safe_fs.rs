@@ -272,9 +272,21 @@ impl DirLock {
     }
 }
 
+/// What a file of `mode` (as `stat` gives it) is.
+#[cfg(unix)]
+pub(crate) fn kind_of(mode: rustix::fs::RawMode) -> Kind {
+    use rustix::fs::FileType;
+    match FileType::from_raw_mode(mode) {
+        FileType::RegularFile => Kind::File,
+        FileType::Directory => Kind::Dir,
+        FileType::Symlink => Kind::Symlink,
+        _ => Kind::Special,
+    }
+}
+
 #[cfg(unix)]
 mod sys {
-    use super::Kind;
+    use super::{Kind, kind_of};
     use rustix::fs::{self as rfs, FileType, FlockOperation, Mode, OFlags};
     use rustix::io::Errno;
     use std::ffi::OsStr;
@@ -286,15 +298,6 @@ mod sys {
         /// Directory component `depth` (`None`: the root) is something else.
         Refused(Option<usize>, Kind),
         Io(std::io::Error),
-    }
-
-    fn kind_of(mode: rfs::RawMode) -> Kind {
-        match FileType::from_raw_mode(mode) {
-            FileType::RegularFile => Kind::File,
-            FileType::Directory => Kind::Dir,
-            FileType::Symlink => Kind::Symlink,
-            _ => Kind::Special,
-        }
     }
 
     /// Opens `parts` beneath `root`, never following a symlink. The last

@@ -320,7 +320,7 @@ fn hidden_line_break(file: &Path, text: &str) -> Result<(), Error> {
     Err(InputError::new(
         file,
         format!(
-            "contains U+{:04X}, a line break for YAML readers that git and GitHub do not show as one (text after a `#` would be read as a key); use a plain newline",
+            "contains U+{:04X}, a line break for YAML readers that git and GitHub do not show as one (text after a `#` would be read as a key); write a plain newline instead",
             c as u32
         ),
     )
