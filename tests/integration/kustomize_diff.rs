@@ -93,7 +93,28 @@ const D: &str = "Deployment";
 const GW: &str = "portkey-gateway";
 
 fn cases() -> Vec<Case> {
+    let replicas = json!({"spec": {"replicas": 4}});
+    let named_body = json!({"apiVersion": "apps/v1", "kind": D, "metadata": {"name": GW, "namespace": "portkey"}, "spec": {"replicas": 4}});
     vec![
+        // A body that names another resource while a target is given: the
+        // target decides, the body's name is ignored (no rename).
+        Case {
+            name: "smp body name with a target",
+            kiln: json!({"patches": [{"target": {"kind": D, "name": GW}, "strategic": {"metadata": {"name": "other"}, "spec": {"replicas": 4}}}]}),
+            kustomize: json!({"patches": [{"target": {"kind": D, "name": GW}, "patch": kiln::emit::yaml(&json!({"apiVersion": "apps/v1", "kind": D, "metadata": {"name": "other"}, "spec": {"replicas": 4}}))}]}),
+        },
+        // No target: the body's kind and name select the resource.
+        Case {
+            name: "smp without a target",
+            kiln: json!({"patches": [{"strategic": named_body}]}),
+            kustomize: json!({"patches": [{"patch": kiln::emit::yaml(&named_body)}]}),
+        },
+        // An images entry named with the tag the image has.
+        same(
+            "images name with its tag",
+            json!({"images": [{"name": "portkeyai/gateway:1.12.1", "newTag": "1.13.0"}]}),
+        ),
+        smp("smp replicas", D, GW, replicas, false),
         // RFC 6902, every operation.
         json6902(
             "6902 add scalar",

@@ -387,3 +387,30 @@ fn the_readme_overlay_example_renders() {
     );
     assert!(d["spec"].get("replicas").is_none() || d["spec"]["replicas"] == 4);
 }
+
+/// A child overlay's patch may name a resource as it was built, before a
+/// parent's `namePrefix`, as kustomize matches original names.
+#[test]
+fn a_child_patch_targets_the_original_name_after_a_parents_prefix() {
+    let repo = kiln_tests::copy_inputs(false);
+    kiln_tests::put(
+        repo.path(),
+        "overlays/parent/overlay.yaml",
+        "extends: homelab\nnamePrefix: team-\n",
+    );
+    kiln_tests::put(
+        repo.path(),
+        "overlays/child/overlay.yaml",
+        "extends: parent\npatches:\n  - target: { kind: Deployment, name: portkey-gateway }\n    strategic: { spec: { replicas: 4 } }\n",
+    );
+    let r = kiln::Repo::open(repo.path()).expect("repo");
+    let env = r.environment("child").expect("child");
+    let patched = kiln::apply_overlays(&env, kiln::build(&env)).expect("patched");
+    let deployment = patched
+        .iter()
+        .find(|d| d.kind() == "Deployment")
+        .expect("Deployment")
+        .to_value();
+    assert_eq!(deployment["metadata"]["name"], "team-portkey-gateway");
+    assert_eq!(deployment["spec"]["replicas"], 4);
+}

@@ -372,6 +372,19 @@ pub struct Target {
 }
 
 impl Target {
+    /// The target that selects exactly the resource of `kind` named `name`
+    /// (in `namespace`, if given): the fields are taken literally, not as
+    /// expressions.
+    pub fn naming(kind: Option<&str>, name: Option<&str>, namespace: Option<&str>) -> Target {
+        let exact = |s: Option<&str>| s.map(regex::escape);
+        Target {
+            kind: exact(kind),
+            name: exact(name),
+            namespace: exact(namespace),
+            ..Target::default()
+        }
+    }
+
     /// The target ready to match: each of group, version, kind, name and
     /// namespace is a regular expression anchored at both ends, as in
     /// kustomize (`name: gateway|redis`, `kind: Service.*`); an empty or

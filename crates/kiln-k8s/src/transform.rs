@@ -110,10 +110,18 @@ pub fn images(docs: &mut [Value], overrides: &[ImageOverride]) -> Vec<String> {
     unmatched
 }
 
-/// `image` with `o` applied, if its name is `o.name`.
+/// `image` with `o` applied, if `o.name` selects it: its name, or (as
+/// kustomize matches it) its name with the very tag or digest it has
+/// (`portkeyai/gateway:1.12.1`).
 fn override_image(image: &str, o: &ImageOverride) -> Option<String> {
     let current = ImageRef::parse(image);
-    if current.name != o.name {
+    let tagged = ImageRef::parse(&o.name).tag.is_some();
+    let selected = current.name == o.name
+        || (tagged
+            && image
+                .strip_prefix(o.name.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('@')));
+    if !selected {
         return None;
     }
     let name = o.new_name.as_deref().unwrap_or(current.name);

@@ -35,7 +35,7 @@ pub(crate) fn apply_layers(
     let original: Vec<String> = resources.iter().map(|r| r.name().to_string()).collect();
     let mut typed = resources;
     for layer in layers {
-        apply_patches(layer, &mut docs)?;
+        apply_patches(layer, &mut docs, &original)?;
         apply_transforms(layer, &mut docs, &original)?;
         drop_empty_annotations(&mut docs);
         // Every layer's result must be a valid set of resources before the next builds on it.
@@ -49,21 +49,28 @@ fn fail(layer: &Layer, pointer: String, message: String) -> Error {
     InputError::new(&layer.file, message).at(pointer).into()
 }
 
-/// The layer's `patches`, in order, each on every resource its target selects.
-fn apply_patches(layer: &Layer, docs: &mut [Value]) -> Result<()> {
+/// The layer's `patches`, in order, each on every resource its target
+/// selects. As in kustomize, a target matches a resource by its current name
+/// or by `original` (its name as built, before any layer's prefix or
+/// suffix), and a strategic or merge patch without a target selects the
+/// resource its body names (`kind`, `metadata.name`).
+fn apply_patches(layer: &Layer, docs: &mut [Value], original: &[String]) -> Result<()> {
     let mut copied = 0;
     for (i, entry) in layer.overlay.patches.iter().enumerate() {
-        let selector = entry.target.selector().map_err(|(field, message)| {
+        let target = effective_target(entry);
+        let selector = target.selector().map_err(|(field, message)| {
             fail(layer, format!("/patches/{i}/target/{field}"), message)
         })?;
         let selected: Vec<usize> = (0..docs.len())
-            .filter(|d| selector.matches(&docs[*d]))
+            .filter(|d| {
+                selector.matches(&docs[*d]) || selector.matches(&as_built(&docs[*d], &original[*d]))
+            })
             .collect();
         if selected.is_empty() {
             return Err(fail(
                 layer,
                 format!("/patches/{i}/target"),
-                format!("matches no resource ({})", entry.target),
+                format!("matches no resource ({target})"),
             ));
         }
         for d in selected {
@@ -71,6 +78,39 @@ fn apply_patches(layer: &Layer, docs: &mut [Value]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The patch's target; for a strategic or merge patch given without one,
+/// the resource its body names, as kustomize selects it.
+fn effective_target(entry: &PatchEntry) -> patch::Target {
+    let body = entry.strategic.as_ref().or(entry.merge.as_ref());
+    match body {
+        Some(body) if entry.target == patch::Target::default() => {
+            let text = |p: &str| body.pointer(p).and_then(Value::as_str);
+            patch::Target::naming(
+                text("/kind"),
+                text("/metadata/name"),
+                text("/metadata/namespace"),
+            )
+        }
+        _ => entry.target.clone(),
+    }
+}
+
+/// The identity fields of `doc` with its name as built, for matching a target
+/// written against the original name.
+fn as_built(doc: &Value, original: &str) -> Value {
+    let mut shallow = serde_json::json!({
+        "apiVersion": doc["apiVersion"],
+        "kind": doc["kind"],
+        "metadata": {"name": original},
+    });
+    for field in ["namespace", "labels"] {
+        if let Some(v) = doc["metadata"].get(field) {
+            shallow["metadata"][field] = v.clone();
+        }
+    }
+    shallow
 }
 
 /// Patch `i` of `layer` on one document: RFC 6902, RFC 7386 or strategic merge.
@@ -91,8 +131,9 @@ fn apply_patch(
             )
         })?;
     } else if let Some(merge) = &entry.merge {
-        json_patch::merge(doc, merge);
+        json_patch::merge(doc, &without_identity(merge));
     } else if let Some(smp) = &entry.strategic {
+        let smp = &without_identity(smp);
         let schema = KindSchema::of(
             doc["apiVersion"].as_str().unwrap_or_default(),
             doc["kind"].as_str().unwrap_or_default(),
@@ -107,6 +148,25 @@ fn apply_patch(
         })?;
     }
     Ok(())
+}
+
+/// A patch body without the fields that name its resource (`apiVersion`,
+/// `kind`, `metadata.name`, `metadata.namespace`): they select the resource
+/// (kustomize ignores them when a target is given) and never rename it.
+fn without_identity(body: &Value) -> Value {
+    let mut body = body.clone();
+    if let Some(map) = body.as_object_mut() {
+        map.remove("apiVersion");
+        map.remove("kind");
+        if let Some(meta) = map.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.remove("name");
+            meta.remove("namespace");
+            if meta.is_empty() {
+                map.remove("metadata");
+            }
+        }
+    }
+    body
 }
 
 /// kustomize's conveniences, in kustomize's order: namespace, prefix and
