@@ -859,7 +859,7 @@ fn a_checkov_suppression_becomes_a_skip_annotation_with_its_reason() {
         .unwrap_or_default();
     assert!(
         annotations
-            .get("checkov.io/skip4")
+            .get("checkov.io/skip3")
             .is_some_and(|v| v.starts_with("CKV_K8S_31=the image's node user")),
         "{annotations:?}"
     );

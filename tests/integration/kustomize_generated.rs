@@ -426,6 +426,9 @@ enum Explained {
     /// A JSON patch `test` of the whole `metadata` or `metadata.annotations`:
     /// kustomize keeps its own internal annotations there while it builds.
     TestOfAnnotations,
+    /// A `$patch` directive in kiln's RFC 7386 `merge:` patch, which has no
+    /// directives: kiln refuses it (kustomize reads every patch as strategic).
+    MergeDirective,
 }
 
 enum Outcome {
@@ -493,6 +496,9 @@ fn outcome(repo: &std::path::Path, base: &[Value], case: &Case) -> Outcome {
                 || e.contains("no container uses an image named") =>
         {
             Outcome::Explained(Explained::MatchesNothing, None)
+        }
+        (Err(e), Ok(_)) if e.contains("a `merge:` patch is RFC 7386") => {
+            Outcome::Explained(Explained::MergeDirective, None)
         }
         (Err(e), Ok(_)) if e.contains("after this overlay") => {
             let overlay = kiln::emit::yaml(&case.kiln);

@@ -62,15 +62,17 @@ fn typed_changes_merge_field_by_field() {
     );
     assert_eq!(d["metadata"]["labels"]["team"], "ai");
     assert_eq!(d["metadata"]["annotations"]["owner"], "platform");
-    let env_names: Vec<&str> = c["env"]
+    // The provider keys (the ExternalSecret's; the open-source pods read none).
+    let es = doc(&r, "ExternalSecret");
+    let key_names: Vec<&str> = es["spec"]["data"]
         .as_array()
-        .expect("env")
+        .expect("data")
         .iter()
-        .map(|e| e["name"].as_str().expect("n"))
+        .map(|e| e["secretKey"].as_str().expect("n"))
         .collect();
-    assert!(env_names.contains(&"GROQ_API_KEY") && !env_names.contains(&"CEREBRAS_API_KEY"));
+    assert!(key_names.contains(&"GROQ_API_KEY") && !key_names.contains(&"CEREBRAS_API_KEY"));
     // Untouched list items keep their values (merged by key, not replaced).
-    assert!(env_names.contains(&"ANTHROPIC_API_KEY"));
+    assert!(key_names.contains(&"ANTHROPIC_API_KEY"));
     let tmp = item(
         &d["spec"]["template"]["spec"]["volumes"],
         "name",

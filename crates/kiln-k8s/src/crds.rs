@@ -299,6 +299,8 @@ pub struct ExternalSecretData {
 #[allow(missing_docs)]
 pub struct RemoteRef {
     pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub property: Option<String>,
     #[serde(flatten)]
     pub other: Other,
 }

@@ -301,7 +301,7 @@ fn app_gateway(d: &Description, e: &Enterprise, a: &Aca) -> Option<AppGateway> {
         enable_waf: a.ingress.waf,
         public: a.ingress.public,
         routing_mode: "host",
-        gateway_host: d.route.hosts.first().cloned().unwrap_or_default(),
+        gateway_host: d.hosts().first().cloned().unwrap_or_default(),
         mcp_host: e.mcp.as_ref().and_then(|m| m.host.clone()),
         ssl_cert_key_vault_secret_id: a.ingress.ssl_cert_secret_id.clone(),
     })

@@ -131,6 +131,13 @@ fn apply_patch(
             )
         })?;
     } else if let Some(merge) = &entry.merge {
+        if let Some(at) = directive(merge, String::new()) {
+            return Err(fail(
+                layer,
+                format!("/patches/{i}/merge{at}"),
+                "is a strategic-merge directive; a `merge:` patch is RFC 7386, which has none (it would become a key of the object): write the patch as `strategic:`".into(),
+            ));
+        }
         json_patch::merge(doc, &without_identity(merge));
     } else if let Some(smp) = &entry.strategic {
         let smp = &without_identity(smp);
@@ -148,6 +155,27 @@ fn apply_patch(
         })?;
     }
     Ok(())
+}
+
+/// The pointer of the first strategic-merge directive (`$patch`,
+/// `$retainKeys`, `$setElementOrder/…`, `$deleteFromPrimitiveList/…`) in a
+/// patch body, if any.
+fn directive(body: &Value, at: String) -> Option<String> {
+    match body {
+        Value::Object(map) => map.iter().find_map(|(key, value)| {
+            let here = kiln_model::pointer::join(&at, key);
+            if key.starts_with('$') {
+                Some(here)
+            } else {
+                directive(value, here)
+            }
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| directive(v, format!("{at}/{i}"))),
+        _ => None,
+    }
 }
 
 /// A patch body without the fields that name its resource (`apiVersion`,

@@ -36,6 +36,9 @@ pub struct Description {
     /// The container port, named `http`.
     #[serde(default = "defaults::port")]
     pub port: u16,
+    /// The Service's port, where in-cluster clients connect [default: `port`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_port: Option<u16>,
     /// Path of the health endpoint the probes call; by default the one the
     /// gateway answers: see [`Description::health_path`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -58,8 +61,10 @@ pub struct Description {
     /// Startup, readiness and liveness probe timing.
     #[serde(default)]
     pub probes: Probes,
-    /// The Gateway API HTTPRoute.
-    pub route: Route,
+    /// The Gateway API HTTPRoute; without it clients reach the Service in the
+    /// cluster, or through an Ingress or Gateway kept beside kiln's output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<Route>,
     /// Ingress and egress the NetworkPolicy allows.
     #[serde(default)]
     pub network_policy: NetworkAccess,
@@ -248,9 +253,9 @@ impl LogLevel {
     }
 }
 
-/// Requests and limits.
+/// Requests and limits; either may be left out for kiln's default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Resources {
     /// What the scheduler reserves.
     pub requests: CpuMemory,
@@ -341,9 +346,10 @@ impl WritableDir {
     }
 }
 
-/// ProbeTiming timing. All probes call `healthPath` on the named port.
+/// ProbeTiming timing. All probes call `healthPath` on the named port; a
+/// probe left out takes kiln's default timing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Probes {
     /// Startup: the container has `periodSeconds × failureThreshold` seconds to come up.
     pub startup: ProbeTiming,
@@ -500,6 +506,11 @@ pub struct SecretKey {
     pub env: String,
     /// The secret's key (name or ID) in the store.
     pub remote_key: String,
+    /// The field of that secret, for stores whose secrets hold several
+    /// (Vault, AWS Secrets Manager JSON, Bitwarden fields): External
+    /// Secrets' `remoteRef.property`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub property: Option<String>,
 }
 
 /// Where strategy files are mounted.
@@ -560,6 +571,16 @@ mod defaults {
 }
 
 impl Description {
+    /// The host names of the route (none without one).
+    pub fn hosts(&self) -> &[String] {
+        self.route.as_ref().map_or(&[], |r| r.hosts.as_slice())
+    }
+
+    /// The Service's port: `servicePort`, or the container's.
+    pub fn service_port(&self) -> u16 {
+        self.service_port.unwrap_or(self.port)
+    }
+
     /// The path the probes and load-balancer health checks call: `healthPath`,
     /// or by default `/` for the open-source gateway (which has no health
     /// route, see [`crate::gateway::HEALTH_PATH`]) and `/v1/health` for the
@@ -652,13 +673,24 @@ impl Description {
                 .then(|| Problem::new("/runAs/user", "must be a non-root UID (> 0)")),
             (self.run_as.group <= 0)
                 .then(|| Problem::new("/runAs/group", "must be a non-root GID (> 0)")),
-            dns_label("/route/gateway/name", &self.route.gateway.name),
-            dns_label("/route/gateway/namespace", &self.route.gateway.namespace),
+            self.route
+                .as_ref()
+                .and_then(|r| dns_label("/route/gateway/name", &r.gateway.name)),
+            self.route
+                .as_ref()
+                .and_then(|r| dns_label("/route/gateway/namespace", &r.gateway.namespace)),
             dns_label("/secrets/store", &self.secrets.store),
             self.route
-                .hosts
-                .is_empty()
+                .as_ref()
+                .is_some_and(|r| r.hosts.is_empty())
                 .then(|| Problem::new("/route/hosts", "needs at least one host")),
+            (self.route.is_none() && self.enterprise.as_ref().is_some_and(|e| e.expose.is_none()))
+                .then(|| {
+                    Problem::new(
+                        "/route",
+                        "the enterprise gateway without `enterprise.expose` is reached through its HTTPRoute: give `route.hosts`",
+                    )
+                }),
             self.secrets.keys.is_empty().then(|| {
                 Problem::new(
                     "/secrets/keys",
@@ -671,7 +703,7 @@ impl Description {
     /// Hosts, namespaces allowed in, ports allowed out.
     fn list_problems(&self) -> Vec<Option<Problem>> {
         let mut checks = Vec::new();
-        for (i, host) in self.route.hosts.iter().enumerate() {
+        for (i, host) in self.hosts().iter().enumerate() {
             checks.push(hostname(&format!("/route/hosts/{i}"), host));
         }
         for (i, ns) in self
@@ -737,7 +769,7 @@ impl Description {
             .as_ref()
             .and_then(|e| e.mcp.as_ref()?.host.as_ref());
         mcp_host.and_then(|h| {
-            if self.route.hosts.contains(h) {
+            if self.hosts().contains(h) {
                 Some(Problem::new(
                     "/enterprise/mcp/host",
                     format!("`{h}` is also in route.hosts: MCP needs a host name of its own"),

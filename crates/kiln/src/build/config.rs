@@ -84,11 +84,14 @@ fn secret_ref(name: String, secret: &str, optional: bool) -> EnvVar {
     }
 }
 
-/// The provider keys as env entries, each optional: no gateway needs one to
-/// start (the open-source gateway reads none, clients send their keys; the
-/// enterprise gateway runs on its licence), so a key missing from the store
-/// must not keep every pod from starting.
+/// The provider keys as env entries of the enterprise gateway, each optional
+/// (it runs on its licence: a key missing from the store must not keep every
+/// pod from starting). The open-source gateway reads no provider key from
+/// its environment (clients send theirs), so its pods get none.
 pub(crate) fn provider_env_vars(d: &Description, names: &Names) -> Vec<EnvVar> {
+    if d.enterprise.is_none() {
+        return Vec::new();
+    }
     provider_env(d)
         .into_iter()
         .map(|(env, _)| secret_ref(env, &names.secret, true))
@@ -179,7 +182,21 @@ pub(crate) fn external_secret_named(
 
 /// The provider keys' ExternalSecret.
 pub(crate) fn external_secret(d: &Description, names: &Names) -> ExternalSecret {
-    external_secret_named(d, names, &names.secret, provider_env(d), None)
+    let mut secret = external_secret_named(d, names, &names.secret, provider_env(d), None);
+    // The field of the store's secret, where a key names one.
+    let items = secret
+        .spec
+        .iter_mut()
+        .flat_map(|s| s.data.iter_mut().flatten());
+    for item in items {
+        item.remote_ref.property = d
+            .secrets
+            .keys
+            .iter()
+            .find(|k| k.env == item.secret_key)
+            .and_then(|k| k.property.clone());
+    }
+    secret
 }
 
 /// The enterprise secrets' ExternalSecret: apart from the provider keys, so

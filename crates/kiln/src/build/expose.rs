@@ -30,10 +30,9 @@ pub(crate) fn host_ports(d: &Description, e: &Enterprise) -> Vec<(String, i32, &
     let mut out = Vec::new();
     if e.server_mode.gateway() {
         out.extend(
-            d.route
-                .hosts
+            d.hosts()
                 .iter()
-                .map(|h| (h.clone(), i32::from(d.port), super::PORT_NAME)),
+                .map(|h| (h.clone(), i32::from(d.service_port()), super::PORT_NAME)),
         );
     }
     if e.server_mode.mcp() {
@@ -41,7 +40,7 @@ pub(crate) fn host_ports(d: &Description, e: &Enterprise) -> Vec<(String, i32, &
             .mcp
             .as_ref()
             .and_then(|m| m.host.clone())
-            .map_or_else(|| d.route.hosts.clone(), |h| vec![h]);
+            .map_or_else(|| d.hosts().to_vec(), |h| vec![h]);
         out.extend(
             hosts
                 .into_iter()

@@ -45,7 +45,12 @@ pub(crate) fn service(d: &Description, names: &Names) -> Service {
                     .into_iter()
                     .map(|(name, port)| ServicePort {
                         name: Some(name.into()),
-                        port,
+                        // Where clients connect; the container's number stays behind the name.
+                        port: if name == PORT_NAME {
+                            d.service_port().into()
+                        } else {
+                            port
+                        },
                         target_port: Some(IntOrString::String(name.into())),
                         protocol: Some("TCP".into()),
                         ..Default::default()

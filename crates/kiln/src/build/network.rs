@@ -26,13 +26,29 @@ pub const DEFAULT_RESPONSE_HEADERS: [(&str, &str); 6] = [
 /// with enterprise `expose` the cloud's Ingress (a LoadBalancer Service needs
 /// neither). With MCP on its own host, it gets a route of its own.
 pub(crate) fn routes(d: &Description, names: &Names) -> Vec<Resource> {
+    let Some(route) = &d.route else {
+        // No route: clients reach the Service in the cluster (or through an
+        // Ingress kept beside kiln's output); an enterprise gateway may use `expose`.
+        return match d
+            .enterprise
+            .as_ref()
+            .and_then(|e| Some((e, e.expose.as_ref()?)))
+        {
+            Some((e, x)) => x
+                .ingress
+                .iter()
+                .map(|i| Resource::Ingress(expose::ingress(d, e, i, names)))
+                .collect(),
+            None => Vec::new(),
+        };
+    };
     let Some(e) = &d.enterprise else {
         return vec![Resource::HttpRoute(http_route(
-            d,
+            route,
             names,
             &names.name,
-            d.route.hosts.clone(),
-            d.port.into(),
+            route.hosts.clone(),
+            d.service_port().into(),
         ))];
     };
     match &e.expose {
@@ -58,7 +74,7 @@ pub(crate) fn routes(d: &Description, names: &Names) -> Vec<Resource> {
                     } else {
                         format!("{}-mcp", names.name)
                     };
-                    Resource::HttpRoute(http_route(d, names, &name, hosts, port))
+                    Resource::HttpRoute(http_route(route, names, &name, hosts, port))
                 })
                 .collect()
         }
@@ -66,7 +82,7 @@ pub(crate) fn routes(d: &Description, names: &Names) -> Vec<Resource> {
 }
 
 pub(crate) fn http_route(
-    d: &Description,
+    route: &kiln_model::spec::Route,
     names: &Names,
     name: &str,
     hosts: Vec<String>,
@@ -75,21 +91,21 @@ pub(crate) fn http_route(
     let mut headers: Vec<Header> = DEFAULT_RESPONSE_HEADERS
         .iter()
         .filter(|(name, _)| {
-            !d.route
+            !route
                 .response_headers
                 .keys()
                 .any(|k| k.eq_ignore_ascii_case(name))
         })
         .map(|(name, value)| header(name, value))
         .chain(
-            d.route
+            route
                 .response_headers
                 .iter()
                 .map(|(name, value)| header(name, value)),
         )
         .collect();
     headers.sort_by_key(|h| h.name.to_ascii_lowercase());
-    let gateway = &d.route.gateway;
+    let gateway = &route.gateway;
     HttpRoute {
         metadata: names.meta(name),
         spec: HttpRouteSpec {

@@ -13,6 +13,9 @@ use std::collections::BTreeMap;
 /// Why kiln's render differs from the input at a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Why {
+    /// Changes how clients reach the service, or what `kubectl apply` would
+    /// refuse on the live objects: read these first.
+    Breaking,
     /// kiln hardens what the input left open.
     Hardening,
     /// The input's value cannot work; kiln's does.
@@ -33,6 +36,7 @@ impl Why {
     /// How the report heads it.
     pub fn as_str(self) -> &'static str {
         match self {
+            Why::Breaking => "BREAKING",
             Why::Hardening => "hardening",
             Why::Correction => "correction",
             Why::Default => "default made explicit",
@@ -231,8 +235,30 @@ pub(super) fn finish(
     let mut differences = Vec::new();
     for (mut doc, theirs) in pairs {
         if let Some(theirs) = theirs {
+            let namespace = &theirs["metadata"]["namespace"];
+            if doc["metadata"]["namespace"] != *namespace {
+                differences.push(Difference {
+                    resource: id(theirs),
+                    path: "/metadata/namespace".into(),
+                    input: doc["metadata"].get("namespace").map(text_of),
+                    kiln: Some(text_of(namespace)),
+                    why: Why::Breaking,
+                    reason: breaking("", "/metadata/namespace").unwrap_or_default(),
+                });
+            }
+            if doc["kind"] == "Service" && doc["metadata"]["name"] != theirs["metadata"]["name"] {
+                differences.push(Difference {
+                    resource: id(theirs),
+                    path: "/metadata/name".into(),
+                    input: Some(text_of(&doc["metadata"]["name"])),
+                    kiln: Some(text_of(&theirs["metadata"]["name"])),
+                    why: Why::Breaking,
+                    reason: "in-cluster clients (and an Ingress) reach the Service by its name, which kiln takes from the description's `name`: set `name` to the old one, or move the clients",
+                });
+            }
             doc["metadata"]["name"] = theirs["metadata"]["name"].clone();
-            doc["metadata"]["namespace"] = theirs["metadata"]["namespace"].clone();
+            doc["metadata"]["namespace"] = namespace.clone();
+            name_lone_port(&mut doc, theirs);
             differences.extend(align_volumes(&mut doc, theirs));
             differences.extend(classify(&id(theirs), &doc, theirs, &renamed));
         }
@@ -343,6 +369,52 @@ fn redact_credentials(mut doc: Value) -> Value {
     doc
 }
 
+/// Whether `path` (`…/containers[c]/env[NAME]/…`) lies in an input variable
+/// read from a Secret (`valueFrom.secretKeyRef`).
+fn reads_a_secret(input: &Value, path: &str) -> bool {
+    let between = |open: &str| {
+        let start = path.find(open)? + open.len();
+        let end = path[start..].find(']')? + start;
+        Some(&path[start..end])
+    };
+    let (Some(container), Some(var)) = (between("/containers["), between("/env[")) else {
+        return false;
+    };
+    let containers = input
+        .pointer("/spec/template/spec/containers")
+        .and_then(Value::as_array);
+    containers
+        .into_iter()
+        .flatten()
+        .filter(|c| c["name"] == container)
+        .flat_map(|c| c["env"].as_array().into_iter().flatten())
+        .any(|e| e["name"] == var && e["valueFrom"].get("secretKeyRef").is_some())
+}
+
+/// Why a difference at `path` of a `kind` breaks something on the live
+/// cluster, and how to keep the old behaviour; `None` if it does not.
+fn breaking(kind: &str, path: &str) -> Option<&'static str> {
+    if path == "/metadata/namespace" {
+        return Some(
+            "the resource moves to another namespace: the old one is pruned and in-cluster clients' DNS names change; keep the namespace with `namespace.name`",
+        );
+    }
+    if path == "/apiVersion" {
+        return Some(
+            "another API version: the cluster's controller must serve it (External Secrets v0.16 or later for external-secrets.io/v1); upgrade the controller before syncing",
+        );
+    }
+    match kind {
+        "Service" if path.starts_with("/spec/ports") && path.ends_with("/port") => Some(
+            "in-cluster clients and Ingress backends connect to the Service's port: keep the old one with `servicePort`",
+        ),
+        "Deployment" | "StatefulSet" | "DaemonSet" if path.starts_with("/spec/selector") => Some(
+            "spec.selector is immutable: `kubectl apply` and Argo CD fail on the live object; delete the old Deployment when switching (a brief outage), or sync into a new namespace",
+        ),
+        _ => None,
+    }
+}
+
 /// Every field where `input` and `kiln` (one resource) differ, classified.
 fn classify(
     resource: &str,
@@ -359,7 +431,22 @@ fn classify(
     let mut out = Vec::new();
     for path in paths {
         let (a, b) = (before.get(path), after.get(path));
-        if a == b || path == "/metadata/name" || path == "/metadata/namespace" {
+        if a == b {
+            continue;
+        }
+        let kind = input["kind"].as_str().unwrap_or_default();
+        if let Some(reason) = breaking(kind, path) {
+            out.push(Difference {
+                resource: resource.to_string(),
+                path: path.clone(),
+                input: a.map(text_of),
+                kiln: b.map(text_of),
+                why: Why::Breaking,
+                reason,
+            });
+            continue;
+        }
+        if path == "/metadata/name" {
             continue;
         }
         let full = format!("{}{path}", input["kind"].as_str().unwrap_or_default());
@@ -373,6 +460,10 @@ fn classify(
             .filter(|(_, why, _)| *why != Why::Default || a.is_none())
             .find(|(pattern, _, _)| full.contains(pattern));
         let (why, reason) = match rule {
+            _ if b.is_none() && reads_a_secret(input, path) => (
+                Why::Hardening,
+                "the open-source gateway reads no provider key from its environment (clients send theirs): the keys stay in the synced Secret, out of the pods",
+            ),
             _ if renamed_ref => (Why::Rename, "names the resource kiln renamed"),
             Some((_, why, reason)) => (*why, *reason),
             None if b.is_none() => (Why::NotImported, "kiln does not model this input value"),
@@ -388,6 +479,23 @@ fn classify(
         });
     }
     out
+}
+
+/// A Service's only port, unnamed in the input, takes the name of kiln's
+/// only port, so that its number and target compare (a name is kiln's
+/// convention, not a change clients see).
+fn name_lone_port(doc: &mut Value, kiln: &Value) {
+    let ports = |d: &Value| {
+        d.pointer("/spec/ports")
+            .and_then(Value::as_array)
+            .map(Vec::len)
+    };
+    if doc["kind"] != "Service" || ports(doc) != Some(1) || ports(kiln) != Some(1) {
+        return;
+    }
+    if doc["spec"]["ports"][0].get("name").is_none() {
+        doc["spec"]["ports"][0]["name"] = kiln["spec"]["ports"][0]["name"].clone();
+    }
 }
 
 /// Gives the input's volumes kiln's names (kiln names a volume after its

@@ -170,7 +170,7 @@ pub(super) fn recognise(docs: &[Value]) -> Result<Found> {
     network_policy(&mut found, docs, &mut used);
     monitoring(&mut found, docs, &mut used);
     strategies(&mut found, docs, &d, &c, &mut used);
-    used.extend(of_kind(docs, "Service").take(1).map(id));
+    service_port(&mut found, docs, &mut used);
     for doc in docs.iter().filter(|doc| !used.contains(&id(doc))) {
         plain_secret_objects(&mut found, doc);
         found.leave(
@@ -212,13 +212,23 @@ fn container_settings(found: &mut Found, d: &At, c: &str) {
         ("limits", "memory"),
     ] {
         let at = format!("{c}/resources/{kind}/{field}");
-        if let Some(v) = d.get(&at) {
-            let text = text_of(v);
-            found.take(
-                &format!("/resources/{kind}/{field}"),
-                json!(text),
-                d.from(&at),
-            );
+        let to = format!("/resources/{kind}/{field}");
+        match d.get(&at) {
+            Some(v) => found.take(&to, json!(text_of(v)), d.from(&at)),
+            // A partial block (a memory-only limit): kiln's value fills the gap.
+            None if d.get(&format!("{c}/resources")).is_some() => {
+                let defaults = serde_json::to_value(kiln_model::spec::Resources::default())
+                    .unwrap_or_default();
+                found.take(
+                    &to,
+                    defaults[kind][field].clone(),
+                    format!(
+                        "kiln's default ({} sets no {kind}.{field})",
+                        d.from(&format!("{c}/resources"))
+                    ),
+                );
+            }
+            None => {}
         }
     }
     for (field, to) in [("runAsUser", "/runAs/user"), ("runAsGroup", "/runAs/group")] {
@@ -266,6 +276,13 @@ fn writable(found: &mut Found, d: &At, c: &str) -> Vec<String> {
         // kiln bounds every emptyDir; an unbounded one gets the smallest default.
         let size = volume["emptyDir"]["sizeLimit"].as_str().unwrap_or("64Mi");
         dirs.push(json!({ "path": path, "sizeLimit": size, "env": vars }));
+    }
+    // A container that could write anywhere had no need to say where: kiln's
+    // read-only root then comes with kiln's writable directories.
+    let read_only =
+        d.get(&format!("{c}/securityContext/readOnlyRootFilesystem")) == Some(&json!(true));
+    if dirs.is_empty() && !read_only {
+        return pointing;
     }
     found.take(
         "/writable",
@@ -379,6 +396,12 @@ fn secret_keys(
                     e.from("/spec/secretStoreRef/name"),
                 );
             }
+            if e.get("/spec/dataFrom").is_some() {
+                found.leave(
+                    e.from("/spec/dataFrom"),
+                    "kiln names each key the gateway reads (`secrets.keys`); keys that only `dataFrom` brings are not imported: add those the gateway needs",
+                );
+            }
             if let Some(every) = e.get("/spec/refreshInterval") {
                 found.take(
                     "/secrets/refreshInterval",
@@ -391,14 +414,27 @@ fn secret_keys(
             .as_array()
             .map(Vec::as_slice)
             .unwrap_or_default();
-        match data
+        // The key itself, or (a templated Secret) the store value its template reads.
+        let wanted = key_ref["key"].as_str().unwrap_or_default();
+        let via_template = es["spec"]["target"]["template"]["data"][wanted]
+            .as_str()
+            .and_then(template_lookup);
+        let position = data
             .iter()
-            .position(|item| item["secretKey"] == key_ref["key"])
-        {
-            Some(i) => entries.push((
-                json!({ "env": env, "remoteKey": data[i]["remoteRef"]["key"] }),
-                e.from(&format!("/spec/data/{i}")),
-            )),
+            .position(|item| item["secretKey"] == wanted)
+            .or_else(|| {
+                let name = via_template?;
+                data.iter().position(|item| item["secretKey"] == name)
+            });
+        match position {
+            Some(i) => {
+                let remote = &data[i]["remoteRef"];
+                let mut key = json!({ "env": env, "remoteKey": remote["key"] });
+                if let Some(property) = remote.get("property") {
+                    key["property"] = property.clone();
+                }
+                entries.push((key, e.from(&format!("/spec/data/{i}"))));
+            }
             None => found.leave(
                 from.clone(),
                 format!(
@@ -417,6 +453,23 @@ fn secret_keys(
     if !list.is_empty() {
         found.take("/secrets/keys", Value::Array(list), froms.join(", "));
     }
+}
+
+/// The store value a template reads when it is a plain lookup
+/// (`{{ .openai }}`): its name. Anything more (functions, several values)
+/// is not a key kiln can name.
+fn template_lookup(template: &str) -> Option<&str> {
+    let inner = template
+        .trim()
+        .strip_prefix("{{")?
+        .strip_suffix("}}")?
+        .trim();
+    let name = inner.strip_prefix('.')?;
+    (!name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+    .then_some(name)
 }
 
 /// The three probes' timing, and the path they call.
@@ -454,11 +507,19 @@ fn probes(found: &mut Found, d: &At, c: &str) {
     }
 }
 
+/// The HTTPRoute's hosts, Gateway and response headers. Without one the
+/// description has no route (an Ingress stays beside kiln's output, its
+/// backend unchanged since the Service keeps its port).
 fn route(found: &mut Found, docs: &[Value], used: &mut Vec<String>) -> Result<()> {
     let Some(route) = of_kind(docs, "HTTPRoute").next() else {
-        return Err(not_found(
-            "no HTTPRoute: kiln's description needs the route's hosts (`route.hosts`)",
-        ));
+        for ingress in of_kind(docs, "Ingress") {
+            used.push(id(ingress));
+            found.leave(
+                id(ingress),
+                "kiln renders no Ingress for the open-source gateway: keep this one beside kiln's output (its backend, the Service's name and port, stays as it was), or give the description `route.hosts` for an HTTPRoute on a Gateway",
+            );
+        }
+        return Ok(());
     };
     let r = At::new(route);
     used.push(r.id.clone());
@@ -499,6 +560,25 @@ fn route(found: &mut Found, docs: &[Value], used: &mut Vec<String>) -> Result<()
         }
     }
     Ok(())
+}
+
+/// The Service's port, where it differs from the container's: in-cluster
+/// clients and an Ingress connect there.
+fn service_port(found: &mut Found, docs: &[Value], used: &mut Vec<String>) {
+    let Some(service) = of_kind(docs, "Service").next() else {
+        return;
+    };
+    let s = At::new(service);
+    used.push(s.id.clone());
+    let at = "/spec/ports/0/port";
+    let container = found
+        .description
+        .get("port")
+        .cloned()
+        .unwrap_or(json!(kiln_model::gateway::DEFAULT_PORT));
+    if let Some(port) = s.get(at).filter(|p| **p != container) {
+        found.take("/servicePort", port.clone(), s.from(at));
+    }
 }
 
 /// Namespaces let in (by a single-label namespaceSelector), TCP ports let out.
