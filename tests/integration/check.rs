@@ -491,6 +491,13 @@ fn cases() -> Vec<Case> {
             "/metadata/lables",
         ),
         extra(
+            "ingress-class",
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                   "metadata": {"name": "web", "annotations": {"kubernetes.io/ingress.class": "gce"}},
+                   "spec": {"ingressClassName": "nginx", "defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}}}),
+            "/spec/ingressClassName",
+        ),
+        extra(
             "unknown-kind",
             json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}),
             "/kind",

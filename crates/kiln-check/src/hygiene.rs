@@ -5,8 +5,8 @@ use super::object::{ContainerView, Object, Pod};
 use super::{Findings, pointer_join};
 use kiln_model::image::ImageRef;
 use kiln_model::rules::{
-    IMAGE_TAG, LITERAL_CREDENTIAL, OBJECT_SIZE, PLAINTEXT_SECRET, PROBE_PATH, RESOURCES,
-    VERSION_LABEL,
+    IMAGE_TAG, INGRESS_CLASS, LITERAL_CREDENTIAL, OBJECT_SIZE, PLAINTEXT_SECRET, PROBE_PATH,
+    RESOURCES, VERSION_LABEL,
 };
 
 const VERSION: &str = "app.kubernetes.io/version";
@@ -246,6 +246,17 @@ pub(super) fn object(o: &Object, out: &mut Findings) {
                         format!("ConfigMap key `{key}` holds a literal value that looks like a credential or is named like one"),
                     );
                 }
+            }
+        }
+        ("networking.k8s.io/v1", "Ingress") => {
+            let class = "/metadata/annotations/kubernetes.io~1ingress.class";
+            if o.at("/spec/ingressClassName").is_some() && o.at(class).is_some() {
+                out.push(
+                    &INGRESS_CLASS,
+                    o,
+                    "/spec/ingressClassName",
+                    "the Ingress sets both spec.ingressClassName and the kubernetes.io/ingress.class annotation, which the API server refuses on create",
+                );
             }
         }
         _ => {}

@@ -106,6 +106,9 @@ rules! {
     SERVICE_PORT = "service-target-port", Error,
         "a Service targetPort (name or number) is a port of a selected container",
         "name the container port (ports[].name) and use that name as targetPort";
+    INGRESS_CLASS = "ingress-class", Error,
+        "an Ingress names its class once: `spec.ingressClassName` or the `kubernetes.io/ingress.class` annotation",
+        "the API server refuses an Ingress with both: keep `spec.ingressClassName`, or only the annotation where the controller reads only that (GKE's)";
     PROBE_PATH = "probe-path", Error,
         "the open-source gateway's probes call a path it answers 2xx without headers",
         "probe `/` (the gateway has no health route: `/v1/*` answers 400 to a request without Portkey headers, other paths 404), or leave healthPath out";

@@ -498,15 +498,28 @@ fn a_pod_on_another_port_listens_there() {
 }
 
 /// kiln check's `probe-path` allows exactly the paths the real gateway
-/// answers 2xx without headers; the paths people reach for do not pass.
+/// answers 2xx without headers; the paths people reach for do not pass. The
+/// pod listens on a port of its own: other tests boot pods on 8787 meanwhile.
 #[test]
 fn the_gateway_answers_every_allowed_probe_path_and_no_usual_health_path() {
-    let repo = kiln_tests::repo_root();
+    let dir = kiln_tests::copy_inputs(false);
+    let port = crate::harness::free_port();
+    kiln_tests::put(
+        dir.path(),
+        "overlays/probed/overlay.yaml",
+        &format!("extends: homelab\nset:\n  port: {port}\n"),
+    );
+    let status = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .arg("--repo")
+        .arg(dir.path())
+        .arg("render")
+        .status()
+        .expect("kiln runs");
+    assert!(status.success());
     let root = tempfile::tempdir().expect("temp dir");
-    let pod = pod("homelab", &repo.join("out/homelab"), root.path()).expect("homelab's pod");
+    let pod = pod("probed", &dir.path().join("out/probed"), root.path()).expect("a pod");
     let mut process = boot(&pod, root.path());
     let client = Client::new(Duration::from_secs(5));
-    let port = http_port(&pod);
     for path in kiln::gateway::PROBE_PATHS {
         let reply = client.get(port, path).expect("an answer");
         assert!((200..300).contains(&reply.status), "GET {path}: {reply:?}");

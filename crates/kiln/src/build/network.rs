@@ -230,14 +230,19 @@ fn cache_ports(
 }
 
 /// The node-local endpoints that hand out cloud credentials, where the
-/// identity in use needs them: GKE's metadata server for Workload Identity
-/// (169.254.169.254:80 on Dataplane V2; 127.0.0.1:988 with Calico, per GKE's
-/// Workload Identity docs), EKS Pod Identity's agent, and Azure's IMDS for
-/// managed-identity log writes.
+/// identity in use needs them: GKE's metadata server for Workload Identity on
+/// every path GKE's Workload Identity docs name for NetworkPolicy
+/// (169.254.169.254:80 on Dataplane V2; 169.254.169.252:988 from
+/// 1.21.0-gke.1000 on without it; 127.0.0.1:988 before), EKS Pod Identity's
+/// agent, and Azure's IMDS for managed-identity log writes.
 fn metadata_rules(e: &kiln_model::enterprise::Enterprise) -> Vec<NetworkPolicyEgressRule> {
     let mut to: Vec<(&str, i32)> = Vec::new();
     if e.identity.gcp_service_account.is_some() {
-        to.extend([("169.254.169.254/32", 80), ("127.0.0.1/32", 988)]);
+        to.extend([
+            ("169.254.169.254/32", 80),
+            ("169.254.169.252/32", 988),
+            ("127.0.0.1/32", 988),
+        ]);
     }
     if e.identity.aws_pod_identity {
         to.push(("169.254.170.23/32", 80));
