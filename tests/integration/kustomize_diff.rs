@@ -109,6 +109,31 @@ fn cases() -> Vec<Case> {
             kiln: json!({"patches": [{"strategic": named_body}]}),
             kustomize: json!({"patches": [{"patch": kiln::emit::yaml(&named_body)}]}),
         },
+        // `$patch: delete` at the top of a strategic patch deletes the resource.
+        Case {
+            name: "smp delete the resource",
+            kiln: json!({"patches": [{"target": {"kind": "ServiceMonitor"}, "strategic": {"$patch": "delete"}}]}),
+            kustomize: json!({"patches": [{"target": {"kind": "ServiceMonitor"}, "patch": kiln::emit::yaml(&json!({"$patch": "delete", "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": {"name": GW}}))}]}),
+        },
+        // The same label key in two entries, one with selectors: the last value everywhere.
+        same(
+            "labels key in two entries",
+            json!({"labels": [
+                {"pairs": {"team": "a", "other": "o"}, "includeSelectors": true},
+                {"pairs": {"team": "b", "x": "z"}, "includeSelectors": false}
+            ]}),
+        ),
+        // Set-based label selectors and annotation selectors.
+        Case {
+            name: "target by set-based label selector",
+            kiln: json!({"patches": [{"target": {"labelSelector": "app.kubernetes.io/component in (gateway,x),app.kubernetes.io/name notin (other)"}, "json": [{"op": "add", "path": "/metadata/labels/selected", "value": "yes"}]}]}),
+            kustomize: json!({"patches": [{"target": {"labelSelector": "app.kubernetes.io/component in (gateway,x),app.kubernetes.io/name notin (other)"}, "patch": kiln::emit::yaml(&json!([{"op": "add", "path": "/metadata/labels/selected", "value": "yes"}]))}]}),
+        },
+        Case {
+            name: "target by annotation selector",
+            kiln: json!({"patches": [{"target": {"kind": D, "annotationSelector": "checkov.io/skip1"}, "json": [{"op": "replace", "path": "/spec/replicas", "value": 3}]}]}),
+            kustomize: json!({"patches": [{"target": {"kind": D, "annotationSelector": "checkov.io/skip1"}, "patch": kiln::emit::yaml(&json!([{"op": "replace", "path": "/spec/replicas", "value": 3}]))}]}),
+        },
         // An images entry named with the tag the image has.
         same(
             "images name with its tag",

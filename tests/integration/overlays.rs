@@ -416,3 +416,65 @@ fn a_child_patch_targets_the_original_name_after_a_parents_prefix() {
     assert_eq!(deployment["metadata"]["name"], "team-portkey-gateway");
     assert_eq!(deployment["spec"]["replicas"], 4);
 }
+
+/// A strategic patch that names one list item twice changes that item twice,
+/// the last value winning, as the API server's strategic merge does (kustomize
+/// v5.5 keeps the first); it never writes the item twice, which the API
+/// server would refuse.
+#[test]
+fn the_same_merge_key_twice_in_a_patch_is_one_item() {
+    let (_dir, r) = env_with(
+        "patches:\n  - target: { kind: Deployment }\n    strategic:\n      spec:\n        template:\n          spec:\n            containers:\n              - name: gateway\n                env:\n                  - { name: TMPDIR, value: /first }\n                  - { name: TMPDIR, value: /second }\n  - target: { kind: Service }\n    strategic:\n      spec:\n        ports:\n          - { port: 8787, protocol: TCP, name: one }\n          - { port: 8787, protocol: TCP, name: http }\n",
+    );
+    let d = doc(&r, "Deployment");
+    let env = d["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .expect("env");
+    let tmpdir: Vec<&Value> = env.iter().filter(|e| e["name"] == "TMPDIR").collect();
+    assert_eq!(tmpdir.len(), 1, "{env:?}");
+    assert_eq!(tmpdir[0]["value"], "/second");
+    let ports = doc(&r, "Service")["spec"]["ports"].clone();
+    assert_eq!(ports.as_array().map(Vec::len), Some(1), "{ports}");
+    assert_eq!(ports[0]["name"], "http");
+}
+
+/// What kustomize users write that kiln does not apply is refused with what
+/// to write instead, never applied as an unknown field.
+#[test]
+fn kustomize_features_kiln_does_not_apply_say_what_to_write_instead() {
+    for (overlay, pointer, says) in [
+        (
+            "patches:\n  - path: patch.yaml\n",
+            "/patches/0/path",
+            "put the file's content under `strategic:`",
+        ),
+        (
+            "patches:\n  - target: { kind: Deployment }\n    strategic: { spec: { template: { spec: { $setElementOrder/containers: [ { name: gateway } ] } } } }\n",
+            "/patches/0/strategic/spec/template/spec/$setElementOrder~1containers",
+            "to set an order, give the whole list",
+        ),
+        (
+            "patches:\n  - target: { kind: Deployment }\n    strategic: { spec: { template: { metadata: { $retainKeys: [labels] } } } }\n",
+            "/patches/0/strategic/spec/template/metadata/$retainKeys",
+            "`$patch: replace`",
+        ),
+        (
+            "patches:\n  - target: { kind: Deployment }\n    strategic: { spec: { template: { spec: { containers: [ { name: gateway, $deleteFromPrimitiveList/args: [x] } ] } } } }\n",
+            "$deleteFromPrimitiveList~1args",
+            "remove them with a `json:`",
+        ),
+        (
+            "patches:\n  - target: { labelSelector: \"app in (a\" }\n    json: []\n",
+            "/patches/0/target/labelSelector",
+            "f notin (z)",
+        ),
+    ] {
+        let e = bad(overlay);
+        let at = e.pointer.clone().unwrap_or_default();
+        assert!(
+            at.ends_with(pointer) || at == pointer,
+            "{overlay}: {at} {e:?}"
+        );
+        assert!(e.to_string().contains(says), "{overlay}: {e}");
+    }
+}

@@ -137,6 +137,31 @@ fn merge_value<'a>(
     }
 }
 
+/// The strategic-merge directives kiln does not apply, refused with what to
+/// write instead (they would otherwise land in the object as keys).
+fn unsupported_directive(map: &Map<String, Value>, path: &[&str]) -> Result<(), MergeError> {
+    let Some(key) = map.keys().find(|k| k.starts_with('$') && *k != DIRECTIVE) else {
+        return Ok(());
+    };
+    let instead = if key == "$retainKeys" {
+        "to keep only the keys you give, write the map with `$patch: replace` in it"
+    } else if key.starts_with("$setElementOrder/") {
+        "kiln keeps merged items in the list's order; to set an order, give the whole list with an item `{$patch: replace}`"
+    } else if key.starts_with("$deleteFromPrimitiveList/") {
+        "give the whole list without those values and an item `{$patch: replace}`, or remove them with a `json:` (RFC 6902) patch"
+    } else {
+        "kiln applies only `$patch` (merge, replace, delete)"
+    };
+    Err(MergeError {
+        pointer: format!(
+            "{}/{}",
+            pointer(path),
+            key.replace('~', "~0").replace('/', "~1")
+        ),
+        message: format!("`{key}` is a directive kiln does not apply: {instead}"),
+    })
+}
+
 fn directive<'a>(
     map: &'a Map<String, Value>,
     path: &[&str],
@@ -159,6 +184,7 @@ fn merge_map<'a>(
     keys: MergeKeys,
     path: &mut Vec<&'a str>,
 ) -> Result<(), MergeError> {
+    unsupported_directive(patch, path)?;
     match directive(patch, path)? {
         Some("replace") => {
             *target = match strip(&Value::Object(patch.clone()), path)? {
@@ -232,12 +258,29 @@ fn merge_list<'a>(
     // Patch items, with the index of the target item each replaces (if any).
     let mut merged: Vec<(Option<usize>, Value)> = Vec::new();
     for (i, item) in patch.iter().enumerate() {
-        let (map, found) = keyed_item(item, how.keys)
-            .and_then(|map| Ok((map, matching_item(&remaining, map, how.keys)?)))
-            .map_err(|message| MergeError {
-                pointer: format!("{}/{i}", pointer(path)),
-                message,
-            })?;
+        let map = keyed_item(item, how.keys).map_err(|message| MergeError {
+            pointer: format!("{}/{i}", pointer(path)),
+            message,
+        })?;
+        // The same item again in one patch: as the API server's strategic
+        // merge does, it changes the item already merged (the last value wins).
+        let again = merged.iter().position(|(_, v)| {
+            how.keys
+                .iter()
+                .all(|k| map.get(*k).is_none_or(|x| v.get(*k) == Some(x)))
+        });
+        if let Some(at) = again {
+            if directive(map, path)? == Some("delete") {
+                merged.remove(at);
+            } else {
+                merge_value(&mut merged[at].1, item, keys, path)?;
+            }
+            continue;
+        }
+        let found = matching_item(&remaining, map, how.keys).map_err(|message| MergeError {
+            pointer: format!("{}/{i}", pointer(path)),
+            message,
+        })?;
         let existing = found.and_then(|at| remaining[at].take());
         if directive(map, path)? == Some("delete") {
             continue;
@@ -366,9 +409,12 @@ pub struct Target {
     /// metadata.namespace.
     #[serde(default)]
     pub namespace: Option<String>,
-    /// Equality-based label selector: `a=b,c!=d,e,!f`.
+    /// Label selector: `a=b,c!=d,e,!f,g in (x,y),h notin (z)`.
     #[serde(default)]
     pub label_selector: Option<String>,
+    /// Annotation selector, written as a label selector.
+    #[serde(default)]
+    pub annotation_selector: Option<String>,
 }
 
 impl Target {
@@ -410,6 +456,7 @@ impl Target {
             name: compile("name", &self.name)?,
             namespace: compile("namespace", &self.namespace)?,
             labels: self.label_selector.clone(),
+            annotations: self.annotation_selector.clone(),
         })
     }
 }
@@ -423,6 +470,7 @@ pub struct Selector {
     name: Option<regex::Regex>,
     namespace: Option<regex::Regex>,
     labels: Option<String>,
+    annotations: Option<String>,
 }
 
 impl Selector {
@@ -443,6 +491,12 @@ impl Selector {
                 let labels = doc.pointer("/metadata/labels").and_then(Value::as_object);
                 selector_matches(sel, labels)
             })
+            && self.annotations.as_deref().is_none_or(|sel| {
+                let annotations = doc
+                    .pointer("/metadata/annotations")
+                    .and_then(Value::as_object);
+                selector_matches(sel, annotations)
+            })
     }
 }
 
@@ -455,6 +509,7 @@ impl std::fmt::Display for Target {
             ("name", &self.name),
             ("namespace", &self.namespace),
             ("labelSelector", &self.label_selector),
+            ("annotationSelector", &self.annotation_selector),
         ]
         .iter()
         .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
@@ -467,18 +522,70 @@ impl std::fmt::Display for Target {
     }
 }
 
-/// Checks an equality-based selector (`a=b`, `a==b`, `a!=b`, `a`, `!a`, comma-separated).
+/// Checks a label selector as Kubernetes writes one: equality terms (`a=b`,
+/// `a==b`, `a!=b`), existence (`a`, `!a`) and set terms (`a in (x,y)`,
+/// `a notin (x)`), comma-separated.
 pub fn selector_is_valid(selector: &str) -> bool {
-    selector.split(',').all(|term| {
-        let term = term.trim();
-        !term.is_empty() && !term.contains(['(', ')', ' '])
+    terms(selector).is_some_and(|terms| {
+        terms.iter().all(|term| {
+            let term = term.trim();
+            !term.is_empty()
+                && match set_term(term) {
+                    Some((key, _, values)) => !key.is_empty() && !values.is_empty(),
+                    None => !term.contains(['(', ')', ' ']),
+                }
+        })
     })
+}
+
+/// The comma-separated terms of a selector (commas inside parentheses
+/// belong to a set term); `None` if the parentheses do not pair.
+fn terms(selector: &str) -> Option<Vec<&str>> {
+    let mut terms = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, c) in selector.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.checked_sub(1)?,
+            ',' if depth == 0 => {
+                terms.push(&selector[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    (depth == 0).then(|| {
+        terms.push(&selector[start..]);
+        terms
+    })
+}
+
+/// A set term `key in (a, b)` / `key notin (a)`: key, whether `in`, values.
+fn set_term(term: &str) -> Option<(&str, bool, Vec<&str>)> {
+    let (head, rest) = term.split_once('(')?;
+    let values = rest.trim().strip_suffix(')')?;
+    let head = head.trim();
+    let (key, within) = if let Some(key) = head.strip_suffix(" notin") {
+        (key, false)
+    } else {
+        (head.strip_suffix(" in")?, true)
+    };
+    let values: Vec<&str> = values
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
+    Some((key.trim(), within, values))
 }
 
 fn selector_matches(selector: &str, labels: Option<&Map<String, Value>>) -> bool {
     let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
-    selector.split(',').map(str::trim).all(|term| {
-        if let Some((k, v)) = term.split_once("!=") {
+    let terms = terms(selector).unwrap_or_default();
+    terms.into_iter().map(str::trim).all(|term| {
+        if let Some((k, within, values)) = set_term(term) {
+            // `notin` also holds where the key is absent, as in Kubernetes.
+            get(k).is_some_and(|v| values.contains(&v)) == within
+        } else if let Some((k, v)) = term.split_once("!=") {
             get(k.trim()) != Some(v.trim())
         } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
             get(k.trim()) == Some(v.trim())

@@ -254,18 +254,26 @@ fn add_pairs(doc: &mut Value, path: &str, create: bool, pairs: &BTreeMap<String,
 
 /// Adds `labels:` entries where kustomize adds them.
 pub fn labels(docs: &mut [Value], entries: &[LabelsEntry]) {
+    // As kustomize: a key given in several entries takes the last entry's
+    // value everywhere any of them puts it, so selectors and templates agree.
+    let last: BTreeMap<&String, &String> = entries.iter().flat_map(|e| e.pairs.iter()).collect();
     for e in entries {
+        let pairs: BTreeMap<String, String> = e
+            .pairs
+            .keys()
+            .map(|k| (k.clone(), last[k].clone()))
+            .collect();
         for doc in docs.iter_mut() {
-            add_pairs(doc, "metadata/labels", true, &e.pairs);
+            add_pairs(doc, "metadata/labels", true, &pairs);
             let k = kind(doc).to_string();
             if e.include_selectors {
                 for (kinds, path, create) in SELECTOR_LABELS {
                     if kinds.contains(&k.as_str()) {
-                        add_pairs(doc, path, *create, &e.pairs);
+                        add_pairs(doc, path, *create, &pairs);
                     }
                 }
             } else if e.include_templates && has_pod_template(doc) {
-                add_pairs(doc, "spec/template/metadata/labels", true, &e.pairs);
+                add_pairs(doc, "spec/template/metadata/labels", true, &pairs);
             }
         }
     }

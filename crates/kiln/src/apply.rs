@@ -31,11 +31,11 @@ pub(crate) fn apply_layers(
     if layers.is_empty() {
         return Ok((resources, docs));
     }
-    // Layers never add or remove resources, so index i is always the same object.
-    let original: Vec<String> = resources.iter().map(|r| r.name().to_string()).collect();
+    // Each document's name as built; a patch that deletes a document deletes its name too.
+    let mut original: Vec<String> = resources.iter().map(|r| r.name().to_string()).collect();
     let mut typed = resources;
     for layer in layers {
-        apply_patches(layer, &mut docs, &original)?;
+        apply_patches(layer, &mut docs, &mut original)?;
         apply_transforms(layer, &mut docs, &original)?;
         drop_empty_annotations(&mut docs);
         // Every layer's result must be a valid set of resources before the next builds on it.
@@ -54,7 +54,7 @@ fn fail(layer: &Layer, pointer: String, message: String) -> Error {
 /// or by `original` (its name as built, before any layer's prefix or
 /// suffix), and a strategic or merge patch without a target selects the
 /// resource its body names (`kind`, `metadata.name`).
-fn apply_patches(layer: &Layer, docs: &mut [Value], original: &[String]) -> Result<()> {
+fn apply_patches(layer: &Layer, docs: &mut Vec<Value>, original: &mut Vec<String>) -> Result<()> {
     let mut copied = 0;
     for (i, entry) in layer.overlay.patches.iter().enumerate() {
         let target = effective_target(entry);
@@ -73,11 +73,30 @@ fn apply_patches(layer: &Layer, docs: &mut [Value], original: &[String]) -> Resu
                 format!("matches no resource ({target})"),
             ));
         }
+        // `$patch: delete` at the top of a strategic patch deletes the resource, as in kustomize.
+        if entry
+            .strategic
+            .as_ref()
+            .is_some_and(|b| b.get("$patch") == Some(&Value::from("delete")))
+        {
+            remove_at(docs, &selected);
+            remove_at(original, &selected);
+            continue;
+        }
         for d in selected {
             apply_patch(layer, i, entry, &mut docs[d], &mut copied)?;
         }
     }
     Ok(())
+}
+
+/// `items` without those at the (ascending) indexes `at`.
+fn remove_at<T>(items: &mut Vec<T>, at: &[usize]) {
+    let mut index = 0;
+    items.retain(|_| {
+        index += 1;
+        at.binary_search(&(index - 1)).is_err()
+    });
 }
 
 /// The patch's target; for a strategic or merge patch given without one,

@@ -101,6 +101,9 @@ pub struct PatchEntry {
     /// A strategic-merge patch (lists merged by their Kubernetes merge keys).
     #[serde(default)]
     pub strategic: Option<Value>,
+    /// kustomize's patch file: refused with what to write instead.
+    #[serde(default)]
+    pub path: Option<String>,
 }
 
 /// One overlay of a chain, with the file it came from.
@@ -200,6 +203,12 @@ fn validate_overlay(file: &Path, o: &Overlay) -> Result<()> {
         ));
     }
     for (i, p) in o.patches.iter().enumerate() {
+        if p.path.is_some() {
+            return Err(err(
+                format!("/patches/{i}/path"),
+                "kiln keeps each patch in its overlay (one file to review): put the file's content under `strategic:` (a patch in YAML) or `json:` (an RFC 6902 list)".into(),
+            ));
+        }
         let given = [p.json.is_some(), p.merge.is_some(), p.strategic.is_some()];
         if given.iter().filter(|g| **g).count() != 1 {
             return Err(err(
@@ -207,13 +216,18 @@ fn validate_overlay(file: &Path, o: &Overlay) -> Result<()> {
                 "give exactly one of `json` (RFC 6902), `merge` (RFC 7386) or `strategic`".into(),
             ));
         }
-        if let Some(sel) = &p.target.label_selector
-            && !patch::selector_is_valid(sel)
-        {
-            return Err(err(
-                format!("/patches/{i}/target/labelSelector"),
-                format!("`{sel}` is not an equality-based selector such as `a=b,c!=d`"),
-            ));
+        for (field, selector) in [
+            ("labelSelector", &p.target.label_selector),
+            ("annotationSelector", &p.target.annotation_selector),
+        ] {
+            if let Some(sel) = selector
+                && !patch::selector_is_valid(sel)
+            {
+                return Err(err(
+                    format!("/patches/{i}/target/{field}"),
+                    format!("`{sel}` is not a selector such as `a=b,c!=d,e in (x,y),f notin (z)`"),
+                ));
+            }
         }
     }
     for (field, value) in [
