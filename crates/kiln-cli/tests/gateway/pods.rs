@@ -475,8 +475,10 @@ fn every_environment_boots_passes_its_probes_and_routes_its_strategies() {
     assert_eq!(not_booted, ["aca", "aks", "eks", "gke"]);
 }
 
-#[test]
-fn a_pod_on_another_port_listens_there() {
+/// homelab's pod rendered (into a copy of the repository) to listen on a
+/// free port, so it can run beside the other tests' pods on 8787; the copy
+/// and the pod's root stay alive as long as the returned directories.
+fn homelab_on_a_free_port() -> (Pod, u16, tempfile::TempDir, tempfile::TempDir) {
     let dir = kiln_tests::copy_inputs(false);
     let port = crate::harness::free_port();
     kiln_tests::put(
@@ -493,31 +495,21 @@ fn a_pod_on_another_port_listens_there() {
     assert!(status.success());
     let root = tempfile::tempdir().expect("temp dir");
     let pod = pod("elsewhere", &dir.path().join("out/elsewhere"), root.path()).expect("a pod");
+    (pod, port, dir, root)
+}
+
+#[test]
+fn a_pod_on_another_port_listens_there() {
+    let (pod, port, _dir, root) = homelab_on_a_free_port();
     assert_eq!(http_port(&pod), port);
     let _process = boot(&pod, root.path());
 }
 
 /// kiln check's `probe-path` allows exactly the paths the real gateway
-/// answers 2xx without headers; the paths people reach for do not pass. The
-/// pod listens on a port of its own: other tests boot pods on 8787 meanwhile.
+/// answers 2xx without headers; the paths people reach for do not pass.
 #[test]
 fn the_gateway_answers_every_allowed_probe_path_and_no_usual_health_path() {
-    let dir = kiln_tests::copy_inputs(false);
-    let port = crate::harness::free_port();
-    kiln_tests::put(
-        dir.path(),
-        "overlays/probed/overlay.yaml",
-        &format!("extends: homelab\nset:\n  port: {port}\n"),
-    );
-    let status = Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .arg("--repo")
-        .arg(dir.path())
-        .arg("render")
-        .status()
-        .expect("kiln runs");
-    assert!(status.success());
-    let root = tempfile::tempdir().expect("temp dir");
-    let pod = pod("probed", &dir.path().join("out/probed"), root.path()).expect("a pod");
+    let (pod, port, _dir, root) = homelab_on_a_free_port();
     let mut process = boot(&pod, root.path());
     let client = Client::new(Duration::from_secs(5));
     for path in kiln::gateway::PROBE_PATHS {
