@@ -338,6 +338,10 @@ fn answer(mut request: tiny_http::Request, state: &Mutex<MockState>) {
         state.hits.push(id.clone());
         state.statuses.get(&id).copied().unwrap_or(200)
     };
+    // Targets named `slow…` answer after a pause (for timeouts to win races).
+    if id.starts_with("slow") {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
     let path = url.split('?').next().unwrap_or("");
     let reply = if !(200..300).contains(&status) {
         json!({"error": {"message": "mock failure", "type": "server_error"}})
