@@ -401,21 +401,7 @@ fn leaf_change(
 }
 
 fn images(rng: &mut Rng, docs: &[Value]) -> Op {
-    let mut names: Vec<String> = docs
-        .iter()
-        .flat_map(|d| {
-            d.pointer("/spec/template/spec/containers")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        })
-        .filter_map(|c| {
-            c["image"]
-                .as_str()
-                .map(|i| kiln::image::ImageRef::parse(i).name.to_string())
-        })
-        .collect();
-    let tagged: Vec<String> = docs
+    let images: Vec<String> = docs
         .iter()
         .flat_map(|d| {
             d.pointer("/spec/template/spec/containers")
@@ -424,8 +410,12 @@ fn images(rng: &mut Rng, docs: &[Value]) -> Op {
                 .unwrap_or_default()
         })
         .filter_map(|c| c["image"].as_str().map(str::to_string))
-        .filter(|i| !i.contains('@'))
         .collect();
+    let mut names: Vec<String> = images
+        .iter()
+        .map(|i| kiln::image::ImageRef::parse(i).name.to_string())
+        .collect();
+    let tagged: Vec<String> = images.into_iter().filter(|i| !i.contains('@')).collect();
     names.push("nothing/else".into());
     // Sometimes the image as it is, tag included.
     let name = if rng.below(4) == 0 && !tagged.is_empty() {

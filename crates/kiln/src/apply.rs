@@ -63,7 +63,9 @@ fn apply_patches(layer: &Layer, docs: &mut Vec<Value>, original: &mut Vec<String
         })?;
         let selected: Vec<usize> = (0..docs.len())
             .filter(|d| {
-                selector.matches(&docs[*d]) || selector.matches(&as_built(&docs[*d], &original[*d]))
+                selector.matches(&docs[*d])
+                    || (docs[*d]["metadata"]["name"] != original[*d].as_str()
+                        && selector.matches(&as_built(&docs[*d], &original[*d])))
             })
             .collect();
         if selected.is_empty() {

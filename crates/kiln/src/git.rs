@@ -12,7 +12,7 @@
 
 use crate::repo::Repo;
 use crate::safe_fs::{Kind, MAX_FILE_BYTES};
-use crate::source::{Blobs, Entry, Tree};
+use crate::source::{Blobs, Entry, INPUT_DIRS, Tree};
 use kiln_model::layout::{BASE_DIR, OVERLAYS_DIR, SETTINGS_FILE, STRATEGIES_DIR};
 use kiln_model::{Error, Result};
 use std::collections::BTreeMap;
@@ -66,8 +66,10 @@ pub fn revision(repo_root: &Path, rev: &str) -> Result<Revision> {
         &["ls-tree", "-r", "-l", "-z", "--full-tree", &commit],
     )?;
     let tree = Tree::new(entries(&listing), Box::new(CatFile::start(repo_root)?));
-    let inputs = [BASE_DIR, OVERLAYS_DIR, STRATEGIES_DIR];
-    let sizes = inputs.iter().flat_map(|dir| tree.file_sizes(dir)).collect();
+    let sizes = INPUT_DIRS
+        .iter()
+        .flat_map(|dir| tree.file_sizes(dir))
+        .collect();
     crate::source::within_input_budget(sizes).map_err(|e| e.at_revision(rev))?;
     tree.prefetch(&[BASE_DIR, OVERLAYS_DIR, STRATEGIES_DIR, SETTINGS_FILE])?;
     let repo = Repo::from_revision(repo_root, rev, tree).map_err(|e| e.at_revision(rev))?;

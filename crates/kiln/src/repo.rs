@@ -191,7 +191,7 @@ impl Repo {
 /// The size of every file a render reads.
 pub(crate) fn input_sizes(files: &Source) -> Result<Vec<(String, u64)>> {
     let mut sizes = Vec::new();
-    for dir in [BASE_DIR, OVERLAYS_DIR, STRATEGIES_DIR] {
+    for dir in crate::source::INPUT_DIRS {
         sizes.extend(files.file_sizes(dir)?);
     }
     Ok(sizes)

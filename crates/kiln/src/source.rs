@@ -6,6 +6,7 @@
 //! than [`MAX_FILE_BYTES`], text that is not UTF-8.
 
 use crate::safe_fs::{HostileDir, Kind, MAX_FILE_BYTES};
+use kiln_model::layout::{BASE_DIR, OVERLAYS_DIR, STRATEGIES_DIR};
 use kiln_model::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path};
@@ -67,6 +68,9 @@ fn disk_sizes(files: &HostileDir, rel: &str) -> Result<Vec<(String, u64)>> {
         .map(|(path, size)| (path.to_string_lossy().into_owned(), size))
         .collect())
 }
+
+/// The directories a render reads.
+pub(crate) const INPUT_DIRS: [&str; 3] = [BASE_DIR, OVERLAYS_DIR, STRATEGIES_DIR];
 
 /// What a render reads (`base/`, `overlays/` and `strategies/`) is refused
 /// above this in total, before anything is parsed: with the 4 MiB limit of

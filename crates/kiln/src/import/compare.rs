@@ -235,29 +235,9 @@ pub(super) fn finish(
     let mut differences = Vec::new();
     for (mut doc, theirs) in pairs {
         if let Some(theirs) = theirs {
-            let namespace = &theirs["metadata"]["namespace"];
-            if doc["metadata"]["namespace"] != *namespace {
-                differences.push(Difference {
-                    resource: id(theirs),
-                    path: "/metadata/namespace".into(),
-                    input: doc["metadata"].get("namespace").map(text_of),
-                    kiln: Some(text_of(namespace)),
-                    why: Why::Breaking,
-                    reason: breaking("", "/metadata/namespace").unwrap_or_default(),
-                });
-            }
-            if doc["kind"] == "Service" && doc["metadata"]["name"] != theirs["metadata"]["name"] {
-                differences.push(Difference {
-                    resource: id(theirs),
-                    path: "/metadata/name".into(),
-                    input: Some(text_of(&doc["metadata"]["name"])),
-                    kiln: Some(text_of(&theirs["metadata"]["name"])),
-                    why: Why::Breaking,
-                    reason: "in-cluster clients (and an Ingress) reach the Service by its name, which kiln takes from the description's `name`: set `name` to the old one, or move the clients",
-                });
-            }
+            differences.extend(identity_breaks(&doc, theirs));
             doc["metadata"]["name"] = theirs["metadata"]["name"].clone();
-            doc["metadata"]["namespace"] = namespace.clone();
+            doc["metadata"]["namespace"] = theirs["metadata"]["namespace"].clone();
             name_lone_port(&mut doc, theirs);
             differences.extend(align_volumes(&mut doc, theirs));
             differences.extend(classify(&id(theirs), &doc, theirs, &renamed));
@@ -389,6 +369,27 @@ fn reads_a_secret(input: &Value, path: &str) -> bool {
         .filter(|c| c["name"] == container)
         .flat_map(|c| c["env"].as_array().into_iter().flatten())
         .any(|e| e["name"] == var && e["valueFrom"].get("secretKeyRef").is_some())
+}
+
+/// The input's name and namespace where kiln's differ and that breaks
+/// something (see [`breaking`]): checked before the two are aligned for the
+/// field-by-field comparison.
+fn identity_breaks(doc: &Value, kiln: &Value) -> Vec<Difference> {
+    let kind = doc["kind"].as_str().unwrap_or_default();
+    ["/metadata/namespace", "/metadata/name"]
+        .into_iter()
+        .filter(|path| doc.pointer(path) != kiln.pointer(path))
+        .filter_map(|path| {
+            Some(Difference {
+                resource: id(kiln),
+                path: path.into(),
+                input: doc.pointer(path).map(text_of),
+                kiln: kiln.pointer(path).map(text_of),
+                why: Why::Breaking,
+                reason: breaking(kind, path)?,
+            })
+        })
+        .collect()
 }
 
 /// Why a difference at `path` of a `kind` breaks something on the live
