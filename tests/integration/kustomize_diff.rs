@@ -32,10 +32,15 @@ nameReference:
       - {kind: ExternalSecret, path: spec/target/name}
 ";
 
+#[derive(Default)]
 pub(crate) struct Case {
     pub name: &'static str,
     pub kiln: Value,
     pub kustomize: Value,
+    /// A level between the environment and the case, spelled the same by
+    /// both tools (kiln: an overlay `case-parent` that the case extends;
+    /// kustomize: a kustomization the case's takes as its resource). Null: none.
+    pub parent: Value,
 }
 
 /// kiln also moves the ServiceMonitor's namespaceSelector with `namespace`
@@ -61,6 +66,7 @@ fn json6902(name: &'static str, kind: &str, resource: &str, ops: Value) -> Case 
         name,
         kiln: json!({"patches": [{"target": target, "json": ops}]}),
         kustomize: json!({"patches": [{"target": target, "patch": kiln::emit::yaml(&ops)}]}),
+        ..Default::default()
     }
 }
 
@@ -77,6 +83,7 @@ fn smp(name: &'static str, kind: &str, resource: &str, body: Value, as_merge: bo
         name,
         kiln: json!({"patches": [{"target": target, form: body}]}),
         kustomize: json!({"patches": [{"target": target, "patch": kiln::emit::yaml(&patch)}]}),
+        ..Default::default()
     }
 }
 
@@ -86,6 +93,7 @@ fn same(name: &'static str, fields: Value) -> Case {
         name,
         kiln: fields.clone(),
         kustomize: fields,
+        ..Default::default()
     }
 }
 
@@ -102,18 +110,43 @@ fn cases() -> Vec<Case> {
             name: "smp body name with a target",
             kiln: json!({"patches": [{"target": {"kind": D, "name": GW}, "strategic": {"metadata": {"name": "other"}, "spec": {"replicas": 4}}}]}),
             kustomize: json!({"patches": [{"target": {"kind": D, "name": GW}, "patch": kiln::emit::yaml(&json!({"apiVersion": "apps/v1", "kind": D, "metadata": {"name": "other"}, "spec": {"replicas": 4}}))}]}),
+            ..Default::default()
         },
         // No target: the body's kind and name select the resource.
         Case {
             name: "smp without a target",
             kiln: json!({"patches": [{"strategic": named_body}]}),
             kustomize: json!({"patches": [{"patch": kiln::emit::yaml(&named_body)}]}),
+            ..Default::default()
+        },
+        // After a parent's namePrefix, a child's patches name resources and
+        // write references by the names as built; the references follow the
+        // rename at the end.
+        Case {
+            name: "child patch by original names after a parent's prefix",
+            kiln: json!({"extends": "case-parent", "patches": [
+                {"target": {"kind": "HTTPRoute", "name": GW}, "json": [{"op": "test", "path": "/spec/rules/0/backendRefs/0/name", "value": GW}]},
+                {"target": {"kind": "HTTPRoute", "name": GW}, "strategic": {"spec": {"rules": [{"backendRefs": [{"name": GW, "port": 8787}]}]}}},
+            ]}),
+            kustomize: json!({"patches": [
+                {"target": {"kind": "HTTPRoute", "name": GW}, "patch": kiln::emit::yaml(&json!([{"op": "test", "path": "/spec/rules/0/backendRefs/0/name", "value": GW}]))},
+                {"target": {"kind": "HTTPRoute", "name": GW}, "patch": kiln::emit::yaml(&json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": GW}, "spec": {"rules": [{"backendRefs": [{"name": GW, "port": 8787}]}]}}))},
+            ]}),
+            parent: json!({"namePrefix": "team-"}),
+        },
+        // A reference to a resource a child deletes keeps the name as built.
+        Case {
+            name: "child deletes a referenced resource after a parent's prefix",
+            kiln: json!({"extends": "case-parent", "patches": [{"target": {"kind": "Service", "name": GW}, "strategic": {"$patch": "delete"}}]}),
+            kustomize: json!({"patches": [{"target": {"kind": "Service", "name": GW}, "patch": kiln::emit::yaml(&json!({"$patch": "delete", "apiVersion": "v1", "kind": "Service", "metadata": {"name": GW}}))}]}),
+            parent: json!({"namePrefix": "team-"}),
         },
         // `$patch: delete` at the top of a strategic patch deletes the resource.
         Case {
             name: "smp delete the resource",
             kiln: json!({"patches": [{"target": {"kind": "ServiceMonitor"}, "strategic": {"$patch": "delete"}}]}),
             kustomize: json!({"patches": [{"target": {"kind": "ServiceMonitor"}, "patch": kiln::emit::yaml(&json!({"$patch": "delete", "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": {"name": GW}}))}]}),
+            ..Default::default()
         },
         // The same label key in two entries, one with selectors: the last value everywhere.
         same(
@@ -128,11 +161,13 @@ fn cases() -> Vec<Case> {
             name: "target by set-based label selector",
             kiln: json!({"patches": [{"target": {"labelSelector": "app.kubernetes.io/component in (gateway,x),app.kubernetes.io/name notin (other)"}, "json": [{"op": "add", "path": "/metadata/labels/selected", "value": "yes"}]}]}),
             kustomize: json!({"patches": [{"target": {"labelSelector": "app.kubernetes.io/component in (gateway,x),app.kubernetes.io/name notin (other)"}, "patch": kiln::emit::yaml(&json!([{"op": "add", "path": "/metadata/labels/selected", "value": "yes"}]))}]}),
+            ..Default::default()
         },
         Case {
             name: "target by annotation selector",
             kiln: json!({"patches": [{"target": {"kind": D, "annotationSelector": "checkov.io/skip1"}, "json": [{"op": "replace", "path": "/spec/replicas", "value": 3}]}]}),
             kustomize: json!({"patches": [{"target": {"kind": D, "annotationSelector": "checkov.io/skip1"}, "patch": kiln::emit::yaml(&json!([{"op": "replace", "path": "/spec/replicas", "value": 3}]))}]}),
+            ..Default::default()
         },
         // An images entry named with the tag the image has.
         same(
@@ -241,6 +276,7 @@ fn cases() -> Vec<Case> {
             name: "6902 by label selector",
             kiln: json!({"patches": [{"target": {"labelSelector": "app.kubernetes.io/component=gateway"}, "json": [{"op": "add", "path": "/metadata/labels/patched", "value": "yes"}]}]}),
             kustomize: json!({"patches": [{"target": {"labelSelector": "app.kubernetes.io/component=gateway"}, "patch": "- {op: add, path: /metadata/labels/patched, value: \"yes\"}\n"}]}),
+            ..Default::default()
         },
         // RFC 7386 merge patches, where kustomize's patch means the same.
         smp(
@@ -467,6 +503,16 @@ pub(crate) fn sorted(docs: Vec<Value>) -> Vec<Value> {
 /// longer matches the version label), which is the point of check, not a
 /// difference in patching.
 pub(crate) fn with_kiln(repo: &Path, case: &Case) -> Result<(Vec<Value>, Vec<Value>), String> {
+    let parent = repo.join("overlays/case-parent");
+    if case.parent.is_null() {
+        let _ = std::fs::remove_dir_all(&parent);
+    } else {
+        put(
+            repo,
+            "overlays/case-parent/overlay.yaml",
+            &kiln::emit::yaml(&case.parent),
+        );
+    }
     put(
         repo,
         "overlays/case/overlay.yaml",
@@ -495,6 +541,19 @@ pub(crate) fn with_kustomize(base: &[Value], case: &Case) -> Result<Vec<Value>, 
     );
     let mut k = case.kustomize.clone();
     k["resources"] = json!(["../base"]);
+    if !case.parent.is_null() {
+        let mut parent = case.parent.clone();
+        parent.as_object_mut().map(|p| p.remove("extends"));
+        parent["resources"] = json!(["../base"]);
+        parent["configurations"] = json!(["names.yaml"]);
+        put(
+            dir.path(),
+            "parent/kustomization.yaml",
+            &kiln::emit::yaml(&parent),
+        );
+        put(dir.path(), "parent/names.yaml", NAME_REFERENCES);
+        k["resources"] = json!(["../parent"]);
+    }
     k["configurations"] = json!(["names.yaml"]);
     put(
         dir.path(),
@@ -524,6 +583,7 @@ fn kiln_and_kustomize_agree_on_every_shared_operation() {
                 name: case.name,
                 kiln: json!({}),
                 kustomize: json!({}),
+                ..Default::default()
             },
         ) {
             Ok((base, _)) => base,
@@ -591,6 +651,7 @@ fn both_tools_refuse_a_failing_test_operation() {
             name: "",
             kiln: json!({}),
             kustomize: json!({}),
+            ..Default::default()
         },
     )
     .expect("base");

@@ -53,8 +53,10 @@ struct Op {
 /// Fields whose values are lists in both overlays (appended); others are set.
 const LIST_FIELDS: [&str; 4] = ["patches", "images", "replicas", "labels"];
 
-fn combine(env: &str, ops: &[Op]) -> Case {
-    let mut kiln = json!({"extends": env});
+/// The case's operations over `env`, or over a parent level `parent` (an
+/// overlay of `env` both tools spell the same) when it is not null.
+fn combine(env: &str, parent: &Value, ops: &[Op]) -> Case {
+    let mut kiln = json!({"extends": if parent.is_null() { env } else { "case-parent" }});
     let mut kustomize = json!({});
     for op in ops {
         for (into, from) in [(&mut kiln, &op.kiln), (&mut kustomize, &op.kustomize)] {
@@ -73,10 +75,15 @@ fn combine(env: &str, ops: &[Op]) -> Case {
             }
         }
     }
+    let mut parent = parent.clone();
+    if !parent.is_null() {
+        parent["extends"] = json!(env);
+    }
     Case {
         name: "generated",
         kiln,
         kustomize,
+        parent,
     }
 }
 
@@ -482,6 +489,17 @@ fn convenience(rng: &mut Rng, docs: &[Value]) -> Op {
     }
 }
 
+/// One case in six runs over a parent level that renames every resource,
+/// so the case's targets, `replicas` and references name the original
+/// names (kustomize matches them; so must kiln).
+fn parent_level(rng: &mut Rng) -> Value {
+    match rng.below(6) {
+        0 => json!({"namePrefix": format!("{}-", word(rng))}),
+        1 => json!({"namePrefix": "p-", "nameSuffix": format!("-{}", word(rng))}),
+        _ => Value::Null,
+    }
+}
+
 fn operation(rng: &mut Rng, docs: &[Value]) -> Op {
     match rng.below(21) {
         0..=5 => json6902(rng, docs),
@@ -664,6 +682,13 @@ fn outcome(repo: &std::path::Path, base: &[Value], case: &Case) -> Outcome {
         (Err(e), Ok(_)) if e.contains("a `merge:` patch is RFC 7386") => {
             Outcome::Explained(Explained::MergeDirective, None)
         }
+        // The item an item-level `$patch: replace` leaves may lack a required field.
+        (Err(e), Ok(_))
+            if e.contains("after this overlay")
+                && strategic_bodies(&case.kiln).any(replaces_an_item) =>
+        {
+            Outcome::Explained(Explained::ItemReplace, None)
+        }
         (Err(e), Ok(_)) if e.contains("after this overlay") => {
             let overlay = kiln::emit::yaml(&case.kiln);
             Outcome::Explained(
@@ -695,14 +720,20 @@ fn outcome(repo: &std::path::Path, base: &[Value], case: &Case) -> Outcome {
 }
 
 /// The fewest operations of `ops` that still differ unexplained.
-fn minimal(repo: &std::path::Path, env: &str, base: &[Value], ops: Vec<Op>) -> (Vec<Op>, String) {
+fn minimal(
+    repo: &std::path::Path,
+    env: &str,
+    parent: &Value,
+    base: &[Value],
+    ops: Vec<Op>,
+) -> (Vec<Op>, String) {
     let mut ops = ops;
     let mut i = 0;
     while i < ops.len() && ops.len() > 1 {
         let mut fewer = ops.clone();
         fewer.remove(i);
         if matches!(
-            outcome(repo, base, &combine(env, &fewer)),
+            outcome(repo, base, &combine(env, parent, &fewer)),
             Outcome::Differs(_)
         ) {
             ops = fewer;
@@ -710,7 +741,7 @@ fn minimal(repo: &std::path::Path, env: &str, base: &[Value], ops: Vec<Op>) -> (
             i += 1;
         }
     }
-    let why = match outcome(repo, base, &combine(env, &ops)) {
+    let why = match outcome(repo, base, &combine(env, parent, &ops)) {
         Outcome::Differs(why) => why,
         _ => String::new(),
     };
@@ -728,13 +759,14 @@ fn generated_overlays_give_kustomizes_documents() {
     let bases: Vec<(&str, Vec<Value>)> = ENVIRONMENTS
         .iter()
         .map(|env| {
-            let (_, docs) =
-                with_kiln(repo.path(), &combine(env, &[])).expect("the environment renders");
+            let (_, docs) = with_kiln(repo.path(), &combine(env, &Value::Null, &[]))
+                .expect("the environment renders");
             (*env, docs)
         })
         .collect();
     for n in 0..CASES {
         let (env, base) = &bases[n % bases.len()];
+        let parent = parent_level(&mut rng);
         let ops: Vec<Op> = (0..=rng.below(4))
             .map(|_| operation(&mut rng, base))
             .collect();
@@ -743,7 +775,7 @@ fn generated_overlays_give_kustomizes_documents() {
             let kinds = targets.filter_map(|p| p["target"]["kind"].as_str());
             patched.extend(kinds.map(|k| k.trim_end_matches("|Nothing").to_string()));
         }
-        let label = match outcome(repo.path(), base, &combine(env, &ops)) {
+        let label = match outcome(repo.path(), base, &combine(env, &parent, &ops)) {
             Outcome::Same => "same".to_string(),
             Outcome::BothRefuse => "refused by both".to_string(),
             Outcome::Explained(why, docs) => {
@@ -751,14 +783,20 @@ fn generated_overlays_give_kustomizes_documents() {
                 format!("{why:?}")
             }
             Outcome::Differs(_) => {
-                let (ops, why) = minimal(repo.path(), env, base, ops);
-                let overlay = kiln::emit::yaml(&combine(env, &ops).kiln);
+                let (ops, why) = minimal(repo.path(), env, &parent, base, ops);
+                let overlay = kiln::emit::yaml(&combine(env, &parent, &ops).kiln);
+                let parent = kiln::emit::yaml(&parent);
                 failures.push(format!(
-                    "case {n} on {env}; smallest overlay that differs:\n{overlay}{why}"
+                    "case {n} on {env}; smallest overlay that differs:\n{overlay}over the parent level {parent}{why}"
                 ));
                 "differs".to_string()
             }
         };
+        if !parent.is_null() {
+            *counts
+                .entry(format!("{label} after a parent's rename"))
+                .or_default() += 1;
+        }
         *counts.entry(label).or_default() += 1;
     }
     eprintln!("{CASES} generated cases: {counts:?}");
@@ -772,6 +810,8 @@ fn generated_overlays_give_kustomizes_documents() {
         counts.get("same").copied().unwrap_or_default() > CASES / 3,
         "{counts:?}"
     );
+    let renamed = counts.get("same after a parent's rename").copied();
+    assert!(renamed.unwrap_or_default() > CASES / 20, "{counts:?}");
     // Every kind the environments render was the target of some patch.
     for (env, base) in &bases {
         for doc in base {

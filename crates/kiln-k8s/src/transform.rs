@@ -320,23 +320,31 @@ pub fn namespace(docs: &mut [Value], ns: &str) {
     }
 }
 
-/// Renames every resource but Namespaces to `prefix + name + suffix`, then
-/// updates every reference to a renamed resource.
+/// Renames every resource but Namespaces to `prefix + name + suffix`.
+/// References are left as they are: [`point_references`] moves them once,
+/// after the last overlay, so that every overlay's patches read and write
+/// references by the names the resources were built with, as kustomize's do.
 pub fn rename(docs: &mut [Value], prefix: &str, suffix: &str) {
     if prefix.is_empty() && suffix.is_empty() {
         return;
     }
-    let mut renamed: BTreeMap<(String, String), String> = BTreeMap::new();
     for doc in docs.iter_mut() {
         if kind(doc) == "Namespace" {
             continue;
         }
-        let old = name(doc).to_string();
-        let new = format!("{prefix}{old}{suffix}");
-        renamed.insert((kind(doc).to_string(), old), new.clone());
+        let new = format!("{prefix}{}{suffix}", name(doc));
         if let Some(meta) = object_at(doc, &["metadata"]) {
             meta.insert("name".into(), Value::from(new));
         }
+    }
+}
+
+/// Points every reference to a resource that `renamed` maps — (kind, name
+/// as built) to its name now — at its name now. A reference to a resource
+/// that is gone keeps the name it was written with.
+pub fn point_references(docs: &mut [Value], renamed: &BTreeMap<(String, String), String>) {
+    if renamed.is_empty() {
+        return;
     }
     let lookup = |k: &str, n: &str| renamed.get(&(k.to_string(), n.to_string())).cloned();
     for doc in docs.iter_mut() {

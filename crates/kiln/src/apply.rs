@@ -6,6 +6,7 @@ use kiln_k8s::openapi::KindSchema;
 use kiln_k8s::{Resource, patch, transform};
 use kiln_model::{Error, InputError, Result};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// Applies each overlay's resource changes to `resources`, first layer first,
 /// in kustomize's order: patches, namespace, name prefix/suffix, labels,
@@ -34,14 +35,35 @@ pub(crate) fn apply_layers(
     // Each document's name as built; a patch that deletes a document deletes its name too.
     let mut original: Vec<String> = resources.iter().map(|r| r.name().to_string()).collect();
     let mut typed = resources;
-    for layer in layers {
+    let last = layers.len() - 1;
+    for (n, layer) in layers.into_iter().enumerate() {
         apply_patches(layer, &mut docs, &mut original)?;
         apply_transforms(layer, &mut docs, &original)?;
         drop_empty_annotations(&mut docs);
+        if n == last {
+            point_references(&mut docs, &original);
+        }
         // Every layer's result must be a valid set of resources before the next builds on it.
         (typed, docs) = read_back(layer, &docs)?.into_iter().unzip();
     }
     Ok((typed, docs))
+}
+
+/// Points references at the names the layers gave: until then every layer
+/// reads and writes them by the names as built (`original`), as kustomize's
+/// overlays do, so a child overlay's patch that names a Service as built
+/// still reaches it after a parent's `namePrefix`.
+fn point_references(docs: &mut [Value], original: &[String]) {
+    let renamed: BTreeMap<(String, String), String> = docs
+        .iter()
+        .zip(original)
+        .filter_map(|(doc, built)| {
+            let now = doc["metadata"]["name"].as_str()?;
+            let kind = doc["kind"].as_str()?;
+            (now != built).then(|| ((kind.to_string(), built.clone()), now.to_string()))
+        })
+        .collect();
+    transform::point_references(docs, &renamed);
 }
 
 /// An error about `layer`'s overlay file at `pointer`.
