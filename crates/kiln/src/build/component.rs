@@ -12,9 +12,9 @@
 use super::{Names, quantities, requirements, restricted_container, restricted_pod};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, HTTPGetAction,
-    LocalObjectReference, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Service,
-    ServicePort, ServiceSpec, TCPSocketAction, Volume, VolumeMount,
+    ConfigMap, ConfigMapKeySelector, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
+    EnvVarSource, HTTPGetAction, LocalObjectReference, PodSpec, PodTemplateSpec, Probe,
+    ResourceRequirements, Service, ServicePort, ServiceSpec, TCPSocketAction, Volume, VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{
     NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPort,
@@ -28,8 +28,11 @@ use kiln_model::enterprise::{DATA_SERVICE_PORT, DataService, Enterprise, REDIS_P
 use kiln_model::spec::Description;
 use std::collections::BTreeMap;
 
-/// Above the images' own users, as checkov's CKV_K8S_40 asks.
-const UID: i64 = 10001;
+/// Redis's user: above the image's own, as checkov's CKV_K8S_40 asks.
+const REDIS_UID: i64 = 10001;
+/// The Data Service's user: the image is Node.js, its files owned by `node`
+/// (1000), and Portkey's chart runs it as 1000 (`dataservice.deployment.securityContext`).
+const DATA_SERVICE_UID: i64 = 1000;
 /// Redis's memory limit and its own cap below it (LRU eviction instead of OOM kills).
 const REDIS_MEMORY_LIMIT: &str = "256Mi";
 const REDIS_MAX_MEMORY: &str = "192mb";
@@ -54,6 +57,8 @@ struct Component {
     azure_identity: bool,
     /// Pod selectors of who may connect: the gateway, and for Redis the Data Service too.
     clients: Vec<BTreeMap<String, String>>,
+    /// The user and group the pod runs as.
+    uid: i64,
 }
 
 /// `<name>-<suffix>`.
@@ -120,6 +125,7 @@ impl Component {
         let metadata = self.meta(names, true);
         let selector = self.match_labels(names);
         let replicas = self.replicas;
+        let uid = self.uid;
         let service_account_name = self.service_account.clone();
         let image_pull_secrets = self
             .pull_secret
@@ -142,7 +148,7 @@ impl Component {
                         enable_service_links: Some(false),
                         service_account_name,
                         image_pull_secrets,
-                        security_context: Some(restricted_pod(UID, UID)),
+                        security_context: Some(restricted_pod(uid, uid)),
                         containers: vec![container],
                         volumes: Some(volumes),
                         ..Default::default()
@@ -165,7 +171,7 @@ impl Component {
             protocol: Some("TCP".into()),
             ..Default::default()
         }]);
-        container.security_context = Some(restricted_container(UID, UID));
+        container.security_context = Some(restricted_container(self.uid, self.uid));
         let mut mounts = Vec::new();
         let mut volumes = Vec::new();
         for (volume, path, size) in &self.scratch {
@@ -286,6 +292,7 @@ pub(crate) fn redis(e: &Enterprise, names: &Names) -> Vec<Resource> {
             egress: Vec::new(),
             extra: None,
             azure_identity: false,
+            uid: REDIS_UID,
             clients: std::iter::once(names.selector.clone())
                 .chain(
                     e.data_service
@@ -297,8 +304,61 @@ pub(crate) fn redis(e: &Enterprise, names: &Names) -> Vec<Resource> {
     )
 }
 
-/// The Data Service: the gateway's ConfigMap and secrets, its own name and
-/// port, the gateway's identity and egress.
+/// The gateway's settings the Data Service reads, as Portkey's chart 1.7.7
+/// passes them (templates/_helpers.tpl: `dataservice.commonEnv`,
+/// `cacheStore.commonEnv`, `logStore.commonEnv`): the analytics, finetune
+/// and export stores, the cache and the log store, by variable name, and
+/// three under a second name. Not the gateway's own (`SERVER_MODE`, MCP, the
+/// control plane's URLs, `LOG_STORE_FILE_PATH_FORMAT`).
+const DATA_SERVICE_SETTINGS: &[(&str, &str)] = &[
+    ("AWS_S3_FINETUNE_BUCKET", "FINETUNES_BUCKET"),
+    ("CLICKHOUSE_HOST", "ANALYTICS_STORE_ENDPOINT"),
+    ("CLICKHOUSE_USER", "ANALYTICS_STORE_USER"),
+];
+const DATA_SERVICE_PREFIXES: &[&str] = &[
+    "ANALYTICS_",
+    "AWS_REDIS_",
+    "AZURE_",
+    "CACHE_STORE",
+    "FINETUNES_",
+    "LOG_EXPORTS_BUCKET",
+    "LOG_STORE",
+    "MONGO_",
+    "NODE_ENV",
+    "REDIS_",
+];
+
+/// The Data Service's share of the gateway's ConfigMap, each variable read
+/// from it by key, so a changed setting rolls both (the ConfigMap's name is
+/// its content's hash).
+fn shared_settings(config: &ConfigMap) -> Vec<EnvVar> {
+    let data = config.data.clone().unwrap_or_default();
+    let from = |name: &str, key: &str| EnvVar {
+        name: name.into(),
+        value_from: Some(EnvVarSource {
+            config_map_key_ref: Some(ConfigMapKeySelector {
+                name: config.metadata.name.clone().unwrap_or_default(),
+                key: key.into(),
+                optional: Some(false),
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let own = data
+        .keys()
+        .filter(|k| k.as_str() != "LOG_STORE_FILE_PATH_FORMAT")
+        .filter(|k| DATA_SERVICE_PREFIXES.iter().any(|p| k.starts_with(p)))
+        .map(|k| from(k, k));
+    let aliases = DATA_SERVICE_SETTINGS
+        .iter()
+        .filter(|(_, key)| data.contains_key(*key))
+        .map(|(name, key)| from(name, key));
+    own.chain(aliases).collect()
+}
+
+/// The Data Service: its share of the gateway's settings and secrets, its
+/// own name and port, the gateway's identity and egress.
 pub(crate) fn data_service(
     d: &Description,
     e: &Enterprise,
@@ -341,6 +401,7 @@ pub(crate) fn data_service(
     if ds.debug {
         env.push(literal("NODE_DEBUG", "dataservice:*".into()));
     }
+    env.extend(shared_settings(config));
     // The licence and stores; the provider keys are the gateway's alone.
     env.extend(super::enterprise_env_vars(d, names));
     env.sort_by(|a, b| a.name.cmp(&b.name));
@@ -348,7 +409,6 @@ pub(crate) fn data_service(
         name: "dataservice".into(),
         image: Some(ds.image.clone()),
         image_pull_policy: Some("IfNotPresent".into()),
-        env_from: Some(super::env_from(config)),
         env: Some(env),
         startup_probe: Some(probe(10, 12)),
         readiness_probe: Some(probe(10, 3)),
@@ -376,6 +436,7 @@ pub(crate) fn data_service(
             extra: super::ca_volume(d, names),
             azure_identity: e.identity.azure_client_id.is_some(),
             clients: vec![names.selector.clone()],
+            uid: DATA_SERVICE_UID,
         },
     )
 }

@@ -236,7 +236,7 @@ fn gateway_container(d: &Description, names: &Names, config: &ConfigMap) -> Cont
         env_from: Some(env_from(config)),
         env: Some(env),
         volume_mounts: Some(mounts),
-        startup_probe: Some(probe(d, &d.probes.startup)),
+        startup_probe: Some(probe(d, &d.probes.startup(d.enterprise.is_some()))),
         readiness_probe: Some(probe(d, &d.probes.readiness)),
         liveness_probe: Some(probe(d, &d.probes.liveness)),
         resources: Some(requirements(&d.resources)),

@@ -99,6 +99,15 @@ impl Chart {
             ..Found::default()
         };
         found.description = base.as_object().cloned().unwrap_or_default();
+        // Some of Portkey's install guides write these at the top level, where
+        // the chart never reads them: the release runs the chart's default images.
+        for key in ["gatewayImage", "dataserviceImage", "redisImage"] {
+            if self.doc.get(key).is_some() {
+                return Err(format!(
+                    "`{key}` at the top level is not read by Portkey's chart, which reads `images.{key}` (a release with these values runs the chart's default image): move it under `images:`"
+                ));
+            }
+        }
         self.image(&mut found)?;
         for (at, to) in [("/replicaCount", "/replicas"), ("/service/port", "/port")] {
             if let Some(v) = self.get(at) {
@@ -151,17 +160,17 @@ impl Chart {
             ("repository", "/image/repository"),
             ("pullPolicy", "/image/pullPolicy"),
         ] {
-            let at = format!("/gatewayImage/{field}");
+            let at = format!("/images/gatewayImage/{field}");
             if let Some(v) = self.get(&at) {
                 found.take(to, v.clone(), at);
             }
         }
-        match self.text("/gatewayImage/tag").as_deref() {
+        match self.text("/images/gatewayImage/tag").as_deref() {
             None | Some("latest") | Some("") => Err(
-                "`gatewayImage.tag` must be a version (kiln pins the image and labels the pods with it), not `latest` or empty: set the version you run".into(),
+                "`images.gatewayImage.tag` must be a version (kiln pins the image and labels the pods with it), not `latest` or empty: set the version you run".into(),
             ),
             Some(tag) => {
-                found.take("/image/tag", json!(tag), "/gatewayImage/tag".into());
+                found.take("/image/tag", json!(tag), "/images/gatewayImage/tag".into());
                 Ok(())
             }
         }
@@ -305,13 +314,13 @@ impl Chart {
     }
 
     fn cache(&self, found: &mut Found) {
-        if let Some(image) = self.text("/redisImage/repository") {
-            let tag = self.text("/redisImage/tag").unwrap_or_default();
-            self.get("/redisImage/pullPolicy");
+        if let Some(image) = self.text("/images/redisImage/repository") {
+            let tag = self.text("/images/redisImage/tag").unwrap_or_default();
+            self.get("/images/redisImage/pullPolicy");
             found.take(
                 "/enterprise/cache/redisImage",
                 json!(format!("{image}:{tag}")),
-                "/redisImage".into(),
+                "/images/redisImage".into(),
             );
         }
         let managed = self.env("CACHE_STORE").is_some_and(|s| s != "redis");
@@ -492,12 +501,12 @@ impl Chart {
         }
         let mut ds = json!({});
         if let (Some(repo), Some(tag)) = (
-            self.text("/dataserviceImage/repository"),
-            self.text("/dataserviceImage/tag"),
+            self.text("/images/dataserviceImage/repository"),
+            self.text("/images/dataserviceImage/tag"),
         ) {
             ds["image"] = json!(format!("{repo}:{tag}"));
         }
-        self.get("/dataserviceImage/pullPolicy");
+        self.get("/images/dataserviceImage/pullPolicy");
         if let Some(name) = self.text("/dataservice/env/SERVICE_NAME") {
             ds["serviceName"] = json!(name);
         }
