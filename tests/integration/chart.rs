@@ -331,6 +331,22 @@ fn enterprise_environments_match_the_chart_or_say_why_not() {
     let mut used = BTreeSet::new();
     for cloud in CLOUDS {
         let diffs = differences(&chart(cloud), &kiln(cloud));
+        // eks takes over the release in place: its Deployments' (immutable)
+        // selectors must be the chart's.
+        if cloud == "eks" {
+            let selectors: Vec<&String> = diffs
+                .iter()
+                .map(|d| &d.at)
+                .filter(|at| {
+                    at.starts_with("Deployment gateway /spec/selector")
+                        || at.starts_with("Deployment dataservice /spec/selector")
+                })
+                .collect();
+            assert!(
+                selectors.is_empty(),
+                "the adopted release's selectors differ: {selectors:?}"
+            );
+        }
         let (p, u) = check(cloud, &diffs, &deliberate);
         problems.extend(p);
         used.extend(u);
@@ -422,6 +438,64 @@ fn the_comparison_catches_differences() {
         None,
         "an empty value is an unset one"
     );
+}
+
+/// `kiln import helm --release` takes a running release over in place:
+/// every Deployment the chart and kiln both name keeps the chart's selector
+/// (which the API server never lets change), and a release whose objects
+/// the chart names otherwise is refused with the name to set.
+#[test]
+fn an_imported_release_is_taken_over_in_place() {
+    let values = repo_root().join("tests/fixtures/import/helm/eks.yaml");
+    let repo = kiln_tests::copy_inputs(false);
+    let options = |release: &str, env: &str| kiln::import::Options {
+        into: repo.path().to_path_buf(),
+        env: env.into(),
+        network: kiln::import::Network::Off,
+        adopt: Some(release.into()),
+    };
+    kiln::import::helm(&values, &options(RELEASE, "taken"))
+        .expect("imports")
+        .write()
+        .expect("writes");
+    let ours = render_env(repo.path(), "taken")
+        .resources
+        .iter()
+        .map(Resource::to_value)
+        .collect::<Vec<_>>();
+    let theirs = chart("eks");
+    let mut same_name = 0;
+    for d in theirs.iter().filter(|d| d["kind"] == "Deployment") {
+        let name = &d["metadata"]["name"];
+        if let Some(k) = ours
+            .iter()
+            .find(|k| k["kind"] == "Deployment" && k["metadata"]["name"] == *name)
+        {
+            same_name += 1;
+            assert_eq!(k["spec"]["selector"], d["spec"]["selector"], "{name}");
+            let labels = k["spec"]["template"]["metadata"]["labels"]
+                .as_object()
+                .expect("labels");
+            for (key, value) in d["spec"]["selector"]["matchLabels"]
+                .as_object()
+                .expect("matchLabels")
+            {
+                assert_eq!(labels.get(key), Some(value), "{name}: the pods carry {key}");
+            }
+        }
+    }
+    assert_eq!(
+        same_name, 2,
+        "the gateway and the Data Service replace the chart's"
+    );
+    let err = kiln::import::helm(&values, &options("other", "other"))
+        .and_then(|i| i.write().map(|_| ()))
+        .and_then(|()| {
+            kiln::Repo::open(repo.path())?.environment("other")?;
+            Ok(())
+        })
+        .expect_err("a release the chart names other-gateway");
+    assert!(format!("{err}").contains("name: other-gateway"), "{err}");
 }
 
 /// kiln's rendering of an environment, for the flows.

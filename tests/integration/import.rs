@@ -17,6 +17,7 @@ fn import(input: &Path, into: &Path, env: &str) -> kiln::Result<Import> {
         into: into.to_path_buf(),
         env: env.to_string(),
         network: kiln::import::Network::Off,
+        adopt: None,
     };
     kiln::import::kustomize(input, &options)
 }
@@ -284,6 +285,8 @@ fn the_seeds_chart_values_import_as_this_repositorys_enterprise_environments() {
             into: repo.path().to_path_buf(),
             env: format!("{cloud}-imported"),
             network: kiln::import::Network::Off,
+            // overlays/eks takes over the guide's release in place.
+            adopt: (cloud == "eks").then(|| "portkey-gateway".to_string()),
         };
         let imported = kiln::import::helm(&values, &options).expect("imports");
         assert_eq!(
@@ -373,6 +376,7 @@ fn chart_values_need_a_version_tag_and_a_repository() {
         into: dir.path().join("new"),
         env: "gke".into(),
         network: kiln::import::Network::Off,
+        adopt: None,
     };
     let err = kiln::import::helm(&values, &options).expect_err("no repository");
     assert!(err.to_string().contains("kiln init"), "{err}");
@@ -388,6 +392,7 @@ fn chart_values_need_a_version_tag_and_a_repository() {
         into: repo.path().to_path_buf(),
         env: "new".into(),
         network: kiln::import::Network::Off,
+        adopt: None,
     };
     let err = kiln::import::helm(&dir.path().join("latest.yaml"), &options).expect_err("latest");
     assert!(format!("{err:?}").contains("gatewayImage.tag"), "{err:?}");

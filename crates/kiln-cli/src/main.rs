@@ -260,6 +260,9 @@ struct ImportArgs {
     /// The kiln repository to import into: an existing one gets an overlay, a new one (missing or empty directory) a base.
     #[arg(long, value_name = "DIR", default_value = ".")]
     into: PathBuf,
+    /// Chart values only: the Helm release to take over in place (its Deployments keep the chart's selector labels, so apply and sync succeed over the live objects).
+    #[arg(long, value_name = "NAME")]
+    release: Option<String>,
     /// Also write the report as markdown to FILE.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
@@ -479,6 +482,7 @@ fn import(cli: &Cli, source: &ImportSource) -> kiln::Result<ExitCode> {
         into: args.into.clone(),
         env: args.env.clone(),
         network,
+        adopt: args.release.clone(),
     };
     let import = match source {
         ImportSource::Kustomize(_) => {

@@ -56,6 +56,35 @@ pub struct Enterprise {
     /// Azure Container Apps settings (cloud `aca`, Portkey's Azure Container Apps Terraform module).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aca: Option<super::aca::Aca>,
+    /// The Helm release of Portkey's chart this environment takes over in
+    /// place: the Deployments keep the chart's selector labels, which the API
+    /// server never lets change, so `kubectl apply` and a GitOps sync succeed
+    /// over the release's live objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt_helm_release: Option<String>,
+    /// Roll the pods when a Secret they read from the store changes, through
+    /// Stakater Reloader's `secret.reloader.stakater.com/reload` annotation
+    /// (Reloader runs in the cluster); the pods read those Secrets only at start.
+    #[serde(default = "defaults::yes", skip_serializing_if = "defaults::is_yes")]
+    pub roll_on_secret_change: bool,
+}
+
+impl Enterprise {
+    /// What Portkey's chart names the release's objects (its `fullname`):
+    /// the release's name where it holds the chart's (`gateway`), else
+    /// `<release>-gateway`, at most 63 characters.
+    pub fn chart_fullname(release: &str) -> String {
+        let full = if release.contains("gateway") {
+            release.to_string()
+        } else {
+            format!("{release}-gateway")
+        };
+        full.chars()
+            .take(63)
+            .collect::<String>()
+            .trim_end_matches('-')
+            .to_string()
+    }
 }
 
 /// The optional Data Service, hardened like the gateway.
@@ -411,6 +440,12 @@ mod defaults {
     }
     pub fn one() -> i32 {
         1
+    }
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn is_yes(v: &bool) -> bool {
+        *v
     }
     pub fn data_service_resources() -> crate::spec::Resources {
         crate::spec::Resources::sized(("250m", "512Mi"), ("1", "1Gi"))

@@ -642,11 +642,31 @@ impl Description {
             self.writable_problem(),
             self.secret_problem(),
             self.enterprise.as_ref().and_then(|e| e.problem()),
+            self.adopt_problem(),
             self.mcp_host_problem(),
             self.env_clash(),
             self.optional_parts_problem(),
         ]);
         checks.into_iter().flatten().collect()
+    }
+
+    /// A release to take over names kiln's Deployments as the chart named its own.
+    fn adopt_problem(&self) -> Option<Problem> {
+        let release = self.enterprise.as_ref()?.adopt_helm_release.as_deref()?;
+        let at = "/enterprise/adoptHelmRelease";
+        if let Some(p) = dns_label(at, release) {
+            return Some(p);
+        }
+        let fullname = enterprise::Enterprise::chart_fullname(release);
+        (self.name != fullname).then(|| {
+            Problem::new(
+                at,
+                format!(
+                    "Portkey's chart names the Deployment of release `{release}` `{fullname}`: set `name: {fullname}` so kiln's Deployments replace the chart's in place (with `{}` they would run beside them)",
+                    self.name
+                ),
+            )
+        })
     }
 
     /// The open-source gateway answers every `/v1/*` request without Portkey

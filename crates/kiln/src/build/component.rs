@@ -68,13 +68,25 @@ pub(crate) fn name(names: &Names, suffix: &str) -> String {
 
 /// Labels that select a companion's pods (and never the gateway's).
 pub(crate) fn selector(names: &Names, suffix: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        ("app.kubernetes.io/name".to_string(), name(names, suffix)),
-        (
-            "app.kubernetes.io/instance".to_string(),
-            names.instance.clone(),
-        ),
-    ])
+    let instance = (
+        "app.kubernetes.io/instance".to_string(),
+        names.instance.clone(),
+    );
+    match &names.release {
+        // Portkey's chart selects the Data Service by its own labels, kept on takeover.
+        Some(_) if suffix == "dataservice" => BTreeMap::from([
+            ("app.kubernetes.io/name".to_string(), "gateway".to_string()),
+            instance,
+            (
+                "app.kubernetes.io/component".to_string(),
+                name(names, suffix),
+            ),
+        ]),
+        _ => BTreeMap::from([
+            ("app.kubernetes.io/name".to_string(), name(names, suffix)),
+            instance,
+        ]),
+    }
 }
 
 fn build(names: &Names, c: Component) -> Vec<Resource> {
@@ -90,8 +102,9 @@ impl Component {
     /// its pods) the version from its image tag.
     fn labels(&self, names: &Names, version: bool) -> BTreeMap<String, String> {
         let mut labels = names.labels.clone();
-        labels.extend(selector(names, self.suffix));
         labels.insert("app.kubernetes.io/component".into(), self.role.into());
+        // The selector's labels win: an adopted release's name the component.
+        labels.extend(selector(names, self.suffix));
         let tag = self
             .container
             .image
@@ -293,7 +306,7 @@ pub(crate) fn redis(e: &Enterprise, names: &Names) -> Vec<Resource> {
             extra: None,
             azure_identity: false,
             uid: REDIS_UID,
-            clients: std::iter::once(names.selector.clone())
+            clients: std::iter::once(names.pods.clone())
                 .chain(
                     e.data_service
                         .is_some()
@@ -430,12 +443,12 @@ pub(crate) fn data_service(
             egress: {
                 let mut egress = super::egress_rules(d, names);
                 // GATEWAY_BASE_URL: the Data Service calls the gateway back.
-                egress.push(super::to_pods(names.selector.clone(), d.port));
+                egress.push(super::to_pods(names.pods.clone(), d.port));
                 egress
             },
             extra: super::ca_volume(d, names),
             azure_identity: e.identity.azure_client_id.is_some(),
-            clients: vec![names.selector.clone()],
+            clients: vec![names.pods.clone()],
             uid: DATA_SERVICE_UID,
         },
     )

@@ -39,7 +39,7 @@ pub(crate) fn service(d: &Description, names: &Names) -> Service {
                 }
                 .into(),
             ),
-            selector: Some(names.selector.clone()),
+            selector: Some(names.pods.clone()),
             ports: Some(
                 named_ports(d)
                     .into_iter()
@@ -200,7 +200,7 @@ fn topology_spread(d: &Description, names: &Names) -> Option<Vec<TopologySpreadC
                 max_skew: t.max_skew,
                 when_unsatisfiable: t.when_unsatisfiable.as_str().into(),
                 label_selector: Some(LabelSelector {
-                    match_labels: Some(names.selector.clone()),
+                    match_labels: Some(names.pods.clone()),
                     ..Default::default()
                 }),
                 ..Default::default()

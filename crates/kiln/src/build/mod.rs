@@ -122,14 +122,67 @@ pub fn build(env: &Environment) -> Vec<Resource> {
         (a.apply_rank(), a.namespace(), a.name()).cmp(&(b.apply_rank(), b.namespace(), b.name()))
     });
     checkov_skips(env, &mut resources);
+    if d.enterprise
+        .as_ref()
+        .is_some_and(|e| e.roll_on_secret_change)
+    {
+        reload_on_secret_change(&mut resources);
+    }
     resources
 }
+
+/// Stakater Reloader's annotation on each Deployment whose containers read
+/// Secrets from the store through their environment: the pods read them only
+/// at start, so Reloader rolls them when External Secrets changes one.
+fn reload_on_secret_change(resources: &mut [Resource]) {
+    let made: Vec<String> = resources
+        .iter()
+        .filter(|r| r.kind() == "ExternalSecret")
+        .map(|r| r.name().to_string())
+        .collect();
+    for r in resources.iter_mut() {
+        let Resource::Deployment(deployment) = r else {
+            continue;
+        };
+        let pod = deployment
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.spec.as_ref());
+        let mut read: Vec<String> = pod
+            .into_iter()
+            .flat_map(|p| &p.containers)
+            .flat_map(|c| c.env.iter().flatten())
+            .filter_map(|e| e.value_from.as_ref()?.secret_key_ref.as_ref())
+            .map(|s| s.name.clone())
+            .filter(|name| made.contains(name))
+            .collect();
+        read.sort();
+        read.dedup();
+        if !read.is_empty() {
+            deployment
+                .metadata
+                .annotations
+                .get_or_insert_with(BTreeMap::new)
+                .insert(RELOAD_ANNOTATION.into(), read.join(","));
+        }
+    }
+}
+
+/// Stakater Reloader: roll the Deployment when one of these Secrets changes.
+const RELOAD_ANNOTATION: &str = "secret.reloader.stakater.com/reload";
 
 /// Names and labels shared by every resource of one environment.
 pub(crate) struct Names {
     pub(crate) name: String,
     pub(crate) namespace: String,
+    /// The gateway Deployment's selector (immutable once created).
     pub(crate) selector: BTreeMap<String, String>,
+    /// What selects the gateway's pods and nothing else: the selector, plus
+    /// the component where an adopted release's selector also matches the
+    /// Data Service's pods.
+    pub(crate) pods: BTreeMap<String, String>,
+    /// The Helm release taken over, if any.
+    pub(crate) release: Option<String>,
     pub(crate) labels: BTreeMap<String, String>,
     annotations: BTreeMap<String, String>,
     secret: String,
@@ -138,13 +191,26 @@ pub(crate) struct Names {
 
 impl Names {
     fn new(d: &Description, env: &Environment) -> Names {
+        let release = d
+            .enterprise
+            .as_ref()
+            .and_then(|e| e.adopt_helm_release.clone());
+        // An adopted release keeps the chart's selector labels.
+        let (name, instance) = match &release {
+            Some(r) => ("gateway", r.as_str()),
+            None => (d.name.as_str(), env.name.as_str()),
+        };
         let selector: BTreeMap<String, String> = [
-            ("app.kubernetes.io/name", d.name.as_str()),
-            ("app.kubernetes.io/instance", env.name.as_str()),
+            ("app.kubernetes.io/name", name),
+            ("app.kubernetes.io/instance", instance),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+        let mut pods = selector.clone();
+        if release.is_some() {
+            pods.insert("app.kubernetes.io/component".into(), "gateway".into());
+        }
         let mut labels = d.labels.clone();
         labels.extend(selector.clone());
         for (k, v) in [
@@ -158,10 +224,12 @@ impl Names {
             name: d.name.clone(),
             namespace: d.namespace.name.clone(),
             selector,
+            pods,
             labels,
             annotations: d.annotations.clone(),
             secret: format!("{}-provider-keys", d.name),
-            instance: env.name.clone(),
+            instance: instance.to_string(),
+            release,
         }
     }
 
@@ -272,7 +340,7 @@ fn disruption_budget(
             min_available: pdb.min_available.as_ref().map(int_or_string),
             max_unavailable: pdb.max_unavailable.as_ref().map(int_or_string),
             selector: Some(LabelSelector {
-                match_labels: Some(names.selector.clone()),
+                match_labels: Some(names.pods.clone()),
                 ..Default::default()
             }),
             ..Default::default()
@@ -322,7 +390,7 @@ fn service_monitor(d: &Description, names: &Names) -> ServiceMonitor {
         metadata: names.meta(&names.name),
         spec: ServiceMonitorSpec {
             selector: LabelSelector {
-                match_labels: Some(names.selector.clone()),
+                match_labels: Some(names.pods.clone()),
                 ..Default::default()
             },
             endpoints: vec![ScrapeEndpoint {

@@ -347,7 +347,7 @@ pub(crate) fn network_policy(d: &Description, names: &Names) -> NetworkPolicy {
         metadata: names.meta(&names.name),
         spec: Some(NetworkPolicySpec {
             pod_selector: Some(LabelSelector {
-                match_labels: Some(names.selector.clone()),
+                match_labels: Some(names.pods.clone()),
                 ..Default::default()
             }),
             policy_types: Some(vec!["Ingress".into(), "Egress".into()]),

@@ -5,9 +5,10 @@
 //! import needs a repository with a base (`kiln init` makes one). Credentials
 //! in the values (the licence, registry password, Redis password, HMAC keys)
 //! are never copied: kiln reads them from the secret store under the keys
-//! the report names. kiln cannot render the chart here (no Helm), so instead
-//! of a resource diff the report compares the gateway's environment, which
-//! the chart takes verbatim from `environment.data`, with kiln's.
+//! the report names. The report compares the gateway's environment, which
+//! the chart takes verbatim from `environment.data`, with kiln's; the chart's
+//! whole rendering is compared with kiln's in tests/integration/chart.rs.
+//! `Options::adopt` takes a running release over in place.
 
 use super::compare::{Difference, Why};
 use super::{Found, Import, Options};
@@ -54,9 +55,16 @@ pub fn helm(values: &Path, options: &Options) -> Result<Import> {
     let repo = crate::Repo::open(&options.into)?;
     let base = repo.base(kiln_model::layout::DEFAULT_BASE, None)?;
     let base = serde_json::to_value(&base).map_err(|e| Error::io(&source, e.into()))?;
-    let found = Chart::new(doc.clone())
+    let mut found = Chart::new(doc.clone())
         .recognise(base)
         .map_err(|message| InputError::new(values, message))?;
+    if let Some(release) = &options.adopt {
+        found.take(
+            "/enterprise/adoptHelmRelease",
+            json!(release),
+            "--release".into(),
+        );
+    }
     let data = doc["environment"]["data"]
         .as_object()
         .cloned()

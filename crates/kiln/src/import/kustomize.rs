@@ -16,6 +16,13 @@ use std::path::Path;
 /// `options.env` of the repository at `options.into`. Nothing is written:
 /// see [`Import::write`].
 pub fn kustomize(input: &Path, options: &Options) -> Result<Import> {
+    if options.adopt.is_some() {
+        return Err(InputError::new(
+            input,
+            "--release takes over a release of Portkey's Helm chart: it is for `kiln import helm`",
+        )
+        .into());
+    }
     let (source, text) = build(input, options.network)?;
     let docs = kiln_model::parse::yaml_documents(Path::new(&source), &text)?;
     let found = recognise(&docs).map_err(|e| match e {

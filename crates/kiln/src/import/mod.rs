@@ -37,6 +37,10 @@ pub struct Options {
     pub env: String,
     /// Whether building a kustomize tree may fetch its remote resources.
     pub network: Network,
+    /// The Helm release of Portkey's chart the environment takes over in
+    /// place (`kiln import helm --release`): its Deployments keep the chart's
+    /// selector labels. Only for chart values.
+    pub adopt: Option<String>,
 }
 
 /// Whether `kubectl kustomize` may reach the network for a tree's remote
