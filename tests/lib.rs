@@ -57,18 +57,31 @@ pub fn put(root: &Path, rel: &str, contents: &str) {
     std::fs::write(path, contents).expect("write");
 }
 
+/// The path in environment variable `var`, else `default`; a missing file
+/// fails the test, saying `how` to get it.
+pub fn installed(var: &str, default: PathBuf, how: &str) -> PathBuf {
+    let path = std::env::var_os(var).map(PathBuf::from).unwrap_or(default);
+    assert!(path.exists(), "{} is missing: {how}", path.display());
+    path
+}
+
 /// A program from the test virtualenv (`KILN_VENV`, default `.venv`).
 pub fn venv_bin(program: &str) -> PathBuf {
-    let venv = std::env::var_os("KILN_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".venv"));
-    let path = venv.join("bin").join(program);
-    assert!(
-        path.exists(),
-        "{} is missing: run the tests with `make test`, which installs the Python oracles into .venv",
-        path.display()
+    let venv = installed(
+        "KILN_VENV",
+        repo_root().join(".venv"),
+        "run the tests with `make test`, which installs the Python oracles into .venv",
     );
-    path
+    venv.join("bin").join(program)
+}
+
+/// The Helm `make test` installs (`KILN_HELM`, default .tools/helm/helm).
+pub fn helm() -> PathBuf {
+    installed(
+        "KILN_HELM",
+        repo_root().join(".tools/helm/helm"),
+        "run the tests with `make test`, which installs Helm",
+    )
 }
 
 /// The CRD schemas kiln embeds (`crates/kiln-k8s/schemas`, vendored from

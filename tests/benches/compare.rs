@@ -27,15 +27,11 @@ const ROUNDS: usize = 3;
 const ALL_IN_ONE_MAX_RESOURCES: usize = 4_500;
 
 fn kiln_binary() -> PathBuf {
-    let path = std::env::var_os("KILN_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target/release/kiln"));
-    assert!(
-        path.exists(),
-        "{} missing: `make bench` builds it first",
-        path.display()
-    );
-    path
+    kiln_tests::installed(
+        "KILN_BIN",
+        repo_root().join("target/release/kiln"),
+        "`make bench` builds it first",
+    )
 }
 
 fn timed(command: &mut Command) -> Duration {

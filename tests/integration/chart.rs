@@ -10,12 +10,11 @@
 //! chart does not render, are checked against the flows the pods need
 //! (tests/fixtures/chart/flows.yaml).
 
-use crate::render_env;
+use crate::{render_env, rendered as kiln};
 use kiln::Resource;
-use kiln_tests::{repo_root, run, yaml_documents};
+use kiln_tests::{helm, repo_root, run, yaml_documents};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 const CHART: &str = "tests/fixtures/chart/portkey-gateway-1.7.7";
 const DELIBERATE: &str = "tests/fixtures/chart/deliberate.yaml";
@@ -27,19 +26,6 @@ const CLOUDS: [&str; 3] = ["gke", "eks", "aks"];
 fn fixture(path: &str) -> Value {
     let text = std::fs::read_to_string(repo_root().join(path)).expect(path);
     serde_yaml::from_str(&text).expect("YAML")
-}
-
-/// The Helm `make test` installs (`KILN_HELM`, default .tools/helm/helm).
-fn helm() -> PathBuf {
-    let helm = std::env::var_os("KILN_HELM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".tools/helm/helm"));
-    assert!(
-        helm.exists(),
-        "{} is missing: run the tests with `make test`, which installs Helm",
-        helm.display()
-    );
-    helm
 }
 
 /// What the chart renders for `cloud`'s values.
@@ -54,14 +40,6 @@ fn chart(cloud: &str) -> Vec<Value> {
     yaml_documents(&out)
         .into_iter()
         .filter(|d| !d.is_null())
-        .collect()
-}
-
-fn kiln(env: &str) -> Vec<Value> {
-    render_env(&repo_root(), env)
-        .resources
-        .iter()
-        .map(Resource::to_value)
         .collect()
 }
 

@@ -3,16 +3,11 @@
 //! clean under `kiln check`, and the bad combinations refused.
 
 use crate::render_env;
-use kiln::Resource;
 use kiln_tests::{copy_inputs, item, put, repo_root};
 use serde_json::{Value, json};
 
 fn docs(env: &str) -> Vec<Value> {
-    render_env(&repo_root(), env)
-        .resources
-        .iter()
-        .map(Resource::to_value)
-        .collect()
+    crate::rendered(env)
 }
 
 fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {

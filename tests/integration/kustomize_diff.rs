@@ -525,6 +525,20 @@ pub(crate) fn with_kiln(repo: &Path, case: &Case) -> Result<(Vec<Value>, Vec<Val
     Ok((base_docs, patched.iter().map(|r| r.to_value()).collect()))
 }
 
+/// Writes `dir/<level>/kustomization.yaml`: `fields` over the resources at
+/// `from`, with the name references kiln also follows.
+fn kustomization(dir: &Path, level: &str, fields: Value, from: &str) {
+    let mut k = fields;
+    k["resources"] = json!([from]);
+    k["configurations"] = json!(["names.yaml"]);
+    put(
+        dir,
+        &format!("{level}/kustomization.yaml"),
+        &kiln::emit::yaml(&k),
+    );
+    put(dir, &format!("{level}/names.yaml"), NAME_REFERENCES);
+}
+
 /// kustomize's documents over `base`, or its error text.
 pub(crate) fn with_kustomize(base: &[Value], case: &Case) -> Result<Vec<Value>, String> {
     let dir = tempfile::tempdir().expect("tmp");
@@ -539,28 +553,14 @@ pub(crate) fn with_kustomize(base: &[Value], case: &Case) -> Result<Vec<Value>, 
         "base/kustomization.yaml",
         &kiln::emit::yaml(&json!({"resources": names})),
     );
-    let mut k = case.kustomize.clone();
-    k["resources"] = json!(["../base"]);
+    let mut from = "../base";
     if !case.parent.is_null() {
         let mut parent = case.parent.clone();
         parent.as_object_mut().map(|p| p.remove("extends"));
-        parent["resources"] = json!(["../base"]);
-        parent["configurations"] = json!(["names.yaml"]);
-        put(
-            dir.path(),
-            "parent/kustomization.yaml",
-            &kiln::emit::yaml(&parent),
-        );
-        put(dir.path(), "parent/names.yaml", NAME_REFERENCES);
-        k["resources"] = json!(["../parent"]);
+        kustomization(dir.path(), "parent", parent, from);
+        from = "../parent";
     }
-    k["configurations"] = json!(["names.yaml"]);
-    put(
-        dir.path(),
-        "overlay/kustomization.yaml",
-        &kiln::emit::yaml(&k),
-    );
-    put(dir.path(), "overlay/names.yaml", NAME_REFERENCES);
+    kustomization(dir.path(), "overlay", case.kustomize.clone(), from);
     let (ok, stdout, stderr) = run(kubectl().arg("kustomize").arg(dir.path().join("overlay")));
     if ok {
         Ok(yaml_documents(&stdout))

@@ -28,6 +28,15 @@ pub fn render_env(root: &std::path::Path, env: &str) -> Rendered {
     kiln::render(&repo.environment(env).expect("environment resolves")).expect("renders")
 }
 
+/// The repository's own environment `env`, each resource as JSON.
+pub fn rendered(env: &str) -> Vec<serde_json::Value> {
+    render_env(&kiln_tests::repo_root(), env)
+        .resources
+        .iter()
+        .map(kiln::Resource::to_value)
+        .collect()
+}
+
 /// The repository's own homelab environment.
 pub fn homelab() -> Rendered {
     render_env(&kiln_tests::repo_root(), "homelab")
