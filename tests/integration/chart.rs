@@ -431,6 +431,7 @@ fn an_imported_release_is_taken_over_in_place() {
         env: env.into(),
         network: kiln::import::Network::Off,
         adopt: Some(release.into()),
+        chart: None,
     };
     kiln::import::helm(&values, &options(RELEASE, "taken"))
         .expect("imports")

@@ -18,6 +18,7 @@ fn import(input: &Path, into: &Path, env: &str) -> kiln::Result<Import> {
         env: env.to_string(),
         network: kiln::import::Network::Off,
         adopt: None,
+        chart: None,
     };
     kiln::import::kustomize(input, &options)
 }
@@ -287,6 +288,7 @@ fn the_seeds_chart_values_import_as_this_repositorys_enterprise_environments() {
             network: kiln::import::Network::Off,
             // overlays/eks takes over the guide's release in place.
             adopt: (cloud == "eks").then(|| "portkey-gateway".to_string()),
+            chart: None,
         };
         let imported = kiln::import::helm(&values, &options).expect("imports");
         assert_eq!(
@@ -377,6 +379,7 @@ fn chart_values_need_a_version_tag_and_a_repository() {
         env: "gke".into(),
         network: kiln::import::Network::Off,
         adopt: None,
+        chart: None,
     };
     let err = kiln::import::helm(&values, &options).expect_err("no repository");
     assert!(err.to_string().contains("kiln init"), "{err}");
@@ -393,6 +396,7 @@ fn chart_values_need_a_version_tag_and_a_repository() {
         env: "new".into(),
         network: kiln::import::Network::Off,
         adopt: None,
+        chart: None,
     };
     let err = kiln::import::helm(&dir.path().join("latest.yaml"), &options).expect_err("latest");
     assert!(format!("{err:?}").contains("gatewayImage.tag"), "{err:?}");

@@ -263,6 +263,9 @@ struct ImportArgs {
     /// Chart values only: the Helm release to take over in place (its Deployments keep the chart's selector labels, so apply and sync succeed over the live objects).
     #[arg(long, value_name = "NAME")]
     release: Option<String>,
+    /// Chart values only: Portkey's chart (a directory or .tgz, e.g. from `helm pull portkey-ai/gateway --version 1.7.7`), rendered with the `helm` on PATH and compared with kiln's render resource by resource, breaking changes first.
+    #[arg(long, value_name = "PATH")]
+    chart: Option<PathBuf>,
     /// Also write the report as markdown to FILE.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
@@ -483,6 +486,7 @@ fn import(cli: &Cli, source: &ImportSource) -> kiln::Result<ExitCode> {
         env: args.env.clone(),
         network,
         adopt: args.release.clone(),
+        chart: args.chart.clone(),
     };
     let import = match source {
         ImportSource::Kustomize(_) => {

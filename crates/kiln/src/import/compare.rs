@@ -238,7 +238,7 @@ pub(super) fn finish(
             differences.extend(identity_breaks(&doc, theirs));
             doc["metadata"]["name"] = theirs["metadata"]["name"].clone();
             doc["metadata"]["namespace"] = theirs["metadata"]["namespace"].clone();
-            name_lone_port(&mut doc, theirs);
+            differences.extend(name_ports(&mut doc, theirs));
             differences.extend(align_volumes(&mut doc, theirs));
             differences.extend(classify(&id(theirs), &doc, theirs, &renamed));
         }
@@ -320,10 +320,18 @@ fn role(doc: &Value, docs: &[Value]) -> &'static str {
     "other"
 }
 
-/// The input with plain-text credentials (ConfigMap data, literal variables)
-/// replaced: the report and diff never show them.
+/// The input with plain-text credentials (every Secret value, ConfigMap
+/// data and literal variables that look like one) replaced: the report and
+/// diff never show them.
 fn redact_credentials(mut doc: Value) -> Value {
     const REDACTED: &str = "<redacted: a credential, not copied>";
+    if doc["kind"] == "Secret" {
+        for field in ["data", "stringData"] {
+            for (_, value) in doc[field].as_object_mut().into_iter().flatten() {
+                *value = Value::from(REDACTED);
+            }
+        }
+    }
     if doc["kind"] == "ConfigMap" {
         for (key, value) in doc["data"].as_object_mut().into_iter().flatten() {
             if kiln_check::is_credential(key, value.as_str().unwrap_or_default()) {
@@ -410,7 +418,7 @@ fn breaking(kind: &str, path: &str) -> Option<&'static str> {
             "in-cluster clients and Ingress backends connect to the Service's port: keep the old one with `servicePort`",
         ),
         "Deployment" | "StatefulSet" | "DaemonSet" if path.starts_with("/spec/selector") => Some(
-            "spec.selector is immutable: `kubectl apply` and Argo CD fail on the live object; delete the old Deployment when switching (a brief outage), or sync into a new namespace",
+            "spec.selector is immutable: `kubectl apply` and Argo CD fail on the live object; from a Helm release, `kiln import helm --release NAME` keeps the chart's selectors; otherwise delete the old Deployment when switching (a brief outage), or sync into a new namespace",
         ),
         _ => None,
     }
@@ -482,21 +490,40 @@ fn classify(
     out
 }
 
-/// A Service's only port, unnamed in the input, takes the name of kiln's
-/// only port, so that its number and target compare (a name is kiln's
-/// convention, not a change clients see).
-fn name_lone_port(doc: &mut Value, kiln: &Value) {
-    let ports = |d: &Value| {
-        d.pointer("/spec/ports")
-            .and_then(Value::as_array)
-            .map(Vec::len)
+/// A Service's port takes the name of kiln's port with the same number (or,
+/// unnamed and alone, of kiln's only port), so that its fields compare:
+/// clients connect by number. A name that changes is one difference.
+fn name_ports(doc: &mut Value, kiln: &Value) -> Vec<Difference> {
+    let theirs: Vec<Value> = match kiln.pointer("/spec/ports").and_then(Value::as_array) {
+        Some(ports) if doc["kind"] == "Service" => ports.clone(),
+        _ => return Vec::new(),
     };
-    if doc["kind"] != "Service" || ports(doc) != Some(1) || ports(kiln) != Some(1) {
-        return;
+    let resource = id(kiln);
+    let mut out = Vec::new();
+    let lone = theirs.len() == 1 && doc["spec"]["ports"].as_array().map(Vec::len) == Some(1);
+    for port in doc["spec"]["ports"].as_array_mut().into_iter().flatten() {
+        let same: Vec<&Value> = theirs
+            .iter()
+            .filter(|k| k["port"] == port["port"])
+            .collect();
+        let name = match same[..] {
+            [one] => one["name"].clone(),
+            _ if lone && port.get("name").is_none() => theirs[0]["name"].clone(),
+            _ => continue,
+        };
+        if port.get("name").is_some_and(|n| *n != name) {
+            out.push(Difference {
+                resource: resource.clone(),
+                path: format!("/spec/ports[{}]/name", text_of(&port["name"])),
+                input: Some(text_of(&port["name"])),
+                kiln: Some(text_of(&name)),
+                why: Why::Convention,
+                reason: "the port keeps its number, which clients connect to; kiln names it after its protocol",
+            });
+        }
+        port["name"] = name;
     }
-    if doc["spec"]["ports"][0].get("name").is_none() {
-        doc["spec"]["ports"][0]["name"] = kiln["spec"]["ports"][0]["name"].clone();
-    }
+    out
 }
 
 /// Gives the input's volumes kiln's names (kiln names a volume after its

@@ -11,12 +11,14 @@
 //! `Options::adopt` takes a running release over in place.
 
 use super::compare::{Difference, Why};
+use super::external::Tool;
 use super::{Found, Import, Options};
 use kiln_model::spec::enterprise::Value as EnvValue;
 use kiln_model::{Error, InputError, Result};
 use serde_json::{Map, Value, json};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
 use std::path::Path;
 
 /// The store key kiln proposes for a credential it finds, by variable.
@@ -69,7 +71,55 @@ pub fn helm(values: &Path, options: &Options) -> Result<Import> {
         .as_object()
         .cloned()
         .unwrap_or_default();
-    finish(found, &data, options, source)
+    match &options.chart {
+        None => finish(found, &data, options, source),
+        Some(chart) => {
+            let docs = template(chart, values, &found, options)?;
+            let mut import = super::compare::finish(docs, found, options, source)?;
+            let (env, _) = super::render_staged(&import.files, options, &import.source)?;
+            import
+                .differences
+                .extend(compare_environment(&data, &env.description));
+            import.differences.sort_by_key(|d| d.why);
+            Ok(import)
+        }
+    }
+}
+
+/// The release Helm would install from `chart` with these values (named as
+/// the release taken over, else as Portkey's guides name it), in the
+/// description's namespace; Helm on `PATH`, without the network.
+fn template(chart: &Path, values: &Path, found: &Found, options: &Options) -> Result<Vec<Value>> {
+    let release = options.adopt.as_deref().unwrap_or("portkey-gateway");
+    let namespace = found.description["namespace"]["name"]
+        .as_str()
+        .unwrap_or("default");
+    let tool = Tool {
+        program: "helm",
+        args: vec![
+            OsStr::new("template"),
+            OsStr::new(release),
+            chart.as_os_str(),
+            OsStr::new("--namespace"),
+            OsStr::new(namespace),
+            OsStr::new("--values"),
+            values.as_os_str(),
+        ],
+        missing: "--chart renders Portkey's chart with Helm: install helm (https://helm.sh/docs/intro/install/), or leave --chart out",
+    };
+    let (source, text) = super::external::yaml(&tool, chart, super::Network::Off)?;
+    let docs = kiln_model::parse::yaml_documents(Path::new(&source), &text)?;
+    // Helm installs what the chart leaves without a namespace into the release's.
+    Ok(docs
+        .into_iter()
+        .filter(|d| !d.is_null())
+        .map(|mut d| {
+            if d["metadata"].get("namespace").is_none() && d["metadata"].is_object() {
+                d["metadata"]["namespace"] = json!(namespace);
+            }
+            d
+        })
+        .collect())
 }
 
 /// The values, and which of their leaves the import used.

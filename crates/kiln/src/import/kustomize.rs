@@ -6,20 +6,21 @@
 //! comparison with kiln's render is only honest against what the tree
 //! really produces. A file of already built YAML is read as it is.
 
-use super::kubectl::MAX_INPUT_BYTES;
+use super::external::{MAX_INPUT_BYTES, Tool};
 use super::{Found, Import, Network, Options, text_of};
 use kiln_model::{Error, InputError, Result};
 use serde_json::{Value, json};
+use std::ffi::OsStr;
 use std::path::Path;
 
 /// Imports the kustomize directory (or built YAML file) `input` as
 /// `options.env` of the repository at `options.into`. Nothing is written:
 /// see [`Import::write`].
 pub fn kustomize(input: &Path, options: &Options) -> Result<Import> {
-    if options.adopt.is_some() {
+    if options.adopt.is_some() || options.chart.is_some() {
         return Err(InputError::new(
             input,
-            "--release takes over a release of Portkey's Helm chart: it is for `kiln import helm`",
+            "--release and --chart are about Portkey's Helm chart: they are for `kiln import helm`",
         )
         .into());
     }
@@ -51,7 +52,12 @@ fn build(input: &Path, network: Network) -> Result<(String, String)> {
             "is neither a kustomize directory nor a YAML file (symlinks are not followed)",
         ));
     }
-    super::kubectl::build(input, network)
+    let tool = Tool {
+        program: "kubectl",
+        args: vec![OsStr::new("kustomize"), input.as_os_str()],
+        missing: "kiln import builds the tree with `kubectl kustomize`; install kubectl, or pass the output of `kustomize build DIR` as a file",
+    };
+    super::external::yaml(&tool, input, network)
 }
 
 /// `Kind/name` of a document.

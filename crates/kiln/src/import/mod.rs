@@ -10,8 +10,8 @@
 //! until [`Import::write`], and that only creates files.
 
 mod compare;
+mod external;
 mod helm;
-mod kubectl;
 mod kustomize;
 mod report;
 
@@ -41,6 +41,10 @@ pub struct Options {
     /// place (`kiln import helm --release`): its Deployments keep the chart's
     /// selector labels. Only for chart values.
     pub adopt: Option<String>,
+    /// Portkey's chart (a directory or `.tgz`), for chart values: rendered with
+    /// `helm template` (Helm on `PATH`, no network) and compared with kiln's
+    /// render, resource by resource.
+    pub chart: Option<PathBuf>,
 }
 
 /// Whether `kubectl kustomize` may reach the network for a tree's remote

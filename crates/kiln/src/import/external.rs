@@ -1,15 +1,16 @@
-//! Building a kustomize tree with `kubectl kustomize`, as a tree from a pull
-//! request must be built: without the network unless asked, within a time
-//! limit, and with its output bounded.
+//! Running the tools an import reads its input through (`kubectl kustomize`,
+//! `helm template`) as input from a pull request must be run: without the
+//! network unless asked, within a time limit, and with output bounded.
 //!
-//! kubectl has no offline switch, so the network is closed around it: its
-//! HTTP fetches go to a proxy on a closed loopback port (Go's HTTP client
-//! honours `HTTPS_PROXY`), and the git it runs for remote bases may use
-//! only local repositories (`GIT_ALLOW_PROTOCOL=file`, no ssh). A remote
-//! resource then fails at once, without a byte leaving the machine.
+//! Neither tool has an offline switch, so the network is closed around it:
+//! its HTTP fetches go to a proxy on a closed loopback port (Go's HTTP
+//! client honours `HTTPS_PROXY`), and the git kubectl runs for remote bases
+//! may use only local repositories (`GIT_ALLOW_PROTOCOL=file`, no ssh). A
+//! remote resource then fails at once, without a byte leaving the machine.
 
 use super::Network;
 use kiln_model::{Error, Result};
+use std::ffi::OsStr;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -22,13 +23,25 @@ pub const BUILD_TIMEOUT: Duration = Duration::from_secs(120);
 /// A loopback port nothing listens on (discard): proxied fetches fail at once.
 const CLOSED_PROXY: &str = "http://127.0.0.1:9";
 
-/// The YAML `kubectl kustomize dir` builds, and how to name it.
-pub(super) fn build(dir: &Path, network: Network) -> Result<(String, String)> {
-    let source = format!("kubectl kustomize {}", dir.display());
-    let mut command = Command::new("kubectl");
+/// A tool that turns an input into YAML.
+pub(super) struct Tool<'a> {
+    /// The program (`kubectl`, `helm`) and its arguments.
+    pub program: &'a str,
+    pub args: Vec<&'a OsStr>,
+    /// What to install when the program is missing, and the alternative.
+    pub missing: &'a str,
+}
+
+/// The YAML `tool` writes for `input`, and how to name it.
+pub(super) fn yaml(tool: &Tool, input: &Path, network: Network) -> Result<(String, String)> {
+    let source = std::iter::once(OsStr::new(tool.program))
+        .chain(tool.args.iter().copied())
+        .map(|a| a.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut command = Command::new(tool.program);
     command
-        .arg("kustomize")
-        .arg(dir)
+        .args(&tool.args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -43,9 +56,9 @@ pub(super) fn build(dir: &Path, network: Network) -> Result<(String, String)> {
             .env("GIT_SSH_COMMAND", "false")
             .env("GIT_TERMINAL_PROMPT", "0");
     }
-    let (ok, stdout, stderr) = run_bounded(&mut command, &source)?;
+    let (ok, stdout, stderr) = run_bounded(&mut command, tool, &source)?;
     if !ok {
-        // kubectl quotes the tree's own text: one line, escaped, never starting a line.
+        // The tool quotes the input's own text: one line, escaped, never starting a line.
         let stderr = String::from_utf8_lossy(&stderr);
         let mut message = stderr
             .lines()
@@ -55,20 +68,20 @@ pub(super) fn build(dir: &Path, network: Network) -> Result<(String, String)> {
             .join(" ");
         if network == Network::Off && remote_failure(&message) {
             message.push_str(
-                " (the tree names remote resources; kiln import reaches the network only with --allow-remote)",
+                " (the input names remote resources; kiln import reaches the network only with --allow-remote)",
             );
         }
         return Err(Error::io(&source, std::io::Error::other(message)));
     }
     if stdout.len() > MAX_INPUT_BYTES {
-        return Err(Error::unsafe_path(dir, "builds more than 64 MiB of YAML"));
+        return Err(Error::unsafe_path(input, "builds more than 64 MiB of YAML"));
     }
     let text = String::from_utf8(stdout)
-        .map_err(|_| Error::unsafe_path(dir, "builds YAML that is not UTF-8"))?;
+        .map_err(|_| Error::unsafe_path(input, "builds YAML that is not UTF-8"))?;
     Ok((source, text))
 }
 
-/// Whether kubectl's error is about fetching something remote.
+/// Whether the tool's error is about fetching something remote.
 fn remote_failure(stderr: &str) -> bool {
     [
         "127.0.0.1:9",
@@ -85,14 +98,15 @@ fn remote_failure(stderr: &str) -> bool {
 /// Runs `command` to its end or [`BUILD_TIMEOUT`] (then kills it), reading
 /// at most one byte more than [`MAX_INPUT_BYTES`] of its output and 64 KiB
 /// of its errors (the rest is read and dropped): (success, stdout, stderr).
-fn run_bounded(command: &mut Command, source: &str) -> Result<(bool, Vec<u8>, Vec<u8>)> {
+fn run_bounded(
+    command: &mut Command,
+    tool: &Tool,
+    source: &str,
+) -> Result<(bool, Vec<u8>, Vec<u8>)> {
     let mut child = command.spawn().map_err(|e| {
         Error::io(
-            "kubectl kustomize",
-            std::io::Error::new(
-                e.kind(),
-                format!("{e}: kiln import builds the tree with `kubectl kustomize`; install kubectl, or pass the output of `kustomize build DIR` as a file"),
-            ),
+            tool.program,
+            std::io::Error::new(e.kind(), format!("{e}: {}", tool.missing)),
         )
     })?;
     let read = |pipe: Option<Box<dyn Read + Send>>, limit: usize| {
@@ -100,7 +114,7 @@ fn run_bounded(command: &mut Command, source: &str) -> Result<(bool, Vec<u8>, Ve
             let mut bytes = Vec::new();
             if let Some(mut pipe) = pipe {
                 let _ = (&mut pipe).take(limit as u64 + 1).read_to_end(&mut bytes);
-                // The rest is drained, not kept, so kubectl is never stuck writing.
+                // The rest is drained, not kept, so the tool is never stuck writing.
                 let _ = std::io::copy(&mut pipe, &mut std::io::sink());
             }
             bytes
