@@ -909,3 +909,63 @@ fn every_aca_option_combination_renders_only_module_variables() {
     }
     assert_eq!(rendered, 3 * 2 * 3 * 2);
 }
+
+/// The enterprise gateway serves metrics: its ServiceMonitor selects its
+/// Service by the Service's labels and port name, and only the monitoring
+/// namespace is admitted to that port for them. The open-source gateway's
+/// environments have neither (it answers 404 at /metrics).
+#[test]
+fn only_an_image_with_metrics_is_scraped_and_only_by_the_monitoring_namespace() {
+    for env in ["gke", "eks", "aks"] {
+        let docs = docs(env);
+        let sm = find(&docs, "ServiceMonitor", "portkey-gateway");
+        let svc = find(&docs, "Service", "portkey-gateway");
+        let labels = svc["metadata"]["labels"].as_object().expect("labels");
+        for (k, v) in sm["spec"]["selector"]["matchLabels"]
+            .as_object()
+            .expect("selector")
+        {
+            assert_eq!(
+                labels.get(k),
+                Some(v),
+                "{env}: the ServiceMonitor misses the Service"
+            );
+        }
+        let port = &sm["spec"]["endpoints"][0]["port"];
+        assert!(
+            svc["spec"]["ports"]
+                .as_array()
+                .expect("ports")
+                .iter()
+                .any(|p| &p["name"] == port),
+            "{env}: no Service port {port}"
+        );
+        let np = find(&docs, "NetworkPolicy", "portkey-gateway");
+        let monitoring: Vec<&Value> = np["spec"]["ingress"]
+            .as_array()
+            .expect("ingress")
+            .iter()
+            .filter(|r| {
+                r["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                    == "monitoring"
+            })
+            .collect();
+        assert_eq!(monitoring.len(), 1, "{env}");
+        assert_eq!(
+            monitoring[0]["from"].as_array().map(Vec::len),
+            Some(1),
+            "{env}"
+        );
+        assert_eq!(
+            monitoring[0]["ports"],
+            json!([{"port": 8787, "protocol": "TCP"}]),
+            "{env}"
+        );
+    }
+    for env in ["homelab", "dev", "prod", "staging"] {
+        let docs = docs(env);
+        assert!(docs.iter().all(|d| d["kind"] != "ServiceMonitor"), "{env}");
+        let np = find(&docs, "NetworkPolicy", "portkey-gateway");
+        assert!(!np.to_string().contains("\"monitoring\""), "{env}: {np}");
+    }
+}

@@ -150,7 +150,10 @@ fn seed_000_tree_imports_renders_passes_check_and_reports_its_flaws() {
     let left: Vec<&str> = imported.left_out.iter().map(|l| l.at.as_str()).collect();
     assert_eq!(
         left,
-        ["Deployment/portkey-gateway /spec/template/spec/containers/0/readinessProbe/httpGet/path"]
+        [
+            "Deployment/portkey-gateway /spec/template/spec/containers/0/readinessProbe/httpGet/path",
+            "ServiceMonitor/portkey-gateway"
+        ]
     );
     assert!(imported.plain_secrets.is_empty());
     let report = kiln::import::markdown(&imported);
@@ -159,7 +162,7 @@ fn seed_000_tree_imports_renders_passes_check_and_reports_its_flaws() {
         "{report}"
     );
     assert!(
-        report.contains("```diff\n=== homelab: 0 added, 9 changed, 0 removed"),
+        report.contains("```diff\n=== homelab: 0 added, 8 changed, 1 removed"),
         "{report}"
     );
 }

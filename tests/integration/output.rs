@@ -48,13 +48,13 @@ fn foreign_files_survive_and_clashes_are_refused() {
     put(root, "out/homelab/README.md", "x");
     std::fs::remove_file(root.join("out/homelab/service-portkey-gateway.yaml")).expect("rm");
     let index = root.join("out/homelab/.kiln-index.json");
-    let text = std::fs::read_to_string(&index).expect("index");
-    let without: String = text
-        .lines()
-        .filter(|l| !l.contains("service-portkey-gateway.yaml"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(&index, &without).expect("index");
+    let mut listed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&index).expect("index")).expect("JSON");
+    listed["files"]
+        .as_object_mut()
+        .expect("files")
+        .remove("service-portkey-gateway.yaml");
+    std::fs::write(&index, serde_json::to_string_pretty(&listed).expect("JSON")).expect("index");
     put(root, "out/homelab/service-portkey-gateway.yaml", "mine\n");
     let before = names(&root.join("out/homelab"));
     let err = render_all(root).expect_err("clash");

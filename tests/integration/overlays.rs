@@ -261,12 +261,14 @@ fn patches_cannot_make_invalid_resources_or_miss() {
     let e =
         bad("patches:\n  - target: { kind: HTTPRoute }\n    merge: { spec: { hostname: [x] } }\n");
     assert!(e.message.contains("hostname"), "{e}");
-    let e = bad("patches:\n  - target: { kind: ServiceMonitor }\n    merge: { spc: { x: 1 } }\n");
+    let e = bad(
+        "extends: gke\npatches:\n  - target: { kind: ServiceMonitor }\n    merge: { spc: { x: 1 } }\n",
+    );
     assert!(e.message.contains("`/spc`"), "{e}");
     assert!(e.message.contains("did you mean `spec`?"), "{e}");
     // What the CRD schema allows, kiln keeps, modelled or not; what it refuses, kiln refuses.
     let (_dir, rendered) = env_with(
-        "patches:\n  - target: { kind: ServiceMonitor }\n    merge: { spec: { namespaceSelector: { any: true }, endpoints: [{ port: http, honorLabels: true }] } }\n",
+        "extends: gke\npatches:\n  - target: { kind: ServiceMonitor }\n    merge: { spec: { namespaceSelector: { any: true }, endpoints: [{ port: http, honorLabels: true }] } }\n",
     );
     let monitor = doc(&rendered, "ServiceMonitor");
     assert_eq!(monitor["spec"]["namespaceSelector"]["any"], true);
@@ -275,7 +277,7 @@ fn patches_cannot_make_invalid_resources_or_miss() {
         json!([{"port": "http", "honorLabels": true}])
     );
     let e = bad(
-        "patches:\n  - target: { kind: ServiceMonitor }\n    merge: { spec: { namespaceSelector: { anything: true } } }\n",
+        "extends: gke\npatches:\n  - target: { kind: ServiceMonitor }\n    merge: { spec: { namespaceSelector: { anything: true } } }\n",
     );
     assert!(
         e.message.contains("/spec/namespaceSelector/anything"),

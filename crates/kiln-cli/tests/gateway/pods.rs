@@ -467,12 +467,60 @@ fn every_environment_boots_passes_its_probes_and_routes_its_strategies() {
         }
         let mut process = boot(&pod, root.path());
         route_strategies(&repo, &pod, http_port(&pod), &mut drawn);
+        scrape(
+            &env,
+            &objects(&repo.join("out").join(&env)),
+            http_port(&pod),
+        );
         process.assert_running();
         drop(process);
         booted.push(env);
     }
     assert_eq!(booted, ["dev", "homelab", "prod", "staging"]);
     assert_eq!(not_booted, ["aca", "aks", "eks", "gke"]);
+}
+
+/// The paths a rendered environment tells Prometheus to scrape: its
+/// ServiceMonitors' endpoints and the pods' `prometheus.io/path`.
+fn scrape_paths(objects: &[Value]) -> BTreeSet<String> {
+    let monitors = objects
+        .iter()
+        .filter(|o| o["kind"] == "ServiceMonitor")
+        .flat_map(|o| {
+            o["spec"]["endpoints"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|e| e["path"].as_str().map(String::from));
+    let annotated = objects
+        .iter()
+        .filter_map(|o| o.pointer("/spec/template/metadata/annotations/prometheus.io~1path"))
+        .filter_map(|p| p.as_str().map(String::from));
+    monitors.chain(annotated).collect()
+}
+
+/// Every scrape path the environment renders answers 200 with Prometheus
+/// text on the booted gateway; and where it renders none, the gateway has
+/// no metrics to give (404 at /metrics), so a target would only ever be down.
+fn scrape(env: &str, objects: &[Value], port: u16) {
+    let client = Client::new(Duration::from_secs(5));
+    let paths = scrape_paths(objects);
+    for path in &paths {
+        let reply = client.get(port, path).expect("an answer");
+        assert_eq!(reply.status, 200, "{env}: GET {path}: {reply:?}");
+        assert!(
+            reply.body.contains("# TYPE "),
+            "{env}: {path} is not Prometheus text"
+        );
+    }
+    if paths.is_empty() {
+        let reply = client.get(port, "/metrics").expect("an answer");
+        assert_eq!(
+            reply.status, 404,
+            "{env}: the gateway now serves /metrics: render a ServiceMonitor for it ({reply:?})"
+        );
+    }
 }
 
 /// homelab's pod rendered (into a copy of the repository) to listen on a

@@ -68,7 +68,8 @@ pub struct Description {
     /// Ingress and egress the NetworkPolicy allows.
     #[serde(default)]
     pub network_policy: NetworkAccess,
-    /// The Prometheus ServiceMonitor.
+    /// Prometheus scraping, for an image that serves metrics (see
+    /// [`Description::serves_metrics`]).
     #[serde(default)]
     pub monitoring: Monitoring,
     /// Provider keys pulled by an ExternalSecret.
@@ -455,15 +456,15 @@ pub struct NetworkAccess {
 impl Default for NetworkAccess {
     fn default() -> Self {
         NetworkAccess {
-            ingress_from_namespaces: vec!["gateway".into(), "monitoring".into()],
+            ingress_from_namespaces: vec!["gateway".into()],
             egress_tcp_ports: vec![80, 443],
         }
     }
 }
 
-/// The ServiceMonitor endpoint.
+/// The ServiceMonitor endpoint, and who may scrape it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Monitoring {
     /// Metrics path.
     pub path: String,
@@ -471,6 +472,9 @@ pub struct Monitoring {
     pub interval: String,
     /// `http` or `https`.
     pub scheme: Scheme,
+    /// The namespace Prometheus scrapes from: the only one the NetworkPolicy
+    /// admits for metrics.
+    pub namespace: String,
 }
 
 impl Default for Monitoring {
@@ -479,6 +483,7 @@ impl Default for Monitoring {
             path: "/metrics".into(),
             interval: "30s".into(),
             scheme: Scheme::Http,
+            namespace: "monitoring".into(),
         }
     }
 }
@@ -650,6 +655,14 @@ impl Description {
         checks.into_iter().flatten().collect()
     }
 
+    /// Whether the image serves Prometheus metrics: the enterprise gateway
+    /// does (`GET /metrics`, Portkey's Prometheus metrics page); the
+    /// open-source gateway answers 404 there in every released version, so it
+    /// gets no ServiceMonitor, whose target would always be down.
+    pub fn serves_metrics(&self) -> bool {
+        self.enterprise.is_some()
+    }
+
     /// A release to take over names kiln's Deployments as the chart named its own.
     fn adopt_problem(&self) -> Option<Problem> {
         let release = self.enterprise.as_ref()?.adopt_helm_release.as_deref()?;
@@ -696,6 +709,7 @@ impl Description {
                 .and_then(|p| abs_path("/healthPath", p)),
             self.health_path_problem(),
             abs_path("/monitoring/path", &self.monitoring.path),
+            dns_label("/monitoring/namespace", &self.monitoring.namespace),
             abs_path("/strategies/mountPath", &self.strategies.mount_path),
             duration("/monitoring/interval", &self.monitoring.interval),
             duration("/secrets/refreshInterval", &self.secrets.refresh_interval),

@@ -146,19 +146,22 @@ fn pod_metadata(d: &Description, names: &Names) -> ObjectMeta {
         // AKS workload identity injects the federated token only into pods that ask.
         pod_labels.insert("azure.workload.identity/use".into(), "true".into());
     }
-    let pod_annotations = BTreeMap::from([
-        (
-            "kubectl.kubernetes.io/default-container".to_string(),
-            CONTAINER.to_string(),
-        ),
-        ("prometheus.io/path".to_string(), d.monitoring.path.clone()),
-        ("prometheus.io/port".to_string(), d.port.to_string()),
-        (
-            "prometheus.io/scheme".to_string(),
-            d.monitoring.scheme.as_str().into(),
-        ),
-        ("prometheus.io/scrape".to_string(), "true".to_string()),
-    ]);
+    let mut pod_annotations = BTreeMap::from([(
+        "kubectl.kubernetes.io/default-container".to_string(),
+        CONTAINER.to_string(),
+    )]);
+    // Scrapers that read annotations find the metrics only where there are some.
+    if d.serves_metrics() {
+        pod_annotations.extend([
+            ("prometheus.io/path".to_string(), d.monitoring.path.clone()),
+            ("prometheus.io/port".to_string(), d.port.to_string()),
+            (
+                "prometheus.io/scheme".to_string(),
+                d.monitoring.scheme.as_str().into(),
+            ),
+            ("prometheus.io/scrape".to_string(), "true".to_string()),
+        ]);
+    }
     ObjectMeta {
         labels: Some(pod_labels),
         annotations: Some(pod_annotations),

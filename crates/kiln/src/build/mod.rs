@@ -84,10 +84,12 @@ pub fn build(env: &Environment) -> Vec<Resource> {
         Resource::ExternalSecret(external_secret(d, &names)),
         Resource::Service(service(d, &names)),
         Resource::Deployment(deployment(d, &names, &config, &strategies)),
-        Resource::ServiceMonitor(service_monitor(d, &names)),
         Resource::ConfigMap(config),
         Resource::ConfigMap(strategies),
     ];
+    if d.serves_metrics() {
+        resources.push(Resource::ServiceMonitor(service_monitor(d, &names)));
+    }
     resources.extend(routes(d, &names));
     if let Some(pdb) = &d.pod_disruption_budget {
         resources.push(Resource::PodDisruptionBudget(disruption_budget(

@@ -288,21 +288,26 @@ pub(crate) fn to_component(names: &Names, suffix: &str, port: u16) -> NetworkPol
     to_pods(component::selector(names, suffix), port)
 }
 
+/// Every pod of the namespace `ns` (by the name label the API server sets).
+fn namespace_peer(ns: &str) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        namespace_selector: Some(LabelSelector {
+            match_labels: Some(BTreeMap::from([(
+                "kubernetes.io/metadata.name".to_string(),
+                ns.to_string(),
+            )])),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 pub(crate) fn network_policy(d: &Description, names: &Names) -> NetworkPolicy {
     let from = d
         .network_policy
         .ingress_from_namespaces
         .iter()
-        .map(|ns| NetworkPolicyPeer {
-            namespace_selector: Some(LabelSelector {
-                match_labels: Some(BTreeMap::from([(
-                    "kubernetes.io/metadata.name".to_string(),
-                    ns.clone(),
-                )])),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
+        .map(|ns| namespace_peer(ns))
         .collect();
     let mut egress = egress_rules(d, names);
     if d.enterprise
@@ -323,6 +328,13 @@ pub(crate) fn network_policy(d: &Description, names: &Names) -> NetworkPolicy {
         from: Some(from),
         ports: Some(app_ports.clone()),
     }];
+    if d.serves_metrics() {
+        // Prometheus scrapes the metrics on the gateway's port, from its namespace only.
+        ingress_rules.push(NetworkPolicyIngressRule {
+            from: Some(vec![namespace_peer(&d.monitoring.namespace)]),
+            ports: Some(vec![tcp_or_udp(d.port.into(), "TCP")]),
+        });
+    }
     if d.enterprise
         .as_ref()
         .is_some_and(|e| e.data_service.is_some())

@@ -644,12 +644,11 @@ fn monitoring(found: &mut Found, docs: &[Value], used: &mut Vec<String>) {
     };
     let m = At::new(monitor);
     used.push(m.id.clone());
-    for field in ["path", "interval", "scheme"] {
-        let at = format!("/spec/endpoints/0/{field}");
-        if let Some(v) = m.get(&at) {
-            found.take(&format!("/monitoring/{field}"), v.clone(), m.from(&at));
-        }
-    }
+    // The trees kiln imports run the open-source gateway, which has no metrics.
+    found.leave(
+        m.id.clone(),
+        "the open-source gateway serves no metrics (GET /metrics answers 404 in every released version): kiln renders no ServiceMonitor, whose target would always be down; request metrics come from your Gateway implementation (README, \"Metrics\")",
+    );
 }
 
 /// The ConfigMap of JSON files mounted into the container: strategy files.
