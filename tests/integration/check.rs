@@ -497,6 +497,17 @@ fn cases() -> Vec<Case> {
                    "spec": {"ingressClassName": "nginx", "defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}}}),
             "/spec/ingressClassName",
         ),
+        // Fifty keys at 256 bytes each pass the 12 KiB an injected header may take.
+        extra(
+            "injected-header-size",
+            json!({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+                   "metadata": {"name": "big"},
+                   "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "store"},
+                            "target": {"name": "big", "template": {"engineVersion": "v2",
+                                "data": {"credential": format!("[{}]", vec!["{{ .K | toJson }}"; 50].join(","))}}},
+                            "data": [{"secretKey": "K", "remoteRef": {"key": "k"}}]}}),
+            "/spec/target/template/data/credential",
+        ),
         extra(
             "unknown-kind",
             json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}),

@@ -134,9 +134,10 @@ fn seed_000_tree_imports_renders_passes_check_and_reports_its_flaws() {
         counts["correction"], 4,
         "three probe paths and HEALTH_CHECK_PATH"
     );
-    // The ConfigMaps' and the Secret's names; the four provider-key variables
-    // that named the Secret are gone from the pods (hardening).
-    assert_eq!(counts["renamed reference"], 3, "{counts:?}");
+    // The ConfigMaps' names; the four provider-key variables that named the
+    // Secret are gone from the pods (hardening), and so is the Secret: the
+    // open-source gateway reads no provider key.
+    assert_eq!(counts["renamed reference"], 2, "{counts:?}");
     let dropped = imported.differences.iter().filter(|d| {
         d.why == Why::Hardening
             && d.reason
@@ -162,7 +163,7 @@ fn seed_000_tree_imports_renders_passes_check_and_reports_its_flaws() {
         "{report}"
     );
     assert!(
-        report.contains("```diff\n=== homelab: 0 added, 8 changed, 1 removed"),
+        report.contains("```diff\n=== homelab: 0 added, 7 changed, 2 removed"),
         "{report}"
     );
 }

@@ -30,6 +30,10 @@ nameReference:
       - {kind: Deployment, path: spec/template/spec/imagePullSecrets/name}
       - {kind: Ingress, path: spec/tls/secretName}
       - {kind: ExternalSecret, path: spec/target/name}
+      - {kind: HTTPRouteFilter, path: spec/credentialInjection/credential/valueRef/name}
+  - kind: HTTPRouteFilter
+    fieldSpecs:
+      - {kind: HTTPRoute, path: spec/rules/filters/extensionRef/name}
 ";
 
 #[derive(Default)]

@@ -48,7 +48,7 @@ fn bad(overlay: &str) -> InputError {
 
 #[test]
 fn typed_changes_merge_field_by_field() {
-    let (_dir, r) = env_with(
+    let (dir, r) = env_with(
         "set:\n  replicas: 2\n  image: { tag: \"1.13.0\" }\n  logLevel: debug\n  config: { EXTRA: \"on\" }\n  route:\n    hosts: [a.example.com]\n    gateway: { name: internal, namespace: gw, sectionName: https }\n  secrets:\n    keys:\n      - { env: OPENAI_API_KEY, remoteKey: other-openai }\n      - { env: CEREBRAS_API_KEY, $patch: delete }\n      - { env: GROQ_API_KEY, remoteKey: groq }\n  writable:\n    - { path: /tmp, sizeLimit: 1Gi }\n  labels: { team: ai }\n  annotations: { owner: platform }\nstrategies:\n  remove: [all-models]\n",
     );
     let d = doc(&r, "Deployment");
@@ -62,14 +62,15 @@ fn typed_changes_merge_field_by_field() {
     );
     assert_eq!(d["metadata"]["labels"]["team"], "ai");
     assert_eq!(d["metadata"]["annotations"]["owner"], "platform");
-    // The provider keys (the ExternalSecret's; the open-source pods read none).
-    let es = doc(&r, "ExternalSecret");
-    let key_names: Vec<&str> = es["spec"]["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .map(|e| e["secretKey"].as_str().expect("n"))
-        .collect();
+    // The provider keys (which the open-source gateway's pods never read).
+    let keys = Repo::open(dir.path())
+        .expect("repo")
+        .environment("t")
+        .expect("env")
+        .description
+        .secrets
+        .keys;
+    let key_names: Vec<&str> = keys.iter().map(|k| k.env.as_str()).collect();
     assert!(key_names.contains(&"GROQ_API_KEY") && !key_names.contains(&"CEREBRAS_API_KEY"));
     // Untouched list items keep their values (merged by key, not replaced).
     assert!(key_names.contains(&"ANTHROPIC_API_KEY"));
@@ -79,9 +80,11 @@ fn typed_changes_merge_field_by_field() {
         &json!("tmp"),
     );
     assert_eq!(tmp["emptyDir"]["sizeLimit"], "1Gi");
-    let es = doc(&r, "ExternalSecret");
-    let openai = item(&es["spec"]["data"], "secretKey", &json!("OPENAI_API_KEY"));
-    assert_eq!(openai["remoteRef"]["key"], "other-openai");
+    let openai = keys
+        .iter()
+        .find(|k| k.env == "OPENAI_API_KEY")
+        .expect("key");
+    assert_eq!(openai.remote_key, "other-openai");
     let route = doc(&r, "HTTPRoute");
     assert_eq!(route["spec"]["hostnames"], json!(["a.example.com"]));
     assert_eq!(

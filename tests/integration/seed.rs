@@ -291,33 +291,34 @@ fn service_route_and_policy_are_wired_together() {
 }
 
 #[test]
-fn provider_keys_come_only_from_the_external_secret() {
-    let es = object("ExternalSecret");
-    assert_eq!(es["apiVersion"], "external-secrets.io/v1");
-    assert_eq!(at(&es, "/spec/secretStoreRef/kind"), "ClusterSecretStore");
-    assert_eq!(at(&es, "/spec/secretStoreRef/name"), "bitwarden");
-    let target = at(&es, "/spec/target/name").clone();
-    let keys: Vec<&str> = at(&es, "/spec/data")
-        .as_array()
-        .expect("data")
-        .iter()
-        .map(|d| d["secretKey"].as_str().expect("key"))
-        .collect();
-    assert!(keys.len() >= 4);
-    assert_eq!(target, "portkey-gateway-provider-keys");
+fn provider_keys_stay_in_the_store_where_nothing_reads_them() {
     // The open-source gateway reads no provider key from its environment
-    // (clients send theirs): its pods get none, literal or referenced.
+    // (clients send theirs): its pods get none, literal or referenced, and
+    // without strategies served by name nothing syncs them into the cluster.
+    let repo = kiln::Repo::open(kiln_tests::repo_root()).expect("repo");
+    let keys = repo
+        .environment("homelab")
+        .expect("env")
+        .description
+        .secrets
+        .keys;
+    assert!(keys.len() >= 4);
     let d = object("Deployment");
     let env = at(&d, "/spec/template/spec/containers/0/env")
         .as_array()
         .expect("env");
     for key in &keys {
         assert!(
-            env.iter().all(|e| e["name"] != *key),
-            "{key} in the pod's env"
+            env.iter().all(|e| e["name"] != key.env.as_str()),
+            "{} in the pod's env",
+            key.env
         );
     }
-    assert!(homelab().resources.iter().all(|r| r.kind() != "Secret"));
+    let kinds: Vec<&str> = homelab().resources.iter().map(|r| r.kind()).collect();
+    assert!(
+        !kinds.contains(&"Secret") && !kinds.contains(&"ExternalSecret"),
+        "{kinds:?}"
+    );
 }
 
 #[test]

@@ -247,9 +247,21 @@ fn rules() -> Vec<(&'static str, Value, &'static str, Value)> {
         ),
         (
             "timeouts",
-            json!({"provider": "openai", "request_timeout": 0}),
+            json!({"provider": "openai", "request_timeout": -1}),
             "/request_timeout",
             json!({"provider": "openai", "request_timeout": 30000}),
+        ),
+        (
+            "a target with nowhere to go",
+            json!({"strategy": {"mode": "single"}, "targets": [{"request_timeout": 30000}]}),
+            "/targets/0",
+            json!({"strategy": {"mode": "single"}, "targets": [{"provider": "openai", "api_key": "${OPENAI_API_KEY}", "request_timeout": 30000}]}),
+        ),
+        (
+            "weights past a JavaScript number",
+            json!({"strategy": {"mode": "loadbalance"}, "targets": [{"provider": "openai", "api_key": "${OPENAI_API_KEY}", "weight": 1e308}, {"provider": "openai", "api_key": "${OPENAI_API_KEY}", "weight": 1e308}]}),
+            "/targets",
+            json!({"strategy": {"mode": "loadbalance"}, "targets": [{"provider": "openai", "api_key": "${OPENAI_API_KEY}", "weight": 1e300}, {"provider": "openai", "api_key": "${OPENAI_API_KEY}", "weight": 1e300}]}),
         ),
         (
             "literal keys refused",
@@ -628,4 +640,90 @@ fn emitted_json_is_canonical() {
         messy,
         "{\n  \"strategy\": {\n    \"mode\": \"loadbalance\"\n  },\n  \"targets\": [\n    {\n      \"provider\": \"openai\",\n      \"weight\": 1\n    }\n  ]\n}\n"
     );
+}
+
+/// Strategies served by name: one rule per strategy, at most 16 to an
+/// HTTPRoute (Gateway API's limit), each object valid against its CRD
+/// schema (kiln reads every rendered object back through it); a default
+/// strategy adds a rule for every other request; what cannot work is refused.
+#[test]
+fn strategies_by_name_split_routes_take_a_default_and_refuse_what_cannot_work() {
+    let dir = copy_inputs(false);
+    let one =
+        std::fs::read_to_string(repo_root().join("strategies/openai-models.json")).expect("read");
+    for i in 0..20 {
+        put(dir.path(), &format!("strategies/extra-{i:02}.json"), &one);
+    }
+    put(
+        dir.path(),
+        "overlays/named/overlay.yaml",
+        "set:\n  route:\n    strategiesByName: { implementation: envoy-gateway, default: all-models }\n",
+    );
+    let rendered = crate::render_env(dir.path(), "named");
+    let routes: Vec<Value> = rendered
+        .resources
+        .iter()
+        .filter(|r| r.kind() == "HTTPRoute")
+        .map(|r| r.to_value())
+        .collect();
+    let rules: Vec<usize> = routes
+        .iter()
+        .map(|r| r["spec"]["rules"].as_array().map_or(0, Vec::len))
+        .collect();
+    // 25 strategies and the default's rule.
+    assert_eq!(rules, [16, 10]);
+    assert_eq!(routes[1]["metadata"]["name"], "portkey-gateway-2");
+    let last = routes[1]["spec"]["rules"]
+        .as_array()
+        .and_then(|r| r.last())
+        .expect("a rule");
+    assert!(
+        last["matches"][0].get("headers").is_none(),
+        "the default matches every request"
+    );
+    assert_eq!(
+        last["filters"][0]["extensionRef"]["name"],
+        "portkey-gateway-strategy-all-models"
+    );
+    let filters = rendered
+        .resources
+        .iter()
+        .filter(|r| r.kind() == "HTTPRouteFilter")
+        .count();
+    let secrets = rendered
+        .resources
+        .iter()
+        .filter(|r| r.kind() == "ExternalSecret")
+        .count();
+    assert_eq!((filters, secrets), (25, 25));
+    assert!(!kiln::check::has_errors(
+        &kiln::check_repo(
+            &kiln::Repo::open(dir.path()).expect("repo"),
+            &["named".to_string()]
+        )
+        .expect("checks")
+    ));
+
+    let refused = |overlay: &str| {
+        put(dir.path(), "overlays/named/overlay.yaml", overlay);
+        kiln::Repo::open(dir.path())
+            .expect("repo")
+            .environment("named")
+            .map(|_| ())
+            .expect_err("refused")
+            .to_string()
+    };
+    let e = refused(
+        "set:\n  route:\n    strategiesByName: { implementation: envoy-gateway, default: all-model }\n",
+    );
+    assert!(e.contains("did you mean `all-models`"), "{e}");
+    let e = refused(
+        "extends: gke\nset:\n  route:\n    hosts: [a.example.com]\n    strategiesByName: { implementation: envoy-gateway }\n",
+    );
+    assert!(e.contains("control plane"), "{e}");
+    let e = refused("set:\n  route:\n    strategiesByName: { implementation: traefik }\n");
+    assert!(e.contains("envoy-gateway"), "{e}");
+    put(dir.path(), "strategies/under_score.json", &one);
+    let e = refused("set:\n  route:\n    strategiesByName: { implementation: envoy-gateway }\n");
+    assert!(e.contains("under_score"), "{e}");
 }

@@ -5,11 +5,35 @@ use super::object::{ContainerView, Object, Pod};
 use super::{Findings, pointer_join};
 use kiln_model::image::ImageRef;
 use kiln_model::rules::{
-    IMAGE_TAG, INGRESS_CLASS, LITERAL_CREDENTIAL, OBJECT_SIZE, PLAINTEXT_SECRET, PROBE_PATH,
-    RESOURCES, VERSION_LABEL,
+    IMAGE_TAG, INGRESS_CLASS, INJECTED_HEADER_SIZE, LITERAL_CREDENTIAL, OBJECT_SIZE,
+    PLAINTEXT_SECRET, PROBE_PATH, RESOURCES, VERSION_LABEL,
 };
 
 const VERSION: &str = "app.kubernetes.io/version";
+
+/// What an injected header may take of Node.js's 16 KiB for a request's
+/// headers, leaving 4 KiB to the client's own.
+const INJECTED_LIMIT: usize = 12 << 10;
+/// What one provider key is counted as, quoted and escaped.
+const KEY_BYTES: usize = 256;
+
+/// The size of a credential template once External Secrets fills it in:
+/// its text, each `{{"{{"}}` as the two characters it prints and each key
+/// lookup as [`KEY_BYTES`].
+fn injected_size(template: &str) -> usize {
+    let mut size = 0;
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        size += start;
+        let Some(end) = rest[start..].find("}}") else {
+            return size + rest.len() - start;
+        };
+        let action = &rest[start..start + end + 2];
+        size += if action == "{{\"{{\"}}" { 2 } else { KEY_BYTES };
+        rest = &rest[start + end + 2..];
+    }
+    size + rest.len()
+}
 
 /// Environment variable names that say their value is a credential.
 const SECRET_NAME_SUFFIXES: [&str; 6] = [
@@ -246,6 +270,21 @@ pub(super) fn object(o: &Object, out: &mut Findings) {
                         format!("ConfigMap key `{key}` holds a literal value that looks like a credential or is named like one"),
                     );
                 }
+            }
+        }
+        ("external-secrets.io/v1", "ExternalSecret") => {
+            let at = "/spec/target/template/data/credential";
+            if let Some(size) = o.at(at).and_then(|t| t.as_str()).map(injected_size)
+                && size > INJECTED_LIMIT
+            {
+                out.push(
+                    &INJECTED_HEADER_SIZE,
+                    o,
+                    at,
+                    format!(
+                        "the injected value comes to about {size} bytes (limit {INJECTED_LIMIT})"
+                    ),
+                );
             }
         }
         ("networking.k8s.io/v1", "Ingress") => {

@@ -36,6 +36,9 @@ pub(super) fn check(objects: &[Object], out: &mut Findings) {
             ("v1", "Service") => service(o, &pods, out),
             ("monitoring.coreos.com/v1", "ServiceMonitor") => service_monitor(o, objects, out),
             ("gateway.networking.k8s.io/v1", "HTTPRoute") => http_route(o, objects, out),
+            ("gateway.envoyproxy.io/v1alpha1", "HTTPRouteFilter") => {
+                credential_injection(o, &store, out)
+            }
             ("networking.k8s.io/v1", "NetworkPolicy") => network_policy(o, objects, &pods, out),
             _ => {}
         }
@@ -50,9 +53,9 @@ pub(super) fn check(objects: &[Object], out: &mut Findings) {
 /// that the Secret, ConfigMap and HTTPRoute rules do not already resolve:
 /// a pod's ServiceAccount, an Ingress's backend Services, an HPA's target.
 fn name_references(o: &Object, names: &BTreeSet<(&str, &str, &str)>, out: &mut Findings) {
-    let others = NAME_REFERENCES
-        .iter()
-        .filter(|r| !matches!(r.to, "ConfigMap" | "Secret") && r.from != "HTTPRoute");
+    let others = NAME_REFERENCES.iter().filter(|r| {
+        !matches!(r.to, "ConfigMap" | "Secret") && !r.path.starts_with("spec/rules/backendRefs")
+    });
     for r in others {
         for found in r.names_in(&o.manifest.value) {
             // Every namespace has the `default` ServiceAccount.
@@ -435,6 +438,32 @@ fn network_policy(o: &Object, objects: &[Object], pods: &[(&Object, &Pod)], out:
                 }
             }
         }
+    }
+}
+
+/// An Envoy Gateway credential injection reads the key `credential` of a
+/// Secret in its namespace (rendered, or the target of an ExternalSecret).
+fn credential_injection(o: &Object, store: &Store, out: &mut Findings) {
+    let at = "/spec/credentialInjection/credential/valueRef/name";
+    let Some(name) = o.at(at).and_then(Value::as_str) else {
+        return;
+    };
+    match store.secrets.get(&(o.namespace, name.to_string())) {
+        None => out.push(
+            &NAME_REF,
+            o,
+            at,
+            format!(
+                "no Secret `{name}` in this namespace (rendered or the target of an ExternalSecret)"
+            ),
+        ),
+        Some(Some(keys)) if !keys.contains("credential") => out.push(
+            &NAME_REF,
+            o,
+            at,
+            format!("Secret `{name}` has no key `credential`, the one the filter injects"),
+        ),
+        Some(_) => {}
     }
 }
 

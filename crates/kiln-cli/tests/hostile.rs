@@ -210,7 +210,7 @@ fn secret_values_never_reach_any_diff_format() {
     put(
         root,
         "overlays/homelab/overlay.yaml",
-        "patches:\n  - target: { kind: ExternalSecret }\n    merge: { spec: { target: { template: { type: Opaque, engineVersion: v2, data: { DSN: \"host=db user=u password=template-secret-2\" } } } } }\n",
+        "set:\n  route:\n    strategiesByName: { implementation: envoy-gateway }\npatches:\n  - target: { kind: ExternalSecret, name: portkey-gateway-strategy-all-models }\n    merge: { spec: { target: { template: { type: Opaque, engineVersion: v2, data: { DSN: \"host=db user=u password=template-secret-2\" } } } } }\n",
     );
     for format in ["text", "markdown", "json"] {
         let (status, stdout, stderr) = code(kiln(root).args(["diff", "--format", format]));

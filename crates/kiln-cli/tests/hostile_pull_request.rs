@@ -319,7 +319,7 @@ fn line_breaks_that_reviewers_do_not_see_are_refused_where_they_are() {
         let (status, stdout, stderr) = outcome(kiln(root).arg("render"));
         assert_eq!(status, 2, "{name}: {stdout}{stderr}");
         assert!(
-            stderr.contains("overlays/dev/overlay.yaml:5:16")
+            stderr.contains("overlays/dev/overlay.yaml:8:16")
                 && stderr.contains("git and GitHub do not show")
                 && stderr.contains("at /set/replicas"),
             "{name}: {stderr}"

@@ -1,7 +1,7 @@
 //! Custom resources checked against their published CRD schemas (OpenAPI v3
 //! structural schemas, embedded from `crates/kiln-k8s/schemas/`: minified
-//! copies from the datree CRDs catalog (see `schemas/PROVENANCE.md`), MIT
-//! licence), validated by the `jsonschema` crate as JSON Schema draft 4,
+//! copies from the datree CRDs catalog (MIT licence) and Envoy Gateway's
+//! chart (Apache-2.0; see `schemas/PROVENANCE.md`)), validated by the `jsonschema` crate as JSON Schema draft 4,
 //! which structural schemas follow.
 //!
 //! Kubernetes' own extensions are translated once, when a schema is first
@@ -38,6 +38,7 @@ macro_rules! schemas {
 schemas! {
     "gateway.networking.k8s.io/v1" "HTTPRoute" => "gateway.networking.k8s.io/httproute_v1.json",
     "gateway.networking.k8s.io/v1" "Gateway" => "gateway.networking.k8s.io/gateway_v1.json",
+    "gateway.envoyproxy.io/v1alpha1" "HTTPRouteFilter" => "gateway.envoyproxy.io/httproutefilter_v1alpha1.json",
     "monitoring.coreos.com/v1" "ServiceMonitor" => "monitoring.coreos.com/servicemonitor_v1.json",
     "external-secrets.io/v1" "ExternalSecret" => "external-secrets.io/externalsecret_v1.json",
     "external-secrets.io/v1" "ClusterSecretStore" => "external-secrets.io/clustersecretstore_v1.json",

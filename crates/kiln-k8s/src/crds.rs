@@ -85,6 +85,20 @@ pub struct HttpRouteRule {
 pub struct HttpRouteMatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathMatch>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Vec<HeaderMatch>>,
+    #[serde(flatten)]
+    pub other: Other,
+}
+
+/// A request header match.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct HeaderMatch {
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    pub name: String,
+    pub value: String,
     #[serde(flatten)]
     pub other: Other,
 }
@@ -101,7 +115,8 @@ pub struct PathMatch {
     pub other: Other,
 }
 
-/// A filter; kiln uses ResponseHeaderModifier.
+/// A filter; kiln uses ResponseHeaderModifier, and ExtensionRef to an
+/// implementation's own filter.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
@@ -112,6 +127,80 @@ pub struct HttpRouteFilter {
     pub response_header_modifier: Option<HeaderModifier>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_header_modifier: Option<HeaderModifier>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension_ref: Option<ExtensionRef>,
+    #[serde(flatten)]
+    pub other: Other,
+}
+
+/// A filter object of the implementation, in the route's namespace.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct ExtensionRef {
+    pub group: String,
+    pub kind: String,
+    pub name: String,
+    #[serde(flatten)]
+    pub other: Other,
+}
+
+/// gateway.envoyproxy.io/v1alpha1 HTTPRouteFilter (Envoy Gateway); kiln uses
+/// its `credentialInjection`, which sets a request header from a Secret.
+// No `other` at the top, where apiVersion and kind are: Resource::read sets those.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct EnvoyRouteFilter {
+    pub metadata: ObjectMeta,
+    pub spec: EnvoyRouteFilterSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Value>,
+}
+
+/// Envoy Gateway HTTPRouteFilter spec.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct EnvoyRouteFilterSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_injection: Option<CredentialInjection>,
+    #[serde(flatten)]
+    pub other: Other,
+}
+
+/// Sets `header` (default Authorization) to the Secret's key `credential`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct CredentialInjection {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overwrite: Option<bool>,
+    pub credential: InjectedCredential,
+    #[serde(flatten)]
+    pub other: Other,
+}
+
+/// Where the injected value is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct InjectedCredential {
+    pub value_ref: SecretRef,
+    #[serde(flatten)]
+    pub other: Other,
+}
+
+/// A Secret (by default) in the filter's namespace.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct SecretRef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
     #[serde(flatten)]
     pub other: Other,
 }

@@ -1,7 +1,8 @@
 //! [`Resource`]: one typed Kubernetes object, of any kind kiln renders.
 
 use crate::crds::{
-    Application, ExternalSecret, FluxKustomization, GitRepository, HttpRoute, ServiceMonitor,
+    Application, EnvoyRouteFilter, ExternalSecret, FluxKustomization, GitRepository, HttpRoute,
+    ServiceMonitor,
 };
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -132,6 +133,8 @@ resources! {
     HorizontalPodAutoscaler(HorizontalPodAutoscaler) = "autoscaling/v2", "HorizontalPodAutoscaler", rank 6;
     /// networking.k8s.io/v1 Ingress (enterprise: a cloud load balancer).
     Ingress(Ingress) = "networking.k8s.io/v1", "Ingress", rank 7;
+    /// gateway.envoyproxy.io/v1alpha1 HTTPRouteFilter (strategies served by name).
+    EnvoyRouteFilter(EnvoyRouteFilter) = "gateway.envoyproxy.io/v1alpha1", "HTTPRouteFilter", rank 6;
     /// gateway.networking.k8s.io/v1 HTTPRoute.
     HttpRoute(HttpRoute) = "gateway.networking.k8s.io/v1", "HTTPRoute", rank 7;
     /// monitoring.coreos.com/v1 ServiceMonitor.

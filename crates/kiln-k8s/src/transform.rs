@@ -408,6 +408,16 @@ pub const NAME_REFERENCES: &[NameReference] = &[
     reference("Ingress", "spec/tls/secretName", "Secret"),
     reference("HorizontalPodAutoscaler", "spec/scaleTargetRef/name", ""),
     reference("HTTPRoute", "spec/rules/backendRefs/name", ""),
+    reference(
+        "HTTPRoute",
+        "spec/rules/filters/extensionRef/name",
+        "HTTPRouteFilter",
+    ),
+    reference(
+        "HTTPRouteFilter",
+        "spec/credentialInjection/credential/valueRef/name",
+        "Secret",
+    ),
     reference("ExternalSecret", "spec/target/name", "Secret"),
 ];
 

@@ -109,6 +109,9 @@ rules! {
     INGRESS_CLASS = "ingress-class", Error,
         "an Ingress names its class once: `spec.ingressClassName` or the `kubernetes.io/ingress.class` annotation",
         "the API server refuses an Ingress with both: keep `spec.ingressClassName`, or only the annotation where the controller reads only that (GKE's)";
+    INJECTED_HEADER_SIZE = "injected-header-size", Error,
+        "a strategy injected into `x-portkey-config` fits the gateway's header limit: at most 12 KiB, each provider key counted as 256 bytes",
+        "Node.js (the gateway) answers 431 when a request's headers pass 16 KiB, and the client's own headers need room: shorten the strategy or split it in two";
     PROBE_PATH = "probe-path", Error,
         "the open-source gateway's probes call a path it answers 2xx without headers",
         "probe `/` (the gateway has no health route: `/v1/*` answers 400 to a request without Portkey headers, other paths 404), or leave healthPath out";
@@ -140,7 +143,7 @@ rules! {
         "ConfigMap references (env, envFrom, volumes) resolve to a ConfigMap and key",
         "add the ConfigMap (or the key), or mark the reference optional";
     NAME_REF = "name-ref", Error,
-        "a pod's serviceAccountName, an Ingress's backend Services and an HPA's scale target name objects in the set",
+        "a pod's serviceAccountName, an Ingress's backend Services, an HPA's scale target, an HTTPRoute's filter and an injected credential's Secret name objects in the set",
         "render the object (or point the reference at one that is rendered); renames with namePrefix/nameSuffix follow these references";
 
     // Images, resources, secrets.

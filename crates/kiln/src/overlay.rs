@@ -348,6 +348,9 @@ pub(crate) fn resolve(repo: &Repo, name: &str) -> Result<Environment> {
         .map(|k| k.env.clone())
         .collect();
     let warnings = strategy::check_all(&strategies, &secret_env)?;
+    by_name_problem(&description, &strategies).map_or(Ok(()), |(pointer, message)| {
+        Err(blame(&layers, base_file, &pointer, message, None))
+    })?;
     let declared = |file: &Path, list: &[Suppression]| -> Vec<Declared> {
         list.iter()
             .enumerate()
@@ -373,6 +376,33 @@ pub(crate) fn resolve(repo: &Repo, name: &str) -> Result<Environment> {
         base: base_file.to_path_buf(),
         warnings,
         suppressions,
+    })
+}
+
+/// Strategies served by name become Kubernetes object names (no `_`), and
+/// the default is one of them.
+fn by_name_problem(d: &Description, strategies: &[Arc<Strategy>]) -> Option<(String, String)> {
+    let by_name = d.route.as_ref()?.strategies_by_name.as_ref()?;
+    if let Some(s) = strategies.iter().find(|s| s.name.contains('_')) {
+        return Some((
+            "/route/strategiesByName".into(),
+            format!(
+                "strategy `{}` names Kubernetes objects when served by name, which allow no `_`: rename its file with `-`",
+                s.name
+            ),
+        ));
+    }
+    let default = by_name.default.as_deref()?;
+    (!strategies.iter().any(|s| s.name == default)).then(|| {
+        (
+            "/route/strategiesByName/default".into(),
+            format!(
+                "`{default}` is not a strategy of this environment{}",
+                closest(default, strategies.iter().map(|s| s.name.as_str()))
+                    .map(|c| format!(": did you mean `{c}`?"))
+                    .unwrap_or_default()
+            ),
+        )
     })
 }
 

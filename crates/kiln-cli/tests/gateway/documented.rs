@@ -3,7 +3,7 @@
 //! any other reason fails the differential and parity tests.
 
 /// A fragment of each such rule's message, and the README's words for it.
-pub const STRICTER: [(&str, &str); 15] = [
+pub const STRICTER: [(&str, &str); 17] = [
     (
         "must be the only key of its query",
         "`$and`/`$or` alone in its query",
@@ -46,6 +46,14 @@ pub const STRICTER: [(&str, &str); 15] = [
     ),
     ("is used twice", "unique target names"),
     ("is not an HTTP status code", "status codes 100–599"),
+    (
+        "max_age is a number of seconds",
+        "a cache `max_age` of 0 or more",
+    ),
+    (
+        "at /override_params: invalid type",
+        "`override_params` is an object",
+    ),
 ];
 
 /// The README's "Stricter than the gateway" section.

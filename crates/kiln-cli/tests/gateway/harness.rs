@@ -2,7 +2,7 @@
 //! client side: requests with `x-portkey-config`, and kubelet-style probes.
 
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -272,6 +272,8 @@ pub struct Mock {
 struct MockState {
     hits: Vec<String>,
     statuses: BTreeMap<String, u16>,
+    /// The provider keys each id received.
+    keys: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Mock {
@@ -306,6 +308,12 @@ impl Mock {
         state.statuses.insert(id.to_string(), status);
     }
 
+    /// The provider keys each id received since the last call (the
+    /// `Authorization` bearer token, `x-api-key` or `api-key`, as providers take them).
+    pub fn take_keys(&self) -> BTreeMap<String, BTreeSet<String>> {
+        std::mem::take(&mut self.state.lock().expect("mock state").keys)
+    }
+
     /// The ids requested since the last call, in order; statuses reset to 200.
     pub fn take_hits(&self) -> Vec<String> {
         let mut state = self.state.lock().expect("mock state");
@@ -333,9 +341,20 @@ fn answer(mut request: tiny_http::Request, state: &Mutex<MockState>) {
         .next()
         .unwrap_or("")
         .to_string();
+    let key = request.headers().iter().find_map(|h| {
+        let value = h.value.as_str();
+        match h.field.as_str().as_str().to_ascii_lowercase().as_str() {
+            "authorization" => value.strip_prefix("Bearer ").map(String::from),
+            "x-api-key" | "api-key" => Some(value.to_string()),
+            _ => None,
+        }
+    });
     let status = {
         let mut state = state.lock().expect("mock state");
         state.hits.push(id.clone());
+        if let Some(key) = key {
+            state.keys.entry(id.clone()).or_default().insert(key);
+        }
         state.statuses.get(&id).copied().unwrap_or(200)
     };
     // Targets named `slow…` answer after a pause (for timeouts to win races).

@@ -405,22 +405,167 @@ fn header(repo: &Path, env: &str, name: &str) -> String {
         .to_string()
 }
 
-/// Uses every strategy `pod` mounts through the running gateway on `port`.
-fn route_strategies(repo: &Path, pod: &Pod, port: u16, drawn: &mut BTreeSet<String>) {
+/// What the fake store holds under `remote_key`: quotes, backslashes, a
+/// slash and template braces, which the injected JSON must carry intact.
+fn store_value(remote_key: &str) -> String {
+    format!("sk-{remote_key}-\"quoted\"\\back/slash{{{{x}}}}")
+}
+
+/// External Secrets' engine on a kiln template: `{{ .VAR | toJson }}` is
+/// the store's value of the key VAR reads as a JSON string, `{{"{{"}}`
+/// prints `{{`; kiln writes no other action (a panic here says otherwise).
+fn render_template(template: &str, values: &BTreeMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let end = start + rest[start..].find("}}").expect("a closed action") + 2;
+        let action = &rest[start..end];
+        if action == "{{\"{{\"}}" {
+            out.push_str("{{");
+        } else {
+            let var = action
+                .strip_prefix("{{ .")
+                .and_then(|a| a.strip_suffix(" | toJson }}"))
+                .unwrap_or_else(|| panic!("not a plain lookup: {action}"));
+            out.push_str(&Value::from(values[var].as_str()).to_string());
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// What Envoy Gateway puts into `x-portkey-config` for a request carrying
+/// only `name`: the rule matching the name exactly, its ExtensionRef
+/// filter's credential Secret, made by an ExternalSecret from the fake
+/// store; `None` where the environment does not serve strategies by name.
+fn injected(objects: &[Value], name: &str) -> Option<String> {
+    let find = |kind: &str, name: &str| {
+        objects
+            .iter()
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+    };
+    let rules = objects
+        .iter()
+        .filter(|o| o["kind"] == "HTTPRoute")
+        .flat_map(|o| o["spec"]["rules"].as_array().cloned().unwrap_or_default());
+    let rule = rules.into_iter().find(|r| {
+        r["matches"].as_array().into_iter().flatten().any(|m| {
+            m["headers"].as_array().into_iter().flatten().any(|h| {
+                h["name"] == "x-portkey-config" && h["type"] == "Exact" && h["value"] == name
+            })
+        })
+    })?;
+    let filter_name = rule["filters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["type"] == "ExtensionRef")
+        .and_then(|f| f["extensionRef"]["name"].as_str())
+        .expect("the rule injects with a filter");
+    let filter = find("HTTPRouteFilter", filter_name).expect("the filter is rendered");
+    let injection = &filter["spec"]["credentialInjection"];
+    assert_eq!(injection["header"], "x-portkey-config");
+    assert_eq!(
+        injection["overwrite"], true,
+        "a client's own header is replaced"
+    );
+    let secret = injection["credential"]["valueRef"]["name"]
+        .as_str()
+        .expect("a Secret");
+    let es = objects
+        .iter()
+        .find(|o| o["kind"] == "ExternalSecret" && o["spec"]["target"]["name"] == secret)
+        .expect("an ExternalSecret makes the Secret");
+    let values: BTreeMap<String, String> = es["spec"]["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            let key = d["secretKey"].as_str().expect("secretKey").to_string();
+            (
+                key,
+                store_value(d["remoteRef"]["key"].as_str().expect("remote key")),
+            )
+        })
+        .collect();
+    let template = es["spec"]["target"]["template"]["data"]["credential"]
+        .as_str()
+        .expect("the template writes `credential`");
+    Some(render_template(template, &values))
+}
+
+/// The provider key each target of `config` sends (its filled `api_key`), by
+/// the mock's ids (see [`point_at`]).
+fn keys_by_target(config: &Value, id: &str, out: &mut BTreeMap<String, String>) {
+    if let Some(key) = config["api_key"]
+        .as_str()
+        .filter(|_| config.get("provider").is_some())
+    {
+        out.insert(id.to_string(), key.to_string());
+    }
+    for (i, t) in config["targets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        keys_by_target(t, &format!("{id}.{i}"), out);
+    }
+}
+
+/// Uses every strategy `pod` mounts through the running gateway on `port`:
+/// by name where the environment serves them so (the config Envoy would
+/// inject), else as the README tells clients (the whole config, their keys).
+fn route_strategies(repo: &Path, pod: &Pod, port: u16, drawn: &mut BTreeSet<String>) -> usize {
     let mock = Mock::start();
     let client = Client::new(Duration::from_secs(30));
+    let objects = objects(&repo.join("out").join(&pod.env));
+    let env = kiln::Repo::open(repo)
+        .expect("repo")
+        .environment(&pod.env)
+        .expect("env");
+    let remote: BTreeMap<String, String> = env
+        .description
+        .secrets
+        .keys
+        .iter()
+        .map(|k| (k.env.clone(), k.remote_key.clone()))
+        .collect();
+    let mut by_name = 0;
     for (file, content) in &pod.strategies {
         let name = file.strip_suffix(".json").expect("a .json file");
-        let line = header(repo, &pod.env, name);
-        let json = line
-            .strip_prefix("x-portkey-config: ")
-            .unwrap_or_else(|| panic!("not a header: {line}"));
-        // The header carries exactly the config the pod mounts.
         let mounted: Value = serde_json::from_str(content).expect("JSON");
-        assert_eq!(serde_json::from_str::<Value>(json).expect("JSON"), mounted);
-        // The client fills the references with its own keys.
-        let filled = fill(json, |name| format!("client-key-{name}"));
+        let filled = match injected(&objects, name) {
+            Some(filled) => {
+                by_name += 1;
+                // The strategy with each reference replaced by the store's value.
+                let expected = fill(&mounted.to_string(), |var| {
+                    let value = Value::from(store_value(&remote[var])).to_string();
+                    value[1..value.len() - 1].to_string()
+                });
+                assert_eq!(
+                    serde_json::from_str::<Value>(&filled).expect("the injected value is JSON"),
+                    serde_json::from_str::<Value>(&expected).expect("JSON"),
+                    "{name}"
+                );
+                filled
+            }
+            None => {
+                let line = header(repo, &pod.env, name);
+                let json = line
+                    .strip_prefix("x-portkey-config: ")
+                    .unwrap_or_else(|| panic!("not a header: {line}"));
+                // The header carries exactly the config the pod mounts.
+                assert_eq!(serde_json::from_str::<Value>(json).expect("JSON"), mounted);
+                // The client fills the references with its own keys.
+                fill(json, |name| format!("client-key-{name}"))
+            }
+        };
         let mut config: Value = serde_json::from_str(&filled).expect("JSON");
+        let mut keys = BTreeMap::new();
+        keys_by_target(&config, "t", &mut keys);
         point_at(&mut config, &mock, "t");
         let typed = kiln::strategy::from_file(Path::new(file), content)
             .expect("a valid strategy")
@@ -436,7 +581,18 @@ fn route_strategies(repo: &Path, pod: &Pod, port: u16, drawn: &mut BTreeSet<Stri
                 draw,
             );
         }
+        // Each target received its own key, and nothing else.
+        let received = mock.take_keys();
+        assert!(!received.is_empty(), "{name}: no provider key arrived");
+        for (id, got) in received {
+            assert_eq!(
+                got,
+                BTreeSet::from([keys[&id].clone()]),
+                "{name}: target {id} received the wrong key"
+            );
+        }
     }
+    by_name
 }
 
 /// The gateway's port in `pod`, named `http` (the one its probes call).
@@ -450,6 +606,7 @@ fn every_environment_boots_passes_its_probes_and_routes_its_strategies() {
     let mut booted = Vec::new();
     let mut not_booted = Vec::new();
     let mut drawn = BTreeSet::new();
+    let mut served_by_name = Vec::new();
     let environments = kiln::Repo::open(&repo)
         .expect("repo")
         .environments()
@@ -466,7 +623,9 @@ fn every_environment_boots_passes_its_probes_and_routes_its_strategies() {
             continue;
         }
         let mut process = boot(&pod, root.path());
-        route_strategies(&repo, &pod, http_port(&pod), &mut drawn);
+        if route_strategies(&repo, &pod, http_port(&pod), &mut drawn) > 0 {
+            served_by_name.push(env.clone());
+        }
         scrape(
             &env,
             &objects(&repo.join("out").join(&env)),
@@ -477,6 +636,7 @@ fn every_environment_boots_passes_its_probes_and_routes_its_strategies() {
         booted.push(env);
     }
     assert_eq!(booted, ["dev", "homelab", "prod", "staging"]);
+    assert_eq!(served_by_name, ["dev"]);
     assert_eq!(not_booted, ["aca", "aks", "eks", "gke"]);
 }
 

@@ -222,6 +222,37 @@ fn cases() -> Vec<(&'static str, Value, Does, Option<&'static str>)> {
             Some("positive weight"),
         ),
         (
+            "weights that add up past a JavaScript number",
+            json!({"strategy": {"mode": "loadbalance"}, "targets": [{"provider": "openai", "api_key": K, "weight": 1e308}, {"provider": "openai", "api_key": K, "weight": 1e308}]}),
+            Fails,
+            Some("Infinity"),
+        ),
+        (
+            "a target with nowhere to go (500 \"Provider not found\")",
+            json!({"strategy": {"mode": "single"}, "targets": [{"request_timeout": 30000}]}),
+            Fails,
+            Some("nowhere to go"),
+        ),
+        // The validator's other claims, measured.
+        (
+            "request_timeout 0",
+            json!({"provider": "openai", "api_key": K, "request_timeout": 0}),
+            Serves,
+            None,
+        ),
+        (
+            "cache max_age -1",
+            json!({"provider": "openai", "api_key": K, "cache": {"mode": "simple", "max_age": -1}}),
+            Serves,
+            Some("max_age is a number of seconds"),
+        ),
+        (
+            "override_params as a string",
+            json!({"provider": "openai", "api_key": K, "override_params": "gpt-4o"}),
+            Serves,
+            Some("invalid type"),
+        ),
+        (
             "a negative request_timeout",
             json!({"provider": "openai", "api_key": K, "request_timeout": -5}),
             Fails,

@@ -418,6 +418,30 @@ pub struct Route {
     /// (see README); a header given here replaces the default of that name.
     #[serde(default)]
     pub response_headers: BTreeMap<String, String>,
+    /// Serve the strategies by name: clients send `x-portkey-config: <name>`
+    /// and the Gateway injects the strategy with the store's keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategies_by_name: Option<ByName>,
+}
+
+/// How strategies are served by name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ByName {
+    /// The Gateway API implementation that injects the header.
+    pub implementation: Implementation,
+    /// The strategy a request gets whose header names none (or is absent);
+    /// without one, such requests are refused (404).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+}
+
+/// A Gateway API implementation that can set a request header from a Secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Implementation {
+    /// Envoy Gateway: an HTTPRouteFilter's `credentialInjection` (v1.5 and later).
+    EnvoyGateway,
 }
 
 /// parentRef of the HTTPRoute.
@@ -648,6 +672,7 @@ impl Description {
             self.secret_problem(),
             self.enterprise.as_ref().and_then(|e| e.problem()),
             self.adopt_problem(),
+            self.by_name_problem(),
             self.mcp_host_problem(),
             self.env_clash(),
             self.optional_parts_problem(),
@@ -661,6 +686,18 @@ impl Description {
     /// gets no ServiceMonitor, whose target would always be down.
     pub fn serves_metrics(&self) -> bool {
         self.enterprise.is_some()
+    }
+
+    /// Strategies by name are for the open-source gateway, on a route.
+    fn by_name_problem(&self) -> Option<Problem> {
+        let route = self.route.as_ref()?;
+        route.strategies_by_name.as_ref()?;
+        self.enterprise.is_some().then(|| {
+            Problem::new(
+                "/route/strategiesByName",
+                "the enterprise gateway takes named configs from its control plane: strategiesByName is for the open-source gateway",
+            )
+        })
     }
 
     /// A release to take over names kiln's Deployments as the chart named its own.

@@ -7,6 +7,7 @@
 //! [`validate`]d: problems Portkey would only hit at request time are found at
 //! render time, each naming the file and JSON pointer.
 
+pub mod template;
 mod validate;
 
 pub use crate::credential::looks_like_key;
@@ -55,6 +56,13 @@ impl Strategy {
     /// to fill with its own provider keys (the gateway expands none).
     pub fn header(&self) -> String {
         format!("x-portkey-config: {}", self.config)
+    }
+
+    /// The config as the template External Secrets fills in with the store's
+    /// values of the references to `known` variables (see [`template`]), and
+    /// the variables it reads.
+    pub fn injection_template(&self, known: &[&str]) -> (String, Vec<String>) {
+        template::injection(&self.config, known)
     }
 }
 

@@ -120,6 +120,7 @@ fn node(c: &Config, at: &str, out: &mut Vec<Problem>) {
     fields(c, at, out);
     requirement(c, at, out);
     provider(c, at, out);
+    destination(c, at, out);
     credentials(c, at, out);
     limits(c, at, out);
     if let Some(strategy) = &c.strategy {
@@ -160,6 +161,20 @@ fn fields(c: &Config, at: &str, out: &mut Vec<Problem>) {
 
 fn truthy(s: &Option<String>) -> bool {
     s.as_deref().is_some_and(|s| !s.is_empty())
+}
+
+/// A target goes somewhere: a provider, or targets of its own. The schema
+/// lets a target through on `request_timeout` or `cache` alone; the gateway
+/// then answers 500 "Provider not found" to every request routed there.
+fn destination(c: &Config, at: &str, out: &mut Vec<Problem>) {
+    if at.contains("/targets/") && c.provider.is_none() && c.targets.is_none() {
+        push(
+            out,
+            Error,
+            at,
+            "a target without `provider` or `targets` has nowhere to go: the gateway answers 500 (\"Provider not found\") to every request routed to it",
+        );
+    }
 }
 
 /// The gateway schema's rule for every config and target: something to do.
@@ -291,12 +306,20 @@ fn limits(c: &Config, at: &str, out: &mut Vec<Problem>) {
             "max_age is a number of seconds, 0 or more",
         );
     }
-    if c.request_timeout.is_some_and(|t| t <= 0.0) {
+    if c.request_timeout.is_some_and(|t| t < 0.0) {
         push(
             out,
             Error,
             format!("{at}/request_timeout"),
             "a timeout must be a positive number of milliseconds",
+        );
+    } else if c.request_timeout == Some(0.0) {
+        // Measured: the gateway serves it, without a timeout (0 is falsy in JavaScript).
+        push(
+            out,
+            Warning,
+            format!("{at}/request_timeout"),
+            "request_timeout 0 sets no timeout at all: leave it out, or give milliseconds",
         );
     }
     status_codes(
@@ -421,6 +444,16 @@ fn weights(targets: &[Config], at: &str, out: &mut Vec<Problem>) {
                 "weight 0: this target never receives traffic",
             );
         }
+    }
+    // JavaScript adds the weights up: past f64's range the draw fails.
+    let sum: f64 = weights.iter().filter(|w| w.is_finite() && **w > 0.0).sum();
+    if sum.is_infinite() {
+        push(
+            out,
+            Error,
+            format!("{at}/targets"),
+            "the weights add up to more than a JavaScript number holds (Infinity): the gateway answers 500 to every request; scale them down",
+        );
     }
     if !targets.is_empty() && !weights.iter().any(|w| *w > 0.0) {
         push(

@@ -9,6 +9,7 @@ mod config;
 mod expose;
 mod gateway;
 mod network;
+mod strategy_routes;
 
 use crate::overlay::Environment;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
@@ -81,7 +82,6 @@ pub fn build(env: &Environment) -> Vec<Resource> {
     let mut resources = vec![
         Resource::Namespace(namespace(d, &names)),
         Resource::NetworkPolicy(network_policy(d, &names)),
-        Resource::ExternalSecret(external_secret(d, &names)),
         Resource::Service(service(d, &names)),
         Resource::Deployment(deployment(d, &names, &config, &strategies)),
         Resource::ConfigMap(config),
@@ -90,7 +90,26 @@ pub fn build(env: &Environment) -> Vec<Resource> {
     if d.serves_metrics() {
         resources.push(Resource::ServiceMonitor(service_monitor(d, &names)));
     }
-    resources.extend(routes(d, &names));
+    // Provider keys only where something reads them: the enterprise gateway's
+    // environment (the open-source gateway reads none from it), or the
+    // strategies served by name, each with its own ExternalSecret.
+    if d.enterprise.is_some() {
+        resources.push(Resource::ExternalSecret(external_secret(d, &names)));
+    }
+    let by_name = d
+        .route
+        .as_ref()
+        .and_then(|r| Some((r, r.strategies_by_name.as_ref()?)));
+    match by_name {
+        Some((route, by_name)) => resources.extend(strategy_routes::resources(
+            d,
+            route,
+            by_name,
+            &names,
+            &env.strategies,
+        )),
+        None => resources.extend(routes(d, &names)),
+    }
     if let Some(pdb) = &d.pod_disruption_budget {
         resources.push(Resource::PodDisruptionBudget(disruption_budget(
             pdb, &names,
