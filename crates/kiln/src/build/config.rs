@@ -183,7 +183,13 @@ pub(crate) fn external_secret_named(
 /// The provider keys' ExternalSecret.
 pub(crate) fn external_secret(d: &Description, names: &Names) -> ExternalSecret {
     let mut secret = external_secret_named(d, names, &names.secret, provider_env(d), None);
-    // The field of the store's secret, where a key names one.
+    key_properties(d, &mut secret);
+    secret
+}
+
+/// The field of the store's secret each provider key reads, where its
+/// `secrets.keys` entry names one.
+pub(crate) fn key_properties(d: &Description, secret: &mut ExternalSecret) {
     let items = secret
         .spec
         .iter_mut()
@@ -196,7 +202,6 @@ pub(crate) fn external_secret(d: &Description, names: &Names) -> ExternalSecret 
             .find(|k| k.env == item.secret_key)
             .and_then(|k| k.property.clone());
     }
-    secret
 }
 
 /// The enterprise secrets' ExternalSecret: apart from the provider keys, so

@@ -10,7 +10,7 @@
 //! allows 16 rules per HTTPRoute: more strategies, more routes.
 
 use super::Names;
-use super::config::external_secret_named;
+use super::config::{external_secret_named, key_properties};
 use super::network::http_route;
 use kiln_k8s::Resource;
 use kiln_k8s::crds::{
@@ -44,7 +44,15 @@ pub(crate) fn resources(
         out.push(Resource::ExternalSecret(strategy_secret(d, names, s)));
         out.push(Resource::EnvoyRouteFilter(injection(names, s)));
     }
-    out.extend(routes(d, route, by_name, names, strategies));
+    // The route kiln renders without names: its one rule is every rule's pattern.
+    let plain = http_route(
+        route,
+        names,
+        &names.name,
+        route.hosts.clone(),
+        d.service_port().into(),
+    );
+    out.extend(routes(plain, by_name.default.as_deref(), names, strategies));
     out
 }
 
@@ -69,18 +77,7 @@ fn strategy_secret(d: &Description, names: &Names, s: &Strategy) -> kiln_k8s::cr
             ..Default::default()
         }),
     );
-    let items = secret
-        .spec
-        .iter_mut()
-        .flat_map(|s| s.data.iter_mut().flatten());
-    for item in items {
-        item.remote_ref.property = d
-            .secrets
-            .keys
-            .iter()
-            .find(|k| k.env == item.secret_key)
-            .and_then(|k| k.property.clone());
-    }
+    key_properties(d, &mut secret);
     secret
 }
 
@@ -111,19 +108,11 @@ fn injection(names: &Names, s: &Strategy) -> EnvoyRouteFilter {
 /// One rule per strategy (its name in the header, exactly), and for the
 /// default strategy one for every other request; at most 16 to a route.
 fn routes(
-    d: &Description,
-    route: &Route,
-    by_name: &ByName,
+    template: HttpRoute,
+    default: Option<&str>,
     names: &Names,
     strategies: &[Arc<Strategy>],
 ) -> Vec<Resource> {
-    let template = http_route(
-        route,
-        names,
-        &names.name,
-        route.hosts.clone(),
-        d.service_port().into(),
-    );
     let Some(rule) = template
         .spec
         .rules
@@ -159,7 +148,7 @@ fn routes(
             .insert(0, filter_of(&s.name));
         rules.push(r);
     }
-    if let Some(default) = &by_name.default {
+    if let Some(default) = default {
         let mut r = rule.clone();
         r.filters
             .get_or_insert_with(Vec::new)
