@@ -545,11 +545,6 @@ enum Explained {
     /// container) is written with `name: ""` by kiln's typed read-back, absent
     /// by kustomize: the API server reads both alike.
     EmptyReferenceName,
-    /// An RFC 6902 `remove` takes a port item's merge key (`port`) before a
-    /// strategic patch merges the list: the item can pair with nothing, and
-    /// the object it was in is one the API server refuses (`port` is
-    /// required). kustomize v5.5 writes the keyless item twice; kiln drops it.
-    KeylessItem,
 }
 
 enum Outcome {
@@ -593,24 +588,6 @@ fn replaces_an_item(v: &Value) -> bool {
 }
 
 /// Whether an `env` list in `v` names one variable twice.
-/// Whether an RFC 6902 operation removes the `port` of a port item.
-fn removes_a_port_key(case: &Value) -> bool {
-    let ops = case["patches"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|p| p["json"].as_array().into_iter().flatten());
-    ops.into_iter().any(|op| {
-        op["op"] == "remove"
-            && op["path"].as_str().is_some_and(|p| {
-                let mut parts = p.rsplitn(3, '/');
-                matches!(parts.next(), Some("port" | "containerPort"))
-                    && parts.next().is_some_and(|i| i.parse::<usize>().is_ok())
-                    && parts.next().is_some_and(|rest| rest.ends_with("/ports"))
-            })
-    })
-}
-
 fn names_an_env_item_twice(v: &Value) -> bool {
     match v {
         Value::Object(m) => m.iter().any(|(k, v)| {
@@ -718,9 +695,6 @@ fn outcome(repo: &std::path::Path, base: &[Value], case: &Case) -> Outcome {
                 Explained::NotAValidObject,
                 Some((format!("{e}\nwith this overlay:\n{overlay}"), written)),
             )
-        }
-        (Ok(_), Ok(_)) if removes_a_port_key(&case.kiln) => {
-            Outcome::Explained(Explained::KeylessItem, None)
         }
         (Ok(_), Ok(_)) if strategic_bodies(&case.kiln).any(leaves_out_protocol) => {
             Outcome::Explained(Explained::PartialCompoundKey, None)

@@ -326,17 +326,19 @@ fn keyed_item<'a>(item: &'a Value, keys: &[&str]) -> Result<&'a Map<String, Valu
 
 /// The first remaining target item that agrees with `item` on every merge
 /// key both give: a patch that leaves out `protocol` matches the port
-/// whatever its protocol, and is an error if several ports match.
+/// whatever its protocol, and is an error if several ports match. A target
+/// item without the first key (a port without `port`) matches nothing.
 fn matching_item(
     remaining: &[Option<Value>],
     item: &Map<String, Value>,
     keys: &[&str],
 ) -> Result<Option<usize>, String> {
     let agrees = |t: &Value| {
-        keys.iter().all(|k| match (item.get(*k), t.get(*k)) {
-            (Some(a), Some(b)) => a == b,
-            _ => true,
-        })
+        keys.first().is_none_or(|first| t.get(*first).is_some())
+            && keys.iter().all(|k| match (item.get(*k), t.get(*k)) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            })
     };
     let mut found = remaining
         .iter()
@@ -642,6 +644,21 @@ mod tests {
         assert_eq!(
             out["spec"]["ports"],
             json!([{"port": 3}, {"port": 1}, {"port": 2, "name": "b"}])
+        );
+    }
+
+    #[test]
+    fn an_item_without_its_key_matches_nothing() {
+        // A port without `port` (an earlier RFC 6902 remove) is no port 80:
+        // the patch's port is a new item, and the keyless one stays to be refused.
+        let target = json!({"spec": {"ports": [{"name": "a", "protocol": "TCP"}]}});
+        let out = smp(
+            target,
+            json!({"spec": {"ports": [{"port": 80, "name": "b"}]}}),
+        );
+        assert_eq!(
+            out["spec"]["ports"],
+            json!([{"port": 80, "name": "b"}, {"name": "a", "protocol": "TCP"}])
         );
     }
 
