@@ -57,10 +57,10 @@ fn objects(dir: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// The gateway pod of rendered environment `dir`, with its volumes under `root`;
-/// `None` when the environment renders no Deployment (Azure Container Apps).
-fn pod(env: &str, dir: &Path, root: &Path) -> Option<Pod> {
-    let objects = objects(dir);
+/// The gateway pod of a rendered environment's `objects`, with its volumes
+/// under `root`; `None` when the environment renders no Deployment (Azure
+/// Container Apps).
+fn pod(env: &str, objects: &[Value], root: &Path) -> Option<Pod> {
     let config_map = |name: &str| -> Map<String, Value> {
         objects
             .iter()
@@ -518,10 +518,15 @@ fn keys_by_target(config: &Value, id: &str, out: &mut BTreeMap<String, String>) 
 /// Uses every strategy `pod` mounts through the running gateway on `port`:
 /// by name where the environment serves them so (the config Envoy would
 /// inject), else as the README tells clients (the whole config, their keys).
-fn route_strategies(repo: &Path, pod: &Pod, port: u16, drawn: &mut BTreeSet<String>) -> usize {
+fn route_strategies(
+    repo: &Path,
+    pod: &Pod,
+    objects: &[Value],
+    port: u16,
+    drawn: &mut BTreeSet<String>,
+) -> usize {
     let mock = Mock::start();
     let client = Client::new(Duration::from_secs(30));
-    let objects = objects(&repo.join("out").join(&pod.env));
     let env = kiln::Repo::open(repo)
         .expect("repo")
         .environment(&pod.env)
@@ -537,7 +542,7 @@ fn route_strategies(repo: &Path, pod: &Pod, port: u16, drawn: &mut BTreeSet<Stri
     for (file, content) in &pod.strategies {
         let name = file.strip_suffix(".json").expect("a .json file");
         let mounted: Value = serde_json::from_str(content).expect("JSON");
-        let filled = match injected(&objects, name) {
+        let filled = match injected(objects, name) {
             Some(filled) => {
                 by_name += 1;
                 // The strategy with each reference replaced by the store's value.
@@ -613,7 +618,8 @@ fn every_environment_boots_passes_its_probes_and_routes_its_strategies() {
         .to_vec();
     for env in environments {
         let root = tempfile::tempdir().expect("temp dir");
-        let Some(pod) = pod(&env, &repo.join("out").join(&env), root.path()) else {
+        let objects = objects(&repo.join("out").join(&env));
+        let Some(pod) = pod(&env, &objects, root.path()) else {
             not_booted.push(env);
             continue;
         };
@@ -623,14 +629,10 @@ fn every_environment_boots_passes_its_probes_and_routes_its_strategies() {
             continue;
         }
         let mut process = boot(&pod, root.path());
-        if route_strategies(&repo, &pod, http_port(&pod), &mut drawn) > 0 {
+        if route_strategies(&repo, &pod, &objects, http_port(&pod), &mut drawn) > 0 {
             served_by_name.push(env.clone());
         }
-        scrape(
-            &env,
-            &objects(&repo.join("out").join(&env)),
-            http_port(&pod),
-        );
+        scrape(&env, &objects, http_port(&pod));
         process.assert_running();
         drop(process);
         booted.push(env);
@@ -702,7 +704,8 @@ fn homelab_on_a_free_port() -> (Pod, u16, tempfile::TempDir, tempfile::TempDir) 
         .expect("kiln runs");
     assert!(status.success());
     let root = tempfile::tempdir().expect("temp dir");
-    let pod = pod("elsewhere", &dir.path().join("out/elsewhere"), root.path()).expect("a pod");
+    let objects = objects(&dir.path().join("out/elsewhere"));
+    let pod = pod("elsewhere", &objects, root.path()).expect("a pod");
     (pod, port, dir, root)
 }
 

@@ -20,7 +20,7 @@ pub fn injection(config: &Value, known: &[&str]) -> (String, Vec<String>) {
 }
 
 /// The action a template uses for variable `var`.
-pub fn lookup(var: &str) -> String {
+fn lookup(var: &str) -> String {
     format!("{{{{ .{var} | toJson }}}}")
 }
 

@@ -72,21 +72,21 @@ pub(crate) fn selector(names: &Names, suffix: &str) -> BTreeMap<String, String> 
         "app.kubernetes.io/instance".to_string(),
         names.instance.clone(),
     );
-    match &names.release {
-        // Portkey's chart selects the Data Service by its own labels, kept on takeover.
-        Some(_) if suffix == "dataservice" => BTreeMap::from([
+    // Portkey's chart selects the Data Service by its own labels, kept on takeover.
+    if names.adopted && suffix == "dataservice" {
+        return BTreeMap::from([
             ("app.kubernetes.io/name".to_string(), "gateway".to_string()),
             instance,
             (
                 "app.kubernetes.io/component".to_string(),
                 name(names, suffix),
             ),
-        ]),
-        _ => BTreeMap::from([
-            ("app.kubernetes.io/name".to_string(), name(names, suffix)),
-            instance,
-        ]),
+        ]);
     }
+    BTreeMap::from([
+        ("app.kubernetes.io/name".to_string(), name(names, suffix)),
+        instance,
+    ])
 }
 
 fn build(names: &Names, c: Component) -> Vec<Resource> {
@@ -345,7 +345,9 @@ const DATA_SERVICE_PREFIXES: &[&str] = &[
 /// from it by key, so a changed setting rolls both (the ConfigMap's name is
 /// its content's hash).
 fn shared_settings(config: &ConfigMap) -> Vec<EnvVar> {
-    let data = config.data.clone().unwrap_or_default();
+    let Some(data) = &config.data else {
+        return Vec::new();
+    };
     let from = |name: &str, key: &str| EnvVar {
         name: name.into(),
         value_from: Some(EnvVarSource {

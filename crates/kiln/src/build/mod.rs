@@ -202,8 +202,8 @@ pub(crate) struct Names {
     /// the component where an adopted release's selector also matches the
     /// Data Service's pods.
     pub(crate) pods: BTreeMap<String, String>,
-    /// The Helm release taken over, if any.
-    pub(crate) release: Option<String>,
+    /// Whether a Helm release is taken over (its selector labels kept).
+    pub(crate) adopted: bool,
     pub(crate) labels: BTreeMap<String, String>,
     annotations: BTreeMap<String, String>,
     secret: String,
@@ -250,7 +250,7 @@ impl Names {
             annotations: d.annotations.clone(),
             secret: format!("{}-provider-keys", d.name),
             instance: instance.to_string(),
-            release,
+            adopted: release.is_some(),
         }
     }
 

@@ -26,62 +26,62 @@ pub const DEFAULT_RESPONSE_HEADERS: [(&str, &str); 6] = [
 /// with enterprise `expose` the cloud's Ingress (a LoadBalancer Service needs
 /// neither). With MCP on its own host, it gets a route of its own.
 pub(crate) fn routes(d: &Description, names: &Names) -> Vec<Resource> {
-    let Some(route) = &d.route else {
-        // No route: clients reach the Service in the cluster (or through an
-        // Ingress kept beside kiln's output); an enterprise gateway may use `expose`.
-        return match d
-            .enterprise
-            .as_ref()
-            .and_then(|e| Some((e, e.expose.as_ref()?)))
-        {
-            Some((e, x)) => x
-                .ingress
-                .iter()
-                .map(|i| Resource::Ingress(expose::ingress(d, e, i, names)))
-                .collect(),
-            None => Vec::new(),
-        };
-    };
-    let Some(e) = &d.enterprise else {
-        return vec![Resource::HttpRoute(http_route(
-            route,
-            names,
-            &names.name,
-            route.hosts.clone(),
-            d.service_port().into(),
-        ))];
-    };
-    match &e.expose {
-        Some(x) => x
+    if let Some((e, x)) = d
+        .enterprise
+        .as_ref()
+        .and_then(|e| Some((e, e.expose.as_ref()?)))
+    {
+        return x
             .ingress
             .iter()
             .map(|i| Resource::Ingress(expose::ingress(d, e, i, names)))
-            .collect(),
-        None => {
-            let mut by_port: Vec<(i32, Vec<String>)> = Vec::new();
-            for (host, port, _) in expose::host_ports(d, e) {
-                match by_port.iter_mut().find(|(p, _)| *p == port) {
-                    Some((_, hosts)) => hosts.push(host),
-                    None => by_port.push((port, vec![host])),
-                }
-            }
-            by_port
-                .into_iter()
-                .enumerate()
-                .map(|(i, (port, hosts))| {
-                    let name = if i == 0 {
-                        names.name.clone()
-                    } else {
-                        format!("{}-mcp", names.name)
-                    };
-                    Resource::HttpRoute(http_route(route, names, &name, hosts, port))
-                })
-                .collect()
+            .collect();
+    }
+    // No route: clients reach the Service in the cluster (or through an
+    // Ingress kept beside kiln's output).
+    let Some(route) = &d.route else {
+        return Vec::new();
+    };
+    let Some(e) = &d.enterprise else {
+        return vec![Resource::HttpRoute(gateway_route(d, route, names))];
+    };
+    let mut by_port: Vec<(i32, Vec<String>)> = Vec::new();
+    for (host, port, _) in expose::host_ports(d, e) {
+        match by_port.iter_mut().find(|(p, _)| *p == port) {
+            Some((_, hosts)) => hosts.push(host),
+            None => by_port.push((port, vec![host])),
         }
     }
+    by_port
+        .into_iter()
+        .enumerate()
+        .map(|(i, (port, hosts))| {
+            let name = if i == 0 {
+                names.name.clone()
+            } else {
+                format!("{}-mcp", names.name)
+            };
+            Resource::HttpRoute(http_route(route, names, &name, hosts, port))
+        })
+        .collect()
 }
 
-pub(crate) fn http_route(
+/// The open-source gateway's one HTTPRoute: every host to the Service's port.
+pub(crate) fn gateway_route(
+    d: &Description,
+    route: &kiln_model::spec::Route,
+    names: &Names,
+) -> HttpRoute {
+    http_route(
+        route,
+        names,
+        &names.name,
+        route.hosts.clone(),
+        d.service_port().into(),
+    )
+}
+
+fn http_route(
     route: &kiln_model::spec::Route,
     names: &Names,
     name: &str,

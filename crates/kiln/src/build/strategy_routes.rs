@@ -11,7 +11,7 @@
 
 use super::Names;
 use super::config::{external_secret_named, key_properties};
-use super::network::http_route;
+use super::network::gateway_route;
 use kiln_k8s::Resource;
 use kiln_k8s::crds::{
     CredentialInjection, EnvoyRouteFilter, EnvoyRouteFilterSpec, ExtensionRef,
@@ -27,7 +27,7 @@ pub const CONFIG_HEADER: &str = "x-portkey-config";
 pub const RULES_PER_ROUTE: usize = 16;
 
 /// The Secret, ExternalSecret and HTTPRouteFilter of `strategy`.
-pub(crate) fn strategy_object_name(names: &Names, strategy: &str) -> String {
+fn strategy_object_name(names: &Names, strategy: &str) -> String {
     format!("{}-strategy-{strategy}", names.name)
 }
 
@@ -45,13 +45,7 @@ pub(crate) fn resources(
         out.push(Resource::EnvoyRouteFilter(injection(names, s)));
     }
     // The route kiln renders without names: its one rule is every rule's pattern.
-    let plain = http_route(
-        route,
-        names,
-        &names.name,
-        route.hosts.clone(),
-        d.service_port().into(),
-    );
+    let plain = gateway_route(d, route, names);
     out.extend(routes(plain, by_name.default.as_deref(), names, strategies));
     out
 }

@@ -211,15 +211,17 @@ const RULES: &[(&str, Why, &str)] = &[
     ),
 ];
 
-/// Renders the staged import, pairs its resources with the input's and classifies every difference.
+/// Renders the staged import, pairs its resources with the input's and
+/// classifies every difference; also the staged environment, for callers
+/// that compare more of it.
 pub(super) fn finish(
     docs: Vec<Value>,
     found: Found,
     options: &Options,
     source: String,
-) -> Result<Import> {
+) -> Result<(Import, crate::Environment)> {
     let files = super::stage(&found, options, &source)?;
-    let (_, rendered) = super::render_staged(&files, options, &source)?;
+    let (staged, rendered) = super::render_staged(&files, options, &source)?;
     let kiln: Vec<Value> = rendered.resources.iter().map(Resource::to_value).collect();
     let docs: Vec<Value> = docs.into_iter().map(redact_credentials).collect();
     let pairs: Vec<(Value, Option<&Value>)> = docs
@@ -253,7 +255,7 @@ pub(super) fn finish(
         &Snapshot::from([(env.clone(), new)]),
         3,
     );
-    Ok(Import {
+    let import = Import {
         env,
         source,
         files,
@@ -264,7 +266,8 @@ pub(super) fn finish(
         diff: Some(diff),
         differences,
         root: options.into.clone(),
-    })
+    };
+    Ok((import, staged))
 }
 
 /// The kiln resource `doc` became: the same kind in the same role (a
@@ -471,7 +474,7 @@ fn classify(
         let (why, reason) = match rule {
             _ if b.is_none() && reads_a_secret(input, path) => (
                 Why::Hardening,
-                "the open-source gateway reads no provider key from its environment (clients send theirs): the keys stay in the synced Secret, out of the pods",
+                "the open-source gateway reads no provider key from its environment (clients send theirs): the keys stay in the store, out of the pods",
             ),
             _ if renamed_ref => (Why::Rename, "names the resource kiln renamed"),
             Some((_, why, reason)) => (*why, *reason),
@@ -494,8 +497,8 @@ fn classify(
 /// unnamed and alone, of kiln's only port), so that its fields compare:
 /// clients connect by number. A name that changes is one difference.
 fn name_ports(doc: &mut Value, kiln: &Value) -> Vec<Difference> {
-    let theirs: Vec<Value> = match kiln.pointer("/spec/ports").and_then(Value::as_array) {
-        Some(ports) if doc["kind"] == "Service" => ports.clone(),
+    let theirs = match kiln.pointer("/spec/ports").and_then(Value::as_array) {
+        Some(ports) if doc["kind"] == "Service" => ports,
         _ => return Vec::new(),
     };
     let resource = id(kiln);

@@ -75,8 +75,7 @@ pub fn helm(values: &Path, options: &Options) -> Result<Import> {
         None => finish(found, &data, options, source),
         Some(chart) => {
             let docs = template(chart, values, &found, options)?;
-            let mut import = super::compare::finish(docs, found, options, source)?;
-            let (env, _) = super::render_staged(&import.files, options, &import.source)?;
+            let (mut import, env) = super::compare::finish(docs, found, options, source)?;
             import
                 .differences
                 .extend(compare_environment(&data, &env.description));

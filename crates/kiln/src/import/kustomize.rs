@@ -33,7 +33,7 @@ pub fn kustomize(input: &Path, options: &Options) -> Result<Import> {
         }
         other => other,
     })?;
-    super::compare::finish(docs, found, options, source)
+    super::compare::finish(docs, found, options, source).map(|(import, _)| import)
 }
 
 /// The input's YAML and how to name it.
