@@ -475,7 +475,7 @@ fn cost_optimized_branches_on_request_size() {
     let config = reference("cost-optimized").parsed;
     let with_tokens = |n: Value| {
         let mut r = Request::default();
-        r.params.insert("max_tokens".into(), n);
+        r.params.insert("max_tokens".into(), n.into());
         r
     };
     let (matched, label) = chosen(&config, &with_tokens(json!(8000)));
@@ -519,9 +519,14 @@ fn hand_made_conditional_trees() {
     let req = |metadata: &[(&str, &str)], params: Value, path: &str| Request {
         metadata: metadata
             .iter()
-            .map(|(k, v)| (k.to_string(), Value::from(*v)))
+            .map(|(k, v)| ((*k).into(), (*v).into()))
             .collect(),
-        params: params.as_object().cloned().unwrap_or_default(),
+        params: params
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str().into(), v.into()))
+            .collect(),
         path: path.into(),
     };
     let chat = "/v1/chat/completions";
@@ -583,7 +588,7 @@ fn hand_made_conditional_trees() {
         None
     );
     let mut typed = req(&[], json!({}), chat);
-    typed.metadata.insert("a".into(), json!(1));
+    typed.metadata.insert("a".into(), json!(1).into());
     assert_eq!(chosen(&strict, &typed).0, Some(0));
 
     // The chosen target's own routing is part of the answer.

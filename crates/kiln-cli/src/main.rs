@@ -306,9 +306,10 @@ struct RouteArgs {
     /// A metadata entry of the request (x-portkey-metadata), a string; repeatable.
     #[arg(long, value_name = "KEY=VALUE", value_parser = key_value)]
     metadata: Vec<(String, String)>,
-    /// The whole x-portkey-metadata object as JSON, for values of other types.
+    /// The whole x-portkey-metadata object as JSON, for values of other types
+    /// (read as the gateway's JSON.parse reads it: 1e400 is Infinity).
     #[arg(long, value_name = "JSON", value_parser = json_object, conflicts_with = "metadata")]
-    metadata_json: Option<serde_json::Map<String, serde_json::Value>>,
+    metadata_json: Option<kiln::js::Object>,
     /// A request body parameter; the value is read as JSON where it parses (8000, true), else as a string.
     #[arg(long, value_name = "KEY=VALUE", value_parser = key_value)]
     param: Vec<(String, String)>,
@@ -317,10 +318,11 @@ struct RouteArgs {
     path: String,
 }
 
-fn json_object(s: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
-    match serde_json::from_str(s) {
-        Ok(serde_json::Value::Object(map)) => Ok(map),
-        _ => Err(format!("expected a JSON object, got `{s}`")),
+fn json_object(s: &str) -> Result<kiln::js::Object, String> {
+    match kiln::js::parse(s) {
+        Ok(kiln::js::Value::Object(map)) => Ok(map),
+        Ok(_) => Err("expected a JSON object ({…})".into()),
+        Err(e) => Err(format!("not JSON {e}")),
     }
 }
 
@@ -725,17 +727,15 @@ fn route(repo: &Repo, args: &RouteArgs) -> kiln::Result<ExitCode> {
         metadata: args.metadata_json.clone().unwrap_or_else(|| {
             args.metadata
                 .iter()
-                .map(|(k, v)| (k.clone(), v.clone().into()))
+                .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
                 .collect()
         }),
         params: args
             .param
             .iter()
             .map(|(k, v)| {
-                (
-                    k.clone(),
-                    serde_json::from_str(v).unwrap_or_else(|_| v.clone().into()),
-                )
+                let value = kiln::js::parse(v).unwrap_or_else(|_| v.as_str().into());
+                (k.as_str().into(), value)
             })
             .collect(),
         path: args.path.clone(),

@@ -353,6 +353,48 @@ fn route_shows_where_a_request_goes() {
 }
 
 #[test]
+fn route_reads_metadata_as_the_gateways_json_parse() {
+    let dir = copy_inputs(false);
+    let strategy = serde_json::json!({
+        "strategy": {"mode": "conditional", "default": "a", "conditions": [
+            {"query": {"metadata.level": {"$regex": "^Infinity$"}}, "then": "b"},
+            {"query": {"metadata.level": {"$regex": "^[\\ud800-\\udbff]$"}}, "then": "b"}]},
+        "targets": [{"name": "a", "provider": "openai", "api_key": "${OPENAI_API_KEY}"},
+                    {"name": "b", "provider": "anthropic", "api_key": "${ANTHROPIC_API_KEY}"}]
+    });
+    std::fs::write(
+        dir.path().join("strategies/edge.json"),
+        strategy.to_string(),
+    )
+    .expect("write");
+    let route =
+        |json: &str| code(kiln(dir.path()).args(["route", "-s", "edge", "--metadata-json", json]));
+    // JavaScript reads 1e400 as Infinity and keeps a lone surrogate; a strict reader refuses both.
+    let (status, stdout, stderr) = route(r#"{"level": 1e400}"#);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(
+        stdout.contains("condition 0 matched → b anthropic"),
+        "{stdout}"
+    );
+    let (_, stdout, _) = route(r#"{"level": "\ud800"}"#);
+    assert!(
+        stdout.contains("condition 1 matched → b anthropic"),
+        "{stdout}"
+    );
+    let (_, stdout, _) = route(r#"{"level": "\ud83d\ude00"}"#);
+    assert!(stdout.contains("default → a openai"), "{stdout}");
+    let (status, _, stderr) = route(r#"{"level": 1e400,}"#);
+    assert_eq!(status, 2);
+    assert!(
+        stderr.contains("not JSON at position 16: expected a key in double quotes"),
+        "{stderr}"
+    );
+    let (status, _, stderr) = route("[1]");
+    assert_eq!(status, 2);
+    assert!(stderr.contains("expected a JSON object"), "{stderr}");
+}
+
+#[test]
 fn diff_exits_like_git_diff_exit_code() {
     let dir = copy_inputs(false);
     let root = dir.path();

@@ -18,13 +18,14 @@ use crate::strategy::{Config, Mode};
 use serde_json::{Map, Value};
 use std::fmt;
 
-/// What is known of a request when routing it.
+/// What is known of a request when routing it, as the gateway holds it
+/// after `JSON.parse` (see [`js::parse`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Request {
     /// The `x-portkey-metadata` header's JSON object (values of any JSON type).
-    pub metadata: Map<String, Value>,
+    pub metadata: js::Object,
     /// The request body's parameters (`model`, `max_tokens`, …).
-    pub params: Map<String, Value>,
+    pub params: js::Object,
     /// The request path, e.g. `/v1/chat/completions`.
     pub path: String,
 }
@@ -193,9 +194,9 @@ pub fn falls_back(on_status_codes: Option<&[u16]>, status: u16) -> bool {
 
 /// What a query reads: `{metadata, params, url: {pathname}}`.
 struct Context<'r> {
-    metadata: &'r Map<String, Value>,
-    params: &'r Map<String, Value>,
-    pathname: Value,
+    metadata: &'r js::Object,
+    params: &'r js::Object,
+    pathname: js::Value,
 }
 
 impl<'r> Context<'r> {
@@ -203,19 +204,19 @@ impl<'r> Context<'r> {
         Context {
             metadata: &request.metadata,
             params: &request.params,
-            pathname: Value::from(request.path.as_str()),
+            pathname: js::Value::from(request.path.as_str()),
         }
     }
 
     /// `context[a]?.[b]` for a key `a.b…` (JavaScript's `split('.')`, first two parts).
-    fn value(&self, key: &str) -> Option<&Value> {
+    fn value(&self, key: &str) -> Option<&js::Value> {
         let mut parts = key.split('.');
         let root = parts.next()?;
         // A missing second part indexes the property "undefined".
         let field = parts.next().unwrap_or("undefined");
         match root {
-            "metadata" => self.metadata.get(field),
-            "params" => self.params.get(field),
+            "metadata" => self.metadata.get(&field.into()),
+            "params" => self.params.get(&field.into()),
             "url" if field == "pathname" => Some(&self.pathname),
             _ => None,
         }
@@ -241,7 +242,7 @@ impl<'r> Context<'r> {
                 Value::Array(_) => {
                     return Err("a list as a query value: Portkey fails the request".into());
                 }
-                scalar => js::strict_eq(actual, Some(scalar)),
+                scalar => js::strict_eq(actual, Some(&scalar.into())),
             };
             if !ok {
                 return Ok(false);
@@ -252,24 +253,24 @@ impl<'r> Context<'r> {
 }
 
 /// `evaluateOperator`: every operator must hold; `$regex` decides at once.
-fn operators(ops: &Map<String, Value>, actual: Option<&Value>) -> Result<bool, String> {
-    let number = |v: Option<&Value>| js::parse_float(v);
+fn operators(ops: &Map<String, Value>, actual: Option<&js::Value>) -> Result<bool, String> {
+    let number = |v: Option<&js::Value>| js::parse_float(v);
     for (op, operand) in ops {
+        let operand = js::Value::from(operand);
+        let has = |list: &Vec<js::Value>| list.iter().any(|v| js::strict_eq(actual, Some(v)));
         let ok = match op.as_str() {
-            "$eq" => js::strict_eq(actual, Some(operand)),
-            "$ne" => !js::strict_eq(actual, Some(operand)),
-            "$gt" => number(actual) > number(Some(operand)),
-            "$gte" => number(actual) >= number(Some(operand)),
-            "$lt" => number(actual) < number(Some(operand)),
-            "$lte" => number(actual) <= number(Some(operand)),
-            "$in" => operand
-                .as_array()
-                .is_some_and(|list| list.iter().any(|v| js::strict_eq(actual, Some(v)))),
-            "$nin" => operand
-                .as_array()
-                .is_some_and(|list| !list.iter().any(|v| js::strict_eq(actual, Some(v)))),
+            "$eq" => js::strict_eq(actual, Some(&operand)),
+            "$ne" => !js::strict_eq(actual, Some(&operand)),
+            "$gt" => number(actual) > number(Some(&operand)),
+            "$gte" => number(actual) >= number(Some(&operand)),
+            "$lt" => number(actual) < number(Some(&operand)),
+            "$lte" => number(actual) <= number(Some(&operand)),
+            // `Array.prototype.includes` (SameValueZero) is `===` here: no JSON value is NaN.
+            "$in" => matches!(&operand, js::Value::Array(list) if has(list)),
+            "$nin" => matches!(&operand, js::Value::Array(list) if !has(list)),
             "$regex" => {
-                let pattern = js::to_string(Some(operand));
+                // A strategy's text is UTF-8, so its pattern has no lone surrogate to lose.
+                let pattern = js::to_string(Some(&operand)).to_string_lossy();
                 return Ok(js::regex_test(&pattern, &js::to_string(actual)).unwrap_or(false));
             }
             other => {
@@ -378,7 +379,13 @@ mod tests {
         assert_eq!(operators(ops.as_object().unwrap(), None), Ok(true));
         let ops = json!({"$regex": "^1,2$"});
         assert_eq!(
-            operators(ops.as_object().unwrap(), Some(&json!([1, 2]))),
+            operators(ops.as_object().unwrap(), Some(&json!([1, 2]).into())),
+            Ok(true)
+        );
+        let ops = json!({"$regex": "^Infinity$"});
+        let infinity = js::parse("1e400").expect("JSON");
+        assert_eq!(
+            operators(ops.as_object().unwrap(), Some(&infinity)),
             Ok(true)
         );
     }
@@ -405,12 +412,14 @@ mod tests {
         let strategy = json!({"mode": "conditional", "default": "a", "conditions": [
             {"query": {"metadata.level": {"$eq": 3}}, "then": "b"}]});
         let mut request = Request::default();
-        request.metadata.insert("level".into(), json!("3"));
+        request.metadata.insert("level".into(), "3".into());
         assert_eq!(
             chosen(strategy.clone(), &request).as_deref(),
             Ok("a openai")
         );
-        request.metadata.insert("level".into(), json!(3));
+        request
+            .metadata
+            .insert("level".into(), js::Value::Number(3.0));
         assert_eq!(chosen(strategy, &request).as_deref(), Ok("b openai"));
     }
 

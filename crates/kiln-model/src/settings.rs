@@ -420,5 +420,5 @@ fn has_credentials(url: &str) -> bool {
 
 /// Go durations as Flux's schemas accept them: `10m`, `1h30m`, `45s`, `1.5h`.
 fn is_duration(s: &str) -> bool {
-    crate::js::regex_test(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$", s) == Some(true)
+    crate::js::regex_test(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$", &s.into()) == Some(true)
 }

@@ -1,6 +1,7 @@
 //! The real gateway as a process, a mock provider for its targets, and the
 //! client side: requests with `x-portkey-config`, and kubelet-style probes.
 
+use kiln::js;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{TcpListener, TcpStream};
@@ -192,31 +193,78 @@ impl Client {
 
     /// A chat completion through the gateway on `port`, the way the README
     /// tells clients to choose a strategy: its config in `x-portkey-config`,
-    /// metadata (if any) in `x-portkey-metadata`.
+    /// metadata (if any) in `x-portkey-metadata`, both as JSON text.
     pub fn chat(
         &self,
         port: u16,
         config: &Value,
-        metadata: Option<&Value>,
-        params: &Value,
+        metadata: Option<&str>,
+        params: &js::Object,
     ) -> Reply {
-        let mut body = json!({"messages": [{"role": "user", "content": "hello"}]});
-        for (k, v) in params.as_object().into_iter().flatten() {
-            body[k] = v.clone();
+        // A repeated key keeps its last value in JSON.parse: params may replace the messages.
+        let mut body = r#"{"messages":[{"role":"user","content":"hello"}]"#.to_string();
+        for (k, v) in params {
+            body.push_str(&format!(",{}:{}", quoted(k), stringify(v)));
         }
+        body.push('}');
         let mut request = self
             .0
             .post(&format!("http://127.0.0.1:{port}/v1/chat/completions"))
             .header("content-type", "application/json")
-            .header("x-portkey-config", &config.to_string());
+            .header("x-portkey-config", &stringify(&config.into()));
         if let Some(m) = metadata {
-            request = request.header("x-portkey-metadata", &m.to_string());
+            request = request.header("x-portkey-metadata", m);
         }
         let response = request
-            .send(body.to_string())
+            .send(body)
             .unwrap_or_else(|e| panic!("the gateway on port {port} did not answer: {e}"));
         reply(response)
     }
+}
+
+/// A JSON object as the gateway reads it.
+pub fn object(v: &Value) -> js::Object {
+    match js::Value::from(v) {
+        js::Value::Object(o) => o,
+        other => panic!("not an object: {other:?}"),
+    }
+}
+
+/// JSON text that `JSON.parse` reads back as `v`, in ASCII (a header's bytes
+/// beyond ASCII are read as Latin-1): every other code unit as `\uXXXX`, an
+/// infinite number as `1e999`.
+pub fn stringify(v: &js::Value) -> String {
+    match v {
+        js::Value::Null => "null".into(),
+        js::Value::Bool(b) => b.to_string(),
+        js::Value::Number(n) if n.is_infinite() => if *n > 0.0 { "1e999" } else { "-1e999" }.into(),
+        js::Value::Number(n) if *n == 0.0 && n.is_sign_negative() => "-0".into(),
+        js::Value::Number(n) => js::number_to_string(*n),
+        js::Value::String(s) => quoted(s),
+        js::Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(stringify).collect();
+            format!("[{}]", items.join(","))
+        }
+        js::Value::Object(o) => {
+            let pairs: Vec<String> = o
+                .iter()
+                .map(|(k, v)| format!("{}:{}", quoted(k), stringify(v)))
+                .collect();
+            format!("{{{}}}", pairs.join(","))
+        }
+    }
+}
+
+fn quoted(s: &js::JsString) -> String {
+    let mut out = String::from('"');
+    for &unit in s.units() {
+        match char::from_u32(u32::from(unit)) {
+            Some(c @ ' '..='~') if c != '"' && c != '\\' => out.push(c),
+            _ => out.push_str(&format!("\\u{unit:04x}")),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn reply(mut response: ureq::http::Response<ureq::Body>) -> Reply {

@@ -7,7 +7,9 @@
 //! the way the README tells clients to use it, each target pointed at the mock
 //! provider: the target that serves is the one `kiln route` predicts.
 
-use crate::harness::{Client, Mock, Process, fill, listening, package_dir, point_at, probe};
+use crate::harness::{
+    Client, Mock, Process, fill, listening, package_dir, point_at, probe, stringify,
+};
 use kiln::route::{Decision, Request, falls_back, route};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -281,8 +283,8 @@ fn requests(config: &kiln::strategy::Config) -> Vec<Request> {
                 ..Request::default()
             };
             match key.split_once('.') {
-                Some(("metadata", k)) => r.metadata.insert(k.into(), v),
-                Some(("params", k)) => r.params.insert(k.into(), v),
+                Some(("metadata", k)) => r.metadata.insert(k.into(), (&v).into()),
+                Some(("params", k)) => r.params.insert(k.into(), (&v).into()),
                 _ => None,
             };
             out.push(r);
@@ -301,9 +303,9 @@ fn check_request(
     request: &Request,
     draw: bool,
 ) {
-    let metadata = (!request.metadata.is_empty()).then(|| Value::Object(request.metadata.clone()));
-    let params = Value::Object(request.params.clone());
-    let send = || client.chat(port, config, metadata.as_ref(), &params);
+    let metadata = (!request.metadata.is_empty())
+        .then(|| stringify(&kiln::js::Value::Object(request.metadata.clone())));
+    let send = || client.chat(port, config, metadata.as_deref(), &request.params);
     let decision = match route(typed, request) {
         Ok(d) => d,
         Err(why) => {

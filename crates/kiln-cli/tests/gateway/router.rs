@@ -7,7 +7,7 @@
 //! config for a reason the README lists under "Stricter than the gateway".
 
 use crate::documented::STRICTER;
-use crate::harness::{Client, Gateway, Mock};
+use crate::harness::{Client, Gateway, Mock, stringify};
 use kiln::route::{Decision, Request, falls_back, route};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -174,8 +174,8 @@ fn request() -> impl Strategy<Value = Request> {
         0..3,
     );
     (metadata, params).prop_map(|(m, p)| Request {
-        metadata: m.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-        params: p.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        metadata: m.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+        params: p.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
         path: "/v1/chat/completions".into(),
     })
 }
@@ -229,8 +229,8 @@ fn informed(config: &Value, mut request: Request, pick: prop::sample::Index) -> 
     }
     let (key, value) = pick.get(&pairs).clone();
     match key.split_once('.') {
-        Some(("metadata", k)) => request.metadata.insert(k.into(), value),
-        Some(("params", k)) if k != "messages" => request.params.insert(k.into(), value),
+        Some(("metadata", k)) => request.metadata.insert(k.into(), value.into()),
+        Some(("params", k)) if k != "messages" => request.params.insert(k.into(), value.into()),
         _ => None,
     };
     request
@@ -255,19 +255,35 @@ enum Outcome {
     Refused(usize),
 }
 
+/// A request as the client writes it: the metadata header's text (what the
+/// gateway's JSON.parse reads) and the body's parameters.
+struct Written<'r> {
+    metadata: &'r str,
+    params: &'r kiln::js::Object,
+}
+
+impl<'r> Written<'r> {
+    fn of(request: &'r Request, metadata: &'r mut String) -> Written<'r> {
+        *metadata = stringify(&kiln::js::Value::Object(request.metadata.clone()));
+        Written {
+            metadata,
+            params: &request.params,
+        }
+    }
+}
+
 fn sent_to(
     client: &Client,
     gateway: &Gateway,
     mock: &Mock,
     config: &Value,
-    r: &Request,
+    r: &Written,
 ) -> (u16, Vec<String>) {
-    let metadata = Value::Object(r.metadata.clone());
     let reply = client.chat(
         gateway.port,
         &as_sent(config, mock),
-        Some(&metadata),
-        &Value::Object(r.params.clone()),
+        Some(r.metadata),
+        r.params,
     );
     (reply.status, mock.take_hits())
 }
@@ -279,12 +295,18 @@ fn conditional_case(
     mock: &Mock,
     config: &Value,
     request: &Request,
+    written: &Written,
 ) -> Result<Outcome, String> {
     let typed: kiln::strategy::Config =
         serde_json::from_value(config.clone()).map_err(|e| e.to_string())?;
     let predicted = route(&typed, request);
-    let (status, hits) = sent_to(client, gateway, mock, config, request);
-    let case = || format!("config {config}\nrequest {request:?}");
+    let (status, hits) = sent_to(client, gateway, mock, config, written);
+    let case = || {
+        format!(
+            "config {config}\nmetadata {}\nrequest {request:?}",
+            written.metadata
+        )
+    };
     match predicted {
         Ok(Decision::Conditional { target, .. }) => {
             let expected = format!("t.{target}");
@@ -337,7 +359,9 @@ fn conditional_routing_agrees_with_the_gateway_on_generated_cases() {
             (0, _) => request,
             (_, pick) => informed(&config, request, pick),
         };
-        match conditional_case(&client, &gateway, &mock, &config, &request) {
+        let mut text = String::new();
+        let written = Written::of(&request, &mut text);
+        match conditional_case(&client, &gateway, &mock, &config, &request, &written) {
             Ok(outcome) => *outcomes.entry(outcome).or_default() += 1,
             Err(e) => disagreements.push(e),
         }
@@ -358,6 +382,155 @@ fn conditional_routing_agrees_with_the_gateway_on_generated_cases() {
         "{outcomes:?}"
     );
     assert!(agreed + failed >= CONDITIONAL_CASES / 2, "{outcomes:?}");
+}
+
+/// Generated cases on the edges of JSON.parse.
+const EDGE_CASES: usize = 400;
+
+/// JSON value texts where JavaScript and a strict JSON reader part ways:
+/// numbers beyond a double, negative zero, lone surrogates, escapes.
+fn edge_text() -> impl Strategy<Value = String> {
+    let atom = prop::sample::select(vec![
+        "1e400",
+        "-1e400",
+        "1e-400",
+        "-0",
+        "0.0",
+        "1E2",
+        "100",
+        "4000.0000000000001",
+        "9007199254740993",
+        "1.7976931348623157e308",
+        "1.7976931348623159e308",
+        "5e-324",
+        r#""\ud800""#,
+        r#""\udc00x""#,
+        r#""a\ud83d""#,
+        r#""\ud83d\ude00""#,
+        r#""\u00e9""#,
+        r#""Infinity""#,
+        r#""\u0000""#,
+        r#""a\/b""#,
+        r#""\"""#,
+        r#""pro""#,
+        "null",
+        "true",
+    ])
+    .prop_map(str::to_string);
+    prop_oneof![
+        6 => atom.clone(),
+        1 => prop::collection::vec(atom, 0..3).prop_map(|items| format!("[{}]", items.join(","))),
+    ]
+}
+
+/// The metadata header: fields `n` and `s` with edge values, sometimes
+/// repeated (the last one counts), with JSON's own white space around.
+fn edge_metadata() -> impl Strategy<Value = String> {
+    let field = (prop::sample::select(vec!["n", "s", "\\u006e"]), edge_text())
+        .prop_map(|(k, v)| format!("\"{k}\" :\t{v}"));
+    prop::collection::vec(field, 1..4).prop_map(|fields| format!(" {{{}}}\t", fields.join(",")))
+}
+
+/// Operators whose answer turns on those edges.
+fn edge_query() -> impl Strategy<Value = Value> {
+    let key = prop::sample::select(vec!["metadata.n", "metadata.s", "params.max_tokens"]);
+    let test = prop::sample::select(vec![
+        json!("Infinity"),
+        json!(0),
+        json!(-0.0),
+        json!(100),
+        json!(9007199254740992u64),
+        json!({"$eq": 1.7976931348623157e308}),
+        json!({"$gt": 1.7976931348623157e308}),
+        json!({"$lt": -1e308}),
+        json!({"$gte": 0}),
+        json!({"$lte": 5e-324}),
+        json!({"$in": [0, 100, "\u{e9}"]}),
+        json!({"$nin": ["pro"]}),
+        json!({"$ne": "\u{e9}"}),
+        json!({"$regex": "^Infinity$"}),
+        json!({"$regex": "^-?Infinity$"}),
+        json!({"$regex": "^0$"}),
+        json!({"$regex": "^.$"}),
+        json!({"$regex": "^..$"}),
+        json!({"$regex": "\\ud800"}),
+        json!({"$regex": "^[\\ud800-\\udbff]"}),
+        json!({"$regex": "\\udc00"}),
+        json!({"$regex": "^\u{e9}$"}),
+        json!({"$regex": "^a/b$"}),
+        json!({"$regex": "\\u0000"}),
+        json!({"$regex": "1e"}),
+        json!({"$regex": "^\\d+$"}),
+        json!({"$regex": ","}),
+        json!({"$regex": "^\"$"}),
+    ]);
+    (key, test).prop_map(|(k, t)| json!({ k: t }))
+}
+
+fn edge_config() -> impl Strategy<Value = Value> {
+    let condition = (edge_query(), prop::sample::select(vec!["b", "c"]))
+        .prop_map(|(q, then)| json!({"query": q, "then": then}));
+    prop::collection::vec(condition, 2..4).prop_map(|conditions| {
+        let target = |name: &str| json!({"name": name, "provider": "openai", "api_key": "${OPENAI_API_KEY}"});
+        json!({
+            "strategy": {"mode": "conditional", "default": "a", "conditions": conditions},
+            "targets": [target("a"), target("b"), target("c")]
+        })
+    })
+}
+
+#[test]
+fn metadata_is_read_as_the_gateways_json_parse_reads_it() {
+    let mut gateway = Gateway::start();
+    let mock = Mock::start();
+    let client = Client::new(Duration::from_secs(30));
+    let mut runner = runner();
+    let cases = (edge_config(), edge_metadata(), edge_text());
+    let mut outcomes: BTreeMap<Outcome, usize> = BTreeMap::new();
+    let mut disagreements = Vec::new();
+    let mut by_condition = 0;
+    for _ in 0..EDGE_CASES {
+        let (config, metadata, max_tokens) = generate(&cases, &mut runner);
+        let Ok(kiln::js::Value::Object(parsed)) = kiln::js::parse(&metadata) else {
+            panic!("kiln cannot read the metadata {metadata}");
+        };
+        let max_tokens = kiln::js::parse(&max_tokens).expect("a JSON value");
+        let request = Request {
+            metadata: parsed,
+            params: [("max_tokens".into(), max_tokens)].into_iter().collect(),
+            path: "/v1/chat/completions".into(),
+        };
+        let written = Written {
+            metadata: &metadata,
+            params: &request.params,
+        };
+        let typed: kiln::strategy::Config = serde_json::from_value(config.clone()).expect("typed");
+        if let Ok(Decision::Conditional {
+            matched: Some(_), ..
+        }) = route(&typed, &request)
+        {
+            by_condition += 1;
+        }
+        match conditional_case(&client, &gateway, &mock, &config, &request, &written) {
+            Ok(outcome) => *outcomes.entry(outcome).or_default() += 1,
+            Err(e) => disagreements.push(e),
+        }
+    }
+    gateway.assert_running();
+    eprintln!("{EDGE_CASES} edge cases: {outcomes:?}, {by_condition} by a condition");
+    assert!(
+        disagreements.is_empty(),
+        "{} of {EDGE_CASES} cases disagree; the first:\n{}",
+        disagreements.len(),
+        disagreements[0]
+    );
+    // Both ways out must be taken often: a condition and the default.
+    let agreed = outcomes.get(&Outcome::Agreed).copied().unwrap_or(0);
+    assert!(agreed >= EDGE_CASES * 9 / 10, "{outcomes:?}");
+    assert!(
+        by_condition >= EDGE_CASES / 4 && agreed - by_condition >= EDGE_CASES / 4,
+        "{by_condition} of {agreed} by a condition"
+    );
 }
 
 /// A fallback over 2–4 targets, with or without `on_status_codes`, and the
@@ -413,7 +586,13 @@ fn fallback_order_agrees_with_the_gateway_on_generated_cases() {
         for (i, status) in statuses.iter().enumerate() {
             mock.answer_with(&format!("t.{i}"), *status);
         }
-        let (status, hits) = sent_to(&client, &gateway, &mock, &config, &Request::default());
+        let (status, hits) = sent_to(
+            &client,
+            &gateway,
+            &mock,
+            &config,
+            &Written::of(&Request::default(), &mut String::new()),
+        );
         assert_eq!(
             hits, expected,
             "{config} with statuses {statuses:?}: the gateway answered {status}"

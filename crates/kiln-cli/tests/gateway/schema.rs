@@ -334,7 +334,12 @@ fn gateway_verdict(
     }
     let sent: Value = serde_json::from_str(&fill(&sent.to_string(), |n| format!("client-key-{n}")))
         .expect("JSON");
-    let reply = client.chat(gateway.port, &sent, None, &json!({"model": "gpt-4o"}));
+    let reply = client.chat(
+        gateway.port,
+        &sent,
+        None,
+        &crate::harness::object(&json!({"model": "gpt-4o"})),
+    );
     let hits = mock.take_hits();
     let verdict = match reply.status {
         200..=299 if !hits.is_empty() => Serves,

@@ -53,9 +53,10 @@ impl Strategy {
     /// The header a client sends to use this strategy with the open-source
     /// gateway, which takes a config only as JSON in the request: the config
     /// on one line. Its `${NAME}` credential references are for the client
-    /// to fill with its own provider keys (the gateway expands none).
+    /// to fill with its own provider keys (the gateway expands none). Any
+    /// character beyond ASCII is escaped (see [`crate::js::header_json`]).
     pub fn header(&self) -> String {
-        format!("x-portkey-config: {}", self.config)
+        format!("x-portkey-config: {}", crate::js::header_json(&self.config))
     }
 
     /// The config as the template External Secrets fills in with the store's

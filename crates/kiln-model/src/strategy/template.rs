@@ -4,6 +4,7 @@
 //! the engine does is simple to state and to reproduce in the tests.
 
 use super::validate::reference;
+use crate::js::header_json;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -31,7 +32,7 @@ fn write(v: &Value, known: &[&str], out: &mut String, used: &mut BTreeSet<String
                 used.insert(var.to_string());
                 out.push_str(&lookup(var));
             }
-            None => out.push_str(&literal(&Value::from(s.as_str()).to_string())),
+            None => out.push_str(&literal(&quoted(s))),
         },
         Value::Array(items) => {
             out.push('[');
@@ -49,7 +50,7 @@ fn write(v: &Value, known: &[&str], out: &mut String, used: &mut BTreeSet<String
                 if i > 0 {
                     out.push(',');
                 }
-                out.push_str(&literal(&Value::from(key.as_str()).to_string()));
+                out.push_str(&literal(&quoted(key)));
                 out.push(':');
                 write(item, known, out, used);
             }
@@ -57,6 +58,11 @@ fn write(v: &Value, known: &[&str], out: &mut String, used: &mut BTreeSet<String
         }
         scalar => out.push_str(&scalar.to_string()),
     }
+}
+
+/// `s` as a JSON string in ASCII (see [`header_json`]).
+fn quoted(s: &str) -> String {
+    header_json(&Value::from(s))
 }
 
 /// Text the template prints as it is: a `{{` becomes an action printing it.
@@ -78,5 +84,17 @@ mod tests {
             r#"{"targets":[{"api_key":{{ .OPENAI_API_KEY | toJson }},"custom_host":"http://x/{{"{{"}}y}}","provider":"openai"},{"api_key":"${OTHER}"}],"weight":1.5}"#
         );
         assert_eq!(used, ["OPENAI_API_KEY"]);
+    }
+
+    #[test]
+    fn the_injected_header_is_ascii() {
+        let config = json!({"strategy": {"conditions": [{"query": {"metadata.région": "é😀"}}]}});
+        let (t, _) = injection(&config, &[]);
+        assert!(t.is_ascii(), "{t}");
+        assert!(
+            t.contains(r#""metadata.r\u00e9gion":"\u00e9\ud83d\ude00""#),
+            "{t}"
+        );
+        assert_eq!(serde_json::from_str::<Value>(&t).expect("JSON"), config);
     }
 }

@@ -629,6 +629,11 @@ fn field(key: &str, value: &Value, at: &str, out: &mut Vec<Problem>) {
     }
 }
 
+/// `String(operand)`, the pattern `new RegExp` reads.
+fn pattern(operand: &Value) -> String {
+    js::to_string(Some(&operand.into())).to_string_lossy()
+}
+
 fn operators(ops: &Map<String, Value>, at: &str, out: &mut Vec<Problem>) {
     if ops.is_empty() {
         push(out, Warning, at, "an empty operator object always matches");
@@ -645,7 +650,7 @@ fn operators(ops: &Map<String, Value>, at: &str, out: &mut Vec<Problem>) {
     for (op, operand) in ops {
         let here = crate::pointer::join(at, op);
         match op.as_str() {
-            "$gt" | "$gte" | "$lt" | "$lte" if js::parse_float(Some(operand)).is_nan() => {
+            "$gt" | "$gte" | "$lt" | "$lte" if js::parse_float(Some(&operand.into())).is_nan() => {
                 push(
                     out,
                     Warning,
@@ -662,22 +667,21 @@ fn operators(ops: &Map<String, Value>, at: &str, out: &mut Vec<Problem>) {
                 );
             }
             // kiln: a pattern the gateway cannot compile is refused (the gateway reads it as "no match").
-            "$regex" if !js::regex_compiles(&js::to_string(Some(operand))) => {
+            "$regex" if !js::regex_compiles(&pattern(operand)) => {
                 push(
                     out,
                     Error,
                     here,
                     format!(
                         "`{}` is not a valid JavaScript regular expression (the gateway would never match it)",
-                        js::to_string(Some(operand))
+                        pattern(operand)
                     ),
                 );
             }
             // kiln: a pattern that backtracks catastrophically would let a client stall
             // the gateway (and `kiln route`) with one short metadata value.
             "$regex" => {
-                if let Some(why) = crate::backtracking::catastrophic(&js::to_string(Some(operand)))
-                {
+                if let Some(why) = crate::backtracking::catastrophic(&pattern(operand)) {
                     push(
                         out,
                         Error,

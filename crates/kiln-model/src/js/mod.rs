@@ -1,10 +1,15 @@
 //! The JavaScript semantics Portkey's conditional router applies to JSON
 //! values: strict equality (`===`), `String(v)`, `parseFloat(v)` and
 //! `new RegExp(p).test(s)` (ECMAScript regular expressions without flags,
-//! matched over UTF-16 code units, through the `regress` crate). A value that
-//! is absent is JavaScript's `undefined`: `None`.
+//! matched over UTF-16 code units, through the `regress` crate), on values
+//! as [`parse`] (`JSON.parse`) makes them. A value that is absent is
+//! JavaScript's `undefined`: `None`.
 
-use serde_json::Value;
+mod json;
+mod value;
+
+pub use json::{ParseError, header_json, parse};
+pub use value::{JsString, Object, Value};
 
 /// `a === b` for values read from JSON: objects and arrays are never equal
 /// (each JSON.parse makes new ones), numbers compare as doubles.
@@ -13,7 +18,7 @@ pub fn strict_eq(a: Option<&Value>, b: Option<&Value>) -> bool {
         (None, None) => true,
         (Some(Value::Null), Some(Value::Null)) => true,
         (Some(Value::Bool(x)), Some(Value::Bool(y))) => x == y,
-        (Some(Value::Number(x)), Some(Value::Number(y))) => x.as_f64() == y.as_f64(),
+        (Some(Value::Number(x)), Some(Value::Number(y))) => x == y,
         (Some(Value::String(x)), Some(Value::String(y))) => x == y,
         _ => false,
     }
@@ -22,29 +27,39 @@ pub fn strict_eq(a: Option<&Value>, b: Option<&Value>) -> bool {
 /// `String(v)`.
 ///
 /// ```
-/// use kiln_model::js::to_string;
-/// use serde_json::json;
-/// assert_eq!(to_string(None), "undefined");
-/// assert_eq!(to_string(Some(&json!(1.0))), "1");
-/// assert_eq!(to_string(Some(&json!([1, null, [2, "a"]]))), "1,,2,a");
-/// assert_eq!(to_string(Some(&json!({"a": 1}))), "[object Object]");
+/// use kiln_model::js::{parse, to_string, JsString};
+/// let string = |json: &str| to_string(Some(&parse(json).unwrap()));
+/// assert_eq!(to_string(None), JsString::from("undefined"));
+/// assert_eq!(string("1.0"), JsString::from("1"));
+/// assert_eq!(string("1e400"), JsString::from("Infinity"));
+/// assert_eq!(string(r#"[1, null, [2, "a"]]"#), JsString::from("1,,2,a"));
+/// assert_eq!(string(r#"{"a": 1}"#), JsString::from("[object Object]"));
 /// ```
-pub fn to_string(v: Option<&Value>) -> String {
+pub fn to_string(v: Option<&Value>) -> JsString {
+    let mut units = Vec::new();
+    write_string(v, &mut units);
+    units.into()
+}
+
+fn write_string(v: Option<&Value>, out: &mut Vec<u16>) {
+    let text = |out: &mut Vec<u16>, s: &str| out.extend(s.encode_utf16());
     match v {
-        None => "undefined".into(),
-        Some(Value::Null) => "null".into(),
-        Some(Value::Bool(b)) => b.to_string(),
-        Some(Value::Number(n)) => number_to_string(n.as_f64().unwrap_or(f64::NAN)),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|item| match item {
-                Value::Null => String::new(),
-                other => to_string(Some(other)),
-            })
-            .collect::<Vec<_>>()
-            .join(","),
-        Some(Value::Object(_)) => "[object Object]".into(),
+        None => text(out, "undefined"),
+        Some(Value::Null) => text(out, "null"),
+        Some(Value::Bool(b)) => text(out, if *b { "true" } else { "false" }),
+        Some(Value::Number(n)) => text(out, &number_to_string(*n)),
+        Some(Value::String(s)) => out.extend_from_slice(s.units()),
+        Some(Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(u16::from(b','));
+                }
+                if *item != Value::Null {
+                    write_string(Some(item), out);
+                }
+            }
+        }
+        Some(Value::Object(_)) => text(out, "[object Object]"),
     }
 }
 
@@ -112,7 +127,9 @@ fn is_js_space(c: char) -> bool {
 
 /// `parseFloat(String(v))`.
 pub fn parse_float(v: Option<&Value>) -> f64 {
-    parse_float_str(&to_string(v))
+    // parseFloat reads only white space, signs, digits and `Infinity`: a lone
+    // surrogate stops it wherever it is, as U+FFFD does.
+    parse_float_str(&to_string(v).to_string_lossy())
 }
 
 /// `parseFloat(s)`: the longest decimal literal at the start of `s` (after
@@ -176,38 +193,45 @@ pub fn regex_compiles(pattern: &str) -> bool {
 /// `new RegExp(pattern).test(text)`: `None` when the pattern does not compile.
 ///
 /// ```
-/// use kiln_model::js::regex_test;
-/// assert_eq!(regex_test("^\\p{L}$", "p{L}"), Some(true)); // no `u` flag: `\p` is just `p`
-/// assert_eq!(regex_test("^.$", "😀"), Some(false)); // one UTF-16 code unit per `.`
-/// assert_eq!(regex_test("(?i)abc", "abc"), None);
+/// use kiln_model::js::{regex_test, JsString};
+/// assert_eq!(regex_test("^\\p{L}$", &"p{L}".into()), Some(true)); // no `u` flag: `\p` is just `p`
+/// assert_eq!(regex_test("^.$", &"😀".into()), Some(false)); // one UTF-16 code unit per `.`
+/// assert_eq!(regex_test("^.$", &JsString::from(vec![0xd800])), Some(true)); // a lone surrogate
+/// assert_eq!(regex_test("(?i)abc", &"abc".into()), None);
 /// ```
-pub fn regex_test(pattern: &str, text: &str) -> Option<bool> {
+pub fn regex_test(pattern: &str, text: &JsString) -> Option<bool> {
     let re = regress::Regex::with_flags(pattern, "").ok()?;
-    let units: Vec<u16> = text.encode_utf16().collect();
-    Some(re.find_from_ucs2(&units, 0).next().is_some())
+    Some(re.find_from_ucs2(text.units(), 0).next().is_some())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+
+    fn json(text: &str) -> Value {
+        parse(text).expect("JSON")
+    }
 
     #[test]
     fn strict_equality_follows_javascript() {
-        assert!(strict_eq(Some(&json!(1)), Some(&json!(1.0))));
-        assert!(!strict_eq(Some(&json!("1")), Some(&json!(1))));
-        assert!(!strict_eq(Some(&json!([1])), Some(&json!([1]))));
-        assert!(!strict_eq(Some(&json!({})), Some(&json!({}))));
-        assert!(strict_eq(Some(&json!(null)), Some(&json!(null))));
-        assert!(!strict_eq(None, Some(&json!(null))));
+        assert!(strict_eq(Some(&json("1")), Some(&json("1.0"))));
+        assert!(strict_eq(Some(&json("-0")), Some(&json("0"))));
+        assert!(strict_eq(Some(&json("1e400")), Some(&json("2e400"))));
+        assert!(!strict_eq(Some(&json(r#""1""#)), Some(&json("1"))));
+        assert!(!strict_eq(Some(&json("[1]")), Some(&json("[1]"))));
+        assert!(!strict_eq(Some(&json("{}")), Some(&json("{}"))));
+        assert!(strict_eq(Some(&json("null")), Some(&json("null"))));
+        assert!(!strict_eq(None, Some(&json("null"))));
     }
 
     #[test]
     fn parse_float_reads_values_through_their_string() {
-        assert_eq!(parse_float(Some(&json!([5, 6]))), 5.0);
-        assert!(parse_float(Some(&json!(true))).is_nan());
+        assert_eq!(parse_float(Some(&json("[5, 6]"))), 5.0);
+        assert!(parse_float(Some(&json("true"))).is_nan());
         assert!(parse_float(None).is_nan());
-        assert!(parse_float(Some(&json!({"a": 1}))).is_nan());
-        assert_eq!(parse_float(Some(&json!("\u{a0}7"))), 7.0);
+        assert!(parse_float(Some(&json(r#"{"a": 1}"#))).is_nan());
+        assert_eq!(parse_float(Some(&json(r#""\u00a07""#))), 7.0);
+        assert_eq!(parse_float(Some(&json("-1e400"))), f64::NEG_INFINITY);
+        assert_eq!(parse_float(Some(&json(r#""12\ud8003""#))), 12.0);
     }
 }
