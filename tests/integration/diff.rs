@@ -379,7 +379,7 @@ fn symlinks_at_a_revision_are_refused() {
     assert!(err.to_string().starts_with("in revision main: "), "{err}");
 }
 
-/// The CI examples are valid YAML and run the commands the README promises;
+/// The CI examples are valid YAML and run the commands docs/guide/previews.md promises;
 /// GitHub's are the workflows `kiln init` writes.
 #[test]
 fn ci_examples_run_kiln_diff_on_pull_requests() {

@@ -1,5 +1,5 @@
 //! `kiln import kustomize` on a hand-written tree of seed 000 (flaws
-//! included, tests/fixtures/import/seed-000): what it imports, what it
+//! included, tests/fixtures/import/homelab-guide): what it imports, what it
 //! reports, and that the result renders and passes `kiln check`.
 
 use kiln::Repo;
@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn fixture() -> PathBuf {
-    repo_root().join("tests/fixtures/import/seed-000")
+    repo_root().join("tests/fixtures/import/homelab-guide")
 }
 
 fn import(input: &Path, into: &Path, env: &str) -> kiln::Result<Import> {

@@ -5,7 +5,7 @@
 //! every rendered kind, images, replicas, name prefix/suffix, labels (with and
 //! without selectors), annotations, namespace — with targets by kind, name,
 //! anchored regular expression or label selector. A case passes when both
-//! tools give the same documents, both refuse it, or a divergence the README
+//! tools give the same documents, both refuse it, or a divergence docs/reference/overlays.md
 //! documents explains the difference (see [`Explained`]). A failure prints
 //! the smallest subset of the case's operations that still fails.
 
@@ -511,7 +511,7 @@ fn operation(rng: &mut Rng, docs: &[Value]) -> Op {
     }
 }
 
-/// Why the two tools may differ on a case: each a divergence the README lists.
+/// Why the two tools may differ on a case: each a divergence docs/reference/overlays.md lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Explained {
     /// kiln refuses a patch target, `images` or `replicas` entry that matches nothing.

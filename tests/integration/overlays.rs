@@ -374,14 +374,15 @@ proptest! {
     }
 }
 
-/// The overlay example in the README is a real, working overlay.
+/// The overlay example of docs/reference/overlays.md is a real, working overlay.
 #[test]
-fn the_readme_overlay_example_renders() {
+fn the_documented_overlay_example_renders() {
     let readme =
-        std::fs::read_to_string(kiln_tests::repo_root().join("README.md")).expect("README");
+        std::fs::read_to_string(kiln_tests::repo_root().join("docs/reference/overlays.md"))
+            .expect("the overlay reference");
     let start = readme
         .find("```yaml\nextends: prod")
-        .expect("example in README")
+        .expect("the example of the overlay reference")
         + "```yaml\n".len();
     let end = start + readme[start..].find("```").expect("end of example");
     let (_dir, r) = env_with(&readme[start..end]);

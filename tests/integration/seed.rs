@@ -76,7 +76,7 @@ fn config_map_starts_the_gateway_in_production() {
         .expect("env ConfigMap");
     assert_eq!(cm["data"]["NODE_ENV"], "production");
     assert_eq!(cm["data"]["PORT"], "8787");
-    // Seed 000 says /v1/health; the open-source gateway answers it with 400 (README, "Where kiln deviates").
+    // The homelab guide says /v1/health; the open-source gateway answers it with 400 (docs/design/departures.md).
     assert_eq!(cm["data"]["HEALTH_CHECK_PATH"], "/");
     assert_eq!(cm["data"]["LOG_LEVEL"], "info");
 }
@@ -281,7 +281,7 @@ fn service_route_and_policy_are_wired_together() {
         at(&deployment, "/spec/selector/matchLabels")
     );
 
-    // No ServiceMonitor: its target would always be down (the README, "Metrics").
+    // No ServiceMonitor: its target would always be down (docs/design/departures.md).
     assert!(
         homelab()
             .resources

@@ -205,7 +205,7 @@ enum DiffFormat {
     Text,
     /// A pull-request comment (at most 65,536 characters).
     Markdown,
-    /// Machine-readable (schema kiln.diff/v2, see README).
+    /// Machine-readable (schema kiln.diff/v2, see docs/guide/previews.md).
     Json,
 }
 
@@ -289,7 +289,7 @@ enum Engine {
 enum CheckFormat {
     /// Grouped by file and resource, colored on a terminal.
     Text,
-    /// Machine-readable (schema kiln.check/v1, see README).
+    /// Machine-readable (schema kiln.check/v1, see docs/guide/checks.md).
     Json,
     /// SARIF 2.1.0, for code-scanning upload.
     Sarif,

@@ -231,7 +231,7 @@ fn an_import_report_never_follows_a_planted_symlink() {
     let victim = tempfile::NamedTempFile::new().expect("tmp");
     std::fs::write(victim.path(), "precious").expect("write");
     std::os::unix::fs::symlink(victim.path(), root.join("report.md")).expect("symlink");
-    let tree = kiln_tests::repo_root().join("tests/fixtures/import/seed-000");
+    let tree = kiln_tests::repo_root().join("tests/fixtures/import/homelab-guide");
     for dry_run in [true, false] {
         let mut c = kiln(root);
         c.args(["import", "kustomize"])
@@ -501,7 +501,7 @@ fn a_deep_foreign_tree_in_out_is_refused_and_a_shallow_one_carried_over() {
 fn an_imported_tree_reaches_no_network_unless_asked() {
     let tree = tempfile::tempdir().expect("tmp");
     kiln_tests::copy_tree(
-        &kiln_tests::repo_root().join("tests/fixtures/import/seed-000"),
+        &kiln_tests::repo_root().join("tests/fixtures/import/homelab-guide"),
         tree.path(),
         false,
     );

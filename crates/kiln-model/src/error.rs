@@ -111,7 +111,7 @@ pub enum Error {
     #[diagnostic(
         code(kiln::check),
         help(
-            "fix the description or overlay; if a finding is justified, add a `suppress:` entry with its reason (README: \"kiln check\")"
+            "fix the description or overlay; if a finding is justified, add a `suppress:` entry with its reason (kiln's docs/guide/checks.md, \"Suppressions\")"
         )
     )]
     Check {

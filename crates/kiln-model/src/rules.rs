@@ -43,7 +43,7 @@ pub struct Rule {
 macro_rules! rules {
     ($( $name:ident = $id:literal, $severity:ident, $summary:literal, $help:literal; )*) => {
         $( #[doc = $summary] pub static $name: Rule = Rule { id: $id, severity: $severity, summary: $summary, help: $help }; )*
-        /// Every rule, in the order of the README's table.
+        /// Every rule, in the order of docs/reference/rules.md (generated from this table).
         pub static RULES: &[&Rule] = &[ $( &$name, )* ];
     };
 }

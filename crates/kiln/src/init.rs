@@ -73,7 +73,7 @@ pub struct Options {
 
 /// `kiln.yaml` for `options`.
 fn settings(options: &Options) -> String {
-    let head = "# Repository settings of kiln: how clusters sync out/ (kiln's README,\n# \"Using kiln in a GitOps repo\").\n";
+    let head = "# Repository settings of kiln: how clusters sync out/ (kiln's\n# docs/reference/kiln-yaml.md).\n";
     match &options.repo_url {
         None => format!(
             "{head}# Uncomment and set repoURL to render Argo CD Applications into out/argocd/\n# and/or Flux objects into out/flux/.\n# gitops:\n#   repoURL: https://git.example.com/platform/gitops.git\n#   revision: main\n#   argocd: {{}}\n#   flux: {{}}\n"

@@ -76,7 +76,7 @@ pub use kiln_model::{
     pointer, route, rules, settings, spec, strategy, suppress, values,
 };
 
-/// The README's examples, compiled as doctests so they cannot rot.
+/// The library guide's examples, compiled and run as doctests so they cannot rot.
 #[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeDoctests;
+#[doc = include_str!("../../../docs/guide/library.md")]
+pub struct LibraryGuideDoctests;

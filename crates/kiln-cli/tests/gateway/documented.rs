@@ -1,8 +1,8 @@
 //! The rules by which kiln refuses configs the gateway would run: each is
-//! listed in the README under "Stricter than the gateway", and a refusal for
+//! listed in docs/reference/strategies.md under "Stricter than the gateway", and a refusal for
 //! any other reason fails the differential and parity tests.
 
-/// A fragment of each such rule's message, and the README's words for it.
+/// A fragment of each such rule's message, and the docs' words for it.
 pub const STRICTER: [(&str, &str); 17] = [
     (
         "must be the only key of its query",
@@ -56,13 +56,15 @@ pub const STRICTER: [(&str, &str); 17] = [
     ),
 ];
 
-/// The README's "Stricter than the gateway" section.
-fn readme_section() -> String {
-    let readme =
-        std::fs::read_to_string(kiln_tests::repo_root().join("README.md")).expect("README");
+/// Where kiln's refusals of configs the gateway serves are listed.
+const DOCUMENT: &str = "docs/reference/strategies.md";
+
+/// The "Stricter than the gateway" section of the strategy file reference.
+fn documented_section() -> String {
+    let readme = std::fs::read_to_string(kiln_tests::repo_root().join(DOCUMENT)).expect(DOCUMENT);
     let start = readme
-        .find("### Stricter than the gateway")
-        .expect("a \"Stricter than the gateway\" section in the README");
+        .find("## Stricter than the gateway")
+        .expect("a \"Stricter than the gateway\" section in docs/reference/strategies.md");
     let end = readme[start + 4..]
         .find("\n#")
         .map_or(readme.len(), |e| start + 4 + e);
@@ -70,12 +72,12 @@ fn readme_section() -> String {
 }
 
 #[test]
-fn the_readme_lists_every_rule_kiln_adds() {
-    let section = readme_section();
+fn the_docs_list_every_rule_kiln_adds() {
+    let section = documented_section();
     for (_, words) in STRICTER {
         assert!(
             section.contains(words),
-            "the README's section does not list {words:?}:\n{section}"
+            "{DOCUMENT} does not list {words:?}:\n{section}"
         );
     }
 }

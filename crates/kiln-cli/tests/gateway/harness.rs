@@ -191,7 +191,7 @@ impl Client {
         Some(reply(response))
     }
 
-    /// A chat completion through the gateway on `port`, the way the README
+    /// A chat completion through the gateway on `port`, the way the docs
     /// tells clients to choose a strategy: its config in `x-portkey-config`,
     /// metadata (if any) in `x-portkey-metadata`, both as JSON text.
     pub fn chat(

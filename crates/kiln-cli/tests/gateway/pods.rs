@@ -4,7 +4,7 @@
 //! its ConfigMaps and `env` entries (Secrets from a fake store) and its
 //! volumes (emptyDirs and ConfigMap files) under a temporary root. Then its
 //! probes run as the kubelet runs them, and every strategy it mounts is used
-//! the way the README tells clients to use it, each target pointed at the mock
+//! the way the strategies guide tells clients to use it, each target pointed at the mock
 //! provider: the target that serves is the one `kiln route` predicts.
 
 use crate::harness::{
@@ -24,7 +24,7 @@ const DRAWS: usize = 800;
 const SIGMAS: f64 = 4.5;
 
 /// The environments whose image is Portkey's enterprise gateway, which is not
-/// public: their pods cannot be booted here (README, "What was verified").
+/// public: their pods cannot be booted here (docs/design/departures.md).
 const ENTERPRISE: [&str; 3] = ["aks", "eks", "gke"];
 
 /// The value the fake secret store holds for key `key` of Secret `name`.
@@ -519,7 +519,7 @@ fn keys_by_target(config: &Value, id: &str, out: &mut BTreeMap<String, String>) 
 
 /// Uses every strategy `pod` mounts through the running gateway on `port`:
 /// by name where the environment serves them so (the config Envoy would
-/// inject), else as the README tells clients (the whole config, their keys).
+/// inject), else as the strategies guide tells clients (the whole config, their keys).
 fn route_strategies(
     repo: &Path,
     pod: &Pod,

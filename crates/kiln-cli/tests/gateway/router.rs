@@ -4,7 +4,7 @@
 //! metadata, ECMAScript-only and Rust-only regular expressions, missing and
 //! prototype keys, empty defaults; and fallback chains whose targets answer
 //! assorted statuses. Every case agrees with the gateway, or kiln refuses the
-//! config for a reason the README lists under "Stricter than the gateway".
+//! config for a reason docs/reference/strategies.md lists under "Stricter than the gateway".
 
 use crate::documented::STRICTER;
 use crate::harness::{Client, Gateway, Mock, stringify};
@@ -251,7 +251,7 @@ enum Outcome {
     Agreed,
     /// Both say the request fails.
     BothFail,
-    /// kiln refuses the config, for the README's reason number `usize`.
+    /// kiln refuses the config, for the documented reason number `usize`.
     Refused(usize),
 }
 
@@ -326,7 +326,7 @@ fn conditional_case(
             .map(Outcome::Refused)
             .ok_or_else(|| {
                 format!(
-                    "refused for a reason the README does not list: {why}\n{}",
+                    "refused for a reason docs/reference/strategies.md does not list: {why}\n{}",
                     case()
                 )
             }),

@@ -1,7 +1,7 @@
 //! kiln's strategy validation against the gateway's own: each config below is
 //! sent to the real gateway, and what it does (serves, refuses with 400,
 //! fails) is asserted as cited; kiln accepts what the gateway serves, refuses
-//! what it refuses or fails on, and refuses more only by the README's rules.
+//! what it refuses or fails on, and refuses more only by the rules docs/reference/strategies.md lists.
 //! The lists kiln keeps of the gateway's providers and provider options are
 //! read back from its code.
 
@@ -264,7 +264,7 @@ fn cases() -> Vec<(&'static str, Value, Does, Option<&'static str>)> {
             Refuses,
             Some("needs `conditions`"),
         ),
-        // What the gateway runs and kiln refuses, by the README's rules.
+        // What the gateway runs and kiln refuses, by the rules docs/reference/strategies.md lists.
         (
             "a misspelt field",
             json!({"provider": "openai", "api_key": K, "overide_params": {"model": "x"}}),
@@ -371,7 +371,7 @@ fn kiln_accepts_what_the_gateway_serves_and_refuses_what_it_refuses() {
         {
             assert!(
                 STRICTER.iter().any(|(fragment, _)| r.contains(fragment)),
-                "{what}: kiln refuses a config the gateway serves, for a reason the README does not list: {r}"
+                "{what}: kiln refuses a config the gateway serves, for a reason docs/reference/strategies.md does not list: {r}"
             );
         }
     }

@@ -5,7 +5,7 @@
 //!
 //! [`Enterprise::variables`] is the one list of what the gateway's
 //! environment gets; the ConfigMap, the ExternalSecret, the clash check and
-//! the README all follow it.
+//! the docs all follow it.
 
 use crate::values::{Problem, is_cidr};
 use serde::{Deserialize, Serialize};

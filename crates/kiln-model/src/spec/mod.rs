@@ -1,6 +1,6 @@
 //! The typed description of a service: what `base/service.yaml` holds.
 //!
-//! Every field is documented in the README. Defaults are the hardened
+//! Every field is documented in docs/reference/description.md. Defaults are the hardened
 //! reference deployment of Portkey's homelab guide, so a description only needs to say what
 //! is particular to it. Unknown fields are rejected.
 
@@ -415,7 +415,7 @@ pub struct Route {
     #[serde(default)]
     pub gateway: GatewayRef,
     /// Response headers set on every response, over kiln's strict defaults
-    /// (see README); a header given here replaces the default of that name.
+    /// (see docs/reference/description.md); a header given here replaces the default of that name.
     #[serde(default)]
     pub response_headers: BTreeMap<String, String>,
     /// Serve the strategies by name: clients send `x-portkey-config: <name>`
@@ -661,7 +661,7 @@ impl Description {
         }
     }
 
-    /// Every problem serde cannot see, in the order of the README's table.
+    /// Every problem serde cannot see, in the order of the documented table.
     fn problems(&self) -> Vec<Problem> {
         let mut checks = self.field_problems();
         checks.extend(self.list_problems());

@@ -1,5 +1,5 @@
 //! Which configs kiln accepts: every config the gateway's own schema and
-//! router accept, and fewer only by the rules the README lists under
+//! router accept, and fewer only by the rules docs/reference/strategies.md lists under
 //! "Stricter than the gateway" — each marked `kiln:` below. An error is a
 //! config the gateway would refuse or fail on; a warning one it would run in
 //! a way that is almost certainly not meant.

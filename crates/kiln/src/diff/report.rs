@@ -389,7 +389,7 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// Machine-readable form (schema `kiln.diff/v2`, documented in the README):
+/// Machine-readable form (schema `kiln.diff/v2`, documented in docs/guide/previews.md):
 /// each environment's counts, and each change once with the environments it
 /// is in (its resource and diff as in the first of them).
 pub fn json(diff: &Diff) -> Value {

@@ -647,7 +647,7 @@ fn monitoring(found: &mut Found, docs: &[Value], used: &mut Vec<String>) {
     // The trees kiln imports run the open-source gateway, which has no metrics.
     found.leave(
         m.id.clone(),
-        "the open-source gateway serves no metrics (GET /metrics answers 404 in every released version): kiln renders no ServiceMonitor, whose target would always be down; request metrics come from your Gateway implementation (README, \"Metrics\")",
+        "the open-source gateway serves no metrics (GET /metrics answers 404 in every released version): kiln renders no ServiceMonitor, whose target would always be down; request metrics come from your Gateway implementation (kiln's docs/design/departures.md, \"Metrics only where there are some\")",
     );
 }
 
