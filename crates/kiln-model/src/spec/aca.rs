@@ -2,7 +2,6 @@
 //! (Portkey's Terraform module), which renders the variables of Portkey's ACA Terraform module
 //! instead of Kubernetes manifests (the pipeline's `kiln_model::aca`).
 
-use super::enterprise::Enterprise;
 use crate::values::{Problem, is_cidr};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -178,19 +177,15 @@ mod defaults {
     }
 }
 
-/// The first bad ACA value or combination.
-pub(crate) fn problem(e: &Enterprise) -> Option<Problem> {
-    let Some(a) = &e.aca else {
-        return Some(Problem::new(
-            "/enterprise/aca",
-            "cloud `aca` needs the `aca` settings (region, resourceGroup, keyVault)",
-        ));
-    };
-    choice_problem(a)
-        .or_else(|| registry_problem(e, a))
-        .or_else(|| network_problem(a))
-        .or_else(|| scaling_problem(a))
-        .or_else(|| unsupported_problem(e))
+impl Aca {
+    /// What is wrong with these settings; `pull_secret`: whether the
+    /// enterprise settings name the registry credentials.
+    pub(crate) fn problem(&self, pull_secret: bool) -> Option<Problem> {
+        choice_problem(self)
+            .or_else(|| registry_problem(self, pull_secret))
+            .or_else(|| network_problem(self))
+            .or_else(|| scaling_problem(self))
+    }
 }
 
 /// The fields that take one of a few words.
@@ -221,10 +216,10 @@ fn choice_problem(a: &Aca) -> Option<Problem> {
 }
 
 /// Docker Hub needs credentials, ACR its ID.
-fn registry_problem(e: &Enterprise, a: &Aca) -> Option<Problem> {
+fn registry_problem(a: &Aca, pull_secret: bool) -> Option<Problem> {
     let fail = |p: &str, m: &str| Some(Problem::new(format!("/enterprise{p}"), m.to_string()));
     match a.registry.as_str() {
-        "dockerhub" if e.pull_secret.is_none() => {
+        "dockerhub" if !pull_secret => {
             return fail(
                 "/pullSecret",
                 "registry `dockerhub` needs the Docker credentials' Key Vault secret names in pullSecret",
@@ -281,55 +276,6 @@ fn scaling_problem(a: &Aca) -> Option<Problem> {
     }
     if a.scaling.cpu_threshold == 0 || a.scaling.cpu_threshold > 100 {
         return fail("/aca/scaling/cpuThreshold", "must be a percentage (1-100)");
-    }
-    None
-}
-
-/// What the module does itself (identity, ingress) or does not have (Data
-/// Service, other clouds' log stores, IAM auth to the cache).
-fn unsupported_problem(e: &Enterprise) -> Option<Problem> {
-    let fail = |p: &str, m: &str| Some(Problem::new(format!("/enterprise{p}"), m.to_string()));
-    let id = &e.identity;
-    if id.aws_role_arn.is_some()
-        || id.aws_pod_identity
-        || id.gcp_service_account.is_some()
-        || id.azure_client_id.is_some()
-    {
-        return fail(
-            "/identity",
-            "the module gives the apps a user-assigned managed identity of its own",
-        );
-    }
-    if e.expose.is_some() {
-        return fail("/expose", "Container Apps are exposed by aca.ingress");
-    }
-    if e.data_service.is_some() {
-        return fail(
-            "/dataService",
-            "the module does not run the Data Service on Container Apps",
-        );
-    }
-    if let Some(ls) = &e.log_store {
-        if ls.s3.is_some() || ls.gcs.is_some() {
-            return fail(
-                "/logStore",
-                "on Container Apps logs go to Azure Blob Storage (logStore.azure)",
-            );
-        }
-        if ls.azure.as_ref().is_some_and(|z| z.auth != "managed") {
-            return fail(
-                "/logStore/azure/auth",
-                "the module authenticates to Blob Storage with its managed identity only (`managed`)",
-            );
-        }
-    }
-    if let Some(m) = &e.cache.managed
-        && (m.workload_auth || m.ca_key.is_some())
-    {
-        return fail(
-            "/cache/managed",
-            "Azure Cache for Redis on Container Apps takes a URL, tls, cluster and passwordKey only",
-        );
     }
     None
 }

@@ -637,13 +637,68 @@ impl Enterprise {
     /// ACA settings only for cloud `aca`, and theirs checked.
     fn aca_problem(&self) -> Option<Problem> {
         match (self.cloud, &self.aca) {
-            (Cloud::Aca, _) => super::aca::problem(self),
+            (Cloud::Aca, None) => Some(Problem::new(
+                "/enterprise/aca",
+                "cloud `aca` needs the `aca` settings (region, resourceGroup, keyVault)",
+            )),
+            (Cloud::Aca, Some(a)) => a
+                .problem(self.pull_secret.is_some())
+                .or_else(|| self.aca_unsupported_problem()),
             (_, Some(_)) => Some(Problem::new(
                 "/enterprise/aca",
                 "`aca` settings are for cloud `aca`",
             )),
             (_, None) => None,
         }
+    }
+
+    /// What the module does itself (identity, ingress) or does not have (Data
+    /// Service, other clouds' log stores, IAM auth to the cache).
+    fn aca_unsupported_problem(&self) -> Option<Problem> {
+        let fail = |p: &str, m: &str| Some(Problem::new(format!("/enterprise{p}"), m.to_string()));
+        let id = &self.identity;
+        if id.aws_role_arn.is_some()
+            || id.aws_pod_identity
+            || id.gcp_service_account.is_some()
+            || id.azure_client_id.is_some()
+        {
+            return fail(
+                "/identity",
+                "the module gives the apps a user-assigned managed identity of its own",
+            );
+        }
+        if self.expose.is_some() {
+            return fail("/expose", "Container Apps are exposed by aca.ingress");
+        }
+        if self.data_service.is_some() {
+            return fail(
+                "/dataService",
+                "the module does not run the Data Service on Container Apps",
+            );
+        }
+        if let Some(ls) = &self.log_store {
+            if ls.s3.is_some() || ls.gcs.is_some() {
+                return fail(
+                    "/logStore",
+                    "on Container Apps logs go to Azure Blob Storage (logStore.azure)",
+                );
+            }
+            if ls.azure.as_ref().is_some_and(|z| z.auth != "managed") {
+                return fail(
+                    "/logStore/azure/auth",
+                    "the module authenticates to Blob Storage with its managed identity only (`managed`)",
+                );
+            }
+        }
+        if let Some(m) = &self.cache.managed
+            && (m.workload_auth || m.ca_key.is_some())
+        {
+            return fail(
+                "/cache/managed",
+                "Azure Cache for Redis on Container Apps takes a URL, tls, cluster and passwordKey only",
+            );
+        }
+        None
     }
 
     /// Identities belong to their cloud, and each is well formed.

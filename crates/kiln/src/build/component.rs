@@ -9,7 +9,8 @@
 //! - the Data Service (batches, fine-tuning, log exports): the gateway's
 //!   configuration and identity, reaching out only where the gateway may.
 
-use super::{Names, quantities, requirements, restricted_container, restricted_pod};
+use super::Names;
+use super::gateway::{quantities, requirements, restricted_container, restricted_pod};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapKeySelector, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
@@ -61,34 +62,6 @@ struct Component {
     uid: i64,
 }
 
-/// `<name>-<suffix>`.
-pub(crate) fn name(names: &Names, suffix: &str) -> String {
-    format!("{}-{suffix}", names.name)
-}
-
-/// Labels that select a companion's pods (and never the gateway's).
-pub(crate) fn selector(names: &Names, suffix: &str) -> BTreeMap<String, String> {
-    let instance = (
-        "app.kubernetes.io/instance".to_string(),
-        names.instance.clone(),
-    );
-    // Portkey's chart selects the Data Service by its own labels, kept on takeover.
-    if names.adopted && suffix == "dataservice" {
-        return BTreeMap::from([
-            ("app.kubernetes.io/name".to_string(), "gateway".to_string()),
-            instance,
-            (
-                "app.kubernetes.io/component".to_string(),
-                name(names, suffix),
-            ),
-        ]);
-    }
-    BTreeMap::from([
-        ("app.kubernetes.io/name".to_string(), name(names, suffix)),
-        instance,
-    ])
-}
-
 fn build(names: &Names, c: Component) -> Vec<Resource> {
     vec![
         Resource::NetworkPolicy(c.network_policy(names)),
@@ -104,7 +77,7 @@ impl Component {
         let mut labels = names.labels.clone();
         labels.insert("app.kubernetes.io/component".into(), self.role.into());
         // The selector's labels win: an adopted release's name the component.
-        labels.extend(selector(names, self.suffix));
+        labels.extend(names.companion_selector(self.suffix));
         let tag = self
             .container
             .image
@@ -119,13 +92,13 @@ impl Component {
     fn meta(&self, names: &Names, version: bool) -> ObjectMeta {
         ObjectMeta {
             labels: Some(self.labels(names, version)),
-            ..names.meta(name(names, self.suffix))
+            ..names.meta(names.companion_name(self.suffix))
         }
     }
 
     fn match_labels(&self, names: &Names) -> LabelSelector {
         LabelSelector {
-            match_labels: Some(selector(names, self.suffix)),
+            match_labels: Some(names.companion_selector(self.suffix)),
             ..Default::default()
         }
     }
@@ -216,7 +189,7 @@ impl Component {
             metadata: self.meta(names, false),
             spec: Some(ServiceSpec {
                 type_: Some("ClusterIP".into()),
-                selector: Some(selector(names, self.suffix)),
+                selector: Some(names.companion_selector(self.suffix)),
                 ports: Some(vec![ServicePort {
                     name: Some(port_name.into()),
                     port: port.into(),
@@ -310,7 +283,7 @@ pub(crate) fn redis(e: &Enterprise, names: &Names) -> Vec<Resource> {
                 .chain(
                     e.data_service
                         .is_some()
-                        .then(|| selector(names, "dataservice")),
+                        .then(|| names.companion_selector("dataservice")),
                 )
                 .collect(),
         },

@@ -2,7 +2,15 @@
 //! their content hash, so a change rolls the pods), the ExternalSecrets of
 //! provider keys, registry credentials and the cache's CA, the ServiceAccount.
 
-use super::*;
+use super::{Names, hashed_name};
+use crate::overlay::Environment;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, EnvVar, EnvVarSource, SecretKeySelector, SecretVolumeSource, ServiceAccount, Volume,
+    VolumeMount,
+};
+use kiln_k8s::crds::*;
+use kiln_model::spec::Description;
+use std::collections::BTreeMap;
 
 /// The managed cache's CA certificate volume, and its file in the Secret.
 pub(crate) const REDIS_CA_VOLUME: &str = "redis-ca";

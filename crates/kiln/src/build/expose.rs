@@ -4,7 +4,7 @@
 //! Azure LB), each health-checking the gateway's health path. Host-based
 //! routing sends `route.hosts` to the AI gateway and `mcp.host` to MCP.
 
-use super::Names;
+use super::{MCP_PORT_NAME, Names, PORT_NAME};
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
     IngressServiceBackend, IngressSpec, NetworkPolicyPeer, ServiceBackendPort,
@@ -218,7 +218,7 @@ pub(crate) fn load_balancer_annotations(
             ),
             (
                 "service.beta.kubernetes.io/aws-load-balancer-healthcheck-port",
-                super::health_port(d).1.to_string(),
+                health_port(d).1.to_string(),
             ),
             (
                 "service.beta.kubernetes.io/aws-load-balancer-manage-backend-security-group-rules",
@@ -269,4 +269,13 @@ pub(crate) fn network_peers(e: &Enterprise, x: &Expose) -> Vec<NetworkPolicyPeer
         }),
         ..Default::default()
     }]
+}
+
+/// The named port that answers health checks: MCP's when it is all that is
+/// served (the AI gateway's port is closed then), else the gateway's.
+pub(crate) fn health_port(d: &Description) -> (&'static str, u16) {
+    match &d.enterprise {
+        Some(e) if !e.server_mode.gateway() => (MCP_PORT_NAME, e.mcp_port()),
+        _ => (PORT_NAME, d.port),
+    }
 }

@@ -1,7 +1,22 @@
 //! The gateway itself: its Deployment (restricted security context, writable
 //! emptyDirs, probes, resources) and Service.
 
-use super::*;
+use super::config::{ca_volume, enterprise_env_vars, provider_env_vars};
+use super::expose;
+use super::{CONTAINER, MCP_PORT_NAME, Names, PORT_NAME};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::{
+    Capabilities, ConfigMap, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort,
+    EmptyDirVolumeSource, EnvFromSource, EnvVar, HTTPGetAction, LocalObjectReference,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
+    SecurityContext, Service, ServicePort, ServiceSpec, TopologySpreadConstraint, Volume,
+    VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kiln_model::spec::Description;
+use std::collections::BTreeMap;
 
 /// The name of the strategies volume.
 pub(crate) const STRATEGIES_VOLUME: &str = "strategies";
@@ -66,20 +81,11 @@ pub(crate) fn service(d: &Description, names: &Names) -> Service {
     }
 }
 
-/// The named port that answers health checks: MCP's when it is all that is
-/// served (the AI gateway's port is closed then), else the gateway's.
-pub(crate) fn health_port(d: &Description) -> (&'static str, u16) {
-    match &d.enterprise {
-        Some(e) if !e.server_mode.gateway() => (MCP_PORT_NAME, e.mcp_port()),
-        _ => (PORT_NAME, d.port),
-    }
-}
-
 pub(crate) fn probe(d: &Description, timing: &kiln_model::spec::ProbeTiming) -> Probe {
     Probe {
         http_get: Some(HTTPGetAction {
             path: Some(d.health_path().to_string()),
-            port: IntOrString::String(health_port(d).0.into()),
+            port: IntOrString::String(expose::health_port(d).0.into()),
             scheme: Some("HTTP".into()),
             ..Default::default()
         }),

@@ -12,37 +12,29 @@ mod network;
 mod strategy_routes;
 
 use crate::overlay::Environment;
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use config::{
+    CA_FILE, ca_volume, config_map, enterprise_ca, enterprise_env_vars, enterprise_secret,
+    external_secret, external_secret_named, registry_secret, service_account,
+    strategies_config_map,
+};
+use gateway::{deployment, service};
 use k8s_openapi::api::autoscaling::v2::{
     CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec,
     MetricTarget, ResourceMetricSource,
 };
-use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMap, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort,
-    EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource, HTTPGetAction, LocalObjectReference,
-    Namespace, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
-    SeccompProfile, SecretKeySelector, SecretVolumeSource, SecurityContext, Service,
-    ServiceAccount, ServicePort, ServiceSpec, TopologySpreadConstraint, Volume, VolumeMount,
-};
-use k8s_openapi::api::networking::v1::{
-    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
-    NetworkPolicyPort, NetworkPolicySpec,
-};
+use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kiln_k8s::Resource;
 use kiln_k8s::crds::*;
 use kiln_model::emit;
 use kiln_model::spec::{Description, IntOrPercent};
+pub(crate) use network::DEFAULT_RESPONSE_HEADERS;
+use network::{egress_rules, network_policy, pod_peer, routes, to_pods};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-
-pub(crate) use config::*;
-pub(crate) use gateway::*;
-pub(crate) use network::*;
 
 /// The gateway container's name.
 pub const CONTAINER: &str = "gateway";
@@ -211,6 +203,37 @@ pub(crate) struct Names {
 }
 
 impl Names {
+    /// A companion's name: `<name>-<suffix>`.
+    pub(crate) fn companion_name(&self, suffix: &str) -> String {
+        format!("{}-{suffix}", self.name)
+    }
+
+    /// Labels that select a companion's pods (and never the gateway's).
+    pub(crate) fn companion_selector(&self, suffix: &str) -> BTreeMap<String, String> {
+        let instance = (
+            "app.kubernetes.io/instance".to_string(),
+            self.instance.clone(),
+        );
+        // Portkey's chart selects the Data Service by its own labels, kept on takeover.
+        if self.adopted && suffix == "dataservice" {
+            return BTreeMap::from([
+                ("app.kubernetes.io/name".to_string(), "gateway".to_string()),
+                instance,
+                (
+                    "app.kubernetes.io/component".to_string(),
+                    self.companion_name(suffix),
+                ),
+            ]);
+        }
+        BTreeMap::from([
+            (
+                "app.kubernetes.io/name".to_string(),
+                self.companion_name(suffix),
+            ),
+            instance,
+        ])
+    }
+
     fn new(d: &Description, env: &Environment) -> Names {
         let release = d
             .enterprise

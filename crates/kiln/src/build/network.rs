@@ -1,7 +1,19 @@
 //! How traffic reaches the gateway and where it may go: HTTPRoutes (or the
 //! cloud's Ingress) and the NetworkPolicy.
 
-use super::*;
+use super::Names;
+use super::expose;
+use super::gateway::named_ports;
+use k8s_openapi::api::networking::v1::{
+    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
+    NetworkPolicyPort, NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kiln_k8s::Resource;
+use kiln_k8s::crds::*;
+use kiln_model::spec::Description;
+use std::collections::BTreeMap;
 
 /// Response headers set on every response unless the description overrides them.
 pub const DEFAULT_RESPONSE_HEADERS: [(&str, &str); 6] = [
@@ -285,7 +297,7 @@ pub(crate) fn to_pods(selector: BTreeMap<String, String>, port: u16) -> NetworkP
 
 /// Egress to a companion's pods on `port`.
 pub(crate) fn to_component(names: &Names, suffix: &str, port: u16) -> NetworkPolicyEgressRule {
-    to_pods(component::selector(names, suffix), port)
+    to_pods(names.companion_selector(suffix), port)
 }
 
 /// Every pod of the namespace `ns` (by the name label the API server sets).
@@ -341,7 +353,7 @@ pub(crate) fn network_policy(d: &Description, names: &Names) -> NetworkPolicy {
     {
         // The Data Service calls the gateway (GATEWAY_BASE_URL).
         ingress_rules.push(NetworkPolicyIngressRule {
-            from: Some(vec![pod_peer(component::selector(names, "dataservice"))]),
+            from: Some(vec![pod_peer(names.companion_selector("dataservice"))]),
             ports: Some(vec![tcp_or_udp(d.port.into(), "TCP")]),
         });
     }

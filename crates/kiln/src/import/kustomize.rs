@@ -7,7 +7,7 @@
 //! really produces. A file of already built YAML is read as it is.
 
 use super::external::{MAX_INPUT_BYTES, Tool};
-use super::{Found, Import, Network, Options, text_of};
+use super::{Found, Import, Network, Options, id, text_of};
 use kiln_model::{Error, InputError, Result};
 use serde_json::{Value, json};
 use std::ffi::OsStr;
@@ -58,15 +58,6 @@ fn build(input: &Path, network: Network) -> Result<(String, String)> {
         missing: "kiln import builds the tree with `kubectl kustomize`; install kubectl, or pass the output of `kustomize build DIR` as a file",
     };
     super::external::yaml(&tool, input, network)
-}
-
-/// `Kind/name` of a document.
-pub(super) fn id(doc: &Value) -> String {
-    format!(
-        "{}/{}",
-        doc["kind"].as_str().unwrap_or("?"),
-        doc["metadata"]["name"].as_str().unwrap_or("?")
-    )
 }
 
 fn of_kind<'a>(docs: &'a [Value], kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {

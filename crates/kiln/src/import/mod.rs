@@ -334,3 +334,12 @@ fn list_changes(old: &[Value], new: &[Value], path: &[String]) -> Value {
     }
     Value::Array(items)
 }
+
+/// `Kind/name` of a document.
+pub(crate) fn id(doc: &Value) -> String {
+    format!(
+        "{}/{}",
+        doc["kind"].as_str().unwrap_or("?"),
+        doc["metadata"]["name"].as_str().unwrap_or("?")
+    )
+}
