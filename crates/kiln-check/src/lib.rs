@@ -20,6 +20,7 @@
 //! assert!(findings.iter().any(|f| f.rule.id == "image-tag"));
 //! ```
 
+mod config_refs;
 mod disruption;
 mod hygiene;
 mod object;

@@ -28,6 +28,20 @@ impl Problem {
     }
 }
 
+/// Adds a problem of `severity` at `pointer` to `out`.
+pub(crate) fn push(
+    out: &mut Vec<Problem>,
+    severity: Severity,
+    pointer: impl Into<String>,
+    message: impl Into<String>,
+) {
+    out.push(Problem {
+        severity,
+        pointer: pointer.into(),
+        message: message.into(),
+    });
+}
+
 /// A DNS label (RFC 1123): at most 63 lower-case letters, digits and `-`.
 pub fn dns_label(at: &str, s: &str) -> Option<Problem> {
     let ok = !s.is_empty()
@@ -177,4 +191,33 @@ pub fn is_cidr(s: &str) -> bool {
         return false;
     };
     ip.parse::<std::net::Ipv4Addr>().is_ok() && bits.parse::<u8>().is_ok_and(|b| b <= 32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_checks() {
+        assert!(quantity("", "100m").is_none());
+        assert!(quantity("", "1.5Gi").is_none());
+        assert!(quantity("", "1e3").is_none());
+        assert!(quantity("", "256MB").is_some());
+        assert!(quantity("", "").is_some());
+        assert!(duration("", "30s").is_none());
+        assert!(duration("", "1h30m").is_none());
+        assert!(duration("", "30").is_some());
+        assert!(duration("", "s").is_some());
+        assert!(hostname("", "portkey.peekoff.com").is_none());
+        assert!(hostname("", "*.peekoff.com").is_none());
+        assert!(hostname("", "Portkey.com").is_some());
+        assert!(hostname("", "a..b").is_some());
+        assert!(abs_path("", "/v1/health").is_none());
+        assert!(abs_path("", "v1/health").is_some());
+        assert!(abs_path("", "/a/../b").is_some());
+        assert!(env_name("", "NPM_CONFIG_CACHE").is_none());
+        assert!(env_name("", "1X").is_some());
+        assert!(dns_label("", "portkey").is_none());
+        assert!(dns_label("", "Portkey").is_some());
+    }
 }

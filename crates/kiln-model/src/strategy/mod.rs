@@ -7,11 +7,13 @@
 //! [`validate`]d: problems Portkey would only hit at request time are found at
 //! render time, each naming the file and JSON pointer.
 
+mod conditions;
 pub mod template;
 mod validate;
 
 pub use crate::credential::looks_like_key;
-pub use validate::{OPERATORS, validate};
+pub use conditions::OPERATORS;
+pub use validate::validate;
 
 use crate::error::{InputError, Result};
 use crate::parse;

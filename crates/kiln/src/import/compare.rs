@@ -2,7 +2,8 @@
 //! resources paired by role (kiln names some differently), a `kiln diff` of
 //! the pairs, and every field-level difference classified.
 
-use super::{Found, Import, Options, id, text_of};
+use super::document::id;
+use super::{Found, Import, Options, text_of};
 use crate::Resource;
 use crate::diff::{Item, ResourceId, Snapshot};
 use kiln_model::Result;

@@ -10,9 +10,12 @@
 //! until [`Import::write`], and that only creates files.
 
 mod compare;
+mod document;
 mod external;
 mod helm;
+mod helm_values;
 mod kustomize;
+mod kustomize_resources;
 mod report;
 
 pub use compare::{Difference, Why};
@@ -333,13 +336,4 @@ fn list_changes(old: &[Value], new: &[Value], path: &[String]) -> Value {
         items.push(serde_json::json!({ key: gone.get(key), "$patch": "delete" }));
     }
     Value::Array(items)
-}
-
-/// `Kind/name` of a document.
-pub(crate) fn id(doc: &Value) -> String {
-    format!(
-        "{}/{}",
-        doc["kind"].as_str().unwrap_or("?"),
-        doc["metadata"]["name"].as_str().unwrap_or("?")
-    )
 }
