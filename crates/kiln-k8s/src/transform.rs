@@ -87,6 +87,27 @@ fn has_pod_template(doc: &Value) -> bool {
 }
 
 /// Applies `images:` entries; returns the names that matched no container.
+///
+/// ```
+/// use kiln_k8s::transform::{images, ImageOverride};
+/// use serde_json::json;
+/// let deployment = || json!({"apiVersion": "apps/v1", "kind": "Deployment",
+///     "metadata": {"name": "gw", "namespace": "portkey"},
+///     "spec": {"selector": {"matchLabels": {"app": "gw"}}, "template": {
+///         "metadata": {"labels": {"app": "gw"}},
+///         "spec": {"containers": [{"name": "gateway", "image": "portkeyai/gateway:1.12.1"}]}}}});
+/// let mut docs = vec![deployment()];
+/// let mirror = ImageOverride {
+///     name: "portkeyai/gateway".into(),
+///     new_name: Some("mirror.example.com/gateway".into()),
+///     new_tag: Some("1.13.0".into()),
+///     digest: None,
+/// };
+/// let typo = ImageOverride { name: "portkey/gateway".into(), ..mirror.clone() };
+/// assert_eq!(images(&mut docs, &[mirror, typo]), ["portkey/gateway"]);
+/// assert_eq!(docs[0]["spec"]["template"]["spec"]["containers"][0]["image"],
+///            "mirror.example.com/gateway:1.13.0");
+/// ```
 pub fn images(docs: &mut [Value], overrides: &[ImageOverride]) -> Vec<String> {
     let mut unmatched = Vec::new();
     for o in overrides {
@@ -137,6 +158,22 @@ fn override_image(image: &str, o: &ImageOverride) -> Option<String> {
 /// Applies `replicas:` entries, matching a workload by its current name or by
 /// `original` (its name as built, before any prefix or suffix), as kustomize
 /// does; returns the names that matched no workload.
+///
+/// ```
+/// use kiln_k8s::transform::{rename, replicas, ReplicaOverride};
+/// use serde_json::json;
+/// let deployment = || json!({"apiVersion": "apps/v1", "kind": "Deployment",
+///     "metadata": {"name": "gw", "namespace": "portkey"},
+///     "spec": {"selector": {"matchLabels": {"app": "gw"}}, "template": {
+///         "metadata": {"labels": {"app": "gw"}},
+///         "spec": {"containers": [{"name": "gateway", "image": "portkeyai/gateway:1.12.1"}]}}}});
+/// let mut docs = vec![deployment()];
+/// rename(&mut docs, "eu-", "");
+/// // The name as built still matches after a prefix, as in kustomize.
+/// let unmatched = replicas(&mut docs, &["gw".into()], &[ReplicaOverride { name: "gw".into(), count: 3 }]);
+/// assert!(unmatched.is_empty());
+/// assert_eq!(docs[0]["spec"]["replicas"], 3);
+/// ```
 pub fn replicas(
     docs: &mut [Value],
     original: &[String],
@@ -253,6 +290,26 @@ fn add_pairs(doc: &mut Value, path: &str, create: bool, pairs: &BTreeMap<String,
 }
 
 /// Adds `labels:` entries where kustomize adds them.
+///
+/// ```
+/// use kiln_k8s::transform::{labels, LabelsEntry};
+/// use serde_json::json;
+/// let deployment = || json!({"apiVersion": "apps/v1", "kind": "Deployment",
+///     "metadata": {"name": "gw", "namespace": "portkey"},
+///     "spec": {"selector": {"matchLabels": {"app": "gw"}}, "template": {
+///         "metadata": {"labels": {"app": "gw"}},
+///         "spec": {"containers": [{"name": "gateway", "image": "portkeyai/gateway:1.12.1"}]}}}});
+/// let mut docs = vec![deployment()];
+/// let team = LabelsEntry {
+///     pairs: [("team".to_string(), "ai".to_string())].into(),
+///     include_selectors: false,
+///     include_templates: true,
+/// };
+/// labels(&mut docs, &[team]);
+/// assert_eq!(docs[0]["metadata"]["labels"]["team"], "ai");
+/// assert_eq!(docs[0]["spec"]["template"]["metadata"]["labels"]["team"], "ai");
+/// assert!(docs[0]["spec"]["selector"]["matchLabels"].get("team").is_none()); // selectors are immutable
+/// ```
 pub fn labels(docs: &mut [Value], entries: &[LabelsEntry]) {
     // As kustomize: a key given in several entries takes the last entry's
     // value everywhere any of them puts it, so selectors and templates agree.
@@ -280,6 +337,20 @@ pub fn labels(docs: &mut [Value], entries: &[LabelsEntry]) {
 }
 
 /// Adds `commonAnnotations` to every resource and pod template.
+///
+/// ```
+/// use kiln_k8s::transform::annotations;
+/// use serde_json::json;
+/// let deployment = || json!({"apiVersion": "apps/v1", "kind": "Deployment",
+///     "metadata": {"name": "gw", "namespace": "portkey"},
+///     "spec": {"selector": {"matchLabels": {"app": "gw"}}, "template": {
+///         "metadata": {"labels": {"app": "gw"}},
+///         "spec": {"containers": [{"name": "gateway", "image": "portkeyai/gateway:1.12.1"}]}}}});
+/// let mut docs = vec![deployment()];
+/// annotations(&mut docs, &[("on-call".to_string(), "platform".to_string())].into());
+/// assert_eq!(docs[0]["metadata"]["annotations"]["on-call"], "platform");
+/// assert_eq!(docs[0]["spec"]["template"]["metadata"]["annotations"]["on-call"], "platform");
+/// ```
 pub fn annotations(docs: &mut [Value], pairs: &BTreeMap<String, String>) {
     if pairs.is_empty() {
         return;
@@ -295,6 +366,18 @@ pub fn annotations(docs: &mut [Value], pairs: &BTreeMap<String, String>) {
 /// Sets the namespace of every namespaced resource; a Namespace object is
 /// renamed to it (as kustomize does). kiln also moves the ServiceMonitor's
 /// `namespaceSelector`, which kustomize does not know about.
+///
+/// ```
+/// use kiln_k8s::transform::namespace;
+/// use serde_json::json;
+/// let mut docs = vec![
+///     json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "portkey"}}),
+///     json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "gw", "namespace": "portkey"}}),
+/// ];
+/// namespace(&mut docs, "ai-gateway");
+/// assert_eq!(docs[0]["metadata"]["name"], "ai-gateway");
+/// assert_eq!(docs[1]["metadata"]["namespace"], "ai-gateway");
+/// ```
 pub fn namespace(docs: &mut [Value], ns: &str) {
     let old: Vec<String> = docs
         .iter()
@@ -324,6 +407,22 @@ pub fn namespace(docs: &mut [Value], ns: &str) {
 /// References are left as they are: [`point_references`] moves them once,
 /// after the last overlay, so that every overlay's patches read and write
 /// references by the names the resources were built with, as kustomize's do.
+///
+/// ```
+/// use kiln_k8s::transform::{point_references, rename};
+/// use serde_json::json;
+/// let mut docs = vec![
+///     json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "gw"}}),
+///     json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "gw"},
+///            "spec": {"rules": [{"backendRefs": [{"name": "gw", "port": 8787}]}]}}),
+/// ];
+/// rename(&mut docs, "eu-", "-blue");
+/// assert_eq!(docs[0]["metadata"]["name"], "eu-gw-blue");
+/// // References still hold the names as built, until they are pointed once at the end.
+/// assert_eq!(docs[1]["spec"]["rules"][0]["backendRefs"][0]["name"], "gw");
+/// point_references(&mut docs, &[(("Service".to_string(), "gw".to_string()), "eu-gw-blue".to_string())].into());
+/// assert_eq!(docs[1]["spec"]["rules"][0]["backendRefs"][0]["name"], "eu-gw-blue");
+/// ```
 pub fn rename(docs: &mut [Value], prefix: &str, suffix: &str) {
     if prefix.is_empty() && suffix.is_empty() {
         return;
@@ -342,6 +441,17 @@ pub fn rename(docs: &mut [Value], prefix: &str, suffix: &str) {
 /// Points every reference to a resource that `renamed` maps — (kind, name
 /// as built) to its name now — at its name now. A reference to a resource
 /// that is gone keeps the name it was written with.
+///
+/// ```
+/// use kiln_k8s::transform::point_references;
+/// use serde_json::json;
+/// let mut docs = vec![json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "gw"},
+///     "spec": {"template": {"spec": {"containers": [{"name": "gateway",
+///         "envFrom": [{"configMapRef": {"name": "gw-env"}}]}]}}}})];
+/// point_references(&mut docs, &[(("ConfigMap".to_string(), "gw-env".to_string()), "gw-env-4f2a".to_string())].into());
+/// let container = &docs[0]["spec"]["template"]["spec"]["containers"][0];
+/// assert_eq!(container["envFrom"][0]["configMapRef"]["name"], "gw-env-4f2a");
+/// ```
 pub fn point_references(docs: &mut [Value], renamed: &BTreeMap<(String, String), String>) {
     if renamed.is_empty() {
         return;

@@ -68,6 +68,24 @@ pub struct JsonPatchError {
 /// Applies RFC 6902 `ops` to `doc`, one operation at a time. The bytes each
 /// `copy` duplicates are added to `copied`; an operation that would take it
 /// past [`MAX_COPIED_BYTES`] is refused before it runs.
+///
+/// ```
+/// use kiln_k8s::patch::json_patch;
+/// use serde_json::json;
+/// let mut doc = json!({"kind": "Deployment", "spec": {"replicas": 1}});
+/// let ops: Vec<json_patch::PatchOperation> = serde_json::from_value(json!([
+///     {"op": "test", "path": "/spec/replicas", "value": 1},
+///     {"op": "add", "path": "/spec/minReadySeconds", "value": 10},
+///     {"op": "copy", "from": "/spec/replicas", "path": "/spec/revisionHistoryLimit"},
+/// ])).unwrap();
+/// let mut copied = 0;
+/// json_patch(&mut doc, &ops, &mut copied).unwrap();
+/// assert_eq!(doc["spec"], json!({"replicas": 1, "minReadySeconds": 10, "revisionHistoryLimit": 1}));
+/// // RFC 6902: a `remove` of a path that does not exist is an error, naming the operation.
+/// let remove: Vec<json_patch::PatchOperation> =
+///     serde_json::from_value(json!([{"op": "remove", "path": "/spec/paused"}])).unwrap();
+/// assert_eq!(json_patch(&mut doc, &remove, &mut copied).unwrap_err().operation, 0);
+/// ```
 pub fn json_patch(
     doc: &mut Value,
     ops: &[json_patch::PatchOperation],
@@ -107,6 +125,23 @@ pub fn json_patch(
 ///   makes the patch's items the whole list; `$patch: delete` in a map removes it.
 ///
 /// Errors carry the JSON pointer (within the patch) of the problem.
+///
+/// ```
+/// use kiln_k8s::openapi::KindSchema;
+/// use kiln_k8s::patch::strategic_merge;
+/// use serde_json::json;
+/// let mut doc = json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": {"spec": {
+///     "containers": [{"name": "gateway", "image": "portkeyai/gateway:1.12.1",
+///                     "env": [{"name": "TMPDIR", "value": "/tmp"}, {"name": "LOG_LEVEL", "value": "info"}]}]}}}});
+/// let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "gateway",
+///     "env": [{"name": "TMPDIR", "$patch": "delete"}, {"name": "LOG_LEVEL", "value": "debug"}]}]}}}});
+/// let schema = KindSchema::of("apps/v1", "Deployment").unwrap();
+/// let keys = |path: &[&str]| schema.list_merge(path); // containers and env merge by `name`
+/// strategic_merge(&mut doc, &patch, &keys).unwrap();
+/// let container = &doc["spec"]["template"]["spec"]["containers"][0];
+/// assert_eq!(container["image"], "portkeyai/gateway:1.12.1");
+/// assert_eq!(container["env"], json!([{"name": "LOG_LEVEL", "value": "debug"}]));
+/// ```
 pub fn strategic_merge(
     target: &mut Value,
     patch: &Value,
@@ -423,6 +458,18 @@ impl Target {
     /// The target that selects exactly the resource of `kind` named `name`
     /// (in `namespace`, if given): the fields are taken literally, not as
     /// expressions.
+    /// A target naming exactly this kind, name and namespace (each optional),
+    /// as a patch without `target:` selects the resource its body names.
+    ///
+    /// ```
+    /// use kiln_k8s::patch::Target;
+    /// use serde_json::json;
+    /// let target = Target::naming(Some("Service"), Some("gw.v2"), None);
+    /// let selector = target.selector().unwrap();
+    /// assert!(selector.matches(&json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "gw.v2"}})));
+    /// // Exact names: the `.` is not a pattern here.
+    /// assert!(!selector.matches(&json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "gwxv2"}})));
+    /// ```
     pub fn naming(kind: Option<&str>, name: Option<&str>, namespace: Option<&str>) -> Target {
         let exact = |s: Option<&str>| s.map(regex::escape);
         Target {
@@ -438,6 +485,24 @@ impl Target {
     /// kustomize (`name: gateway|redis`, `kind: Service.*`); an empty or
     /// absent field matches everything. Fails naming the field whose
     /// expression does not compile.
+    /// The compiled selector: `group`, `version`, `kind`, `name` and
+    /// `namespace` are anchored regular expressions (as in kustomize), labels
+    /// and annotations Kubernetes selectors; an error names the field.
+    ///
+    /// ```
+    /// use kiln_k8s::patch::Target;
+    /// use serde_json::json;
+    /// let target: Target = serde_json::from_value(json!({
+    ///     "kind": "Deployment|StatefulSet", "labelSelector": "tier in (web, api),!legacy"})).unwrap();
+    /// let selector = target.selector().unwrap();
+    /// let workload = |kind: &str, labels: serde_json::Value| json!({"apiVersion": "apps/v1", "kind": kind,
+    ///     "metadata": {"name": "gw", "labels": labels}});
+    /// assert!(selector.matches(&workload("Deployment", json!({"tier": "web"}))));
+    /// assert!(!selector.matches(&workload("Deployment", json!({"tier": "web", "legacy": "yes"}))));
+    /// assert!(!selector.matches(&workload("DaemonSet", json!({"tier": "web"}))));
+    /// let bad: Target = serde_json::from_value(json!({"name": "gw-("})).unwrap();
+    /// assert_eq!(bad.selector().unwrap_err().0, "name");
+    /// ```
     pub fn selector(&self) -> Result<Selector, (&'static str, String)> {
         let compile = |field: &'static str, given: &Option<String>| {
             given
@@ -527,6 +592,12 @@ impl std::fmt::Display for Target {
 /// Checks a label selector as Kubernetes writes one: equality terms (`a=b`,
 /// `a==b`, `a!=b`), existence (`a`, `!a`) and set terms (`a in (x,y)`,
 /// `a notin (x)`), comma-separated.
+///
+/// ```
+/// use kiln_k8s::patch::selector_is_valid;
+/// assert!(selector_is_valid("app=gw,tier in (web, api),!legacy"));
+/// assert!(!selector_is_valid("tier in (web"));
+/// ```
 pub fn selector_is_valid(selector: &str) -> bool {
     terms(selector).is_some_and(|terms| {
         terms.iter().all(|term| {
