@@ -199,7 +199,7 @@ fn base_files() -> Vec<(String, String)> {
 
 fn resources(repo: &Path, names: &[String]) -> usize {
     let r = kiln::Repo::open(repo).expect("repo");
-    kiln::render_all(&r, names)
+    kiln::render_repo(&r, &kiln::Selection::of(names))
         .expect("render")
         .environments()
         .iter()

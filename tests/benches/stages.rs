@@ -61,14 +61,16 @@ fn many_environments(c: &mut Criterion) {
         let dir = tempfile::tempdir().expect("tmp");
         let names = synthetic_repo(dir.path(), n);
         let repo = Repo::open(dir.path()).expect("repo");
-        let rendered = kiln::render_all(&repo, &names).expect("render");
+        let rendered = kiln::render_repo(&repo, &kiln::Selection::of(&names)).expect("render");
         let resources: usize = rendered
             .environments()
             .iter()
             .map(|r| r.resources.len())
             .sum();
         g.bench_function(format!("render {n} envs ({resources} resources)"), |b| {
-            b.iter(|| kiln::render_all(&repo, black_box(&names)).expect("render"))
+            b.iter(|| {
+                kiln::render_repo(&repo, &kiln::Selection::of(black_box(&names))).expect("render")
+            })
         });
         let out = tempfile::tempdir().expect("tmp");
         kiln::write(out.path(), &rendered).expect("write");

@@ -524,7 +524,11 @@ fn cases() -> Vec<Case> {
 #[test]
 fn the_good_fixture_passes_every_rule() {
     let found = findings(&good());
-    assert!(found.is_empty(), "{}", check::report::text(&found, false));
+    assert!(
+        found.is_empty(),
+        "{}",
+        check::report::text(&found, kiln::emit::Color::Plain)
+    );
 }
 
 #[test]
@@ -538,7 +542,7 @@ fn every_rule_fails_on_its_broken_fixture_at_the_right_place() {
             "{} at {}: not found in\n{}",
             c.rule,
             c.pointer,
-            check::report::text(&found, false)
+            check::report::text(&found, kiln::emit::Color::Plain)
         );
     }
 }
@@ -662,7 +666,7 @@ fn legitimate_variants_pass() {
         assert!(
             found.is_empty(),
             "{what}:\n{}",
-            check::report::text(&found, false)
+            check::report::text(&found, kiln::emit::Color::Plain)
         );
     }
 }
@@ -684,7 +688,12 @@ fn a_finding_points_at_its_line() {
         .position(|l| l.contains("shop/web:latest"))
         .expect("line")
         + 1;
-    assert_eq!(found.len(), 1, "{}", check::report::text(&found, false));
+    assert_eq!(
+        found.len(),
+        1,
+        "{}",
+        check::report::text(&found, kiln::emit::Color::Plain)
+    );
     assert_eq!((found[0].rule.id, found[0].line), ("image-tag", line));
     assert_eq!(found[0].file, dir.path().join("app.yaml"));
 }
@@ -760,7 +769,7 @@ fn render_refuses_error_findings_and_writes_nothing() {
             && text.contains("out/homelab/deployment-portkey-gateway.yaml"),
         "{text}"
     );
-    assert!(kiln::render_all(&r, r.environments()).is_err());
+    assert!(kiln::render_repo(&r, &kiln::Selection::of(r.environments())).is_err());
     assert!(!repo.path().join("out/homelab").exists());
 }
 
@@ -782,7 +791,7 @@ fn a_suppression_with_a_reason_lets_it_through_and_shows() {
     assert_eq!(suppressed.len(), 1);
     assert_eq!(suppressed[0].rule.id, "pss-host-namespaces");
     assert!(
-        check::report::text(&rendered.findings, false)
+        check::report::text(&rendered.findings, kiln::emit::Color::Plain)
             .contains("reason: the homelab node has one NIC")
     );
     // Other environments do not inherit the suppression (and have nothing to suppress).

@@ -647,7 +647,7 @@ fn every_option_combination_renders_and_passes_kiln_check() {
                         assert!(
                             !kiln::check::has_errors(&checked.findings),
                             "{e}:\n{}",
-                            kiln::check::report::text(&checked.findings, false)
+                            kiln::check::report::text(&checked.findings, kiln::emit::Color::Plain)
                         );
                         kinds.extend(checked.resources.iter().map(|r| r.kind()));
                         rendered += 1;
@@ -742,7 +742,11 @@ fn aca_renders_the_terraform_module_variables_from_the_same_description() {
         );
     }
     // ACA is deployed by Terraform: no GitOps Application points at it.
-    let all = kiln::render_repo(&kiln::Repo::open(repo_root()).expect("repo")).expect("renders");
+    let all = kiln::render_repo(
+        &kiln::Repo::open(repo_root()).expect("repo"),
+        &kiln::Selection::All,
+    )
+    .expect("renders");
     let wiring: Vec<&kiln::Rendered> = all
         .environments()
         .iter()

@@ -223,7 +223,7 @@ fn without_settings_there_is_no_wiring_and_stale_wiring_is_pruned() {
         ),
     );
     let open = || kiln::Repo::open(repo.path()).expect("repo");
-    let all = kiln::render_repo(&open()).expect("renders");
+    let all = kiln::render_repo(&open(), &kiln::Selection::All).expect("renders");
     kiln::write(&open().out_dir(), &all).expect("writes");
     assert!(repo.path().join("out/argocd/kustomization.yaml").is_file());
     assert!(
@@ -232,7 +232,7 @@ fn without_settings_there_is_no_wiring_and_stale_wiring_is_pruned() {
             .is_file()
     );
     std::fs::remove_file(repo.path().join("kiln.yaml")).expect("rm");
-    let all = kiln::render_repo(&open()).expect("renders");
+    let all = kiln::render_repo(&open(), &kiln::Selection::All).expect("renders");
     assert_eq!(all.environments().len(), 8, "the environments only");
     kiln::write(&open().out_dir(), &all).expect("writes");
     assert!(!repo.path().join("out/argocd").exists());

@@ -8,7 +8,7 @@ use kiln_tests::{copy_inputs, put, repo_root};
 #[test]
 fn committed_out_is_up_to_date() {
     let repo = kiln::Repo::open(repo_root()).expect("repo");
-    let rendered = kiln::render_repo(&repo).expect("renders");
+    let rendered = kiln::render_repo(&repo, &kiln::Selection::All).expect("renders");
     let differences = kiln::compare(&repo.out_dir(), &rendered).expect("check");
     assert!(
         differences.is_empty(),
@@ -45,16 +45,13 @@ fn check_reports_read_as_reviewed() {
     let docs = kiln_tests::yaml_documents(text);
     let manifests: Vec<Manifest> = docs
         .into_iter()
-        .map(|value| Manifest {
-            file: "k8s/web.yaml".into(),
-            line: 1,
-            text: Some(text.to_string()),
-            value,
-            from_typed: false,
-        })
+        .map(|value| Manifest::read("k8s/web.yaml", 1, Some(text.to_string()), value))
         .collect();
     let findings = check::check(&manifests);
-    insta::assert_snapshot!("check_text", check::report::text(&findings, false));
+    insta::assert_snapshot!(
+        "check_text",
+        check::report::text(&findings, kiln::emit::Color::Plain)
+    );
     insta::assert_snapshot!(
         "check_json",
         kiln::emit::json(&check::report::json(&findings))

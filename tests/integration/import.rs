@@ -55,7 +55,7 @@ fn seed_000_tree_imports_renders_passes_check_and_reports_its_flaws() {
     );
     let repo = Repo::open(&into).expect("a kiln repository");
     assert!(!kiln::check::has_errors(
-        &kiln::check_repo(&repo, &[]).expect("checks")
+        &kiln::check_repo(&repo, &kiln::Selection::All).expect("checks")
     ));
     let env = repo.environment("homelab").expect("env");
     let d = &env.description;
@@ -239,10 +239,10 @@ fn an_existing_repository_gets_an_overlay_that_means_the_same() {
     let repo = Repo::open(existing.path()).expect("repo");
     let env = repo.environment("legacy").expect("env");
     assert_eq!(env.description, expected);
-    let names: Vec<&str> = env.strategies.iter().map(|s| s.name.as_str()).collect();
+    let names: Vec<&str> = env.strategies.iter().map(|s| s.name()).collect();
     assert_eq!(names, ["claude-models", "openai-models"]);
     assert!(!kiln::check::has_errors(
-        &kiln::check_repo(&repo, &["legacy".into()]).expect("checks")
+        &kiln::check_repo(&repo, &kiln::Selection::of(&["legacy".into()])).expect("checks")
     ));
 
     let again = import(&fixture(), existing.path(), "legacy").expect_err("env exists");
@@ -306,7 +306,11 @@ fn the_seeds_chart_values_import_as_this_repositorys_enterprise_environments() {
         let ours = repo.environment(cloud).expect("env").description;
         let theirs = repo.environment(&options.env).expect("env").description;
         assert!(!kiln::check::has_errors(
-            &kiln::check_repo(&repo, std::slice::from_ref(&options.env)).expect("checks")
+            &kiln::check_repo(
+                &repo,
+                &kiln::Selection::of(std::slice::from_ref(&options.env))
+            )
+            .expect("checks")
         ));
         // The values were written from overlays/<cloud>: the import gives it back.
         assert_eq!(theirs.image, ours.image, "{cloud}");

@@ -22,10 +22,13 @@ pub(crate) const CORE_KINDS: [&str; 9] = [
 
 /// Everything `kiln render` writes: the environments, then the GitOps wiring.
 fn rendered_repo() -> Vec<kiln::Rendered> {
-    kiln::render_repo(&kiln::Repo::open(repo_root()).expect("repo"))
-        .expect("renders")
-        .environments()
-        .to_vec()
+    kiln::render_repo(
+        &kiln::Repo::open(repo_root()).expect("repo"),
+        &kiln::Selection::All,
+    )
+    .expect("renders")
+    .environments()
+    .to_vec()
 }
 
 /// The directories of out/ that hold Kubernetes manifests: environments
@@ -434,7 +437,7 @@ fn kiln_check_of_the_committed_files_agrees_with_render() {
         assert!(
             findings.is_empty(),
             "{env}:\n{}",
-            kiln::check::report::text(&findings, false)
+            kiln::check::report::text(&findings, kiln::emit::Color::Plain)
         );
     }
 }

@@ -8,7 +8,10 @@ use std::path::Path;
 
 fn render_all(root: &Path) -> kiln::Result<kiln::WriteReport> {
     let repo = Repo::open(root)?;
-    kiln::write(&repo.out_dir(), &kiln::render_repo(&repo)?)
+    kiln::write(
+        &repo.out_dir(),
+        &kiln::render_repo(&repo, &kiln::Selection::All)?,
+    )
 }
 
 fn add_env(root: &Path, name: &str) {
@@ -183,7 +186,7 @@ fn check_reports_missing_changed_and_stale_files() {
     add_env(root, "dev");
     render_all(root).expect("render");
     let repo = Repo::open(root).expect("repo");
-    let rendered = |repo: &Repo| kiln::render_repo(repo).expect("renders");
+    let rendered = |repo: &Repo| kiln::render_repo(repo, &kiln::Selection::All).expect("renders");
     assert!(
         kiln::compare(&repo.out_dir(), &rendered(&repo))
             .expect("check")

@@ -4,7 +4,7 @@
 
 use kiln::route::{Decision, Request, route};
 use kiln::rules::Severity;
-use kiln::strategy::{Config, validate};
+use kiln::strategy::Config;
 use kiln::values::Problem;
 use kiln_tests::{copy_inputs, edit, put, repo_root};
 use serde_json::{Value, json};
@@ -29,9 +29,11 @@ fn keyed(mut config: Value) -> Value {
 
 fn findings(config: Value) -> Vec<Problem> {
     let config = keyed(config);
-    let typed: Config = serde_json::from_value(config.clone()).expect("typed config");
     let secrets: Vec<String> = SECRETS.iter().map(|s| s.to_string()).collect();
-    validate(&typed, &config, Some(&secrets))
+    let path = std::path::Path::new("strategies/case.json");
+    kiln::strategy::from_file(path, &config.to_string())
+        .expect("a strategy")
+        .findings(Some(&secrets))
 }
 
 fn errors(config: Value) -> Vec<String> {
@@ -405,7 +407,7 @@ fn reference(name: &str) -> kiln::strategy::Strategy {
     let repo = kiln::Repo::open(repo_root()).expect("repo");
     repo.strategies()
         .iter()
-        .find(|s| s.name == name)
+        .find(|s| s.name() == name)
         .map(|s| (**s).clone())
         .expect("strategy")
 }
@@ -422,15 +424,10 @@ fn the_reference_strategies_validate_clean_and_do_what_the_seed_says() {
             .iter()
             .map(|k| k.env.clone())
             .collect();
-        assert_eq!(
-            validate(&s.parsed, &s.config, Some(&secrets)),
-            vec![],
-            "{}",
-            s.name
-        );
+        assert_eq!(s.findings(Some(&secrets)), vec![], "{}", s.name());
     }
     let shares =
-        |name: &str| match route(&reference(name).parsed, &Request::default()).expect("routes") {
+        |name: &str| match route(reference(name).parsed(), &Request::default()).expect("routes") {
             Decision::LoadBalance(shares) => shares,
             other => panic!("{name}: {other:?}"),
         };
@@ -457,7 +454,11 @@ fn the_reference_strategies_validate_clean_and_do_what_the_seed_says() {
             "{provider}"
         );
     }
-    let cache = reference("all-models").parsed.cache.expect("cache");
+    let cache = reference("all-models")
+        .parsed()
+        .cache
+        .clone()
+        .expect("cache");
     assert_eq!(cache.mode, kiln::strategy::CacheMode::Semantic);
 }
 
@@ -472,7 +473,7 @@ fn chosen(config: &Config, request: &Request) -> (Option<usize>, String) {
 
 #[test]
 fn cost_optimized_branches_on_request_size() {
-    let config = reference("cost-optimized").parsed;
+    let config = reference("cost-optimized").parsed().clone();
     let with_tokens = |n: Value| {
         let mut r = Request::default();
         r.params.insert("max_tokens".into(), n.into());
@@ -637,7 +638,7 @@ fn emitted_json_is_canonical() {
     let messy = repo
         .strategies()
         .iter()
-        .find(|s| s.name == "messy")
+        .find(|s| s.name() == "messy")
         .expect("messy")
         .canonical_json()
         .to_string();
@@ -704,7 +705,7 @@ fn strategies_by_name_split_routes_take_a_default_and_refuse_what_cannot_work() 
     assert!(!kiln::check::has_errors(
         &kiln::check_repo(
             &kiln::Repo::open(dir.path()).expect("repo"),
-            &["named".to_string()]
+            &kiln::Selection::of(&["named".to_string()])
         )
         .expect("checks")
     ));

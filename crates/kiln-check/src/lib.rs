@@ -50,8 +50,9 @@ pub struct Manifest {
     /// The document.
     pub value: Value,
     /// Written from a typed object (a kiln render): its core kind already is
-    /// its Kubernetes type, so the schema rule need not read it back.
-    pub from_typed: bool,
+    /// its Kubernetes type, so the schema rule need not read it back. Only
+    /// [`Manifest::rendered`] sets it: a document read from a file is always checked.
+    from_typed: bool,
 }
 
 impl Manifest {
@@ -63,6 +64,30 @@ impl Manifest {
             text: None,
             value,
             from_typed: false,
+        }
+    }
+
+    /// A document read from `file`, starting at `line`, with its own `text`.
+    pub fn read(
+        file: impl Into<PathBuf>,
+        line: usize,
+        text: Option<String>,
+        value: Value,
+    ) -> Manifest {
+        Manifest {
+            line,
+            text,
+            ..Manifest::new(file, value)
+        }
+    }
+
+    /// A document kiln wrote from a typed object (its render), as `text`.
+    pub fn rendered(file: impl Into<PathBuf>, text: String, value: Value) -> Manifest {
+        Manifest {
+            line: 2,
+            text: Some(text),
+            from_typed: true,
+            ..Manifest::new(file, value)
         }
     }
 }

@@ -2,6 +2,7 @@
 //! SARIF 2.1.0 (for code-scanning upload, e.g. GitHub's).
 
 use super::{Finding, RULES, Rule, Severity};
+use kiln_model::emit::Color;
 use serde_json::{Value, json};
 use std::path::Path;
 use url::Url;
@@ -47,10 +48,10 @@ impl std::fmt::Display for Summary {
     }
 }
 
-/// Findings grouped by file and object, then a summary line; ANSI colors if `color`.
-pub fn text(findings: &[Finding], color: bool) -> String {
+/// Findings grouped by file and object, then a summary line, painted as `color` says.
+pub fn text(findings: &[Finding], color: Color) -> String {
     let paint = |code: &str, s: &str| {
-        if color {
+        if color == Color::Ansi {
             format!("\x1b[{code}m{s}\x1b[0m")
         } else {
             s.to_string()

@@ -21,14 +21,17 @@ pub(crate) fn check(cli: &Cli, args: &CheckArgs) -> kiln::Result<ExitCode> {
     let (base, findings) = if args.paths.is_empty() {
         let repo = open_repo(cli)?;
         let base = cwd.join(repo.root());
-        (base, kiln::check_repo(&repo, &args.envs)?)
+        (
+            base,
+            kiln::check_repo(&repo, &kiln::Selection::of(&args.envs))?,
+        )
     } else {
         // A repository root among the paths is checked as kiln renders it, not as manifests.
         let (roots, manifests): (Vec<&PathBuf>, Vec<&PathBuf>) =
             args.paths.iter().partition(|p| Repo::is_root(p));
         let mut all = Vec::new();
         for root in roots {
-            let found = kiln::check_repo(&Repo::open(root)?, &args.envs)?;
+            let found = kiln::check_repo(&Repo::open(root)?, &kiln::Selection::of(&args.envs))?;
             all.extend(found.into_iter().map(|mut f| {
                 let joined = root.join(&f.file);
                 f.file = joined

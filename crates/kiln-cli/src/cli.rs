@@ -317,11 +317,16 @@ pub(crate) struct RenderArgs {
 }
 
 /// Whether stdout gets ANSI colors.
-pub(crate) fn stdout_color(cli: &Cli) -> bool {
-    match cli.color {
+pub(crate) fn stdout_color(cli: &Cli) -> kiln::emit::Color {
+    let ansi = match cli.color {
         Color::Always => true,
         Color::Never => false,
         Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    if ansi {
+        kiln::emit::Color::Ansi
+    } else {
+        kiln::emit::Color::Plain
     }
 }
 

@@ -7,15 +7,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 pub(crate) fn render(cli: &Cli, repo: &Repo, args: &RenderArgs) -> kiln::Result<ExitCode> {
-    // All environments come with the GitOps wiring; a chosen few leave the rest of out/ alone.
-    let rendering = if args.envs.is_empty() {
-        kiln::render_repo(repo)?
-    } else {
-        let mut names = args.envs.clone();
-        names.sort();
-        names.dedup();
-        kiln::render_all(repo, &names)?
-    };
+    let rendering = kiln::render_repo(repo, &kiln::Selection::of(&args.envs))?;
     let out = repo.out_dir();
     let code = if args.check {
         render_check(cli, &out, &rendering)

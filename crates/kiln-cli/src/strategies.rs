@@ -32,21 +32,21 @@ pub(crate) fn strategies(repo: &Repo, env: Option<&str>) -> kiln::Result<ExitCod
         });
     let mut errors = false;
     for s in strategy_set(repo, env)? {
-        outln!("{}  ({})", s.name, s.parsed.mode().as_str());
+        outln!("{}  ({})", s.name(), s.parsed().mode().as_str());
         let env_flag = env.map(|e| format!(" --env {e}")).unwrap_or_default();
-        outln!("  header:  kiln strategies{env_flag} --header {}", s.name);
-        for (i, t) in s.parsed.targets().iter().enumerate() {
+        outln!("  header:  kiln strategies{env_flag} --header {}", s.name());
+        for (i, t) in s.parsed().targets().iter().enumerate() {
             outln!("  target:  {}", t.label(i));
         }
-        if s.parsed.targets().is_empty() {
-            outln!("  target:  {}", s.parsed.label(0));
+        if s.parsed().targets().is_empty() {
+            outln!("  target:  {}", s.parsed().label(0));
         }
-        for f in kiln::strategy::validate(&s.parsed, &s.config, secret_env.as_deref()) {
+        for f in s.findings(secret_env.as_deref()) {
             errors |= f.severity == kiln::rules::Severity::Error;
             outln!(
                 "  {:?}: {} at {}: {}",
                 f.severity,
-                s.file.display(),
+                s.file().display(),
                 shown(&f.pointer),
                 shown(&f.message)
             );
@@ -66,7 +66,7 @@ pub(crate) fn strategy_header(
     name: &str,
 ) -> kiln::Result<ExitCode> {
     let set = strategy_set(repo, env)?;
-    match set.iter().find(|s| s.name == name) {
+    match set.iter().find(|s| s.name() == name) {
         Some(s) => {
             outln!("{}", s.header());
             Ok(ExitCode::SUCCESS)
@@ -79,13 +79,13 @@ pub(crate) fn strategy_header(
 }
 
 fn no_such_strategy(set: &[std::sync::Arc<kiln::strategy::Strategy>], name: &str) {
-    let names: Vec<&str> = set.iter().map(|s| s.name.as_str()).collect();
+    let names: Vec<&str> = set.iter().map(|s| s.name()).collect();
     not_found("strategy", name, &names);
 }
 
 pub(crate) fn route(repo: &Repo, args: &RouteArgs) -> kiln::Result<ExitCode> {
     let set = strategy_set(repo, args.env.as_deref())?;
-    let Some(strategy) = set.iter().find(|s| s.name == args.strategy) else {
+    let Some(strategy) = set.iter().find(|s| s.name() == args.strategy) else {
         no_such_strategy(&set, &args.strategy);
         return Ok(ExitCode::from(2));
     };
@@ -107,7 +107,8 @@ pub(crate) fn route(repo: &Repo, args: &RouteArgs) -> kiln::Result<ExitCode> {
         path: args.path.clone(),
     };
     // What render refuses, route refuses too: its answer would be about a config that never ships.
-    let errors: Vec<_> = kiln::strategy::validate(&strategy.parsed, &strategy.config, None)
+    let errors: Vec<_> = strategy
+        .findings(None)
         .into_iter()
         .filter(|f| f.severity == kiln::rules::Severity::Error)
         .collect();
@@ -115,7 +116,7 @@ pub(crate) fn route(repo: &Repo, args: &RouteArgs) -> kiln::Result<ExitCode> {
         for f in &errors {
             errln!(
                 "error: {} at {}: {}",
-                strategy.file.display(),
+                strategy.file().display(),
                 shown(&f.pointer),
                 shown(&f.message)
             );
@@ -125,21 +126,21 @@ pub(crate) fn route(repo: &Repo, args: &RouteArgs) -> kiln::Result<ExitCode> {
     }
     outln!(
         "{} ({}; send it with: kiln strategies{} --header {})",
-        strategy.name,
-        strategy.parsed.mode().as_str(),
+        strategy.name(),
+        strategy.parsed().mode().as_str(),
         args.env
             .as_deref()
             .map(|e| format!(" --env {e}"))
             .unwrap_or_default(),
-        strategy.name
+        strategy.name()
     );
-    match kiln::route::route(&strategy.parsed, &request) {
+    match kiln::route::route(strategy.parsed(), &request) {
         Ok(decision) => {
             out!("{decision}");
             Ok(ExitCode::SUCCESS)
         }
-        Err(message) => {
-            outln!("✗ {}", shown(&message));
+        Err(why) => {
+            outln!("✗ {}", shown(&why.to_string()));
             Ok(ExitCode::from(1))
         }
     }

@@ -17,6 +17,15 @@ use std::fmt::Write as _;
 /// Top-level keys that lead a Kubernetes object, in this order; all other keys follow sorted.
 const LEADING_KEYS: [&str; 3] = ["apiVersion", "kind", "metadata"];
 
+/// Whether a text report is painted with ANSI colours (for a terminal) or plain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Color {
+    /// No escape sequences: files, pipes, CI logs.
+    Plain,
+    /// ANSI colours.
+    Ansi,
+}
+
 /// Writes `value` as a canonical YAML document (no `---` marker, trailing newline).
 ///
 /// ```

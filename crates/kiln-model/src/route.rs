@@ -9,7 +9,7 @@
 //! `$gt`…`$lte` with `parseFloat`, `$regex` is `new RegExp(p).test(String(v))`;
 //! the first `$and`/`$or` key decides its query. See [`crate::js`].
 //!
-//! A config that [`crate::strategy::validate`] refuses is refused here too:
+//! A config whose [`crate::strategy::Strategy::findings`] hold an error is refused here too:
 //! kiln never answers for a config that does not ship.
 
 use crate::js;
@@ -82,19 +82,46 @@ pub enum Decision {
 ///     other => panic!("{other:?}"),
 /// }
 /// ```
-pub fn route(config: &Config, request: &Request) -> Result<Decision, String> {
+pub fn route(config: &Config, request: &Request) -> Result<Decision, RouteError> {
     let raw = serde_json::to_value(RawConfig(config)).unwrap_or(Value::Null);
     if let Some(e) = crate::strategy::validate(config, &raw, None)
         .into_iter()
         .find(|p| p.severity == Severity::Error)
     {
-        return Err(format!(
-            "kiln refuses this config at {}: {}",
-            e.pointer, e.message
-        ));
+        return Err(RouteError::Refused {
+            pointer: e.pointer,
+            message: e.message,
+        });
     }
-    decide(config, request)
+    decide(config, request).map_err(RouteError::Fails)
 }
+
+/// Why [`route`] has no decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteError {
+    /// kiln refuses the config (as `kiln render` does), at this JSON pointer.
+    Refused {
+        /// Where in the config.
+        pointer: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The gateway would fail the request, for this reason.
+    Fails(String),
+}
+
+impl fmt::Display for RouteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RouteError::Refused { pointer, message } => {
+                write!(f, "kiln refuses this config at {pointer}: {message}")
+            }
+            RouteError::Fails(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for RouteError {}
 
 /// A config as JSON again, for the literal-credential check of [`route`].
 struct RawConfig<'a>(&'a Config);
@@ -367,7 +394,7 @@ mod tests {
     }
 
     fn chosen(strategy: Value, request: &Request) -> Result<String, String> {
-        match route(&config(strategy), request)? {
+        match route(&config(strategy), request).map_err(|e| e.to_string())? {
             Decision::Conditional { chosen, .. } => Ok(chosen),
             other => panic!("{other:?}"),
         }

@@ -121,12 +121,9 @@ fn manifests_with(
     resources
         .iter()
         .zip(docs)
-        .map(|(r, value)| Manifest {
-            file: Path::new(OUT_DIR).join(env).join(file_name(r)),
-            line: 2,
-            text: Some(kiln_model::emit::yaml(&value)),
-            value,
-            from_typed: true,
+        .map(|(r, value)| {
+            let file = Path::new(OUT_DIR).join(env).join(file_name(r));
+            Manifest::rendered(file, kiln_model::emit::yaml(&value), value)
         })
         .collect()
 }

@@ -32,7 +32,7 @@
 //! ```no_run
 //! # fn main() -> Result<(), kiln::Error> {
 //! let repo = kiln::Repo::discover(".")?;
-//! let rendered = kiln::render_repo(&repo)?;
+//! let rendered = kiln::render_repo(&repo, &kiln::Selection::All)?;
 //! let report = kiln::write(&repo.out_dir(), &rendered)?; // removes what no longer exists
 //! println!("wrote {:?}", report.written);
 //! # Ok(()) }
@@ -56,6 +56,7 @@ mod parallel;
 mod render;
 pub mod repo;
 mod safe_fs;
+mod selection;
 mod source;
 pub mod write;
 
@@ -64,8 +65,9 @@ pub use build::build;
 pub use inspect::{Inspection, file_name, inspect, manifests_of};
 pub use output::{OutputFile, Rendered, Rendering, emit_files};
 pub use overlay::Environment;
-pub use render::{check_repo, render, render_all, render_repo};
+pub use render::{check_repo, render, render_repo};
 pub use repo::Repo;
+pub use selection::Selection;
 pub use write::{Difference, DifferenceKind, WriteReport, compare, write};
 
 // The layers below, under the names library users know them by.

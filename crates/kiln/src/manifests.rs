@@ -104,13 +104,7 @@ fn read_file(path: &Path) -> Result<Vec<Manifest>> {
             } else {
                 (1, None)
             };
-            Manifest {
-                file: path.to_path_buf(),
-                line,
-                text,
-                value,
-                from_typed: false,
-            }
+            Manifest::read(path, line, text, value)
         })
         .collect())
 }

@@ -27,10 +27,11 @@ pub struct Rendered {
 }
 
 /// What a render produced, and how much of the repository it covers. Only a
-/// rendering of the whole repository ([`crate::render_repo`]: every
-/// environment and the GitOps wiring) lets the write stage (`kiln::write`)
-/// remove what no longer exists; a selection ([`crate::render_all`], or one environment
-/// through `From`) is written without touching anything else in `out/`.
+/// rendering of the whole repository ([`crate::render_repo`] with
+/// [`crate::Selection::All`]: every environment and the GitOps wiring) lets
+/// the write stage (`kiln::write`) remove what no longer exists; a selection
+/// (or one environment through `From`) is written without touching anything
+/// else in `out/`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendering {
     environments: Vec<Rendered>,

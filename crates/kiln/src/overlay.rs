@@ -383,22 +383,22 @@ pub(crate) fn resolve(repo: &Repo, name: &str) -> Result<Environment> {
 /// the default is one of them.
 fn by_name_problem(d: &Description, strategies: &[Arc<Strategy>]) -> Option<(String, String)> {
     let by_name = d.route.as_ref()?.strategies_by_name.as_ref()?;
-    if let Some(s) = strategies.iter().find(|s| s.name.contains('_')) {
+    if let Some(s) = strategies.iter().find(|s| s.name().contains('_')) {
         return Some((
             "/route/strategiesByName".into(),
             format!(
                 "strategy `{}` names Kubernetes objects when served by name, which allow no `_`: rename its file with `-`",
-                s.name
+                s.name()
             ),
         ));
     }
     let default = by_name.default.as_deref()?;
-    (!strategies.iter().any(|s| s.name == default)).then(|| {
+    (!strategies.iter().any(|s| s.name() == default)).then(|| {
         (
             "/route/strategiesByName/default".into(),
             format!(
                 "`{default}` is not a strategy of this environment{}",
-                closest(default, strategies.iter().map(|s| s.name.as_str()))
+                closest(default, strategies.iter().map(|s| s.name()))
                     .map(|c| format!(": did you mean `{c}`?"))
                     .unwrap_or_default()
             ),
@@ -410,7 +410,7 @@ fn strategies(repo: &Repo, layers: &[Layer]) -> Result<Vec<Arc<Strategy>>> {
     let mut strategies: BTreeMap<String, Arc<Strategy>> = repo
         .strategies()
         .iter()
-        .map(|s| (s.name.clone(), s.clone()))
+        .map(|s| (s.name().to_string(), s.clone()))
         .collect();
     for layer in layers {
         let changes = &layer.overlay.strategies;
@@ -432,7 +432,7 @@ fn strategies(repo: &Repo, layers: &[Layer]) -> Result<Vec<Arc<Strategy>>> {
             let pointer = format!("/strategies/add/{i}");
             let text = repo.read(path, Some((&layer.file, &pointer)))?;
             let s = strategy::from_file(Path::new(path), &text)?;
-            strategies.insert(s.name.clone(), Arc::new(s));
+            strategies.insert(s.name().to_string(), Arc::new(s));
         }
     }
     Ok(strategies.into_values().collect())

@@ -1,6 +1,6 @@
 //! The whole pipeline for an environment, short of writing: resolve, build,
 //! patch, check, emit ([`render`]); every environment at once, with the
-//! GitOps wiring ([`render_repo`]).
+//! GitOps wiring, or a selection of them ([`render_repo`]).
 
 use crate::inspect::{Inspection, inspect, manifests_of, refuse_errors};
 use crate::origin::at_inputs;
@@ -8,23 +8,35 @@ use crate::output::{OutputFile, Rendered, Rendering, emit_files};
 use crate::overlay::Environment;
 use crate::parallel::in_parallel;
 use crate::repo::Repo;
+use crate::selection::Selection;
 use kiln_check::Finding;
 use kiln_k8s::Resource;
 use kiln_model::{Result, emit, gather};
 
-/// Resolves and renders each of `names`, in parallel: a selection, which
-/// [`crate::write()`] writes without removing anything else. The result is in
-/// the order of `names`; every name that fails is reported (see [`kiln_model::gather`]).
+/// What `kiln render` writes for `selection`, each environment in parallel.
+/// [`Selection::All`]: every environment, then the GitOps wiring of
+/// `kiln.yaml` (`out/argocd/`, `out/flux/`; see [`crate::gitops`]); written
+/// with [`crate::write()`], it also removes environments that no longer
+/// exist. [`Selection::Only`]: those environments, in that order, and
+/// nothing else is touched when written. Every environment that fails is
+/// reported (see [`kiln_model::gather`]).
 ///
 /// ```
 /// # fn main() -> Result<(), kiln::Error> {
+/// use kiln::Selection;
 /// let repo = kiln::Repo::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))?;
-/// let some = kiln::render_all(&repo, &["dev".to_string(), "prod".to_string()])?;
+/// let all = kiln::render_repo(&repo, &Selection::All)?;
+/// assert!(all.is_whole_repository());
+/// assert!(all.environments().iter().any(|r| r.env == "argocd"));
+/// let some = kiln::render_repo(&repo, &Selection::of(&["prod".into(), "dev".into()]))?;
 /// assert_eq!(some.environments().len(), 2);
 /// assert!(!some.is_whole_repository());
 /// # Ok(()) }
 /// ```
-pub fn render_all(repo: &Repo, names: &[String]) -> Result<Rendering> {
+pub fn render_repo(repo: &Repo, selection: &Selection) -> Result<Rendering> {
+    let Selection::Only(names) = selection else {
+        return render_whole(repo);
+    };
     gather(in_parallel(names, |name| {
         let env = repo.environment(name)?;
         render(&env).map_err(|e| at_inputs(repo, Some(&env), &[], e))
@@ -32,19 +44,8 @@ pub fn render_all(repo: &Repo, names: &[String]) -> Result<Rendering> {
     .map(Rendering::from)
 }
 
-/// Everything `kiln render` writes: every environment, then the GitOps wiring
-/// of `kiln.yaml` (`out/argocd/`, `out/flux/`; see [`crate::gitops`]). Written
-/// with [`crate::write()`], it also removes environments that no longer exist.
-///
-/// ```
-/// # fn main() -> Result<(), kiln::Error> {
-/// let repo = kiln::Repo::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))?;
-/// let all = kiln::render_repo(&repo)?;
-/// assert!(all.is_whole_repository());
-/// assert!(all.environments().iter().any(|r| r.env == "argocd"));
-/// # Ok(()) }
-/// ```
-pub fn render_repo(repo: &Repo) -> Result<Rendering> {
+/// Every environment and the GitOps wiring.
+fn render_whole(repo: &Repo) -> Result<Rendering> {
     // Each environment is resolved once: for its own render and for the wiring.
     let (envs, mut all): (Vec<Environment>, Vec<Rendered>) =
         gather(in_parallel(repo.environments(), |name| {
@@ -116,21 +117,20 @@ pub fn render(env: &Environment) -> Result<Rendered> {
 }
 
 /// What `kiln check` finds in a repository as kiln renders it: every finding
-/// of each environment of `only` (all if empty, and then the GitOps wiring
-/// and environments that collide in a cluster too), suppressions applied.
+/// of each selected environment (with all of them, the GitOps wiring's and
+/// environments that collide in a cluster too), suppressions applied.
 /// Bad input is an error, as for [`render_repo`].
 ///
 /// ```
 /// # fn main() -> Result<(), kiln::Error> {
 /// let repo = kiln::Repo::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))?;
-/// assert!(!kiln::check::has_errors(&kiln::check_repo(&repo, &[])?));
+/// assert!(!kiln::check::has_errors(&kiln::check_repo(&repo, &kiln::Selection::All)?));
 /// # Ok(()) }
 /// ```
-pub fn check_repo(repo: &Repo, only: &[String]) -> Result<Vec<Finding>> {
-    let names = if only.is_empty() {
-        repo.environments()
-    } else {
-        only
+pub fn check_repo(repo: &Repo, selection: &Selection) -> Result<Vec<Finding>> {
+    let names = match selection {
+        Selection::All => repo.environments(),
+        Selection::Only(names) => names,
     };
     let envs = gather(names.iter().map(|name| repo.environment(name)))?;
     let inspections = gather(
@@ -138,7 +138,7 @@ pub fn check_repo(repo: &Repo, only: &[String]) -> Result<Vec<Finding>> {
             .map(|env| inspect(env).map_err(|e| repo.locate(e))),
     )?;
     // Collisions and the wiring concern the whole repository.
-    let whole = only.is_empty();
+    let whole = *selection == Selection::All;
     let synced: Vec<(&Environment, &[Resource])> = envs
         .iter()
         .zip(&inspections)

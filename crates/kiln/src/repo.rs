@@ -271,7 +271,7 @@ fn load_strategies(files: &Source) -> Result<Vec<Strategy>> {
         let text = files.read_text(&rel)?.unwrap_or_default();
         strategies.push(strategy::from_file(&rel, &text)?);
     }
-    strategies.sort_by(|a, b| a.name.cmp(&b.name));
+    strategies.sort_by(|a, b| a.name().cmp(b.name()));
     Ok(strategies)
 }
 

@@ -576,7 +576,8 @@ fn route_strategies(
         point_at(&mut config, &mock, "t");
         let typed = kiln::strategy::from_file(Path::new(file), content)
             .expect("a valid strategy")
-            .parsed;
+            .parsed()
+            .clone();
         let draw = drawn.insert(content.clone());
         for request in requests(&typed) {
             check_request(

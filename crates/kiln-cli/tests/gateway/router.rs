@@ -8,7 +8,7 @@
 
 use crate::documented::STRICTER;
 use crate::harness::{Client, Gateway, Mock, stringify};
-use kiln::route::{Decision, Request, falls_back, route};
+use kiln::route::{Decision, Request, RouteError, falls_back, route};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -320,9 +320,9 @@ fn conditional_case(
             }
         }
         Ok(other) => Err(format!("not a conditional decision: {other:?}")),
-        Err(why) if why.starts_with("kiln refuses") => STRICTER
+        Err(why @ RouteError::Refused { .. }) => STRICTER
             .iter()
-            .position(|(fragment, _)| why.contains(fragment))
+            .position(|(fragment, _)| why.to_string().contains(fragment))
             .map(Outcome::Refused)
             .ok_or_else(|| {
                 format!(

@@ -311,7 +311,8 @@ fn kiln_refusal(config: &Value) -> Option<String> {
     let text = serde_json::to_string_pretty(config).expect("JSON");
     match kiln::strategy::from_file(Path::new("strategies/case.json"), &text) {
         Err(e) => Some(e.to_string()),
-        Ok(s) => kiln::strategy::validate(&s.parsed, &s.config, None)
+        Ok(s) => s
+            .findings(None)
             .into_iter()
             .find(|p| p.severity == kiln::rules::Severity::Error)
             .map(|p| format!("{}: {}", p.pointer, p.message)),
@@ -387,8 +388,8 @@ fn the_shipped_strategies_pass_the_gateways_validation() {
     let mut checked = 0;
     for env in repo.environments() {
         for s in repo.environment(env).expect("environment").strategies {
-            let (verdict, reply) = gateway_verdict(&client, &gateway, &mock, &s.config);
-            assert_eq!(verdict, Serves, "{} in {env}: {reply}", s.file.display());
+            let (verdict, reply) = gateway_verdict(&client, &gateway, &mock, s.config());
+            assert_eq!(verdict, Serves, "{} in {env}: {reply}", s.file().display());
             checked += 1;
         }
     }

@@ -4,7 +4,7 @@
 //! Each file is read into a typed model of Portkey's config ([`Config`]:
 //! strategy modes, targets, weights, conditions, cache, retry, timeouts,
 //! override params, credentials) with unknown fields rejected, then
-//! [`validate`]d: problems Portkey would only hit at request time are found at
+//! validated ([`Strategy::findings`]): problems Portkey would only hit at request time are found at
 //! render time, each naming the file and JSON pointer.
 
 mod conditions;
@@ -13,7 +13,7 @@ mod validate;
 
 pub use crate::credential::looks_like_key;
 pub use conditions::OPERATORS;
-pub use validate::validate;
+pub(crate) use validate::validate;
 
 use crate::error::{InputError, Result};
 use crate::parse;
@@ -24,24 +24,68 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// One strategy file.
+/// One strategy file, read once: its config as written, typed, as canonical
+/// JSON and validated. The parts agree by construction, so they are read
+/// through methods, never changed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Strategy {
     /// The name clients use: the file name without `.json`.
-    pub name: String,
+    name: String,
     /// The file, relative to the repository root.
-    pub file: PathBuf,
+    file: PathBuf,
     /// The config as written (a JSON object).
-    pub config: Value,
+    config: Value,
     /// `config` as canonical JSON, computed once: every environment mounts it.
     canonical: String,
-    /// What [`validate`] finds without an environment, computed once at load.
+    /// What validation finds without an environment, computed once at load.
     findings: Vec<Problem>,
     /// The same config, typed.
-    pub parsed: Config,
+    parsed: Config,
 }
 
 impl Strategy {
+    /// The name clients use: the file name without `.json`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The file, relative to the repository root.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// The config as written (a JSON object).
+    pub fn config(&self) -> &Value {
+        &self.config
+    }
+
+    /// The same config, typed.
+    pub fn parsed(&self) -> &Config {
+        &self.parsed
+    }
+
+    /// What kiln finds in this strategy (errors are what `kiln render`
+    /// refuses); with `secret_env`, an environment's provider-key variables,
+    /// also every `${VAR}` that is not one of them. By severity, then pointer.
+    ///
+    /// ```
+    /// use kiln_model::strategy::from_file;
+    /// let s = from_file(std::path::Path::new("strategies/x.json"),
+    ///     r#"{"provider": "openai", "api_key": "${OPENAI_API_KEY}", "retry": {"attempts": 9}}"#).unwrap();
+    /// assert_eq!(s.findings(None)[0].pointer, "/retry/attempts"); // a warning: above 5
+    /// let keys = ["ANTHROPIC_API_KEY".to_string()];
+    /// let found = s.findings(Some(&keys));
+    /// assert!(found.iter().any(|f| f.pointer == "/api_key"));
+    /// ```
+    pub fn findings(&self, secret_env: Option<&[String]>) -> Vec<Problem> {
+        let mut out = self.findings.clone();
+        if let Some(known) = secret_env {
+            validate::unknown_references(&self.parsed, "", known, &mut out);
+            out.sort_by(|a, b| (a.severity, &a.pointer).cmp(&(b.severity, &b.pointer)));
+        }
+        out
+    }
+
     /// The key in the strategies ConfigMap, and the file name under the mount path.
     pub fn file_name(&self) -> String {
         format!("{}.json", self.name)
@@ -278,9 +322,7 @@ pub fn check_all(
 ) -> Result<Vec<(PathBuf, Problem)>> {
     let mut warnings = Vec::new();
     for s in strategies {
-        let mut references = Vec::new();
-        validate::unknown_references(&s.parsed, "", secret_env, &mut references);
-        for f in s.findings.iter().cloned().chain(references) {
+        for f in s.findings(Some(secret_env)) {
             if f.severity == Severity::Error {
                 return Err(InputError::new(&s.file, f.message).at(f.pointer).into());
             }

@@ -59,7 +59,7 @@ fn strategy_secret(d: &Description, names: &Names, s: &Strategy) -> kiln_k8s::cr
         .filter_map(|var| d.secrets.keys.iter().find(|k| k.env == *var))
         .map(|k| (k.env.clone(), k.remote_key.clone()))
         .collect();
-    let name = strategy_object_name(names, &s.name);
+    let name = strategy_object_name(names, s.name());
     let mut secret = external_secret_named(
         d,
         names,
@@ -77,7 +77,7 @@ fn strategy_secret(d: &Description, names: &Names, s: &Strategy) -> kiln_k8s::cr
 
 /// The filter that puts the strategy's Secret into the config header.
 fn injection(names: &Names, s: &Strategy) -> EnvoyRouteFilter {
-    let name = strategy_object_name(names, &s.name);
+    let name = strategy_object_name(names, s.name());
     EnvoyRouteFilter {
         metadata: names.meta(&name),
         spec: EnvoyRouteFilterSpec {
@@ -133,13 +133,13 @@ fn routes(
             m.headers = Some(vec![HeaderMatch {
                 type_: Some("Exact".into()),
                 name: CONFIG_HEADER.into(),
-                value: s.name.clone(),
+                value: s.name().to_string(),
                 ..Default::default()
             }]);
         }
         r.filters
             .get_or_insert_with(Vec::new)
-            .insert(0, filter_of(&s.name));
+            .insert(0, filter_of(s.name()));
         rules.push(r);
     }
     if let Some(default) = default {

@@ -12,9 +12,11 @@
 //! reviewer sees *that* a secret changed, never what it is.
 
 mod report;
+mod revisions;
 mod sides;
 
 pub use report::{COMMENT_LIMIT, COMMENT_MARKER, Group, groups, json, markdown, text};
+pub use revisions::{against_out, revisions};
 pub use sides::{between, snapshot, snapshot_of_out};
 
 use kiln_model::emit::printable;
@@ -218,6 +220,11 @@ impl Diff {
     /// Whether nothing changed.
     pub fn is_empty(&self) -> bool {
         self.environments.is_empty()
+    }
+
+    /// Keeps the selected environments' changes only.
+    pub fn select(&mut self, selection: &crate::selection::Selection) {
+        self.environments.retain(|e| selection.includes(&e.env));
     }
 }
 

@@ -4,6 +4,7 @@
 //! particular to one environment follows.
 
 use super::{Change, ChangeKind, Diff};
+use kiln_model::emit::Color;
 use kiln_model::emit::printable;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -171,9 +172,9 @@ fn place(environments: &[&str], quote: fn(&str) -> String) -> String {
 /// The counts of each environment (those with equal counts on one line),
 /// then every change once with the environments it is in, as a unified
 /// diff; colored for a terminal.
-pub fn text(diff: &Diff, color: bool) -> String {
+pub fn text(diff: &Diff, color: Color) -> String {
     let paint = |line: &str| -> String {
-        if !color {
+        if color == Color::Plain {
             return line.to_string();
         }
         let code = match line.as_bytes().first() {

@@ -272,7 +272,7 @@ fn overlay_strategies(
     let remove: Vec<Value> = repo
         .strategies()
         .iter()
-        .map(|s| s.name.clone())
+        .map(|s| s.name().to_string())
         .filter(|name| !found.strategies.contains_key(name))
         .map(Value::from)
         .collect();

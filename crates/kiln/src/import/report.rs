@@ -122,7 +122,7 @@ fn resources(out: &mut String, s: &Style, import: &Import) {
     match &import.diff {
         Some(diff) => {
             out.push_str(s.fence.0);
-            out.push_str(&crate::diff::text(diff, false));
+            out.push_str(&crate::diff::text(diff, kiln_model::emit::Color::Plain));
             out.push_str(s.fence.1);
         }
         None => out.push_str("kiln cannot render a Helm chart; the differences above compare the gateway's environment, which the chart takes verbatim from `environment.data`.\n"),
