@@ -37,7 +37,7 @@ fn shown(old: &[Value], new: &[Value]) -> String {
     let old = kiln::diff::Snapshot::from([("e".to_string(), items(old))]);
     let new = kiln::diff::Snapshot::from([("e".to_string(), items(new))]);
     let diff = kiln::diff::diff(&old, &new, 3);
-    kiln::diff::text(&diff, kiln::emit::Color::Ansi)
+    kiln::diff::text(&diff, kiln::model::emit::Color::Ansi)
         + &kiln::diff::markdown(&diff, kiln::diff::COMMENT_LIMIT)
         + &kiln::diff::json(&diff).to_string()
 }

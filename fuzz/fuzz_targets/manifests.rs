@@ -13,8 +13,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     if let Ok(manifests) = kiln::manifests::load(&[file]) {
-        let findings = kiln::check::check(&manifests);
-        let _ = kiln::check::report::text(&findings, true);
-        let _ = kiln::check::report::sarif(&findings);
+        let findings = kiln::rules::check(&manifests);
+        let _ = kiln::rules::report::text(&findings, true);
+        let _ = kiln::rules::report::sarif(&findings);
     }
 });

@@ -30,7 +30,7 @@ fn one_environment(c: &mut Criterion) {
         )
     });
     g.bench_function("check", |b| {
-        b.iter(|| kiln::check::check(black_box(&manifests)))
+        b.iter(|| kiln::rules::check(black_box(&manifests)))
     });
     g.bench_function("emit", |b| {
         b.iter(|| {

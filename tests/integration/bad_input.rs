@@ -2,7 +2,8 @@
 //! and what was expected. (Exit code 2 and "nothing written" are asserted
 //! through the binary in crates/kiln-cli/tests.)
 
-use kiln::{Error, InputError, Repo};
+use kiln::model::InputError;
+use kiln::{Error, Repo};
 use kiln_tests::{copy_inputs, put};
 use std::path::Path;
 

@@ -11,7 +11,7 @@
 //! (tests/fixtures/chart/flows.yaml).
 
 use crate::{render_env, rendered as kiln};
-use kiln::Resource;
+use kiln::k8s::Resource;
 use kiln_tests::{helm, repo_root, run, yaml_documents};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};

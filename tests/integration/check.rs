@@ -3,7 +3,7 @@
 //! their schemas; render refuses error findings unless a suppression with a
 //! reason covers them.
 
-use kiln::check::{self, Finding, Manifest, RULES};
+use kiln::rules::{self, Finding, Manifest, RULES};
 use kiln_tests::{copy_inputs, edit, put, repo_root, run, venv_bin};
 use serde_json::{Value, json};
 use std::process::Command;
@@ -23,7 +23,7 @@ fn findings(docs: &[Value]) -> Vec<Finding> {
         .iter()
         .map(|d| Manifest::new(GOOD, d.clone()))
         .collect();
-    check::check(&manifests)
+    rules::check(&manifests)
 }
 
 /// One way to break the good fixture: a JSON patch of one document (or an
@@ -527,7 +527,7 @@ fn the_good_fixture_passes_every_rule() {
     assert!(
         found.is_empty(),
         "{}",
-        check::report::text(&found, kiln::emit::Color::Plain)
+        rules::report::text(&found, kiln::model::emit::Color::Plain)
     );
 }
 
@@ -542,7 +542,7 @@ fn every_rule_fails_on_its_broken_fixture_at_the_right_place() {
             "{} at {}: not found in\n{}",
             c.rule,
             c.pointer,
-            check::report::text(&found, kiln::emit::Color::Plain)
+            rules::report::text(&found, kiln::model::emit::Color::Plain)
         );
     }
 }
@@ -666,7 +666,7 @@ fn legitimate_variants_pass() {
         assert!(
             found.is_empty(),
             "{what}:\n{}",
-            check::report::text(&found, kiln::emit::Color::Plain)
+            rules::report::text(&found, kiln::model::emit::Color::Plain)
         );
     }
 }
@@ -682,7 +682,7 @@ fn a_finding_points_at_its_line() {
         );
     std::fs::write(dir.path().join("app.yaml"), &text).expect("write");
     let manifests = kiln::manifests::load(&[dir.path().to_path_buf()]).expect("loads");
-    let found = check::check(&manifests);
+    let found = rules::check(&manifests);
     let line = text
         .lines()
         .position(|l| l.contains("shop/web:latest"))
@@ -692,7 +692,7 @@ fn a_finding_points_at_its_line() {
         found.len(),
         1,
         "{}",
-        check::report::text(&found, kiln::emit::Color::Plain)
+        rules::report::text(&found, kiln::model::emit::Color::Plain)
     );
     assert_eq!((found[0].rule.id, found[0].line), ("image-tag", line));
     assert_eq!(found[0].file, dir.path().join("app.yaml"));
@@ -702,7 +702,7 @@ fn a_finding_points_at_its_line() {
 fn validates(schema: &std::path::Path, value: &Value) -> (bool, String) {
     let dir = tempfile::tempdir().expect("tmp");
     let file = dir.path().join("doc.json");
-    std::fs::write(&file, kiln::emit::json(value)).expect("write");
+    std::fs::write(&file, kiln::model::emit::json(value)).expect("write");
     let (ok, out, err) = run(Command::new(venv_bin("python"))
         .arg(repo_root().join("tests/oracle/json_validate.py"))
         .arg(schema)
@@ -724,7 +724,7 @@ fn some_findings() -> Vec<Finding> {
     assert!(
         found
             .iter()
-            .any(|f| f.rule.severity == check::Severity::Note)
+            .any(|f| f.rule.severity == rules::Severity::Note)
     );
     found[0].suppressed = Some("accepted for the test".into());
     found
@@ -733,10 +733,10 @@ fn some_findings() -> Vec<Finding> {
 #[test]
 fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
     let found = some_findings();
-    let (ok, out) = validates(&sarif_schema(), &check::report::sarif(&found, &repo_root()));
+    let (ok, out) = validates(&sarif_schema(), &rules::report::sarif(&found, &repo_root()));
     assert!(ok, "{out}");
     // Negative control: a result without a message is not SARIF.
-    let mut broken = check::report::sarif(&found, &repo_root());
+    let mut broken = rules::report::sarif(&found, &repo_root());
     broken["runs"][0]["results"][0]["message"] = json!("text");
     assert!(!validates(&sarif_schema(), &broken).0);
 }
@@ -744,7 +744,7 @@ fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
 #[test]
 fn json_output_validates_against_its_documented_schema() {
     let schema = repo_root().join("tests/oracle/kiln.check.v1.schema.json");
-    let report = check::report::json(&some_findings());
+    let report = rules::report::json(&some_findings());
     let (ok, out) = validates(&schema, &report);
     assert!(ok, "{out}");
     assert_eq!(report["summary"]["suppressed"], 1);
@@ -791,7 +791,7 @@ fn a_suppression_with_a_reason_lets_it_through_and_shows() {
     assert_eq!(suppressed.len(), 1);
     assert_eq!(suppressed[0].rule.id, "pss-host-namespaces");
     assert!(
-        check::report::text(&rendered.findings, kiln::emit::Color::Plain)
+        rules::report::text(&rendered.findings, kiln::model::emit::Color::Plain)
             .contains("reason: the homelab node has one NIC")
     );
     // Other environments do not inherit the suppression (and have nothing to suppress).
@@ -901,7 +901,7 @@ mod properties {
         match v {
             Value::Object(m) => {
                 for (k, x) in m {
-                    pointers(x, kiln::pointer::join(&at, k), out);
+                    pointers(x, kiln::model::pointer::join(&at, k), out);
                 }
             }
             Value::Array(a) => {
@@ -945,13 +945,13 @@ mod properties {
                     *slot = value;
                 }
             }
-            let text = docs.iter().map(kiln::emit::yaml).collect::<Vec<_>>().join("---\n");
+            let text = docs.iter().map(kiln::model::emit::yaml).collect::<Vec<_>>().join("---\n");
             let dir = tempfile::tempdir().expect("tmp");
             std::fs::write(dir.path().join("m.yaml"), &text).expect("write");
             // kiln's own YAML always loads: a case that did not would test nothing.
             let manifests = kiln::manifests::load(&[dir.path().to_path_buf()]);
             prop_assert!(manifests.is_ok(), "{:?}", manifests.err());
-            for f in check::check(&manifests.unwrap_or_default()) {
+            for f in rules::check(&manifests.unwrap_or_default()) {
                 prop_assert!(f.line >= 1 && f.line <= text.lines().count().max(1));
                 prop_assert!(f.pointer.is_empty() || f.pointer.starts_with('/'));
             }

@@ -95,7 +95,7 @@ fn secret_values_never_appear() {
         json!({"A": "c2VjcmV0LXR3bw==", "B": "c2FtZQ==", "C": "bmV3"}),
     ));
     let d = diff(&old, &new, 3);
-    let text = kiln::diff::text(&d, kiln::emit::Color::Plain)
+    let text = kiln::diff::text(&d, kiln::model::emit::Color::Plain)
         + &markdown(&d, 65_536)
         + &diff_json(&d).to_string();
     for value in ["c2VjcmV0LW9uZQ==", "c2VjcmV0LXR3bw==", "c2FtZQ==", "bmV3"] {
@@ -140,7 +140,7 @@ fn secret_values_never_appear() {
         let old = before.map(one).unwrap_or_default();
         let d = diff(&old, &one(after), 3);
         assert!(!d.is_empty());
-        let text = kiln::diff::text(&d, kiln::emit::Color::Plain)
+        let text = kiln::diff::text(&d, kiln::model::emit::Color::Plain)
             + &markdown(&d, 65_536)
             + &diff_json(&d).to_string();
         for value in values {
@@ -265,10 +265,10 @@ fn ref_to_ref_diff_in_a_git_repository() {
         deployment.diff
     );
     // Committed revisions do not see the working tree's edit; the working tree does.
-    assert!(!kiln::diff::text(&d, kiln::emit::Color::Plain).contains("LOG_LEVEL"));
+    assert!(!kiln::diff::text(&d, kiln::model::emit::Color::Plain).contains("LOG_LEVEL"));
     let working = kiln::Repo::open(root).expect("repo");
     let d = between(at(root, "main").repo(), &working, 3).expect("diff");
-    assert!(kiln::diff::text(&d, kiln::emit::Color::Plain).contains("+  LOG_LEVEL: warn"));
+    assert!(kiln::diff::text(&d, kiln::model::emit::Color::Plain).contains("+  LOG_LEVEL: warn"));
     // Reading revisions touched neither the working tree nor the index.
     assert_eq!(git(root, &["status", "--porcelain"]), status_before);
     assert!(kiln::git::revision(root, "no-such-branch").is_err());
@@ -291,9 +291,10 @@ fn a_revision_is_read_like_the_working_tree() {
     let envs: Vec<&str> = d.environments.iter().map(|e| e.env.as_str()).collect();
     assert_eq!(envs, ["argocd", "flux"]);
     assert!(
-        kiln::diff::text(&d, kiln::emit::Color::Plain).contains("+    targetRevision: release"),
+        kiln::diff::text(&d, kiln::model::emit::Color::Plain)
+            .contains("+    targetRevision: release"),
         "{}",
-        kiln::diff::text(&d, kiln::emit::Color::Plain)
+        kiln::diff::text(&d, kiln::model::emit::Color::Plain)
     );
     // So does a change of Azure Container Apps' Terraform variables.
     edit(
@@ -355,7 +356,7 @@ fn a_change_in_many_environments_is_said_once() {
         body.contains("in 406 environments: <code>aks</code>, <code>copy-000</code>"),
         "{body}"
     );
-    let text = kiln::diff::text(&d, kiln::emit::Color::Plain);
+    let text = kiln::diff::text(&d, kiln::model::emit::Color::Plain);
     assert_eq!(
         text.matches("+          \"weight\": 3").count(),
         2,

@@ -315,7 +315,7 @@ fn enterprise_env(enterprise: Value, extra: Value) -> kiln::Result<kiln::Inspect
     put(
         repo.path(),
         "overlays/homelab/overlay.yaml",
-        &kiln::emit::yaml(&json!({"set": set})),
+        &kiln::model::emit::yaml(&json!({"set": set})),
     );
     let r = kiln::Repo::open(repo.path())?;
     kiln::inspect(&r.environment("homelab")?)
@@ -645,9 +645,12 @@ fn every_option_combination_renders_and_passes_kiln_check() {
                         let checked = enterprise_env(e.clone(), json!({}))
                             .unwrap_or_else(|err| panic!("{e}: {err}"));
                         assert!(
-                            !kiln::check::has_errors(&checked.findings),
+                            !kiln::rules::has_errors(&checked.findings),
                             "{e}:\n{}",
-                            kiln::check::report::text(&checked.findings, kiln::emit::Color::Plain)
+                            kiln::rules::report::text(
+                                &checked.findings,
+                                kiln::model::emit::Color::Plain
+                            )
                         );
                         kinds.extend(checked.resources.iter().map(|r| r.kind()));
                         rendered += 1;
@@ -737,7 +740,7 @@ fn aca_renders_the_terraform_module_variables_from_the_same_description() {
             .values(),
     ) {
         assert!(
-            !kiln::strategy::looks_like_key(value.as_str().unwrap_or_default()),
+            !kiln::model::strategy::looks_like_key(value.as_str().unwrap_or_default()),
             "{value}"
         );
     }
@@ -895,7 +898,7 @@ fn every_aca_option_combination_renders_only_module_variables() {
                     put(
                         repo.path(),
                         "overlays/homelab/overlay.yaml",
-                        &kiln::emit::yaml(&json!({"set": {"enterprise": e}})),
+                        &kiln::model::emit::yaml(&json!({"set": {"enterprise": e}})),
                     );
                     let r = kiln::Repo::open(repo.path()).expect("repo");
                     let out = kiln::render(

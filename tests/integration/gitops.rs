@@ -1,7 +1,7 @@
 //! GitOps wiring: Argo CD Applications and Flux objects from `kiln.yaml`,
 //! sync order, and the settings' errors.
 
-use kiln::Resource;
+use kiln::k8s::Resource;
 use kiln_tests::{copy_inputs, put, repo_root};
 use serde_json::Value;
 
@@ -82,7 +82,7 @@ fn argocd_gets_an_application_per_environment_and_a_root() {
     assert!(dev["metadata"].get("annotations").is_none());
     assert_eq!(
         dev["spec"]["destination"]["server"],
-        kiln::settings::IN_CLUSTER
+        kiln::model::settings::IN_CLUSTER
     );
     let root = named(&docs, "gitops");
     assert_eq!(root["spec"]["source"]["path"], "out/argocd");

@@ -2,7 +2,7 @@
 //! diagnostics a person reads (reviewed with `cargo insta review`), and the
 //! check that the committed out/ is exactly what kiln renders today.
 
-use kiln::check::{self, Manifest};
+use kiln::rules::{self, Manifest};
 use kiln_tests::{copy_inputs, put, repo_root};
 
 #[test]
@@ -47,14 +47,14 @@ fn check_reports_read_as_reviewed() {
         .into_iter()
         .map(|value| Manifest::read("k8s/web.yaml", 1, Some(text.to_string()), value))
         .collect();
-    let findings = check::check(&manifests);
+    let findings = rules::check(&manifests);
     insta::assert_snapshot!(
         "check_text",
-        check::report::text(&findings, kiln::emit::Color::Plain)
+        rules::report::text(&findings, kiln::model::emit::Color::Plain)
     );
     insta::assert_snapshot!(
         "check_json",
-        kiln::emit::json(&check::report::json(&findings))
+        kiln::model::emit::json(&rules::report::json(&findings))
     );
 }
 

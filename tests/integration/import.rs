@@ -54,7 +54,7 @@ fn seed_000_tree_imports_renders_passes_check_and_reports_its_flaws() {
         .map(PathBuf::from)
     );
     let repo = Repo::open(&into).expect("a kiln repository");
-    assert!(!kiln::check::has_errors(
+    assert!(!kiln::rules::has_errors(
         &kiln::check_repo(&repo, &kiln::Selection::All).expect("checks")
     ));
     let env = repo.environment("homelab").expect("env");
@@ -241,7 +241,7 @@ fn an_existing_repository_gets_an_overlay_that_means_the_same() {
     assert_eq!(env.description, expected);
     let names: Vec<&str> = env.strategies.iter().map(|s| s.name()).collect();
     assert_eq!(names, ["claude-models", "openai-models"]);
-    assert!(!kiln::check::has_errors(
+    assert!(!kiln::rules::has_errors(
         &kiln::check_repo(&repo, &kiln::Selection::of(&["legacy".into()])).expect("checks")
     ));
 
@@ -305,7 +305,7 @@ fn the_seeds_chart_values_import_as_this_repositorys_enterprise_environments() {
         let repo = Repo::open(repo.path()).expect("repo");
         let ours = repo.environment(cloud).expect("env").description;
         let theirs = repo.environment(&options.env).expect("env").description;
-        assert!(!kiln::check::has_errors(
+        assert!(!kiln::rules::has_errors(
             &kiln::check_repo(
                 &repo,
                 &kiln::Selection::of(std::slice::from_ref(&options.env))
@@ -319,7 +319,7 @@ fn the_seeds_chart_values_import_as_this_repositorys_enterprise_environments() {
             // aks is exposed by a LoadBalancer Service: no host in the values, none rendered.
             assert_eq!(theirs.hosts(), ours.hosts(), "{cloud}");
         }
-        let json = |d: &kiln::spec::Description| {
+        let json = |d: &kiln::model::spec::Description| {
             without_store_keys(serde_json::to_value(&d.enterprise).expect("json"))
         };
         assert_eq!(json(&theirs), json(&ours), "{cloud}");

@@ -69,7 +69,7 @@ fn json6902(name: &'static str, kind: &str, resource: &str, ops: Value) -> Case 
     Case {
         name,
         kiln: json!({"patches": [{"target": target, "json": ops}]}),
-        kustomize: json!({"patches": [{"target": target, "patch": kiln::emit::yaml(&ops)}]}),
+        kustomize: json!({"patches": [{"target": target, "patch": kiln::model::emit::yaml(&ops)}]}),
         ..Default::default()
     }
 }
@@ -86,7 +86,7 @@ fn smp(name: &'static str, kind: &str, resource: &str, body: Value, as_merge: bo
     Case {
         name,
         kiln: json!({"patches": [{"target": target, form: body}]}),
-        kustomize: json!({"patches": [{"target": target, "patch": kiln::emit::yaml(&patch)}]}),
+        kustomize: json!({"patches": [{"target": target, "patch": kiln::model::emit::yaml(&patch)}]}),
         ..Default::default()
     }
 }
@@ -120,14 +120,14 @@ fn cases() -> Vec<Case> {
         Case {
             name: "smp body name with a target",
             kiln: json!({"patches": [{"target": {"kind": D, "name": GW}, "strategic": {"metadata": {"name": "other"}, "spec": {"replicas": 4}}}]}),
-            kustomize: json!({"patches": [{"target": {"kind": D, "name": GW}, "patch": kiln::emit::yaml(&json!({"apiVersion": "apps/v1", "kind": D, "metadata": {"name": "other"}, "spec": {"replicas": 4}}))}]}),
+            kustomize: json!({"patches": [{"target": {"kind": D, "name": GW}, "patch": kiln::model::emit::yaml(&json!({"apiVersion": "apps/v1", "kind": D, "metadata": {"name": "other"}, "spec": {"replicas": 4}}))}]}),
             ..Default::default()
         },
         // No target: the body's kind and name select the resource.
         Case {
             name: "smp without a target",
             kiln: json!({"patches": [{"strategic": named_body}]}),
-            kustomize: json!({"patches": [{"patch": kiln::emit::yaml(&named_body)}]}),
+            kustomize: json!({"patches": [{"patch": kiln::model::emit::yaml(&named_body)}]}),
             ..Default::default()
         },
         // After a parent's namePrefix, a child's patches name resources and
@@ -140,8 +140,8 @@ fn cases() -> Vec<Case> {
                 {"target": {"kind": "HTTPRoute", "name": GW}, "strategic": {"spec": {"rules": [{"backendRefs": [{"name": GW, "port": 8787}]}]}}},
             ]}),
             kustomize: json!({"patches": [
-                {"target": {"kind": "HTTPRoute", "name": GW}, "patch": kiln::emit::yaml(&json!([{"op": "test", "path": "/spec/rules/0/backendRefs/0/name", "value": GW}]))},
-                {"target": {"kind": "HTTPRoute", "name": GW}, "patch": kiln::emit::yaml(&json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": GW}, "spec": {"rules": [{"backendRefs": [{"name": GW, "port": 8787}]}]}}))},
+                {"target": {"kind": "HTTPRoute", "name": GW}, "patch": kiln::model::emit::yaml(&json!([{"op": "test", "path": "/spec/rules/0/backendRefs/0/name", "value": GW}]))},
+                {"target": {"kind": "HTTPRoute", "name": GW}, "patch": kiln::model::emit::yaml(&json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": GW}, "spec": {"rules": [{"backendRefs": [{"name": GW, "port": 8787}]}]}}))},
             ]}),
             parent: json!({"namePrefix": "team-"}),
         },
@@ -149,14 +149,14 @@ fn cases() -> Vec<Case> {
         Case {
             name: "child deletes a referenced resource after a parent's prefix",
             kiln: json!({"extends": "case-parent", "patches": [{"target": {"kind": "Service", "name": GW}, "strategic": {"$patch": "delete"}}]}),
-            kustomize: json!({"patches": [{"target": {"kind": "Service", "name": GW}, "patch": kiln::emit::yaml(&json!({"$patch": "delete", "apiVersion": "v1", "kind": "Service", "metadata": {"name": GW}}))}]}),
+            kustomize: json!({"patches": [{"target": {"kind": "Service", "name": GW}, "patch": kiln::model::emit::yaml(&json!({"$patch": "delete", "apiVersion": "v1", "kind": "Service", "metadata": {"name": GW}}))}]}),
             parent: json!({"namePrefix": "team-"}),
         },
         // `$patch: delete` at the top of a strategic patch deletes the resource.
         Case {
             name: "smp delete the resource",
             kiln: json!({"patches": [{"target": {"kind": "NetworkPolicy"}, "strategic": {"$patch": "delete"}}]}),
-            kustomize: json!({"patches": [{"target": {"kind": "NetworkPolicy"}, "patch": kiln::emit::yaml(&json!({"$patch": "delete", "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": GW}}))}]}),
+            kustomize: json!({"patches": [{"target": {"kind": "NetworkPolicy"}, "patch": kiln::model::emit::yaml(&json!({"$patch": "delete", "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": GW}}))}]}),
             ..Default::default()
         },
         // The same label key in two entries, one with selectors: the last value everywhere.
@@ -171,13 +171,13 @@ fn cases() -> Vec<Case> {
         Case {
             name: "target by set-based label selector",
             kiln: json!({"patches": [{"target": {"labelSelector": "app.kubernetes.io/component in (gateway,x),app.kubernetes.io/name notin (other)"}, "json": [{"op": "add", "path": "/metadata/labels/selected", "value": "yes"}]}]}),
-            kustomize: json!({"patches": [{"target": {"labelSelector": "app.kubernetes.io/component in (gateway,x),app.kubernetes.io/name notin (other)"}, "patch": kiln::emit::yaml(&json!([{"op": "add", "path": "/metadata/labels/selected", "value": "yes"}]))}]}),
+            kustomize: json!({"patches": [{"target": {"labelSelector": "app.kubernetes.io/component in (gateway,x),app.kubernetes.io/name notin (other)"}, "patch": kiln::model::emit::yaml(&json!([{"op": "add", "path": "/metadata/labels/selected", "value": "yes"}]))}]}),
             ..Default::default()
         },
         Case {
             name: "target by annotation selector",
             kiln: json!({"patches": [{"target": {"kind": D, "annotationSelector": "checkov.io/skip1"}, "json": [{"op": "replace", "path": "/spec/replicas", "value": 3}]}]}),
-            kustomize: json!({"patches": [{"target": {"kind": D, "annotationSelector": "checkov.io/skip1"}, "patch": kiln::emit::yaml(&json!([{"op": "replace", "path": "/spec/replicas", "value": 3}]))}]}),
+            kustomize: json!({"patches": [{"target": {"kind": D, "annotationSelector": "checkov.io/skip1"}, "patch": kiln::model::emit::yaml(&json!([{"op": "replace", "path": "/spec/replicas", "value": 3}]))}]}),
             ..Default::default()
         },
         // An images entry named with the tag the image has.
@@ -525,13 +525,13 @@ pub(crate) fn with_kiln(repo: &Path, case: &Case) -> Result<(Vec<Value>, Vec<Val
         put(
             repo,
             "overlays/case-parent/overlay.yaml",
-            &kiln::emit::yaml(&case.parent),
+            &kiln::model::emit::yaml(&case.parent),
         );
     }
     put(
         repo,
         "overlays/case/overlay.yaml",
-        &kiln::emit::yaml(&case.kiln),
+        &kiln::model::emit::yaml(&case.kiln),
     );
     let repo = kiln::Repo::open(repo).map_err(|e| e.to_string())?;
     let env = repo.environment("case").map_err(|e| e.to_string())?;
@@ -549,7 +549,7 @@ fn kustomization(dir: &Path, level: &str, fields: Value, from: &str) {
     put(
         dir,
         &format!("{level}/kustomization.yaml"),
-        &kiln::emit::yaml(&k),
+        &kiln::model::emit::yaml(&k),
     );
     put(dir, &format!("{level}/names.yaml"), NAME_REFERENCES);
 }
@@ -560,13 +560,17 @@ pub(crate) fn with_kustomize(base: &[Value], case: &Case) -> Result<Vec<Value>, 
     let mut names = Vec::new();
     for (i, doc) in base.iter().enumerate() {
         let name = format!("{i:02}.yaml");
-        put(dir.path(), &format!("base/{name}"), &kiln::emit::yaml(doc));
+        put(
+            dir.path(),
+            &format!("base/{name}"),
+            &kiln::model::emit::yaml(doc),
+        );
         names.push(name);
     }
     put(
         dir.path(),
         "base/kustomization.yaml",
-        &kiln::emit::yaml(&json!({"resources": names})),
+        &kiln::model::emit::yaml(&json!({"resources": names})),
     );
     let mut from = "../base";
     if !case.parent.is_null() {

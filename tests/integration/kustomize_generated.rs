@@ -141,7 +141,7 @@ fn nodes(doc: &Value) -> Vec<Vec<String>> {
 
 fn pointer(path: &[String]) -> String {
     path.iter()
-        .fold(String::new(), |at, p| kiln::pointer::join(&at, p))
+        .fold(String::new(), |at, p| kiln::model::pointer::join(&at, p))
 }
 
 fn target(rng: &mut Rng, doc: &Value) -> Value {
@@ -171,7 +171,7 @@ fn target(rng: &mut Rng, doc: &Value) -> Value {
 fn patch_op(target: Value, kiln_form: &str, body: Value, kustomize_patch: Value) -> Op {
     Op {
         kiln: json!({"patches": [{"target": target, kiln_form: body}]}),
-        kustomize: json!({"patches": [{"target": target, "patch": kiln::emit::yaml(&kustomize_patch)}]}),
+        kustomize: json!({"patches": [{"target": target, "patch": kiln::model::emit::yaml(&kustomize_patch)}]}),
     }
 }
 
@@ -212,7 +212,7 @@ fn json6902(rng: &mut Rng, docs: &[Value]) -> Op {
 /// way addressed by its merge keys.
 fn strategic(rng: &mut Rng, docs: &[Value]) -> Op {
     let doc = rng.pick(docs);
-    let schema = kiln::openapi::KindSchema::of(
+    let schema = kiln::k8s::openapi::KindSchema::of(
         doc["apiVersion"].as_str().unwrap_or_default(),
         doc["kind"].as_str().unwrap_or_default(),
     );
@@ -240,7 +240,7 @@ fn strategic(rng: &mut Rng, docs: &[Value]) -> Op {
             }
             Op {
                 kiln: json!({"patches": [{"strategic": named}]}),
-                kustomize: json!({"patches": [{"patch": kiln::emit::yaml(&named)}]}),
+                kustomize: json!({"patches": [{"patch": kiln::model::emit::yaml(&named)}]}),
             }
         }
         // A target and a body that names another resource: the target decides.
@@ -297,7 +297,7 @@ fn build_patch(
     here: &Value,
     rest: &[String],
     fields: &mut Vec<String>,
-    schema: Option<kiln::openapi::KindSchema>,
+    schema: Option<kiln::k8s::openapi::KindSchema>,
     through_list: &mut bool,
 ) -> Value {
     let Some((first, rest)) = rest.split_first() else {
@@ -349,7 +349,7 @@ fn leaf_change(
     rng: &mut Rng,
     here: &Value,
     fields: &[String],
-    schema: Option<kiln::openapi::KindSchema>,
+    schema: Option<kiln::k8s::openapi::KindSchema>,
     through_list: &mut bool,
 ) -> Value {
     let field_path: Vec<&str> = fields.iter().map(String::as_str).collect();
@@ -420,7 +420,7 @@ fn images(rng: &mut Rng, docs: &[Value]) -> Op {
         .collect();
     let mut names: Vec<String> = images
         .iter()
-        .map(|i| kiln::image::ImageRef::parse(i).name.to_string())
+        .map(|i| kiln::model::image::ImageRef::parse(i).name.to_string())
         .collect();
     let tagged: Vec<String> = images.into_iter().filter(|i| !i.contains('@')).collect();
     names.push("nothing/else".into());
@@ -690,7 +690,7 @@ fn outcome(repo: &std::path::Path, base: &[Value], case: &Case) -> Outcome {
             Outcome::Explained(Explained::ItemReplace, None)
         }
         (Err(e), Ok(_)) if e.contains("after this overlay") => {
-            let overlay = kiln::emit::yaml(&case.kiln);
+            let overlay = kiln::model::emit::yaml(&case.kiln);
             Outcome::Explained(
                 Explained::NotAValidObject,
                 Some((format!("{e}\nwith this overlay:\n{overlay}"), written)),
@@ -708,11 +708,11 @@ fn outcome(repo: &std::path::Path, base: &[Value], case: &Case) -> Outcome {
         (a, b) => Outcome::Differs(format!(
             "kiln: {}\nkustomize: {}",
             match &a {
-                Ok(d) => kiln::emit::yaml(&Value::Array(d.clone())),
+                Ok(d) => kiln::model::emit::yaml(&Value::Array(d.clone())),
                 Err(e) => e.clone(),
             },
             match &b {
-                Ok(d) => kiln::emit::yaml(&Value::Array(d.clone())),
+                Ok(d) => kiln::model::emit::yaml(&Value::Array(d.clone())),
                 Err(e) => e.clone(),
             },
         )),
@@ -784,8 +784,8 @@ fn generated_overlays_give_kustomizes_documents() {
             }
             Outcome::Differs(_) => {
                 let (ops, why) = minimal(repo.path(), env, &parent, base, ops);
-                let overlay = kiln::emit::yaml(&combine(env, &parent, &ops).kiln);
-                let parent = kiln::emit::yaml(&parent);
+                let overlay = kiln::model::emit::yaml(&combine(env, &parent, &ops).kiln);
+                let parent = kiln::model::emit::yaml(&parent);
                 failures.push(format!(
                     "case {n} on {env}; smallest overlay that differs:\n{overlay}over the parent level {parent}{why}"
                 ));

@@ -33,7 +33,7 @@ pub fn rendered(env: &str) -> Vec<serde_json::Value> {
     render_env(&kiln_tests::repo_root(), env)
         .resources
         .iter()
-        .map(kiln::Resource::to_value)
+        .map(kiln::k8s::Resource::to_value)
         .collect()
 }
 

@@ -6,7 +6,7 @@
 //! `KILN_UPDATE_OPENAPI=1` rewrites the table instead of failing (after a
 //! kubernetes-validate upgrade).
 
-use kiln::openapi::{KUBERNETES_VERSION, KindSchema};
+use kiln::k8s::openapi::{KUBERNETES_VERSION, KindSchema};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;

@@ -318,7 +318,7 @@ fn emitted_yaml_round_trips_through_a_yaml_1_1_reader() {
     for i in 0..300 {
         let value = values.new_tree(&mut runner).expect("value").current();
         let path = dir.path().join(format!("{i}.yaml"));
-        std::fs::write(&path, kiln::emit::yaml(&value)).expect("write");
+        std::fs::write(&path, kiln::model::emit::yaml(&value)).expect("write");
         cases.push((path, value));
     }
     let files: Vec<PathBuf> = cases.iter().map(|(p, _)| p.clone()).collect();
@@ -333,7 +333,7 @@ fn emitted_yaml_round_trips_through_a_yaml_1_1_reader() {
             expected,
             "PyYAML read {} differently:\n{}",
             path.display(),
-            kiln::emit::yaml(value)
+            kiln::model::emit::yaml(value)
         );
     }
 }
@@ -433,11 +433,11 @@ fn kiln_check_of_the_committed_files_agrees_with_render() {
         let env = &rendered.env;
         let manifests = kiln::manifests::load(&[repo_root().join("out").join(env)]).expect("loads");
         assert_eq!(manifests.len(), rendered.resources.len(), "{env}");
-        let findings = kiln::check::check(&manifests);
+        let findings = kiln::rules::check(&manifests);
         assert!(
             findings.is_empty(),
             "{env}:\n{}",
-            kiln::check::report::text(&findings, kiln::emit::Color::Plain)
+            kiln::rules::report::text(&findings, kiln::model::emit::Color::Plain)
         );
     }
 }
@@ -456,7 +456,7 @@ pub(crate) fn assert_refused_by_oracles(sets: &[(String, Vec<Value>)]) {
     for (i, (_, docs)) in sets.iter().enumerate() {
         for (j, doc) in docs.iter().enumerate() {
             let file = dir.path().join(format!("set-{i}-{j}.yaml"));
-            std::fs::write(&file, kiln::emit::yaml(doc)).expect("write");
+            std::fs::write(&file, kiln::model::emit::yaml(doc)).expect("write");
             if is_core(doc) {
                 core.push(file);
             } else {
@@ -487,7 +487,7 @@ pub(crate) fn assert_refused_by_oracles(sets: &[(String, Vec<Value>)]) {
             .collect();
         panic!(
             "kiln refused an object as invalid that kubernetes-validate --strict and the CRD schemas accept:\n{refusal}\n{}",
-            kiln::emit::yaml(&Value::Array(named))
+            kiln::model::emit::yaml(&Value::Array(named))
         );
     }
 }

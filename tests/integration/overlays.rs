@@ -3,7 +3,8 @@
 //! bad overlay; and the properties the overlay format promises.
 
 use crate::render_env;
-use kiln::{Error, InputError, Repo};
+use kiln::model::InputError;
+use kiln::{Error, Repo};
 use kiln_tests::{copy_inputs, item, put, run, venv_bin};
 use proptest::prelude::*;
 use serde_json::{Value, json};

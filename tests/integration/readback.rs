@@ -115,7 +115,7 @@ impl Schemas {
                     return;
                 };
                 for (name, field) in properties {
-                    let pointer = kiln::pointer::join(&at, name);
+                    let pointer = kiln::model::pointer::join(&at, name);
                     if ["/apiVersion", "/kind", "/metadata"].contains(&pointer.as_str()) {
                         continue;
                     }
@@ -153,7 +153,7 @@ fn oracle_accepts(docs: &[&Value]) -> Vec<bool> {
         .enumerate()
         .map(|(i, doc)| {
             let file = dir.path().join(format!("case-{i}.yaml"));
-            std::fs::write(&file, kiln::emit::yaml(doc)).expect("write");
+            std::fs::write(&file, kiln::model::emit::yaml(doc)).expect("write");
             file
         })
         .collect();
@@ -203,7 +203,7 @@ fn the_read_back_accepts_and_refuses_what_the_schemas_do() {
     let mut counts: BTreeMap<(bool, bool), usize> = BTreeMap::new();
     let mut disagreements = Vec::new();
     for ((label, doc), oracle) in cases.values().zip(verdicts) {
-        let kiln = kiln::Resource::from_value(doc);
+        let kiln = kiln::k8s::Resource::from_value(doc);
         *counts.entry((kiln.is_ok(), oracle)).or_default() += 1;
         if kiln.is_ok() != oracle {
             disagreements.push(format!(

@@ -2,10 +2,10 @@
 //! case, the routing simulator on the reference strategies and on hand-made
 //! conditional trees, and canonical emission.
 
-use kiln::route::{Decision, Request, route};
-use kiln::rules::Severity;
-use kiln::strategy::Config;
-use kiln::values::Problem;
+use kiln::model::route::{Decision, Request, route};
+use kiln::model::rules::Severity;
+use kiln::model::strategy::Config;
+use kiln::model::values::Problem;
 use kiln_tests::{copy_inputs, edit, put, repo_root};
 use serde_json::{Value, json};
 
@@ -31,7 +31,7 @@ fn findings(config: Value) -> Vec<Problem> {
     let config = keyed(config);
     let secrets: Vec<String> = SECRETS.iter().map(|s| s.to_string()).collect();
     let path = std::path::Path::new("strategies/case.json");
-    kiln::strategy::from_file(path, &config.to_string())
+    kiln::model::strategy::from_file(path, &config.to_string())
         .expect("a strategy")
         .findings(Some(&secrets))
 }
@@ -403,7 +403,7 @@ fn an_invalid_strategy_stops_render_and_names_file_and_pointer() {
     );
 }
 
-fn reference(name: &str) -> kiln::strategy::Strategy {
+fn reference(name: &str) -> kiln::model::strategy::Strategy {
     let repo = kiln::Repo::open(repo_root()).expect("repo");
     repo.strategies()
         .iter()
@@ -459,7 +459,7 @@ fn the_reference_strategies_validate_clean_and_do_what_the_seed_says() {
         .cache
         .clone()
         .expect("cache");
-    assert_eq!(cache.mode, kiln::strategy::CacheMode::Semantic);
+    assert_eq!(cache.mode, kiln::model::strategy::CacheMode::Semantic);
 }
 
 fn chosen(config: &Config, request: &Request) -> (Option<usize>, String) {
@@ -702,7 +702,7 @@ fn strategies_by_name_split_routes_take_a_default_and_refuse_what_cannot_work() 
         .filter(|r| r.kind() == "ExternalSecret")
         .count();
     assert_eq!((filters, secrets), (25, 25));
-    assert!(!kiln::check::has_errors(
+    assert!(!kiln::rules::has_errors(
         &kiln::check_repo(
             &kiln::Repo::open(dir.path()).expect("repo"),
             &kiln::Selection::of(&["named".to_string()])

@@ -9,9 +9,9 @@ use std::process::ExitCode;
 /// The findings of a repository's environments (all, or `only`), with the
 /// GitOps wiring when all are checked.
 pub(crate) fn check(cli: &Cli, args: &CheckArgs) -> kiln::Result<ExitCode> {
-    use kiln::check::report;
+    use kiln::rules::report;
     if args.list_rules {
-        for r in kiln::check::RULES {
+        for r in kiln::rules::RULES {
             outln!("{:<26} {:<8} {}", r.id, r.severity.as_str(), r.summary);
         }
         return Ok(ExitCode::SUCCESS);
@@ -46,19 +46,22 @@ pub(crate) fn check(cli: &Cli, args: &CheckArgs) -> kiln::Result<ExitCode> {
             for link in &loaded.skipped {
                 errln!(
                     "warning: {}: a symlink, not followed and not checked",
-                    kiln::emit::printable(&link.to_string_lossy())
+                    kiln::model::emit::printable(&link.to_string_lossy())
                 );
             }
-            all.extend(kiln::check::check(&loaded.manifests));
+            all.extend(kiln::rules::check(&loaded.manifests));
         }
         (cwd, all)
     };
     match args.format {
         CheckFormat::Text => out!("{}", report::text(&findings, stdout_color(cli))),
-        CheckFormat::Json => out!("{}", kiln::emit::json(&report::json(&findings))),
-        CheckFormat::Sarif => out!("{}", kiln::emit::json(&report::sarif(&findings, &base))),
+        CheckFormat::Json => out!("{}", kiln::model::emit::json(&report::json(&findings))),
+        CheckFormat::Sarif => out!(
+            "{}",
+            kiln::model::emit::json(&report::sarif(&findings, &base))
+        ),
     }
-    Ok(if kiln::check::has_errors(&findings) {
+    Ok(if kiln::rules::has_errors(&findings) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

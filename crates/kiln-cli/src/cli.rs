@@ -281,7 +281,7 @@ pub(crate) struct RouteArgs {
     /// The whole x-portkey-metadata object as JSON, for values of other types
     /// (read as the gateway's JSON.parse reads it: 1e400 is Infinity).
     #[arg(long, value_name = "JSON", value_parser = json_object, conflicts_with = "metadata")]
-    pub(crate) metadata_json: Option<kiln::js::Object>,
+    pub(crate) metadata_json: Option<kiln::model::js::Object>,
     /// A request body parameter; the value is read as JSON where it parses (8000, true), else as a string.
     #[arg(long, value_name = "KEY=VALUE", value_parser = key_value)]
     pub(crate) param: Vec<(String, String)>,
@@ -290,9 +290,9 @@ pub(crate) struct RouteArgs {
     pub(crate) path: String,
 }
 
-fn json_object(s: &str) -> Result<kiln::js::Object, String> {
-    match kiln::js::parse(s) {
-        Ok(kiln::js::Value::Object(map)) => Ok(map),
+fn json_object(s: &str) -> Result<kiln::model::js::Object, String> {
+    match kiln::model::js::parse(s) {
+        Ok(kiln::model::js::Value::Object(map)) => Ok(map),
         Ok(_) => Err("expected a JSON object ({…})".into()),
         Err(e) => Err(format!("not JSON {e}")),
     }
@@ -317,16 +317,16 @@ pub(crate) struct RenderArgs {
 }
 
 /// Whether stdout gets ANSI colors.
-pub(crate) fn stdout_color(cli: &Cli) -> kiln::emit::Color {
+pub(crate) fn stdout_color(cli: &Cli) -> kiln::model::emit::Color {
     let ansi = match cli.color {
         Color::Always => true,
         Color::Never => false,
         Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
     if ansi {
-        kiln::emit::Color::Ansi
+        kiln::model::emit::Color::Ansi
     } else {
-        kiln::emit::Color::Plain
+        kiln::model::emit::Color::Plain
     }
 }
 

@@ -17,7 +17,7 @@ pub(crate) fn diff(cli: &Cli, repo: &Repo, args: &DiffArgs) -> kiln::Result<Exit
         DiffFormat::Markdown => {
             out!("{}", kiln::diff::markdown(&diff, kiln::diff::COMMENT_LIMIT))
         }
-        DiffFormat::Json => out!("{}", kiln::emit::json(&kiln::diff::json(&diff))),
+        DiffFormat::Json => out!("{}", kiln::model::emit::json(&kiln::diff::json(&diff))),
     }
     Ok(if diff.is_empty() {
         ExitCode::SUCCESS

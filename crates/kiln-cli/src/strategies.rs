@@ -11,7 +11,7 @@ use std::process::ExitCode;
 fn strategy_set(
     repo: &Repo,
     env: Option<&str>,
-) -> kiln::Result<Vec<std::sync::Arc<kiln::strategy::Strategy>>> {
+) -> kiln::Result<Vec<std::sync::Arc<kiln::model::strategy::Strategy>>> {
     match env {
         Some(name) => Ok(repo.environment(name)?.strategies),
         None => Ok(repo.strategies().to_vec()),
@@ -42,7 +42,7 @@ pub(crate) fn strategies(repo: &Repo, env: Option<&str>) -> kiln::Result<ExitCod
             outln!("  target:  {}", s.parsed().label(0));
         }
         for f in s.findings(secret_env.as_deref()) {
-            errors |= f.severity == kiln::rules::Severity::Error;
+            errors |= f.severity == kiln::model::rules::Severity::Error;
             outln!(
                 "  {:?}: {} at {}: {}",
                 f.severity,
@@ -78,7 +78,7 @@ pub(crate) fn strategy_header(
     }
 }
 
-fn no_such_strategy(set: &[std::sync::Arc<kiln::strategy::Strategy>], name: &str) {
+fn no_such_strategy(set: &[std::sync::Arc<kiln::model::strategy::Strategy>], name: &str) {
     let names: Vec<&str> = set.iter().map(|s| s.name()).collect();
     not_found("strategy", name, &names);
 }
@@ -89,7 +89,7 @@ pub(crate) fn route(repo: &Repo, args: &RouteArgs) -> kiln::Result<ExitCode> {
         no_such_strategy(&set, &args.strategy);
         return Ok(ExitCode::from(2));
     };
-    let request = kiln::route::Request {
+    let request = kiln::model::route::Request {
         metadata: args.metadata_json.clone().unwrap_or_else(|| {
             args.metadata
                 .iter()
@@ -100,7 +100,7 @@ pub(crate) fn route(repo: &Repo, args: &RouteArgs) -> kiln::Result<ExitCode> {
             .param
             .iter()
             .map(|(k, v)| {
-                let value = kiln::js::parse(v).unwrap_or_else(|_| v.as_str().into());
+                let value = kiln::model::js::parse(v).unwrap_or_else(|_| v.as_str().into());
                 (k.as_str().into(), value)
             })
             .collect(),
@@ -110,7 +110,7 @@ pub(crate) fn route(repo: &Repo, args: &RouteArgs) -> kiln::Result<ExitCode> {
     let errors: Vec<_> = strategy
         .findings(None)
         .into_iter()
-        .filter(|f| f.severity == kiln::rules::Severity::Error)
+        .filter(|f| f.severity == kiln::model::rules::Severity::Error)
         .collect();
     if !errors.is_empty() {
         for f in &errors {
@@ -134,7 +134,7 @@ pub(crate) fn route(repo: &Repo, args: &RouteArgs) -> kiln::Result<ExitCode> {
             .unwrap_or_default(),
         strategy.name()
     );
-    match kiln::route::route(strategy.parsed(), &request) {
+    match kiln::model::route::route(strategy.parsed(), &request) {
         Ok(decision) => {
             out!("{decision}");
             Ok(ExitCode::SUCCESS)

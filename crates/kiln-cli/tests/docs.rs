@@ -294,7 +294,7 @@ fn the_rule_reference_is_the_rule_table() {
          fails when this page is stale. How findings are reported and suppressed: [Checks](../guide/checks.md).\n\n\
          | rule | severity | what must be true | how to fix a finding |\n|---|---|---|---|\n",
     );
-    for rule in kiln::rules::RULES {
+    for rule in kiln::model::rules::RULES {
         let cell = |s: &str| s.replace('|', "\\|");
         text.push_str(&format!(
             "| `{}` | {} | {} | {} |\n",

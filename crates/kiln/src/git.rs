@@ -10,7 +10,7 @@
 //! Symlinks and submodules are refused where they are read, as in a working
 //! tree; blobs larger than any input kiln reads are never fetched.
 
-use crate::repo::Repo;
+use crate::load::Repo;
 use crate::safe_fs::{Kind, MAX_FILE_BYTES};
 use crate::source::{Blobs, Entry, INPUT_DIRS, Tree};
 use kiln_model::layout::{BASE_DIR, OVERLAYS_DIR, SETTINGS_FILE, STRATEGIES_DIR};

@@ -9,9 +9,9 @@
 //! Application can carry its own destination and sync wave. Flux gets one
 //! GitRepository and one Kustomization per environment.
 
-use crate::inspect::{manifests_of, refuse_errors};
-use crate::output::{Rendered, output_files};
-use crate::overlay::Environment;
+use crate::check::{manifests_of, refuse_errors};
+use crate::emit::{Rendered, output_files};
+use crate::resolve::Environment;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kiln_k8s::Resource;
 use kiln_k8s::crds::*;

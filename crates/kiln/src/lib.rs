@@ -12,17 +12,23 @@
 //!         <- kiln-cli    the `kiln` command
 //! ```
 //!
-//! The pipeline, one module per stage, data flowing one way:
+//! The pipeline, one module per stage, named for it, data flowing one way:
 //!
 //! | stage | module | entry point |
 //! |---|---|---|
-//! | load the repository | [`repo`] | [`Repo::open`], [`Repo::discover`] |
-//! | resolve an environment | [`overlay`] | [`Repo::environment`] → [`Environment`] |
-//! | build typed resources | `build` | [`build`] → [`Resource`]s |
-//! | patch (overlays' resource changes) | `apply` | [`apply_overlays`] |
-//! | check (Pod Security, references, schemas) | `inspect` | [`inspect`] → [`Inspection`] |
-//! | emit canonical files | `output` | [`emit_files`]; all of it: [`render()`] → [`Rendered`] |
+//! | load the repository | [`load`] | [`Repo::open`], [`Repo::discover`] |
+//! | resolve an environment | [`resolve`] | [`Repo::environment`] → [`Environment`] |
+//! | build typed resources | [`build`](mod@build) | [`build()`] → [`k8s::Resource`]s |
+//! | patch (overlays' resource changes) | [`patch`] | [`apply_overlays`] |
+//! | check (Pod Security, references, schemas) | [`check`](mod@check) | [`inspect`] → [`Inspection`] |
+//! | emit canonical files | [`emit`] | [`emit_files`]; all of it: [`render()`] → [`Rendered`] |
 //! | write `out/` | [`write`](mod@write) | [`write()`], [`compare`] |
+//!
+//! The layers below are re-exported as modules: [`model`] (kiln-model: the
+//! description, strategies and the routing simulator, settings, findings,
+//! reading and writing text), [`k8s`] (kiln-k8s: typed Kubernetes objects,
+//! patches, transforms) and [`rules`] (kiln-check: the rules of `kiln
+//! check`). The crate's [`Error`] and [`Result`] are kiln-model's.
 //!
 //! Beside the pipeline: [`gitops`] (Argo CD and Flux objects for `out/`),
 //! [`aca`] (Azure Container Apps as Terraform variables), [`diff`] and
@@ -39,44 +45,42 @@
 //! ```
 
 pub mod aca;
-mod apply;
-mod build;
+pub mod build;
+pub mod check;
 pub mod diff;
 mod dir_handle;
+pub mod emit;
 pub mod git;
 pub mod gitops;
 pub mod import;
 pub mod init;
-mod inspect;
+pub mod load;
 pub mod manifests;
 mod origin;
-mod output;
-pub mod overlay;
 mod parallel;
+pub mod patch;
 mod render;
-pub mod repo;
+pub mod resolve;
 mod safe_fs;
 mod selection;
 mod source;
 pub mod write;
 
-pub use apply::apply_overlays;
 pub use build::build;
-pub use inspect::{Inspection, file_name, inspect, manifests_of};
-pub use output::{OutputFile, Rendered, Rendering, emit_files};
-pub use overlay::Environment;
+pub use check::{Inspection, file_name, inspect, manifests_of};
+pub use emit::{OutputFile, Rendered, Rendering, emit_files};
+pub use load::Repo;
+pub use patch::apply_overlays;
 pub use render::{check_repo, render, render_repo};
-pub use repo::Repo;
+pub use resolve::Environment;
 pub use selection::Selection;
 pub use write::{Difference, DifferenceKind, WriteReport, compare, write};
 
-// The layers below, under the names library users know them by.
-pub use kiln_check as check;
-pub use kiln_k8s::{Resource, crds, openapi, patch, transform};
-pub use kiln_model::{
-    Error, InputError, Result, closest, emit, enterprise, finding, gateway, image, js, layout,
-    pointer, route, rules, settings, spec, strategy, suppress, values,
-};
+// The layers below, each as one module.
+pub use kiln_check as rules;
+pub use kiln_k8s as k8s;
+pub use kiln_model as model;
+pub use kiln_model::{Error, Result};
 
 /// The library guide's examples, compiled and run as doctests so they cannot rot.
 #[cfg(doctest)]

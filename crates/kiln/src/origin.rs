@@ -6,9 +6,9 @@
 //! then the nearest overlay), with the rendered file kept in its message.
 //! When no input has such a key, the finding names the rendered file.
 
-use crate::inspect::{inspect, manifests_of};
-use crate::overlay::Environment;
-use crate::repo::Repo;
+use crate::check::{inspect, manifests_of};
+use crate::load::Repo;
+use crate::resolve::Environment;
 use kiln_check::{Finding, Manifest};
 use kiln_model::Error;
 use kiln_model::layout::SETTINGS_FILE;

@@ -2,12 +2,12 @@
 //! patch, check, emit ([`render`]); every environment at once, with the
 //! GitOps wiring, or a selection of them ([`render_repo`]).
 
-use crate::inspect::{Inspection, inspect, manifests_of, refuse_errors};
+use crate::check::{Inspection, inspect, manifests_of, refuse_errors};
+use crate::emit::{OutputFile, Rendered, Rendering, emit_files};
+use crate::load::Repo;
 use crate::origin::at_inputs;
-use crate::output::{OutputFile, Rendered, Rendering, emit_files};
-use crate::overlay::Environment;
 use crate::parallel::in_parallel;
-use crate::repo::Repo;
+use crate::resolve::Environment;
 use crate::selection::Selection;
 use kiln_check::Finding;
 use kiln_k8s::Resource;
@@ -124,7 +124,7 @@ pub fn render(env: &Environment) -> Result<Rendered> {
 /// ```
 /// # fn main() -> Result<(), kiln::Error> {
 /// let repo = kiln::Repo::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))?;
-/// assert!(!kiln::check::has_errors(&kiln::check_repo(&repo, &kiln::Selection::All)?));
+/// assert!(!kiln::rules::has_errors(&kiln::check_repo(&repo, &kiln::Selection::All)?));
 /// # Ok(()) }
 /// ```
 pub fn check_repo(repo: &Repo, selection: &Selection) -> Result<Vec<Finding>> {

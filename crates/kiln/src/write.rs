@@ -19,7 +19,7 @@
 //! never quote what is in it.
 
 use crate::dir_handle::DirHandle;
-use crate::output::{OutputFile, Rendered, Rendering};
+use crate::emit::{OutputFile, Rendered, Rendering};
 use crate::safe_fs::{DirLock, HostileDir, Kind, Stat};
 use kiln_model::{Error, InputError, Result};
 use sha2::{Digest, Sha256};

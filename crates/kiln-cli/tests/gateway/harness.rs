@@ -1,7 +1,7 @@
 //! The real gateway as a process, a mock provider for its targets, and the
 //! client side: requests with `x-portkey-config`, and kubelet-style probes.
 
-use kiln::js;
+use kiln::model::js;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{TcpListener, TcpStream};
@@ -124,10 +124,10 @@ impl Gateway {
     pub fn start() -> Self {
         let port = free_port();
         let dir = tempfile::tempdir().expect("temp dir");
-        let argv: Vec<String> = kiln::gateway::IMAGE_ENTRYPOINT
+        let argv: Vec<String> = kiln::model::gateway::IMAGE_ENTRYPOINT
             .iter()
             .map(|s| s.to_string())
-            .chain(kiln::gateway::args_for_port(port).expect("not the default port"))
+            .chain(kiln::model::gateway::args_for_port(port).expect("not the default port"))
             .collect();
         let env = BTreeMap::from([
             ("NODE_ENV".to_string(), "production".to_string()),

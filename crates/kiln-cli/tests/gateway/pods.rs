@@ -10,7 +10,7 @@
 use crate::harness::{
     Client, Mock, Process, fill, listening, package_dir, point_at, probe, stringify,
 };
-use kiln::route::{Decision, Request, falls_back, route};
+use kiln::model::route::{Decision, Request, falls_back, route};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -150,8 +150,8 @@ fn pod(env: &str, objects: &[Value], root: &Path) -> Option<Pod> {
     let argv = match (strings(&container["command"]), strings(&container["args"])) {
         (Some(command), args) => [command, args.unwrap_or_default()].concat(),
         (None, args) => [
-            image(&kiln::gateway::IMAGE_ENTRYPOINT),
-            args.unwrap_or_else(|| image(&kiln::gateway::IMAGE_ARGS)),
+            image(&kiln::model::gateway::IMAGE_ENTRYPOINT),
+            args.unwrap_or_else(|| image(&kiln::model::gateway::IMAGE_ARGS)),
         ]
         .concat(),
     };
@@ -245,7 +245,7 @@ fn leaves(d: &Decision, id: &str, share: f64, out: &mut BTreeMap<String, f64>) {
 
 /// Requests that exercise a config's conditions: none, and each value a
 /// query compares with (numbers also one above and below, and as strings).
-fn requests(config: &kiln::strategy::Config) -> Vec<Request> {
+fn requests(config: &kiln::model::strategy::Config) -> Vec<Request> {
     fn fields(query: &Map<String, Value>, out: &mut Vec<(String, Value)>) {
         for (key, value) in query {
             match value {
@@ -299,12 +299,12 @@ fn check_request(
     client: &Client,
     port: u16,
     mock: &Mock,
-    (name, config, typed): (&str, &Value, &kiln::strategy::Config),
+    (name, config, typed): (&str, &Value, &kiln::model::strategy::Config),
     request: &Request,
     draw: bool,
 ) {
     let metadata = (!request.metadata.is_empty())
-        .then(|| stringify(&kiln::js::Value::Object(request.metadata.clone())));
+        .then(|| stringify(&kiln::model::js::Value::Object(request.metadata.clone())));
     let send = || client.chat(port, config, metadata.as_deref(), &request.params);
     let decision = match route(typed, request) {
         Ok(d) => d,
@@ -574,7 +574,7 @@ fn route_strategies(
         let mut keys = BTreeMap::new();
         keys_by_target(&config, "t", &mut keys);
         point_at(&mut config, &mock, "t");
-        let typed = kiln::strategy::from_file(Path::new(file), content)
+        let typed = kiln::model::strategy::from_file(Path::new(file), content)
             .expect("a valid strategy")
             .parsed()
             .clone();
@@ -726,12 +726,12 @@ fn the_gateway_answers_every_allowed_probe_path_and_no_usual_health_path() {
     let (pod, port, _dir, root) = homelab_on_a_free_port();
     let mut process = boot(&pod, root.path());
     let client = Client::new(Duration::from_secs(5));
-    for path in kiln::gateway::PROBE_PATHS {
+    for path in kiln::model::gateway::PROBE_PATHS {
         let reply = client.get(port, path).expect("an answer");
         assert!((200..300).contains(&reply.status), "GET {path}: {reply:?}");
     }
     for path in ["/healthz", "/health", "/v1/health", "/ready", "/livez"] {
-        assert!(!kiln::gateway::PROBE_PATHS.contains(&path));
+        assert!(!kiln::model::gateway::PROBE_PATHS.contains(&path));
         let reply = client.get(port, path).expect("an answer");
         assert!(
             !(200..300).contains(&reply.status),

@@ -8,7 +8,7 @@
 
 use crate::documented::STRICTER;
 use crate::harness::{Client, Gateway, Mock, stringify};
-use kiln::route::{Decision, Request, RouteError, falls_back, route};
+use kiln::model::route::{Decision, Request, RouteError, falls_back, route};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -259,12 +259,12 @@ enum Outcome {
 /// gateway's JSON.parse reads) and the body's parameters.
 struct Written<'r> {
     metadata: &'r str,
-    params: &'r kiln::js::Object,
+    params: &'r kiln::model::js::Object,
 }
 
 impl<'r> Written<'r> {
     fn of(request: &'r Request, metadata: &'r mut String) -> Written<'r> {
-        *metadata = stringify(&kiln::js::Value::Object(request.metadata.clone()));
+        *metadata = stringify(&kiln::model::js::Value::Object(request.metadata.clone()));
         Written {
             metadata,
             params: &request.params,
@@ -297,7 +297,7 @@ fn conditional_case(
     request: &Request,
     written: &Written,
 ) -> Result<Outcome, String> {
-    let typed: kiln::strategy::Config =
+    let typed: kiln::model::strategy::Config =
         serde_json::from_value(config.clone()).map_err(|e| e.to_string())?;
     let predicted = route(&typed, request);
     let (status, hits) = sent_to(client, gateway, mock, config, written);
@@ -491,10 +491,10 @@ fn metadata_is_read_as_the_gateways_json_parse_reads_it() {
     let mut by_condition = 0;
     for _ in 0..EDGE_CASES {
         let (config, metadata, max_tokens) = generate(&cases, &mut runner);
-        let Ok(kiln::js::Value::Object(parsed)) = kiln::js::parse(&metadata) else {
+        let Ok(kiln::model::js::Value::Object(parsed)) = kiln::model::js::parse(&metadata) else {
             panic!("kiln cannot read the metadata {metadata}");
         };
-        let max_tokens = kiln::js::parse(&max_tokens).expect("a JSON value");
+        let max_tokens = kiln::model::js::parse(&max_tokens).expect("a JSON value");
         let request = Request {
             metadata: parsed,
             params: [("max_tokens".into(), max_tokens)].into_iter().collect(),
@@ -504,7 +504,8 @@ fn metadata_is_read_as_the_gateways_json_parse_reads_it() {
             metadata: &metadata,
             params: &request.params,
         };
-        let typed: kiln::strategy::Config = serde_json::from_value(config.clone()).expect("typed");
+        let typed: kiln::model::strategy::Config =
+            serde_json::from_value(config.clone()).expect("typed");
         if let Ok(Decision::Conditional {
             matched: Some(_), ..
         }) = route(&typed, &request)
@@ -567,7 +568,8 @@ fn fallback_order_agrees_with_the_gateway_on_generated_cases() {
     let cases = fallback();
     for _ in 0..FALLBACK_CASES {
         let (config, statuses) = generate(&cases, &mut runner);
-        let typed: kiln::strategy::Config = serde_json::from_value(config.clone()).expect("typed");
+        let typed: kiln::model::strategy::Config =
+            serde_json::from_value(config.clone()).expect("typed");
         let Ok(Decision::Fallback {
             on_status_codes,
             order,

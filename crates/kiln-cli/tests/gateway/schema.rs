@@ -309,12 +309,12 @@ fn cases() -> Vec<(&'static str, Value, Does, Option<&'static str>)> {
 /// kiln's verdict on `config` as a strategy file: its first error, if any.
 fn kiln_refusal(config: &Value) -> Option<String> {
     let text = serde_json::to_string_pretty(config).expect("JSON");
-    match kiln::strategy::from_file(Path::new("strategies/case.json"), &text) {
+    match kiln::model::strategy::from_file(Path::new("strategies/case.json"), &text) {
         Err(e) => Some(e.to_string()),
         Ok(s) => s
             .findings(None)
             .into_iter()
-            .find(|p| p.severity == kiln::rules::Severity::Error)
+            .find(|p| p.severity == kiln::model::rules::Severity::Error)
             .map(|p| format!("{}: {}", p.pointer, p.message)),
     }
 }
@@ -436,19 +436,19 @@ fn kilns_facts_are_the_installed_gateways() {
             .expect("package.json"),
     )
     .expect("JSON");
-    assert_eq!(manifest["version"], kiln::gateway::GATEWAY_VERSION);
+    assert_eq!(manifest["version"], kiln::model::gateway::GATEWAY_VERSION);
     let bundle = bundle();
     // Every provider kiln accepts is in the gateway's list, and the other way round.
     let mut providers = bundle_providers(&bundle);
     providers.sort();
-    let mut kilns: Vec<String> = kiln::gateway::PROVIDERS
+    let mut kilns: Vec<String> = kiln::model::gateway::PROVIDERS
         .iter()
         .map(|p| p.to_string())
         .collect();
     kilns.sort();
     assert_eq!(kilns, providers);
     // Every provider option kiln accepts is a key the gateway reads from configs.
-    for option in kiln::gateway::PROVIDER_OPTIONS {
+    for option in kiln::model::gateway::PROVIDER_OPTIONS {
         let camel = option
             .split('_')
             .enumerate()

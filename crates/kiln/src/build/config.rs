@@ -3,7 +3,7 @@
 //! provider keys, registry credentials and the cache's CA, the ServiceAccount.
 
 use super::{Names, hashed_name};
-use crate::overlay::Environment;
+use crate::resolve::Environment;
 use k8s_openapi::api::core::v1::{
     ConfigMap, EnvVar, EnvVarSource, SecretKeySelector, SecretVolumeSource, ServiceAccount, Volume,
     VolumeMount,

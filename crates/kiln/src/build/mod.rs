@@ -11,7 +11,7 @@ mod gateway;
 mod network;
 mod strategy_routes;
 
-use crate::overlay::Environment;
+use crate::resolve::Environment;
 use config::{
     CA_FILE, ca_volume, config_map, enterprise_ca, enterprise_env_vars, enterprise_secret,
     external_secret, external_secret_named, registry_secret, service_account,

@@ -89,7 +89,7 @@ impl Item {
     /// The text compared: the file without kiln's header comment.
     fn body(&self) -> &str {
         self.text
-            .strip_prefix(crate::output::HEADER)
+            .strip_prefix(crate::emit::HEADER)
             .unwrap_or(&self.text)
     }
 }

@@ -3,8 +3,8 @@
 
 use super::{Diff, between, diff, snapshot, snapshot_of_out};
 use crate::git;
+use crate::load::Repo;
 use crate::render::render_repo;
-use crate::repo::Repo;
 use crate::selection::Selection;
 use kiln_model::Result;
 

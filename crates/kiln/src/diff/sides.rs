@@ -3,10 +3,10 @@
 //! tree) where only environments whose resolved inputs differ are rendered.
 
 use super::{Diff, Item, ResourceId, Snapshot, diff};
-use crate::output::Rendered;
-use crate::overlay::Environment;
+use crate::emit::Rendered;
+use crate::load::Repo;
 use crate::parallel::in_parallel;
-use crate::repo::Repo;
+use crate::resolve::Environment;
 use crate::safe_fs::{HostileDir, Kind};
 use kiln_model::{Error, InputError, Result};
 use serde_json::Value;

@@ -4,8 +4,8 @@
 
 use super::document::id;
 use super::{Found, Import, Options, text_of};
-use crate::Resource;
 use crate::diff::{Item, ResourceId, Snapshot};
+use kiln_k8s::Resource;
 use kiln_model::Result;
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -322,7 +322,7 @@ fn changes(old: &Value, new: &Value, path: &mut Vec<String>) -> Option<Value> {
 
 fn list_changes(old: &[Value], new: &[Value], path: &[String]) -> Value {
     let parts: Vec<&str> = path.iter().map(String::as_str).collect();
-    let Some(merge) = crate::overlay::description_keys(&parts) else {
+    let Some(merge) = crate::resolve::description_keys(&parts) else {
         return Value::Array(new.to_vec());
     };
     let key = merge.keys[0];

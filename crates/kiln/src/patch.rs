@@ -1,7 +1,7 @@
 //! The patch stage: each overlay's resource changes (patches and kustomize's
 //! conveniences) applied to the built resources, layer by layer.
 
-use crate::overlay::{Environment, Layer, PatchEntry};
+use crate::resolve::{Environment, Layer, PatchEntry};
 use kiln_k8s::openapi::KindSchema;
 use kiln_k8s::{Resource, patch, transform};
 use kiln_model::{Error, InputError, Result};
@@ -301,7 +301,7 @@ fn read_back(layer: &Layer, docs: &[Value]) -> Result<Vec<(Resource, Value)>> {
         .collect()
 }
 
-fn has_resource_changes(o: &crate::overlay::Overlay) -> bool {
+fn has_resource_changes(o: &crate::resolve::Overlay) -> bool {
     !o.patches.is_empty()
         || o.namespace.is_some()
         || o.name_prefix.is_some()

@@ -1,9 +1,9 @@
 //! The check stage: an environment built, patched and checked by `kiln check`
 //! with its suppressions, before anything is emitted.
 
-use crate::apply::apply_layers;
 use crate::build::build;
-use crate::overlay::Environment;
+use crate::patch::apply_layers;
+use crate::resolve::Environment;
 use kiln_check::{Finding, Manifest};
 use kiln_k8s::Resource;
 use kiln_model::layout::OUT_DIR;

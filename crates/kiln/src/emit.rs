@@ -1,7 +1,7 @@
 //! The emit stage: the files of `out/<env>/`, one per resource (canonical
 //! YAML from `kiln_model::emit`) and a `kustomization.yaml` listing them.
 
-use crate::overlay::Environment;
+use crate::resolve::Environment;
 use kiln_check::{Finding, Manifest};
 use kiln_k8s::Resource;
 use kiln_model::{InputError, Result, emit};

@@ -8,7 +8,7 @@
 //! the built resources, in kustomize's order, layer by layer from the first
 //! overlay of the chain to the last; see [`crate::apply_overlays`].
 
-use crate::repo::Repo;
+use crate::load::Repo;
 use kiln_k8s::patch::{self, Target};
 use kiln_k8s::transform::{ImageOverride, LabelsEntry, ReplicaOverride};
 use kiln_model::layout::{DEFAULT_BASE, OVERLAY_FILE, OVERLAYS_DIR};
