@@ -319,7 +319,7 @@ fn the_seeds_chart_values_import_as_this_repositorys_enterprise_environments() {
             // aks is exposed by a LoadBalancer Service: no host in the values, none rendered.
             assert_eq!(theirs.hosts(), ours.hosts(), "{cloud}");
         }
-        let json = |d: &kiln::model::spec::Description| {
+        let json = |d: &kiln::model::description::Description| {
             without_store_keys(serde_json::to_value(&d.enterprise).expect("json"))
         };
         assert_eq!(json(&theirs), json(&ours), "{cloud}");

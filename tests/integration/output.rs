@@ -2,7 +2,7 @@
 //! refused, stale files and environments are pruned, unchanged output is not
 //! touched, and a half-finished swap is recovered.
 
-use kiln::{DifferenceKind, Repo};
+use kiln::{MismatchKind, Repo};
 use kiln_tests::{copy_inputs, edit, put};
 use std::path::Path;
 
@@ -204,18 +204,18 @@ fn check_reports_missing_changed_and_stale_files() {
             .any(|d| d.path == Path::new(path) && d.kind == kind)
     };
     assert!(
-        has("homelab/namespace-portkey.yaml", DifferenceKind::Missing),
+        has("homelab/namespace-portkey.yaml", MismatchKind::Missing),
         "{found:?}"
     );
     assert!(
         has(
             "homelab/service-portkey-gateway.yaml",
-            DifferenceKind::Changed
+            MismatchKind::Changed
         ),
         "{found:?}"
     );
     assert!(
-        has("dev/kustomization.yaml", DifferenceKind::Stale),
+        has("dev/kustomization.yaml", MismatchKind::Stale),
         "{found:?}"
     );
     // check wrote nothing.

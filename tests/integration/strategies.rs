@@ -2,7 +2,7 @@
 //! case, the routing simulator on the reference strategies and on hand-made
 //! conditional trees, and canonical emission.
 
-use kiln::model::route::{Decision, Request, route};
+use kiln::model::routing::{Decision, Request, route};
 use kiln::model::rules::Severity;
 use kiln::model::strategy::Config;
 use kiln::model::values::Problem;

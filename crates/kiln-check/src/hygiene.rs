@@ -121,8 +121,8 @@ pub fn is_credential(name: &str, value: &str) -> bool {
 fn probe_paths(o: &Object, c: &ContainerView, out: &mut Findings) {
     let open_source = c.image.is_some_and(|image| {
         let name = ImageRef::parse(image).name;
-        name == kiln_model::gateway::IMAGE
-            || name.ends_with(&format!("/{}", kiln_model::gateway::IMAGE))
+        name == kiln_model::portkey::IMAGE
+            || name.ends_with(&format!("/{}", kiln_model::portkey::IMAGE))
     });
     if !open_source {
         return;
@@ -134,7 +134,7 @@ fn probe_paths(o: &Object, c: &ContainerView, out: &mut Findings) {
         else {
             continue;
         };
-        if !kiln_model::gateway::PROBE_PATHS.contains(&path) {
+        if !kiln_model::portkey::PROBE_PATHS.contains(&path) {
             out.push(
                 &PROBE_PATH,
                 o,

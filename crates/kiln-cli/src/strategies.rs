@@ -89,7 +89,7 @@ pub(crate) fn route(repo: &Repo, args: &RouteArgs) -> kiln::Result<ExitCode> {
         no_such_strategy(&set, &args.strategy);
         return Ok(ExitCode::from(2));
     };
-    let request = kiln::model::route::Request {
+    let request = kiln::model::routing::Request {
         metadata: args.metadata_json.clone().unwrap_or_else(|| {
             args.metadata
                 .iter()
@@ -134,7 +134,7 @@ pub(crate) fn route(repo: &Repo, args: &RouteArgs) -> kiln::Result<ExitCode> {
             .unwrap_or_default(),
         strategy.name()
     );
-    match kiln::model::route::route(strategy.parsed(), &request) {
+    match kiln::model::routing::route(strategy.parsed(), &request) {
         Ok(decision) => {
             out!("{decision}");
             Ok(ExitCode::SUCCESS)

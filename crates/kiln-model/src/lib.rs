@@ -1,9 +1,10 @@
 //! The bottom layer of kiln: what a kiln repository says, as types, and the
 //! one reader and one writer of its text.
 //!
-//! - input: [`spec`] (the service description), [`enterprise`] and [`aca`]
+//! - input: [`description`] (the service description), [`enterprise`] and [`aca`]
 //!   (the enterprise gateway's options), [`strategy`] (Portkey routing
-//!   configs) and [`route`] (where a request would go), [`settings`]
+//!   configs), [`routing`] (where a request would go; [`portkey`] holds what
+//!   the Portkey gateway accepts), [`settings`]
 //!   (`kiln.yaml`), [`layout`] (where each lives), [`image`] (image references);
 //! - findings of `kiln check` as plain data: [`finding`], [`rules`] and
 //!   [`suppress`]ions;
@@ -16,22 +17,22 @@
 
 pub mod backtracking;
 pub mod credential;
+pub mod description;
 pub mod emit;
 mod error;
 pub mod finding;
-pub mod gateway;
 pub mod image;
 pub mod js;
 pub mod layout;
 pub mod parse;
 pub mod pointer;
-pub mod route;
+pub mod portkey;
+pub mod routing;
 pub mod rules;
 pub mod settings;
-pub mod spec;
 pub mod strategy;
 pub mod suppress;
 pub mod values;
 
+pub use description::{aca, enterprise};
 pub use error::{Error, InputError, Result, closest, gather, printable_path};
-pub use spec::{aca, enterprise};

@@ -7,8 +7,8 @@
 //! Vault secret names.
 
 use kiln_model::aca::{Aca, Scaling};
+use kiln_model::description::Description;
 use kiln_model::enterprise::{Enterprise, ServerMode};
-use kiln_model::spec::Description;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;

@@ -74,7 +74,7 @@ pub use patch::apply_overlays;
 pub use render::{check_repo, render, render_repo};
 pub use resolve::Environment;
 pub use selection::Selection;
-pub use write::{Difference, DifferenceKind, WriteReport, compare, write};
+pub use write::{FileMismatch, MismatchKind, WriteReport, compare, write};
 
 // The layers below, each as one module.
 pub use kiln_check as rules;

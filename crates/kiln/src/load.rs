@@ -3,11 +3,11 @@
 
 use crate::safe_fs::{HostileDir, Kind};
 use crate::source::{Source, Staged, Tree};
+use kiln_model::description::Description;
 use kiln_model::layout::{
     BASE_DIR, OUT_DIR, OVERLAY_FILE, OVERLAYS_DIR, SETTINGS_FILE, STRATEGIES_DIR,
 };
 use kiln_model::settings::Settings;
-use kiln_model::spec::Description;
 use kiln_model::strategy::{self, Strategy};
 use kiln_model::{Error, InputError, Result};
 use std::collections::BTreeMap;

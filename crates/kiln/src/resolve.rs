@@ -11,8 +11,8 @@
 use crate::load::Repo;
 use kiln_k8s::patch::{self, Target};
 use kiln_k8s::transform::{ImageOverride, LabelsEntry, ReplicaOverride};
+use kiln_model::description::Description;
 use kiln_model::layout::{DEFAULT_BASE, OVERLAY_FILE, OVERLAYS_DIR};
-use kiln_model::spec::Description;
 use kiln_model::strategy::{self, Strategy};
 use kiln_model::suppress::{Declared, Suppression};
 use kiln_model::{Error, InputError, Result, closest, parse};

@@ -52,16 +52,16 @@ pub struct WriteReport {
 
 /// One way `out/` differs from a fresh render (see [`compare`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Difference {
+pub struct FileMismatch {
     /// The file, relative to `out/`.
     pub path: PathBuf,
     /// How it differs.
-    pub kind: DifferenceKind,
+    pub kind: MismatchKind,
 }
 
 /// How a file in `out/` differs from a fresh render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum DifferenceKind {
+pub enum MismatchKind {
     /// A fresh render has the file; `out/` does not.
     Missing,
     /// Both have it, with different contents.
@@ -72,13 +72,13 @@ pub enum DifferenceKind {
     Leftover,
 }
 
-impl std::fmt::Display for DifferenceKind {
+impl std::fmt::Display for MismatchKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.pad(match self {
-            DifferenceKind::Missing => "missing",
-            DifferenceKind::Changed => "changed",
-            DifferenceKind::Stale => "stale",
-            DifferenceKind::Leftover => "leftover",
+            MismatchKind::Missing => "missing",
+            MismatchKind::Changed => "changed",
+            MismatchKind::Stale => "stale",
+            MismatchKind::Leftover => "leftover",
         })
     }
 }
@@ -188,7 +188,7 @@ pub fn busy(out: &Path) -> bool {
 /// Compares `out` with `rendered` without writing anything: files missing,
 /// changed, or left over from environments or resources that no longer
 /// exist, and staging directories of an interrupted render.
-pub fn compare(out: &Path, rendering: &Rendering) -> Result<Vec<Difference>> {
+pub fn compare(out: &Path, rendering: &Rendering) -> Result<Vec<FileMismatch>> {
     let rendered = rendering.environments();
     ensure_real_dir(out)?;
     let files = HostileDir::new(out, "out");
@@ -197,20 +197,20 @@ pub fn compare(out: &Path, rendering: &Rendering) -> Result<Vec<Difference>> {
         return Ok(rendered
             .iter()
             .flat_map(|r| {
-                r.files.iter().map(|f| Difference {
+                r.files.iter().map(|f| FileMismatch {
                     path: Path::new(&r.env).join(&f.name),
-                    kind: DifferenceKind::Missing,
+                    kind: MismatchKind::Missing,
                 })
             })
             .collect());
     };
     let _lock = DirLock::acquire(out, false)?;
-    let mut differences: Vec<Difference> = entries
+    let mut differences: Vec<FileMismatch> = entries
         .iter()
         .filter(|(name, _)| name.starts_with(STAGING_PREFIX) || name.starts_with(OLD_PREFIX))
-        .map(|(name, _)| Difference {
+        .map(|(name, _)| FileMismatch {
             path: PathBuf::from(name),
-            kind: DifferenceKind::Leftover,
+            kind: MismatchKind::Leftover,
         })
         .collect();
     for found in crate::parallel::in_parallel(rendered, |r| check_env(&files, r)) {
@@ -219,9 +219,9 @@ pub fn compare(out: &Path, rendering: &Rendering) -> Result<Vec<Difference>> {
     if rendering.is_whole_repository() {
         for (env, owned) in stale_environments(&files, rendered)? {
             for name in owned {
-                differences.push(Difference {
+                differences.push(FileMismatch {
                     path: Path::new(&env).join(name),
-                    kind: DifferenceKind::Stale,
+                    kind: MismatchKind::Stale,
                 });
             }
         }
@@ -231,7 +231,7 @@ pub fn compare(out: &Path, rendering: &Rendering) -> Result<Vec<Difference>> {
 }
 
 /// How `out/<env>/` differs from `r`.
-fn check_env(files: &HostileDir, r: &Rendered) -> Result<Vec<Difference>> {
+fn check_env(files: &HostileDir, r: &Rendered) -> Result<Vec<FileMismatch>> {
     let mut differences = Vec::new();
     env_dir_kind(files, &r.env)?;
     let old_index = read_index(files, &r.env)?.unwrap_or_default();
@@ -239,21 +239,21 @@ fn check_env(files: &HostileDir, r: &Rendered) -> Result<Vec<Difference>> {
     for file in r.files.iter().chain(std::iter::once(&new_index)) {
         let rel = Path::new(&r.env).join(&file.name);
         let kind = match files.read(&rel)? {
-            None => Some(DifferenceKind::Missing),
-            Some(bytes) if bytes != file.contents.as_bytes() => Some(DifferenceKind::Changed),
+            None => Some(MismatchKind::Missing),
+            Some(bytes) if bytes != file.contents.as_bytes() => Some(MismatchKind::Changed),
             Some(_) => None,
         };
         if let Some(kind) = kind {
-            differences.push(Difference { path: rel, kind });
+            differences.push(FileMismatch { path: rel, kind });
         }
     }
     let fresh: BTreeSet<&str> = r.files.iter().map(|f| f.name.as_str()).collect();
     for name in old_index.keys().filter(|n| !fresh.contains(n.as_str())) {
         let rel = Path::new(&r.env).join(name);
         if files.kind(&rel)?.is_some() {
-            differences.push(Difference {
+            differences.push(FileMismatch {
                 path: rel,
-                kind: DifferenceKind::Stale,
+                kind: MismatchKind::Stale,
             });
         }
     }

@@ -124,10 +124,10 @@ impl Gateway {
     pub fn start() -> Self {
         let port = free_port();
         let dir = tempfile::tempdir().expect("temp dir");
-        let argv: Vec<String> = kiln::model::gateway::IMAGE_ENTRYPOINT
+        let argv: Vec<String> = kiln::model::portkey::IMAGE_ENTRYPOINT
             .iter()
             .map(|s| s.to_string())
-            .chain(kiln::model::gateway::args_for_port(port).expect("not the default port"))
+            .chain(kiln::model::portkey::args_for_port(port).expect("not the default port"))
             .collect();
         let env = BTreeMap::from([
             ("NODE_ENV".to_string(), "production".to_string()),

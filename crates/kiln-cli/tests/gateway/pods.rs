@@ -10,7 +10,7 @@
 use crate::harness::{
     Client, Mock, Process, fill, listening, package_dir, point_at, probe, stringify,
 };
-use kiln::model::route::{Decision, Request, falls_back, route};
+use kiln::model::routing::{Decision, Request, falls_back, route};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -150,8 +150,8 @@ fn pod(env: &str, objects: &[Value], root: &Path) -> Option<Pod> {
     let argv = match (strings(&container["command"]), strings(&container["args"])) {
         (Some(command), args) => [command, args.unwrap_or_default()].concat(),
         (None, args) => [
-            image(&kiln::model::gateway::IMAGE_ENTRYPOINT),
-            args.unwrap_or_else(|| image(&kiln::model::gateway::IMAGE_ARGS)),
+            image(&kiln::model::portkey::IMAGE_ENTRYPOINT),
+            args.unwrap_or_else(|| image(&kiln::model::portkey::IMAGE_ARGS)),
         ]
         .concat(),
     };
@@ -726,12 +726,12 @@ fn the_gateway_answers_every_allowed_probe_path_and_no_usual_health_path() {
     let (pod, port, _dir, root) = homelab_on_a_free_port();
     let mut process = boot(&pod, root.path());
     let client = Client::new(Duration::from_secs(5));
-    for path in kiln::model::gateway::PROBE_PATHS {
+    for path in kiln::model::portkey::PROBE_PATHS {
         let reply = client.get(port, path).expect("an answer");
         assert!((200..300).contains(&reply.status), "GET {path}: {reply:?}");
     }
     for path in ["/healthz", "/health", "/v1/health", "/ready", "/livez"] {
-        assert!(!kiln::model::gateway::PROBE_PATHS.contains(&path));
+        assert!(!kiln::model::portkey::PROBE_PATHS.contains(&path));
         let reply = client.get(port, path).expect("an answer");
         assert!(
             !(200..300).contains(&reply.status),

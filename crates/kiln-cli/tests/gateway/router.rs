@@ -8,7 +8,7 @@
 
 use crate::documented::STRICTER;
 use crate::harness::{Client, Gateway, Mock, stringify};
-use kiln::model::route::{Decision, Request, RouteError, falls_back, route};
+use kiln::model::routing::{Decision, Request, RouteError, falls_back, route};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};

@@ -436,19 +436,19 @@ fn kilns_facts_are_the_installed_gateways() {
             .expect("package.json"),
     )
     .expect("JSON");
-    assert_eq!(manifest["version"], kiln::model::gateway::GATEWAY_VERSION);
+    assert_eq!(manifest["version"], kiln::model::portkey::GATEWAY_VERSION);
     let bundle = bundle();
     // Every provider kiln accepts is in the gateway's list, and the other way round.
     let mut providers = bundle_providers(&bundle);
     providers.sort();
-    let mut kilns: Vec<String> = kiln::model::gateway::PROVIDERS
+    let mut kilns: Vec<String> = kiln::model::portkey::PROVIDERS
         .iter()
         .map(|p| p.to_string())
         .collect();
     kilns.sort();
     assert_eq!(kilns, providers);
     // Every provider option kiln accepts is a key the gateway reads from configs.
-    for option in kiln::model::gateway::PROVIDER_OPTIONS {
+    for option in kiln::model::portkey::PROVIDER_OPTIONS {
         let camel = option
             .split('_')
             .enumerate()

@@ -116,7 +116,7 @@ impl Strategy {
 /// A Portkey config, and equally one of its targets: targets nest. The
 /// fields the gateway's config schema types are typed here; the provider
 /// options it also reads (`resource_name`, `deployment_id`, …, see
-/// [`crate::gateway::PROVIDER_OPTIONS`]) are kept as given in `options`.
+/// [`crate::portkey::PROVIDER_OPTIONS`]) are kept as given in `options`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[allow(missing_docs)]
 pub struct Config {

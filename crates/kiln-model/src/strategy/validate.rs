@@ -6,7 +6,7 @@
 
 use super::conditions;
 use super::{Config, Mode, StrategySpec};
-use crate::gateway::{PROVIDER_OPTIONS, PROVIDERS, custom_host_ok};
+use crate::portkey::{PROVIDER_OPTIONS, PROVIDERS, custom_host_ok};
 use crate::rules::Severity::{Error, Warning};
 use crate::values::{Problem, push};
 use serde_json::Value;

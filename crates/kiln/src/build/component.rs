@@ -25,8 +25,8 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kiln_k8s::Resource;
+use kiln_model::description::Description;
 use kiln_model::enterprise::{DATA_SERVICE_PORT, DataService, Enterprise, REDIS_PORT};
-use kiln_model::spec::Description;
 use std::collections::BTreeMap;
 
 /// Redis's user: above the image's own, as checkov's CKV_K8S_40 asks.

@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::{
     VolumeMount,
 };
 use kiln_k8s::crds::*;
-use kiln_model::spec::Description;
+use kiln_model::description::Description;
 use std::collections::BTreeMap;
 
 /// The managed cache's CA certificate volume, and its file in the Secret.

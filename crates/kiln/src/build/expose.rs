@@ -10,8 +10,8 @@ use k8s_openapi::api::networking::v1::{
     IngressServiceBackend, IngressSpec, NetworkPolicyPeer, ServiceBackendPort,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kiln_model::description::Description;
 use kiln_model::enterprise::{Cloud, Enterprise, Expose, IngressExpose, LoadBalancerExpose};
-use kiln_model::spec::Description;
 use std::collections::BTreeMap;
 
 /// The namespace of AKS's application-routing NGINX controllers.

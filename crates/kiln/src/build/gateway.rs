@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kiln_model::spec::Description;
+use kiln_model::description::Description;
 use std::collections::BTreeMap;
 
 /// The name of the strategies volume.
@@ -81,7 +81,7 @@ pub(crate) fn service(d: &Description, names: &Names) -> Service {
     }
 }
 
-pub(crate) fn probe(d: &Description, timing: &kiln_model::spec::ProbeTiming) -> Probe {
+pub(crate) fn probe(d: &Description, timing: &kiln_model::description::ProbeTiming) -> Probe {
     Probe {
         http_get: Some(HTTPGetAction {
             path: Some(d.health_path().to_string()),
@@ -97,7 +97,7 @@ pub(crate) fn probe(d: &Description, timing: &kiln_model::spec::ProbeTiming) -> 
 }
 
 /// The described requests and limits as Kubernetes resource requirements.
-pub(crate) fn requirements(r: &kiln_model::spec::Resources) -> ResourceRequirements {
+pub(crate) fn requirements(r: &kiln_model::description::Resources) -> ResourceRequirements {
     ResourceRequirements {
         requests: Some(quantities(&r.requests.cpu, &r.requests.memory)),
         limits: Some(quantities(&r.limits.cpu, &r.limits.memory)),
@@ -229,7 +229,7 @@ fn gateway_container(d: &Description, names: &Names, config: &ConfigMap) -> Cont
         args: d
             .enterprise
             .is_none()
-            .then(|| kiln_model::gateway::args_for_port(d.port))
+            .then(|| kiln_model::portkey::args_for_port(d.port))
             .flatten(),
         ports: Some(
             named_ports(d)

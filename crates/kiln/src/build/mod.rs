@@ -28,8 +28,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kiln_k8s::Resource;
 use kiln_k8s::crds::*;
+use kiln_model::description::{Description, IntOrPercent};
 use kiln_model::emit;
-use kiln_model::spec::{Description, IntOrPercent};
 pub(crate) use network::DEFAULT_RESPONSE_HEADERS;
 use network::{egress_rules, network_policy, pod_peer, routes, to_pods};
 use serde_json::json;
@@ -375,7 +375,7 @@ fn checkov_skips(env: &Environment, resources: &mut [Resource]) {
 }
 
 fn disruption_budget(
-    pdb: &kiln_model::spec::DisruptionBudget,
+    pdb: &kiln_model::description::DisruptionBudget,
     names: &Names,
 ) -> PodDisruptionBudget {
     PodDisruptionBudget {
@@ -393,7 +393,10 @@ fn disruption_budget(
     }
 }
 
-fn autoscaler(hpa: &kiln_model::spec::Autoscaling, names: &Names) -> HorizontalPodAutoscaler {
+fn autoscaler(
+    hpa: &kiln_model::description::Autoscaling,
+    names: &Names,
+) -> HorizontalPodAutoscaler {
     HorizontalPodAutoscaler {
         metadata: names.meta(&names.name),
         spec: Some(HorizontalPodAutoscalerSpec {

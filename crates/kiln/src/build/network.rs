@@ -12,7 +12,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kiln_k8s::Resource;
 use kiln_k8s::crds::*;
-use kiln_model::spec::Description;
+use kiln_model::description::Description;
 use std::collections::BTreeMap;
 
 /// Response headers set on every response unless the description overrides them.
@@ -81,7 +81,7 @@ pub(crate) fn routes(d: &Description, names: &Names) -> Vec<Resource> {
 /// The open-source gateway's one HTTPRoute: every host to the Service's port.
 pub(crate) fn gateway_route(
     d: &Description,
-    route: &kiln_model::spec::Route,
+    route: &kiln_model::description::Route,
     names: &Names,
 ) -> HttpRoute {
     http_route(
@@ -94,7 +94,7 @@ pub(crate) fn gateway_route(
 }
 
 fn http_route(
-    route: &kiln_model::spec::Route,
+    route: &kiln_model::description::Route,
     names: &Names,
     name: &str,
     hosts: Vec<String>,

@@ -17,7 +17,7 @@ use kiln_k8s::crds::{
     CredentialInjection, EnvoyRouteFilter, EnvoyRouteFilterSpec, ExtensionRef,
     ExternalSecretTemplate, HeaderMatch, HttpRoute, HttpRouteFilter, InjectedCredential, SecretRef,
 };
-use kiln_model::spec::{ByName, Description, Route};
+use kiln_model::description::{ByName, Description, Route};
 use kiln_model::strategy::Strategy;
 use std::sync::Arc;
 

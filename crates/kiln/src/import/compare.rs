@@ -48,9 +48,9 @@ impl Why {
     }
 }
 
-/// One field that differs between the input and kiln's render.
+/// One field where kiln's render departs from the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Difference {
+pub struct Departure {
     /// The resource, as kiln names it.
     pub resource: String,
     /// The field: map keys and, for list items with a `name`, `[name]`.
@@ -385,13 +385,13 @@ fn reads_a_secret(input: &Value, path: &str) -> bool {
 /// The input's name and namespace where kiln's differ and that breaks
 /// something (see [`breaking`]): checked before the two are aligned for the
 /// field-by-field comparison.
-fn identity_breaks(doc: &Value, kiln: &Value) -> Vec<Difference> {
+fn identity_breaks(doc: &Value, kiln: &Value) -> Vec<Departure> {
     let kind = doc["kind"].as_str().unwrap_or_default();
     ["/metadata/namespace", "/metadata/name"]
         .into_iter()
         .filter(|path| doc.pointer(path) != kiln.pointer(path))
         .filter_map(|path| {
-            Some(Difference {
+            Some(Departure {
                 resource: id(kiln),
                 path: path.into(),
                 input: doc.pointer(path).map(text_of),
@@ -433,7 +433,7 @@ fn classify(
     input: &Value,
     kiln: &Value,
     renamed: &[(ResourceId, ResourceId)],
-) -> Vec<Difference> {
+) -> Vec<Departure> {
     let (mut before, mut after) = (BTreeMap::new(), BTreeMap::new());
     flatten(input, String::new(), &mut before);
     flatten(kiln, String::new(), &mut after);
@@ -448,7 +448,7 @@ fn classify(
         }
         let kind = input["kind"].as_str().unwrap_or_default();
         if let Some(reason) = breaking(kind, path) {
-            out.push(Difference {
+            out.push(Departure {
                 resource: resource.to_string(),
                 path: path.clone(),
                 input: a.map(text_of),
@@ -481,7 +481,7 @@ fn classify(
             None if b.is_none() => (Why::NotImported, "kiln does not model this input value"),
             None => (Why::Other, "kiln's render"),
         };
-        out.push(Difference {
+        out.push(Departure {
             resource: resource.to_string(),
             path: path.clone(),
             input: a.map(text_of),
@@ -496,7 +496,7 @@ fn classify(
 /// A Service's port takes the name of kiln's port with the same number (or,
 /// unnamed and alone, of kiln's only port), so that its fields compare:
 /// clients connect by number. A name that changes is one difference.
-fn name_ports(doc: &mut Value, kiln: &Value) -> Vec<Difference> {
+fn name_ports(doc: &mut Value, kiln: &Value) -> Vec<Departure> {
     let theirs = match kiln.pointer("/spec/ports").and_then(Value::as_array) {
         Some(ports) if doc["kind"] == "Service" => ports,
         _ => return Vec::new(),
@@ -515,7 +515,7 @@ fn name_ports(doc: &mut Value, kiln: &Value) -> Vec<Difference> {
             _ => continue,
         };
         if port.get("name").is_some_and(|n| *n != name) {
-            out.push(Difference {
+            out.push(Departure {
                 resource: resource.clone(),
                 path: format!("/spec/ports[{}]/name", text_of(&port["name"])),
                 input: Some(text_of(&port["name"])),
@@ -532,7 +532,7 @@ fn name_ports(doc: &mut Value, kiln: &Value) -> Vec<Difference> {
 /// Gives the input's volumes kiln's names (kiln names a volume after its
 /// mount path), matched by mount path, so that their fields compare; each
 /// renamed volume is one difference.
-fn align_volumes(doc: &mut Value, kiln: &Value) -> Vec<Difference> {
+fn align_volumes(doc: &mut Value, kiln: &Value) -> Vec<Departure> {
     let mounts = |d: &Value| -> Vec<(Value, Value)> {
         let containers = d
             .pointer("/spec/template/spec/containers")
@@ -575,7 +575,7 @@ fn align_volumes(doc: &mut Value, kiln: &Value) -> Vec<Difference> {
         .for_each(rename);
     names
         .into_iter()
-        .map(|(old, new)| Difference {
+        .map(|(old, new)| Departure {
             resource: id(kiln),
             path: format!("/spec/template/spec/volumes[{}]/name", text_of(&new)),
             input: Some(text_of(&old)),

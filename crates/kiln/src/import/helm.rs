@@ -10,11 +10,11 @@
 //! whole rendering is compared with kiln's in tests/integration/chart.rs.
 //! `Options::adopt` takes a running release over in place.
 
-use super::compare::{Difference, Why};
+use super::compare::{Departure, Why};
 use super::external::Tool;
 use super::helm_values::{Chart, store_key};
 use super::{Found, Import, Options};
-use kiln_model::spec::enterprise::Value as EnvValue;
+use kiln_model::description::enterprise::Value as EnvValue;
 use kiln_model::{Error, InputError, Result};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -173,8 +173,8 @@ fn finish(
 /// which the chart passes to the container as they are.
 fn compare_environment(
     data: &Map<String, Value>,
-    d: &kiln_model::spec::Description,
-) -> Vec<Difference> {
+    d: &kiln_model::description::Description,
+) -> Vec<Departure> {
     let mut kiln: BTreeMap<String, EnvValue> = d
         .enterprise
         .iter()
@@ -225,7 +225,7 @@ fn compare_environment(
             ),
             (None, None) => continue,
         };
-        out.push(Difference {
+        out.push(Departure {
             resource: resource.clone(),
             path: kiln_model::pointer::join("/env", name),
             input: shown_input,

@@ -193,7 +193,7 @@ fn container_settings(found: &mut Found, d: &At, c: &str) {
             Some(v) => found.take(&to, json!(text_of(v)), d.from(&at)),
             // A partial block (a memory-only limit): kiln's value fills the gap.
             None if d.get(&format!("{c}/resources")).is_some() => {
-                let defaults = serde_json::to_value(kiln_model::spec::Resources::default())
+                let defaults = serde_json::to_value(kiln_model::description::Resources::default())
                     .unwrap_or_default();
                 found.take(
                     &to,
@@ -318,7 +318,7 @@ fn variable(found: &mut Found, m: &At, at: &str, key: &str, value: &Value) {
         );
     } else if key == "LOG_LEVEL" {
         found.take("/logLevel", json!(text), m.from(at));
-    } else if !kiln_model::spec::RESERVED_CONFIG.contains(&key) {
+    } else if !kiln_model::description::RESERVED_CONFIG.contains(&key) {
         found.take(
             &kiln_model::pointer::join("/config", key),
             json!(text),
@@ -466,7 +466,7 @@ fn probes(found: &mut Found, d: &At, c: &str) {
     };
     if path == "/v1" || path.starts_with("/v1/") {
         found.leave(d.from(&at), format!("the open-source gateway answers `GET {path}` with 400, so these pods never become ready; kiln probes `/`"));
-    } else if path != kiln_model::gateway::HEALTH_PATH {
+    } else if path != kiln_model::portkey::HEALTH_PATH {
         found.take("/healthPath", json!(path), d.from(&at));
     }
 }

@@ -76,7 +76,7 @@ pub(super) fn service_port(found: &mut Found, docs: &[Value], used: &mut Vec<Str
         .description
         .get("port")
         .cloned()
-        .unwrap_or(json!(kiln_model::gateway::DEFAULT_PORT));
+        .unwrap_or(json!(kiln_model::portkey::DEFAULT_PORT));
     if let Some(port) = s.get(at).filter(|p| **p != container) {
         found.take("/servicePort", port.clone(), s.from(at));
     }

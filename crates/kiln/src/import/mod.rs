@@ -18,7 +18,7 @@ mod kustomize;
 mod kustomize_resources;
 mod report;
 
-pub use compare::{Difference, Why};
+pub use compare::{Departure, Why};
 pub use helm::helm;
 pub use kustomize::kustomize;
 pub use report::{markdown, text};
@@ -101,7 +101,7 @@ pub struct Import {
     /// shows it (`None` for Helm values: kiln cannot render the chart).
     pub diff: Option<Diff>,
     /// Every field-level difference, classified.
-    pub differences: Vec<Difference>,
+    pub differences: Vec<Departure>,
     root: PathBuf,
 }
 

@@ -587,13 +587,13 @@ impl Description {
 
     /// The path the probes and load-balancer health checks call: `healthPath`,
     /// or by default `/` for the open-source gateway (which has no health
-    /// route, see [`crate::gateway::HEALTH_PATH`]) and `/v1/health` for the
+    /// route, see [`crate::portkey::HEALTH_PATH`]) and `/v1/health` for the
     /// enterprise gateway (as Portkey documents it, Portkey's GKE, EKS and AKS Helm guides).
     pub fn health_path(&self) -> &str {
         match (&self.health_path, &self.enterprise) {
             (Some(path), _) => path,
             (None, Some(_)) => ENTERPRISE_HEALTH_PATH,
-            (None, None) => crate::gateway::HEALTH_PATH,
+            (None, None) => crate::portkey::HEALTH_PATH,
         }
     }
 

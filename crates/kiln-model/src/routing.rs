@@ -65,7 +65,7 @@ pub enum Decision {
 /// fail the request, or why kiln refuses the config.
 ///
 /// ```
-/// use kiln_model::route::{route, Decision, Request};
+/// use kiln_model::routing::{route, Decision, Request};
 /// let config: kiln_model::strategy::Config = serde_json::from_value(serde_json::json!({
 ///     "strategy": {"mode": "conditional", "default": "small",
 ///                  "conditions": [{"query": {"params.max_tokens": {"$gt": 4000}}, "then": "big"}]},
@@ -206,7 +206,7 @@ fn decide(config: &Config, request: &Request) -> Result<Decision, String> {
 /// not 2xx (the gateway's `!response.ok`). An empty list never moves on.
 ///
 /// ```
-/// use kiln_model::route::falls_back;
+/// use kiln_model::routing::falls_back;
 /// assert!(falls_back(None, 503));
 /// assert!(!falls_back(None, 200));
 /// assert!(!falls_back(Some(&[429]), 503));

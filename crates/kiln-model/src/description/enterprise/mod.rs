@@ -104,7 +104,7 @@ pub struct DataService {
     pub replicas: i32,
     /// Requests and limits.
     #[serde(default = "defaults::data_service_resources")]
-    pub resources: crate::spec::Resources,
+    pub resources: crate::description::Resources,
     /// Debug logging: `NODE_DEBUG=dataservice:*` (the chart's `DEBUG_ENABLED`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub debug: bool,
@@ -449,8 +449,8 @@ mod defaults {
     pub fn is_yes(v: &bool) -> bool {
         *v
     }
-    pub fn data_service_resources() -> crate::spec::Resources {
-        crate::spec::Resources::sized(("250m", "512Mi"), ("1", "1Gi"))
+    pub fn data_service_resources() -> crate::description::Resources {
+        crate::description::Resources::sized(("250m", "512Mi"), ("1", "1Gi"))
     }
 }
 

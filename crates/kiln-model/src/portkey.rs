@@ -220,7 +220,7 @@ const BLOCKED_SUFFIXES: [&str; 11] = [
 /// trusted one; never a private, reserved or metadata address.
 ///
 /// ```
-/// use kiln_model::gateway::custom_host_ok;
+/// use kiln_model::portkey::custom_host_ok;
 /// assert!(custom_host_ok("https://llm.example.com/v1"));
 /// assert!(custom_host_ok("http://localhost:11434"));
 /// assert!(custom_host_ok("http://ollama.ai.svc.cluster.local:11434") == false);
