@@ -80,9 +80,9 @@ fn apply_patches(layer: &Layer, docs: &mut Vec<Value>, original: &mut Vec<String
     let mut copied = 0;
     for (i, entry) in layer.overlay.patches.iter().enumerate() {
         let target = effective_target(entry);
-        let selector = target.selector().map_err(|(field, message)| {
-            fail(layer, format!("/patches/{i}/target/{field}"), message)
-        })?;
+        let selector = target
+            .selector()
+            .map_err(|e| fail(layer, format!("/patches/{i}/target/{}", e.field), e.message))?;
         let selected: Vec<usize> = (0..docs.len())
             .filter(|d| {
                 selector.matches(&docs[*d])

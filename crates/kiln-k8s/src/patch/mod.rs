@@ -501,9 +501,9 @@ impl Target {
     /// assert!(!selector.matches(&workload("Deployment", json!({"tier": "web", "legacy": "yes"}))));
     /// assert!(!selector.matches(&workload("DaemonSet", json!({"tier": "web"}))));
     /// let bad: Target = serde_json::from_value(json!({"name": "gw-("})).unwrap();
-    /// assert_eq!(bad.selector().unwrap_err().0, "name");
+    /// assert_eq!(bad.selector().unwrap_err().field, "name");
     /// ```
-    pub fn selector(&self) -> Result<Selector, (&'static str, String)> {
+    pub fn selector(&self) -> Result<Selector, SelectorError> {
         let compile = |field: &'static str, given: &Option<String>| {
             given
                 .as_deref()
@@ -512,7 +512,10 @@ impl Target {
                     regex::RegexBuilder::new(&format!("^(?:{p})$"))
                         .size_limit(1 << 20)
                         .build()
-                        .map_err(|e| (field, format!("`{p}` is not a regular expression: {e}")))
+                        .map_err(|e| SelectorError {
+                            field,
+                            message: format!("`{p}` is not a regular expression: {e}"),
+                        })
                 })
                 .transpose()
         };
@@ -527,6 +530,23 @@ impl Target {
         })
     }
 }
+
+/// A target field that does not compile into a selector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectorError {
+    /// The field of the target (`name`, `kind`, …).
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl std::fmt::Display for SelectorError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "target {}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for SelectorError {}
 
 /// A compiled [`Target`].
 #[derive(Debug, Clone)]

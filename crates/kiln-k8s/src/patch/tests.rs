@@ -178,8 +178,8 @@ fn target_fields_are_anchored_regular_expressions() {
     assert!(!matches(json!({"name": "portkey"})));
     assert!(matches(json!({"kind": "Serv.*", "version": "v."})));
     let err = t(json!({"name": "("})).expect_err("does not compile");
-    assert_eq!(err.0, "name");
-    assert!(err.1.contains("not a regular expression"), "{}", err.1);
+    assert_eq!(err.field, "name");
+    assert!(err.message.contains("not a regular expression"), "{err}");
 }
 
 fn arb_doc() -> impl Strategy<Value = Value> {
