@@ -255,6 +255,37 @@ enum Outcome {
     Refused(usize),
 }
 
+/// The outcomes of generated cases, and the cases where kiln and the gateway disagree.
+#[derive(Default)]
+struct Tally {
+    outcomes: BTreeMap<Outcome, usize>,
+    disagreements: Vec<String>,
+}
+
+impl Tally {
+    fn record(&mut self, judged: Result<Outcome, String>) {
+        match judged {
+            Ok(outcome) => *self.outcomes.entry(outcome).or_default() += 1,
+            Err(e) => self.disagreements.push(e),
+        }
+    }
+
+    fn count(&self, outcome: Outcome) -> usize {
+        self.outcomes.get(&outcome).copied().unwrap_or(0)
+    }
+
+    /// Fails with the first disagreement, if any.
+    fn assert_no_disagreement(&self, cases: usize, what: &str) {
+        eprintln!("{cases} {what}: {:?}", self.outcomes);
+        assert!(
+            self.disagreements.is_empty(),
+            "{} of {cases} {what} disagree; the first:\n{}",
+            self.disagreements.len(),
+            self.disagreements[0]
+        );
+    }
+}
+
 /// A request as the client writes it: the metadata header's text (what the
 /// gateway's JSON.parse reads) and the body's parameters.
 struct Written<'r> {
@@ -350,8 +381,7 @@ fn conditional_routing_agrees_with_the_gateway_on_generated_cases() {
     let client = Client::new(Duration::from_secs(30));
     let mut runner = runner();
     let (configs, requests) = (conditional(), request());
-    let mut outcomes: BTreeMap<Outcome, usize> = BTreeMap::new();
-    let mut disagreements = Vec::new();
+    let mut tally = Tally::default();
     for _ in 0..CONDITIONAL_CASES {
         let config = generate(&configs, &mut runner);
         let request = generate(&requests, &mut runner);
@@ -361,22 +391,15 @@ fn conditional_routing_agrees_with_the_gateway_on_generated_cases() {
         };
         let mut text = String::new();
         let written = Written::of(&request, &mut text);
-        match conditional_case(&client, &gateway, &mock, &config, &request, &written) {
-            Ok(outcome) => *outcomes.entry(outcome).or_default() += 1,
-            Err(e) => disagreements.push(e),
-        }
+        tally.record(conditional_case(
+            &client, &gateway, &mock, &config, &request, &written,
+        ));
     }
     gateway.assert_running();
-    eprintln!("{CONDITIONAL_CASES} conditional cases: {outcomes:?}");
-    assert!(
-        disagreements.is_empty(),
-        "{} of {CONDITIONAL_CASES} cases disagree; the first:\n{}",
-        disagreements.len(),
-        disagreements[0]
-    );
+    tally.assert_no_disagreement(CONDITIONAL_CASES, "conditional cases");
     // The generator must reach the router, not only kiln's refusals.
-    let agreed = outcomes.get(&Outcome::Agreed).copied().unwrap_or(0);
-    let failed = outcomes.get(&Outcome::BothFail).copied().unwrap_or(0);
+    let outcomes = &tally.outcomes;
+    let (agreed, failed) = (tally.count(Outcome::Agreed), tally.count(Outcome::BothFail));
     assert!(
         agreed >= CONDITIONAL_CASES / 3 && failed > 0,
         "{outcomes:?}"
@@ -486,8 +509,7 @@ fn metadata_is_read_as_the_gateways_json_parse_reads_it() {
     let client = Client::new(Duration::from_secs(30));
     let mut runner = runner();
     let cases = (edge_config(), edge_metadata(), edge_text());
-    let mut outcomes: BTreeMap<Outcome, usize> = BTreeMap::new();
-    let mut disagreements = Vec::new();
+    let mut tally = Tally::default();
     let mut by_condition = 0;
     for _ in 0..EDGE_CASES {
         let (config, metadata, max_tokens) = generate(&cases, &mut runner);
@@ -512,22 +534,15 @@ fn metadata_is_read_as_the_gateways_json_parse_reads_it() {
         {
             by_condition += 1;
         }
-        match conditional_case(&client, &gateway, &mock, &config, &request, &written) {
-            Ok(outcome) => *outcomes.entry(outcome).or_default() += 1,
-            Err(e) => disagreements.push(e),
-        }
+        tally.record(conditional_case(
+            &client, &gateway, &mock, &config, &request, &written,
+        ));
     }
     gateway.assert_running();
-    eprintln!("{EDGE_CASES} edge cases: {outcomes:?}, {by_condition} by a condition");
-    assert!(
-        disagreements.is_empty(),
-        "{} of {EDGE_CASES} cases disagree; the first:\n{}",
-        disagreements.len(),
-        disagreements[0]
-    );
+    tally.assert_no_disagreement(EDGE_CASES, "edge cases");
     // Both ways out must be taken often: a condition and the default.
-    let agreed = outcomes.get(&Outcome::Agreed).copied().unwrap_or(0);
-    assert!(agreed >= EDGE_CASES * 9 / 10, "{outcomes:?}");
+    let agreed = tally.count(Outcome::Agreed);
+    assert!(agreed >= EDGE_CASES * 9 / 10, "{:?}", tally.outcomes);
     assert!(
         by_condition >= EDGE_CASES / 4 && agreed - by_condition >= EDGE_CASES / 4,
         "{by_condition} of {agreed} by a condition"
