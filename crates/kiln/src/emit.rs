@@ -4,7 +4,8 @@
 use crate::resolve::Environment;
 use kiln_check::{Finding, Manifest};
 use kiln_k8s::Resource;
-use kiln_model::{InputError, Result, emit};
+use kiln_model::emit::yaml;
+use kiln_model::{InputError, Result};
 use serde_json::json;
 
 /// First line of every rendered file.
@@ -110,7 +111,7 @@ pub(crate) fn output_files(
                 .into_owned(),
             contents: format!(
                 "{HEADER}{}",
-                m.text.clone().unwrap_or_else(|| emit::yaml(&m.value))
+                m.text.clone().unwrap_or_else(|| yaml(&m.value))
             ),
         })
         .collect();
@@ -123,7 +124,7 @@ pub(crate) fn output_files(
     });
     files.push(OutputFile {
         name: "kustomization.yaml".into(),
-        contents: format!("{HEADER}{}", emit::yaml(&kustomization)),
+        contents: format!("{HEADER}{}", yaml(&kustomization)),
     });
     files.sort_by(|a, b| a.name.cmp(&b.name));
     if let Some(pair) = files.windows(2).find(|w| w[0].name == w[1].name) {

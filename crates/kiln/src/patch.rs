@@ -3,7 +3,8 @@
 
 use crate::resolve::{Environment, Layer, PatchEntry};
 use kiln_k8s::openapi::KindSchema;
-use kiln_k8s::{Resource, patch, transform};
+use kiln_k8s::patch::{Target, strategic_merge};
+use kiln_k8s::{Resource, transform};
 use kiln_model::{Error, InputError, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -125,12 +126,12 @@ fn remove_at<T>(items: &mut Vec<T>, at: &[usize]) {
 
 /// The patch's target; for a strategic or merge patch given without one,
 /// the resource its body names, as kustomize selects it.
-fn effective_target(entry: &PatchEntry) -> patch::Target {
+fn effective_target(entry: &PatchEntry) -> Target {
     let body = entry.strategic.as_ref().or(entry.merge.as_ref());
     match body {
-        Some(body) if entry.target == patch::Target::default() => {
+        Some(body) if entry.target == Target::default() => {
             let text = |p: &str| body.pointer(p).and_then(Value::as_str);
-            patch::Target::naming(
+            Target::naming(
                 text("/kind"),
                 text("/metadata/name"),
                 text("/metadata/namespace"),
@@ -166,7 +167,7 @@ fn apply_patch(
 ) -> Result<()> {
     let what = describe(doc);
     if let Some(ops) = &entry.json {
-        patch::json_patch(doc, ops, copied).map_err(|e| {
+        kiln_k8s::patch::json_patch(doc, ops, copied).map_err(|e| {
             fail(
                 layer,
                 format!("/patches/{i}/json/{}", e.operation),
@@ -189,7 +190,7 @@ fn apply_patch(
             doc["kind"].as_str().unwrap_or_default(),
         );
         let keys = |path: &[&str]| schema.and_then(|s| s.list_merge(path));
-        patch::strategic_merge(doc, smp, &keys).map_err(|e| {
+        strategic_merge(doc, smp, &keys).map_err(|e| {
             fail(
                 layer,
                 format!("/patches/{i}/strategic{}", e.pointer),

@@ -11,7 +11,7 @@ use crate::resolve::Environment;
 use crate::selection::Selection;
 use kiln_check::Finding;
 use kiln_k8s::Resource;
-use kiln_model::{Result, emit, gather};
+use kiln_model::{Result, gather};
 
 /// What `kiln render` writes for `selection`, each environment in parallel.
 /// [`Selection::All`]: every environment, then the GitOps wiring of
@@ -94,7 +94,7 @@ pub fn render(env: &Environment) -> Result<Rendered> {
             resources: Vec::new(),
             files: vec![OutputFile {
                 name: crate::aca::TFVARS.into(),
-                contents: emit::json(&tfvars),
+                contents: kiln_model::emit::json(&tfvars),
             }],
             warnings: env.warnings.clone(),
             findings: Vec::new(),

@@ -9,7 +9,7 @@
 //! overlay of the chain to the last; see [`crate::apply_overlays`].
 
 use crate::load::Repo;
-use kiln_k8s::patch::{self, Target};
+use kiln_k8s::patch::{ListMerge, Order, Target, selector_is_valid, strategic_merge};
 use kiln_k8s::transform::{ImageOverride, LabelsEntry, ReplicaOverride};
 use kiln_model::description::Description;
 use kiln_model::layout::{DEFAULT_BASE, OVERLAY_FILE, OVERLAYS_DIR};
@@ -221,7 +221,7 @@ fn validate_overlay(file: &Path, o: &Overlay) -> Result<()> {
             ("annotationSelector", &p.target.annotation_selector),
         ] {
             if let Some(sel) = selector
-                && !patch::selector_is_valid(sel)
+                && !selector_is_valid(sel)
             {
                 return Err(err(
                     format!("/patches/{i}/target/{field}"),
@@ -252,16 +252,16 @@ fn validate_overlay(file: &Path, o: &Overlay) -> Result<()> {
 }
 
 /// Lists in the description that overlays merge item by item, and their keys.
-pub(crate) fn description_keys(path: &[&str]) -> Option<patch::ListMerge> {
+pub(crate) fn description_keys(path: &[&str]) -> Option<ListMerge> {
     let keys: &'static [&'static str] = match path {
         ["writable"] => &["path"],
         ["secrets", "keys"] => &["env"],
         ["topologySpread"] => &["topologyKey"],
         _ => return None,
     };
-    Some(patch::ListMerge {
+    Some(ListMerge {
         keys,
-        order: patch::Order::PatchFirst,
+        order: Order::PatchFirst,
     })
 }
 
@@ -319,7 +319,7 @@ pub(crate) fn resolve(repo: &Repo, name: &str) -> Result<Environment> {
             .map_err(|e| InputError::new(base_file, e.to_string()))?;
         for layer in &layers {
             if let Some(set) = &layer.overlay.set {
-                patch::strategic_merge(&mut value, set, &description_keys).map_err(|e| {
+                strategic_merge(&mut value, set, &description_keys).map_err(|e| {
                     Error::from(
                         InputError::new(&layer.file, e.message).at(format!("/set{}", e.pointer)),
                     )

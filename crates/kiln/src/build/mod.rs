@@ -29,7 +29,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kiln_k8s::Resource;
 use kiln_k8s::crds::*;
 use kiln_model::description::{Description, IntOrPercent};
-use kiln_model::emit;
+
 pub(crate) use network::DEFAULT_RESPONSE_HEADERS;
 use network::{egress_rules, network_policy, pod_peer, routes, to_pods};
 use serde_json::json;
@@ -312,7 +312,7 @@ impl Names {
 
 /// `name-<first 10 hex digits of sha256(data)>`: content-addressed names roll the pods on change.
 fn hashed_name(name: &str, data: &BTreeMap<String, String>) -> String {
-    let canonical = emit::json(&json!(data));
+    let canonical = kiln_model::emit::json(&json!(data));
     let digest = Sha256::digest(canonical.as_bytes());
     let hex: String = digest.iter().take(5).map(|b| format!("{b:02x}")).collect();
     format!("{name}-{hex}")

@@ -18,6 +18,8 @@ use kiln_model::Result;
 /// # Ok(()) }
 /// ```
 pub fn against_out(repo: &Repo, selection: &Selection, context: usize) -> Result<Diff> {
+    // out/ holds the GitOps wiring beside the environments, and `--env argocd`
+    // selects it: render everything, then keep what is selected.
     let rendered = render_repo(repo, &Selection::All)?;
     let mut found = diff(
         &snapshot_of_out(&repo.out_dir())?,
