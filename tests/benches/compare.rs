@@ -191,9 +191,9 @@ fn base_files() -> Vec<(String, String)> {
     let repo = kiln::Repo::open(repo_root()).expect("repo");
     let rendered = kiln::render(&repo.environment("homelab").expect("env")).expect("render");
     rendered
-        .files
-        .into_iter()
-        .map(|f| (f.name, f.contents))
+        .files()
+        .iter()
+        .map(|f| (f.name().to_string(), f.contents().to_string()))
         .collect()
 }
 
@@ -203,7 +203,7 @@ fn resources(repo: &Path, names: &[String]) -> usize {
         .expect("render")
         .environments()
         .iter()
-        .map(|x| x.resources.len())
+        .map(|x| x.resources().len())
         .sum()
 }
 

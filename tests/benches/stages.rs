@@ -12,7 +12,7 @@ fn one_environment(c: &mut Criterion) {
     let env = repo.environment("prod").expect("prod");
     let built = kiln::build(&env);
     let patched = kiln::apply_overlays(&env, built.clone()).expect("patch");
-    let manifests = kiln::manifests_of(&env.name, &patched);
+    let manifests = kiln::manifests_of(env.name(), &patched);
     let rendered = kiln::render(&env).expect("render");
     let mut g = c.benchmark_group("one environment (prod)");
     g.bench_function("load", |b| {
@@ -34,11 +34,11 @@ fn one_environment(c: &mut Criterion) {
     });
     g.bench_function("emit", |b| {
         b.iter(|| {
-            let manifests = kiln::manifests_of(&env.name, black_box(&patched));
+            let manifests = kiln::manifests_of(env.name(), black_box(&patched));
             kiln::emit_files(&env, &manifests).expect("emit")
         })
     });
-    let one = kiln::Rendering::from(rendered.clone());
+    let one = kiln::RenderOutput::from(rendered.clone());
     g.bench_function("write (fresh)", |b| {
         b.iter_batched(
             || tempfile::tempdir().expect("tmp"),
@@ -65,7 +65,7 @@ fn many_environments(c: &mut Criterion) {
         let resources: usize = rendered
             .environments()
             .iter()
-            .map(|r| r.resources.len())
+            .map(|r| r.resources().len())
             .sum();
         g.bench_function(format!("render {n} envs ({resources} resources)"), |b| {
             b.iter(|| {

@@ -43,9 +43,9 @@ fn with_base_edit_at(from: &str, to: &str) -> (InputError, usize) {
 #[test]
 fn malformed_yaml_names_file_and_line() {
     let (e, line) = with_base_edit_at("replicas: 1", "replicas: [1");
-    assert_eq!(e.file, Path::new("base/service.yaml"));
+    assert_eq!(e.file(), Path::new("base/service.yaml"));
     // An unclosed flow sequence is noticed where the next line breaks it.
-    assert_eq!(e.line, Some(line + 1), "{e}");
+    assert_eq!(e.line(), Some(line + 1), "{e}");
     assert!(
         e.to_string()
             .starts_with(&format!("base/service.yaml:{}", line + 1)),
@@ -56,34 +56,34 @@ fn malformed_yaml_names_file_and_line() {
 #[test]
 fn misspelt_field_suggests_the_right_one() {
     let (e, line) = with_base_edit_at("replicas: 1", "replics: 1");
-    assert_eq!(e.pointer.as_deref(), Some("/replics"));
-    assert_eq!(e.line, Some(line), "{e}");
-    assert!(e.message.contains("unknown field `replics`"), "{e}");
-    assert_eq!(e.help.as_deref(), Some("did you mean `replicas`?"));
+    assert_eq!(e.pointer(), Some("/replics"));
+    assert_eq!(e.line(), Some(line), "{e}");
+    assert!(e.message().contains("unknown field `replics`"), "{e}");
+    assert_eq!(e.suggestion(), Some("did you mean `replicas`?"));
 
     let e = with_base_edit(
         "sizeLimit: 64Mi, env: [TMPDIR]",
         "sizeLimt: 64Mi, env: [TMPDIR]",
     );
-    assert_eq!(e.pointer.as_deref(), Some("/writable/0/sizeLimt"));
-    assert_eq!(e.help.as_deref(), Some("did you mean `sizeLimit`?"));
+    assert_eq!(e.pointer(), Some("/writable/0/sizeLimt"));
+    assert_eq!(e.suggestion(), Some("did you mean `sizeLimit`?"));
 }
 
 #[test]
 fn wrong_type_names_the_field_and_the_expected_type() {
     let e = with_base_edit("replicas: 1", "replicas: many");
-    assert_eq!(e.pointer.as_deref(), Some("/replicas"));
-    assert!(e.message.contains("expected a whole number"), "{e}");
+    assert_eq!(e.pointer(), Some("/replicas"));
+    assert!(e.message().contains("expected a whole number"), "{e}");
 
     let e = with_base_edit("logLevel: info", "logLevel: verbose");
-    assert_eq!(e.pointer.as_deref(), Some("/logLevel"));
-    assert!(e.message.contains("unknown variant `verbose`"), "{e}");
+    assert_eq!(e.pointer(), Some("/logLevel"));
+    assert!(e.message().contains("unknown variant `verbose`"), "{e}");
 }
 
 #[test]
 fn missing_required_field_is_named() {
     let e = with_base_edit("name: portkey-gateway\n", "");
-    assert!(e.message.contains("missing field `name`"), "{e}");
+    assert!(e.message().contains("missing field `name`"), "{e}");
 }
 
 #[test]
@@ -110,8 +110,8 @@ fn invalid_values_are_reported_by_pointer() {
         ("env: OPENAI_API_KEY", "env: TMPDIR", "/secrets/keys/3/env"),
     ] {
         let e = with_base_edit(from, to);
-        assert_eq!(e.pointer.as_deref(), Some(pointer), "{e}");
-        assert_eq!(e.file, Path::new("base/service.yaml"));
+        assert_eq!(e.pointer(), Some(pointer), "{e}");
+        assert_eq!(e.file(), Path::new("base/service.yaml"));
     }
 }
 
@@ -120,7 +120,7 @@ fn missing_base_and_unknown_environment() {
     let dir = copy_inputs(false);
     std::fs::remove_file(dir.path().join("base/service.yaml")).expect("rm");
     let e = input_error(resolve(dir.path(), "homelab"));
-    assert_eq!(e.file, Path::new("base/service.yaml"));
+    assert_eq!(e.file(), Path::new("base/service.yaml"));
 
     let dir = copy_inputs(false);
     match resolve(dir.path(), "homelb") {
@@ -156,9 +156,9 @@ fn overlay_paths_cannot_leave_the_repository() {
             &format!("base: {base}\n"),
         );
         let e = input_error(resolve(dir.path(), "homelab"));
-        assert_eq!(e.file, Path::new("overlays/homelab/overlay.yaml"));
-        assert_eq!(e.pointer.as_deref(), Some("/base"));
-        assert!(e.message.contains(reason), "{base}: {e}");
+        assert_eq!(e.file(), Path::new("overlays/homelab/overlay.yaml"));
+        assert_eq!(e.pointer(), Some("/base"));
+        assert!(e.message().contains(reason), "{base}: {e}");
     }
 }
 
@@ -171,7 +171,7 @@ fn overlay_unknown_field_and_other_base() {
         "bsae: base/service.yaml\n",
     );
     let e = input_error(resolve(dir.path(), "homelab"));
-    assert_eq!(e.help.as_deref(), Some("did you mean `base`?"));
+    assert_eq!(e.suggestion(), Some("did you mean `base`?"));
 
     // A base that exists elsewhere in the repository is fine.
     let text = base(dir.path());
@@ -186,7 +186,7 @@ fn overlay_unknown_field_and_other_base() {
         "base: base/other.yaml\n",
     );
     let env = resolve(dir.path(), "homelab").expect("other base");
-    assert_eq!(env.description.replicas, 4);
+    assert_eq!(env.description().replicas, 4);
 }
 
 #[test]
@@ -198,19 +198,19 @@ fn bad_strategy_json_names_file_line_and_column() {
         "{\n  \"strategy\": {\"mode\": }\n}\n",
     );
     let e = input_error(resolve(dir.path(), "homelab"));
-    assert_eq!(e.file, Path::new("strategies/broken.json"));
-    assert_eq!(e.line, Some(2));
-    assert!(e.column.is_some());
+    assert_eq!(e.file(), Path::new("strategies/broken.json"));
+    assert_eq!(e.line(), Some(2));
+    assert!(e.column().is_some());
 
     let dir = copy_inputs(false);
     put(dir.path(), "strategies/notes.txt", "hello");
     let e = input_error(resolve(dir.path(), "homelab"));
-    assert_eq!(e.file, Path::new("strategies/notes.txt"));
+    assert_eq!(e.file(), Path::new("strategies/notes.txt"));
 
     let dir = copy_inputs(false);
     put(dir.path(), "strategies/list.json", "[1, 2]");
     let e = input_error(resolve(dir.path(), "homelab"));
-    assert!(e.message.contains("JSON object"), "{e}");
+    assert!(e.message().contains("JSON object"), "{e}");
 }
 
 #[cfg(unix)]
@@ -313,9 +313,9 @@ mod no_panics {
 #[test]
 fn a_health_path_the_open_source_gateway_refuses_is_an_error() {
     let e = with_base_edit("port: 8787", "healthPath: /v1/health");
-    assert_eq!(e.file, Path::new("base/service.yaml"));
-    assert_eq!(e.pointer.as_deref(), Some("/healthPath"));
-    assert!(e.message.contains("answers 400"), "{e}");
+    assert_eq!(e.file(), Path::new("base/service.yaml"));
+    assert_eq!(e.pointer(), Some("/healthPath"));
+    assert!(e.message().contains("answers 400"), "{e}");
     // Any other clean path is the user's to choose (a custom image may serve it).
     let dir = copy_inputs(false);
     let text = base(dir.path()).replacen("port: 8787", "port: 8787\nhealthPath: /ping", 1);

@@ -438,7 +438,7 @@ fn an_imported_release_is_taken_over_in_place() {
         .write()
         .expect("writes");
     let ours = render_env(repo.path(), "taken")
-        .resources
+        .resources()
         .iter()
         .map(Resource::to_value)
         .collect::<Vec<_>>();

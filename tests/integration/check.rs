@@ -784,21 +784,21 @@ fn a_suppression_with_a_reason_lets_it_through_and_shows() {
     let r = kiln::Repo::open(repo.path()).expect("repo");
     let rendered = kiln::render(&r.environment("homelab").expect("env")).expect("renders");
     let suppressed: Vec<&Finding> = rendered
-        .findings
+        .findings()
         .iter()
         .filter(|f| f.suppressed.is_some())
         .collect();
     assert_eq!(suppressed.len(), 1);
     assert_eq!(suppressed[0].rule.id, "pss-host-namespaces");
     assert!(
-        rules::report::text(&rendered.findings, kiln::model::emit::Color::Plain)
+        rules::report::text(rendered.findings(), kiln::model::emit::Color::Plain)
             .contains("reason: the homelab node has one NIC")
     );
     // Other environments do not inherit the suppression (and have nothing to suppress).
     assert!(
         kiln::render(&r.environment("prod").expect("env"))
             .expect("prod")
-            .findings
+            .findings()
             .is_empty()
     );
 }
@@ -852,14 +852,14 @@ fn bad_suppressions_are_input_errors_naming_the_place() {
             panic!("{err:?}")
         };
         assert_eq!(
-            e.file,
+            e.file(),
             std::path::Path::new("overlays/homelab/overlay.yaml")
         );
-        assert_eq!(e.pointer.as_deref(), Some(pointer), "{err}");
+        assert_eq!(e.pointer(), Some(pointer), "{err}");
         assert!(
-            format!("{err} {:?}", e.help).contains(expected),
+            format!("{err} {:?}", e.suggestion()).contains(expected),
             "{err} {:?}",
-            e.help
+            e.suggestion()
         );
     }
 }
@@ -875,7 +875,7 @@ fn a_checkov_suppression_becomes_a_skip_annotation_with_its_reason() {
     );
     let rendered = crate::render_env(repo.path(), "homelab");
     let deployment = rendered
-        .resources
+        .resources()
         .iter()
         .find(|r| r.kind() == "Deployment")
         .expect("deployment");

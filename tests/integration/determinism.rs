@@ -16,23 +16,23 @@ fn file_creation_order_does_not_matter() {
     let backward = copy_inputs(true);
     let a = render_env(forward.path(), "homelab");
     let b = render_env(backward.path(), "homelab");
-    assert_eq!(a.files, b.files);
-    assert_eq!(a.files, render_env(&repo_root(), "homelab").files);
+    assert_eq!(a.files(), b.files());
+    assert_eq!(a.files(), render_env(&repo_root(), "homelab").files());
 }
 
 #[test]
 fn a_strategy_change_rolls_the_pods_and_nothing_else_touches_that_hash() {
     let dir = copy_inputs(false);
     let before = render_env(dir.path(), "homelab");
-    let strategies_name = |r: &kiln::Rendered| {
-        r.resources
+    let strategies_name = |r: &kiln::EnvironmentOutput| {
+        r.resources()
             .iter()
             .find(|x| x.kind() == "ConfigMap" && x.name().contains("-strategies-"))
             .map(|x| x.name().to_string())
             .expect("strategies ConfigMap")
     };
-    let mounted = |r: &kiln::Rendered| {
-        r.resources
+    let mounted = |r: &kiln::EnvironmentOutput| {
+        r.resources()
             .iter()
             .find(|x| x.kind() == "Deployment")
             .map(|x| x.to_value()["spec"]["template"]["spec"]["volumes"].to_string())

@@ -546,11 +546,11 @@ fn bad_combinations_are_errors_naming_the_field() {
             panic!("{err:?}")
         };
         assert_eq!(
-            e.file,
+            e.file(),
             std::path::Path::new("overlays/homelab/overlay.yaml"),
             "{err}"
         );
-        assert_eq!(e.pointer.as_deref(), Some(pointer), "{enterprise}: {err}");
+        assert_eq!(e.pointer(), Some(pointer), "{enterprise}: {err}");
         assert!(err.to_string().contains(expected), "{enterprise}: {err}");
     }
 }
@@ -674,15 +674,15 @@ fn every_option_combination_renders_and_passes_kiln_check() {
 fn tfvars(env: &str) -> Value {
     let rendered = render_env(&repo_root(), env);
     assert!(
-        rendered.resources.is_empty(),
+        rendered.resources().is_empty(),
         "ACA renders no Kubernetes objects"
     );
     let file = rendered
-        .files
+        .files()
         .iter()
-        .find(|f| f.name == kiln::aca::TFVARS)
+        .find(|f| f.name() == kiln::aca::TFVARS)
         .expect("tfvars");
-    serde_json::from_str(&file.contents).expect("JSON")
+    serde_json::from_str(file.contents()).expect("JSON")
 }
 
 fn assert_only_module_variables(vars: &Value) {
@@ -750,22 +750,22 @@ fn aca_renders_the_terraform_module_variables_from_the_same_description() {
         &kiln::Selection::All,
     )
     .expect("renders");
-    let wiring: Vec<&kiln::Rendered> = all
+    let wiring: Vec<&kiln::EnvironmentOutput> = all
         .environments()
         .iter()
-        .filter(|r| r.env == "argocd" || r.env == "flux")
+        .filter(|r| r.env() == "argocd" || r.env() == "flux")
         .collect();
     assert_eq!(wiring.len(), 2);
     for r in wiring {
         assert!(
-            r.resources.iter().any(|x| x.name().ends_with("-aks")),
+            r.resources().iter().any(|x| x.name().ends_with("-aks")),
             "{}",
-            r.env
+            r.env()
         );
         assert!(
-            r.resources.iter().all(|x| !x.name().ends_with("-aca")),
+            r.resources().iter().all(|x| !x.name().ends_with("-aca")),
             "{}",
-            r.env
+            r.env()
         );
     }
 }
@@ -851,7 +851,7 @@ fn aca_bad_combinations_are_errors() {
         let kiln::Error::Input(e) = &err else {
             panic!("{err:?}")
         };
-        assert_eq!(e.pointer.as_deref(), Some(pointer), "{enterprise}: {err}");
+        assert_eq!(e.pointer(), Some(pointer), "{enterprise}: {err}");
         assert!(err.to_string().contains(expected), "{enterprise}: {err}");
     }
 }
@@ -906,7 +906,8 @@ fn every_aca_option_combination_renders_only_module_variables() {
                             .unwrap_or_else(|err| panic!("{e}: {err}")),
                     )
                     .unwrap_or_else(|err| panic!("{e}: {err}"));
-                    let vars: Value = serde_json::from_str(&out.files[0].contents).expect("JSON");
+                    let vars: Value =
+                        serde_json::from_str(out.files()[0].contents()).expect("JSON");
                     assert_only_module_variables(&vars);
                     assert_eq!(vars["environment"], "homelab");
                     rendered += 1;

@@ -5,7 +5,7 @@ use kiln::k8s::Resource;
 use kiln_tests::{copy_inputs, put, repo_root};
 use serde_json::Value;
 
-fn wiring(settings: &str) -> kiln::Result<Vec<kiln::Rendered>> {
+fn wiring(settings: &str) -> kiln::Result<Vec<kiln::EnvironmentOutput>> {
     let repo = copy_inputs(false);
     put(repo.path(), "kiln.yaml", settings);
     let repo = kiln::Repo::open(repo.path())?;
@@ -17,8 +17,8 @@ fn wiring(settings: &str) -> kiln::Result<Vec<kiln::Rendered>> {
     kiln::gitops::render(repo.settings(), &envs)
 }
 
-fn docs(r: &kiln::Rendered) -> Vec<Value> {
-    r.resources.iter().map(Resource::to_value).collect()
+fn docs(r: &kiln::EnvironmentOutput) -> Vec<Value> {
+    r.resources().iter().map(Resource::to_value).collect()
 }
 
 fn named<'a>(docs: &'a [Value], name: &str) -> &'a Value {
@@ -34,7 +34,7 @@ fn argocd_gets_an_application_per_environment_and_a_root() {
     )
     .expect("renders");
     assert_eq!(rendered.len(), 1);
-    assert_eq!(rendered[0].env, "argocd");
+    assert_eq!(rendered[0].env(), "argocd");
     let docs = docs(&rendered[0]);
     let names: Vec<&str> = docs
         .iter()
@@ -115,7 +115,7 @@ fn flux_gets_a_git_repository_and_a_kustomization_per_environment() {
         "gitops:\n  repoURL: https://git.example.com/gitops.git\n  flux: { interval: 1m30s, timeout: 2m, wait: false }\n  environments:\n    prod: { kubeConfigSecret: prod-kubeconfig, dependsOn: [staging] }\n",
     )
     .expect("renders");
-    assert_eq!(rendered[0].env, "flux");
+    assert_eq!(rendered[0].env(), "flux");
     let docs = docs(&rendered[0]);
     assert_eq!(docs[0]["kind"], "GitRepository", "the source comes first");
     assert_eq!(docs[0]["spec"]["url"], "https://git.example.com/gitops.git");
@@ -152,16 +152,16 @@ fn the_namespace_is_applied_before_everything_under_both_engines() {
     let repo = kiln::Repo::open(repo_root()).expect("repo");
     for env in repo.environments() {
         let rendered = crate::render_env(&repo_root(), env);
-        if rendered.resources.is_empty() {
+        if rendered.resources().is_empty() {
             continue; // Azure Container Apps: Terraform, not Kubernetes
         }
         // Flux and kubectl apply -k: the order of kustomization.yaml (fifo).
         let kustomization = rendered
-            .files
+            .files()
             .iter()
-            .find(|f| f.name == "kustomization.yaml")
+            .find(|f| f.name() == "kustomization.yaml")
             .expect("kustomization");
-        let listed = kiln_tests::yaml_documents(&kustomization.contents).remove(0);
+        let listed = kiln_tests::yaml_documents(kustomization.contents()).remove(0);
         assert_eq!(listed["resources"][0], "namespace-portkey.yaml", "{env}");
         assert_eq!(listed["sortOptions"]["order"], "fifo");
         // Argo CD: the Namespace has the earliest sync wave; nothing else is earlier.
@@ -172,18 +172,18 @@ fn the_namespace_is_applied_before_everything_under_both_engines() {
                 .and_then(|a| a.get("argocd.argoproj.io/sync-wave"))
                 .map_or(0, |w| w.parse::<i32>().expect("a number"))
         };
-        let namespace = &rendered.resources[0];
+        let namespace = &rendered.resources()[0];
         assert_eq!(
             (namespace.kind(), wave(namespace)),
             ("Namespace", -1),
             "{env}"
         );
-        for r in rendered.resources.iter().skip(1) {
+        for r in rendered.resources().iter().skip(1) {
             assert!(wave(r) > -1, "{env}: {} {}", r.kind(), r.name());
         }
         // The resources that need CRDs are listed, and so applied, after the Namespace.
         let crd_dependent: Vec<usize> = rendered
-            .resources
+            .resources()
             .iter()
             .filter(|r| {
                 [
@@ -287,15 +287,12 @@ fn bad_settings_are_errors_naming_the_place() {
         let kiln::Error::Input(e) = &err else {
             panic!("{err:?}")
         };
-        assert_eq!(e.file, std::path::Path::new("kiln.yaml"));
+        assert_eq!(e.file(), std::path::Path::new("kiln.yaml"));
+        assert!(e.pointer().is_some_and(|p| p.starts_with(pointer)), "{err}");
         assert!(
-            e.pointer.as_deref().is_some_and(|p| p.starts_with(pointer)),
-            "{err}"
-        );
-        assert!(
-            format!("{err} {:?}", e.help).contains(expected),
+            format!("{err} {:?}", e.suggestion()).contains(expected),
             "{settings}: {err} {:?}",
-            e.help
+            e.suggestion()
         );
     }
 }

@@ -24,12 +24,12 @@ fn import(input: &Path, into: &Path, env: &str) -> kiln::Result<Import> {
 }
 
 fn count(import: &Import, why: Why) -> usize {
-    import.differences.iter().filter(|d| d.why == why).count()
+    import.differences().iter().filter(|d| d.why == why).count()
 }
 
 fn paths(import: &Import, why: Why, resource: &str) -> Vec<String> {
     import
-        .differences
+        .differences()
         .iter()
         .filter(|d| d.why == why && d.resource == resource)
         .map(|d| format!("{}: {:?} -> {:?}", d.path, d.input, d.kiln))
@@ -58,7 +58,7 @@ fn seed_000_tree_imports_renders_passes_check_and_reports_its_flaws() {
         &kiln::check_repo(&repo, &kiln::Selection::All).expect("checks")
     ));
     let env = repo.environment("homelab").expect("env");
-    let d = &env.description;
+    let d = &env.description();
     assert_eq!(
         (d.image.repository.as_str(), d.image.tag.as_str()),
         ("portkeyai/gateway", "1.12.1")
@@ -138,7 +138,7 @@ fn seed_000_tree_imports_renders_passes_check_and_reports_its_flaws() {
     // Secret are gone from the pods (hardening), and so is the Secret: the
     // open-source gateway reads no provider key.
     assert_eq!(counts["renamed reference"], 2, "{counts:?}");
-    let dropped = imported.differences.iter().filter(|d| {
+    let dropped = imported.differences().iter().filter(|d| {
         d.why == Why::Hardening
             && d.reason
                 .starts_with("the open-source gateway reads no provider key")
@@ -148,7 +148,7 @@ fn seed_000_tree_imports_renders_passes_check_and_reports_its_flaws() {
         12,
         "four variables: each name, key and Secret"
     );
-    let left: Vec<&str> = imported.left_out.iter().map(|l| l.at.as_str()).collect();
+    let left: Vec<&str> = imported.left_out().iter().map(|l| l.at.as_str()).collect();
     assert_eq!(
         left,
         [
@@ -156,7 +156,7 @@ fn seed_000_tree_imports_renders_passes_check_and_reports_its_flaws() {
             "ServiceMonitor/portkey-gateway"
         ]
     );
-    assert!(imported.plain_secrets.is_empty());
+    assert!(imported.plain_secrets().is_empty());
     let report = kiln::import::markdown(&imported);
     assert!(
         report.contains("### Differences: hardening (44)"),
@@ -196,7 +196,7 @@ fn plain_text_credentials_are_reported_never_copied() {
 
     let imported = import(&tree, &dir.path().join("gitops"), "homelab").expect("imports");
     assert_eq!(
-        imported.plain_secrets,
+        imported.plain_secrets(),
         [
             "ConfigMap/portkey-env /data/GROQ_API_KEY (`GROQ_API_KEY`)",
             "Secret/legacy /stringData/password (`password`)"
@@ -206,12 +206,12 @@ fn plain_text_credentials_are_reported_never_copied() {
         "{}{}{:?}",
         kiln::import::text(&imported),
         kiln::import::markdown(&imported),
-        imported.files
+        imported.files()
     );
     for value in ["gsk-0123456789abcdef", "hunter2"] {
         assert!(!everything.contains(value), "{value} leaked");
     }
-    assert!(imported.left_out.iter().any(|l| l.at == "Secret/legacy"));
+    assert!(imported.left_out().iter().any(|l| l.at == "Secret/legacy"));
 }
 
 #[test]
@@ -222,11 +222,12 @@ fn an_existing_repository_gets_an_overlay_that_means_the_same() {
     let expected = Repo::open(dir.path().join("fresh"))
         .and_then(|r| r.environment("homelab"))
         .expect("env")
-        .description;
+        .description()
+        .clone();
 
     let existing = kiln_tests::copy_inputs(false);
     let imported = import(&fixture(), existing.path(), "legacy").expect("imports");
-    let files: Vec<&String> = imported.files.keys().collect();
+    let files: Vec<&String> = imported.files().keys().collect();
     assert_eq!(
         files,
         [
@@ -238,8 +239,8 @@ fn an_existing_repository_gets_an_overlay_that_means_the_same() {
     imported.write().expect("writes");
     let repo = Repo::open(existing.path()).expect("repo");
     let env = repo.environment("legacy").expect("env");
-    assert_eq!(env.description, expected);
-    let names: Vec<&str> = env.strategies.iter().map(|s| s.name()).collect();
+    assert_eq!(env.description(), &expected);
+    let names: Vec<&str> = env.strategies().iter().map(|s| s.name()).collect();
     assert_eq!(names, ["claude-models", "openai-models"]);
     assert!(!kiln::rules::has_errors(
         &kiln::check_repo(&repo, &kiln::Selection::of(&["legacy".into()])).expect("checks")
@@ -296,15 +297,19 @@ fn the_seeds_chart_values_import_as_this_repositorys_enterprise_environments() {
         };
         let imported = kiln::import::helm(&values, &options).expect("imports");
         assert_eq!(
-            imported.files.len(),
+            imported.files().len(),
             1,
             "only the overlay: {:?}",
-            imported.files.keys()
+            imported.files().keys()
         );
         imported.write().expect("writes");
         let repo = Repo::open(repo.path()).expect("repo");
-        let ours = repo.environment(cloud).expect("env").description;
-        let theirs = repo.environment(&options.env).expect("env").description;
+        let ours = repo.environment(cloud).expect("env").description().clone();
+        let theirs = repo
+            .environment(&options.env)
+            .expect("env")
+            .description()
+            .clone();
         assert!(!kiln::rules::has_errors(
             &kiln::check_repo(
                 &repo,
@@ -326,15 +331,15 @@ fn the_seeds_chart_values_import_as_this_repositorys_enterprise_environments() {
 
         // Every credential in the values is reported by place, and appears nowhere.
         assert!(
-            imported.plain_secrets.len() >= 4,
+            imported.plain_secrets().len() >= 4,
             "{cloud}: {:?}",
-            imported.plain_secrets
+            imported.plain_secrets()
         );
         let everything = format!(
             "{}{}{:?}",
             kiln::import::text(&imported),
             kiln::import::markdown(&imported),
-            imported.files
+            imported.files()
         );
         for value in [
             "dckr_pat_",
@@ -367,7 +372,7 @@ fn the_seeds_chart_values_import_as_this_repositorys_enterprise_environments() {
             .collect(),
         };
         let mut found: Vec<(Why, &str)> = imported
-            .differences
+            .differences()
             .iter()
             .map(|d| (d.why, d.path.as_str()))
             .collect();

@@ -20,10 +20,10 @@ mod readback;
 mod seed;
 mod strategies;
 
-use kiln::{Rendered, Repo};
+use kiln::{EnvironmentOutput, Repo};
 
 /// Renders environment `env` of the repository at `root`.
-pub fn render_env(root: &std::path::Path, env: &str) -> Rendered {
+pub fn render_env(root: &std::path::Path, env: &str) -> EnvironmentOutput {
     let repo = Repo::open(root).expect("repository opens");
     kiln::render(&repo.environment(env).expect("environment resolves")).expect("renders")
 }
@@ -31,13 +31,13 @@ pub fn render_env(root: &std::path::Path, env: &str) -> Rendered {
 /// The repository's own environment `env`, each resource as JSON.
 pub fn rendered(env: &str) -> Vec<serde_json::Value> {
     render_env(&kiln_tests::repo_root(), env)
-        .resources
+        .resources()
         .iter()
         .map(kiln::k8s::Resource::to_value)
         .collect()
 }
 
 /// The repository's own homelab environment.
-pub fn homelab() -> Rendered {
+pub fn homelab() -> EnvironmentOutput {
     render_env(&kiln_tests::repo_root(), "homelab")
 }

@@ -21,7 +21,7 @@ pub(crate) const CORE_KINDS: [&str; 9] = [
 ];
 
 /// Everything `kiln render` writes: the environments, then the GitOps wiring.
-fn rendered_repo() -> Vec<kiln::Rendered> {
+fn rendered_repo() -> Vec<kiln::EnvironmentOutput> {
     kiln::render_repo(
         &kiln::Repo::open(repo_root()).expect("repo"),
         &kiln::Selection::All,
@@ -36,25 +36,25 @@ fn rendered_repo() -> Vec<kiln::Rendered> {
 fn output_dirs() -> Vec<String> {
     rendered_repo()
         .into_iter()
-        .filter(|r| !r.resources.is_empty())
-        .map(|r| r.env)
+        .filter(|r| !r.resources().is_empty())
+        .map(|r| r.env().to_string())
         .collect()
 }
 
 /// Writes the rendered files of directory `env` of out/ into a temp dir (as `kiln render` would).
-fn env_dir(env: &str) -> (tempfile::TempDir, kiln::Rendered) {
+fn env_dir(env: &str) -> (tempfile::TempDir, kiln::EnvironmentOutput) {
     let dir = tempfile::tempdir().expect("tmp");
     let rendered = rendered_repo()
         .into_iter()
-        .find(|r| r.env == env)
+        .find(|r| r.env() == env)
         .expect("rendered");
-    for f in &rendered.files {
-        put(dir.path(), &f.name, &f.contents);
+    for f in rendered.files() {
+        put(dir.path(), f.name(), f.contents());
     }
     (dir, rendered)
 }
 
-fn homelab_dir() -> (tempfile::TempDir, kiln::Rendered) {
+fn homelab_dir() -> (tempfile::TempDir, kiln::EnvironmentOutput) {
     env_dir("homelab")
 }
 
@@ -71,9 +71,9 @@ pub(crate) fn is_core(doc: &Value) -> bool {
     CORE_KINDS.contains(&doc["kind"].as_str().unwrap_or_default())
 }
 
-fn files_of_kinds(dir: &Path, rendered: &kiln::Rendered, core: bool) -> Vec<PathBuf> {
+fn files_of_kinds(dir: &Path, rendered: &kiln::EnvironmentOutput, core: bool) -> Vec<PathBuf> {
     rendered
-        .resources
+        .resources()
         .iter()
         .filter(|r| CORE_KINDS.contains(&r.kind()) == core)
         .map(|r| dir.join(kiln::file_name(r)))
@@ -86,7 +86,7 @@ fn kubectl_kustomize_reproduces_the_documents_in_apply_order() {
         let (dir, rendered) = env_dir(&env);
         let (ok, stdout, stderr) = run(kubectl().arg("kustomize").arg(dir.path()));
         assert!(ok, "{env}: kubectl kustomize failed: {stderr}");
-        let expected: Vec<Value> = rendered.resources.iter().map(|r| r.to_value()).collect();
+        let expected: Vec<Value> = rendered.resources().iter().map(|r| r.to_value()).collect();
         assert_eq!(yaml_documents(&stdout), expected, "{env}");
     }
 }
@@ -105,7 +105,7 @@ fn core_kinds_pass_kubernetes_validate_strict() {
         let files = files_of_kinds(dir.path(), &rendered, true);
         kinds.extend(
             rendered
-                .resources
+                .resources()
                 .iter()
                 .map(|r| r.kind())
                 .filter(|k| CORE_KINDS.contains(k)),
@@ -149,7 +149,7 @@ fn custom_resources_validate_against_the_published_crd_schemas() {
         let files = files_of_kinds(dir.path(), &rendered, false);
         kinds.extend(
             rendered
-                .resources
+                .resources()
                 .iter()
                 .map(|r| r.kind())
                 .filter(|k| !CORE_KINDS.contains(k)),
@@ -179,7 +179,7 @@ fn custom_resources_validate_against_the_published_crd_schemas() {
     let (dir, rendered) = homelab_dir();
     let files = files_of_kinds(dir.path(), &rendered, false);
     let kinds: Vec<&str> = rendered
-        .resources
+        .resources()
         .iter()
         .map(|r| r.kind())
         .filter(|k| !CORE_KINDS.contains(k))
@@ -200,12 +200,12 @@ fn custom_resources_validate_against_the_published_crd_schemas() {
 fn a_yaml_1_1_reader_reads_every_rendered_file_as_kiln_meant_it() {
     let (dir, rendered) = homelab_dir();
     let files: Vec<PathBuf> = rendered
-        .resources
+        .resources()
         .iter()
         .map(|r| dir.path().join(kiln::file_name(r)))
         .collect();
     let read = yaml_1_1_documents(&files);
-    for (resource, docs) in rendered.resources.iter().zip(read) {
+    for (resource, docs) in rendered.resources().iter().zip(read) {
         assert_eq!(docs, vec![resource.to_value()], "{}", resource.kind());
     }
 }
@@ -254,21 +254,21 @@ fn yaml_1_1_look_alikes_survive_kubectl_and_pyyaml() {
     );
     let rendered = render_env(dir.path(), "homelab");
     let cm = rendered
-        .resources
+        .resources()
         .iter()
         .find(|r| r.kind() == "ConfigMap" && r.name().contains("-env-"))
         .expect("env ConfigMap");
     let file = rendered
-        .files
+        .files()
         .iter()
-        .find(|f| f.name == kiln::file_name(cm))
+        .find(|f| f.name() == kiln::file_name(cm))
         .expect("file");
     let out = tempfile::tempdir().expect("tmp");
-    for f in &rendered.files {
-        put(out.path(), &f.name, &f.contents);
+    for f in rendered.files() {
+        put(out.path(), f.name(), f.contents());
     }
 
-    let py = yaml_1_1_documents(&[out.path().join(&file.name)]);
+    let py = yaml_1_1_documents(&[out.path().join(file.name())]);
     let data = &py[0][0]["data"];
     for (i, v) in LOOK_ALIKES.iter().enumerate() {
         assert_eq!(data[format!("V{i}")], json!(v), "PyYAML misread {v:?}");
@@ -372,7 +372,7 @@ fn checkov_finds_no_failed_check_in_the_committed_environments() {
     assert!(passed > 300, "checkov ran only {passed} checks");
     // Every skip is checkov's own annotation, carrying its reason.
     for env in environments() {
-        for r in render_env(&repo_root(), &env).resources {
+        for r in render_env(&repo_root(), &env).resources() {
             for (key, value) in r.metadata().annotations.iter().flatten() {
                 if key.starts_with("checkov.io/skip") {
                     let (id, reason) = value.split_once('=').expect("ID=reason");
@@ -430,9 +430,9 @@ fn yamllint_passes_the_repository_yaml_with_the_committed_config() {
 fn kiln_check_of_the_committed_files_agrees_with_render() {
     // The committed out/ read back as hand-written manifests: same references, no findings.
     for rendered in rendered_repo() {
-        let env = &rendered.env;
+        let env = &rendered.env();
         let manifests = kiln::manifests::load(&[repo_root().join("out").join(env)]).expect("loads");
-        assert_eq!(manifests.len(), rendered.resources.len(), "{env}");
+        assert_eq!(manifests.len(), rendered.resources().len(), "{env}");
         let findings = kiln::rules::check(&manifests);
         assert!(
             findings.is_empty(),

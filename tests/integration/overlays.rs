@@ -10,16 +10,16 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::path::Path;
 
-fn env_with(overlay: &str) -> (tempfile::TempDir, kiln::Rendered) {
+fn env_with(overlay: &str) -> (tempfile::TempDir, kiln::EnvironmentOutput) {
     let dir = copy_inputs(false);
     put(dir.path(), "overlays/t/overlay.yaml", overlay);
     let rendered = render_env(dir.path(), "t");
     (dir, rendered)
 }
 
-fn doc(rendered: &kiln::Rendered, kind: &str) -> Value {
+fn doc(rendered: &kiln::EnvironmentOutput, kind: &str) -> Value {
     rendered
-        .resources
+        .resources()
         .iter()
         .find(|r| r.kind() == kind)
         .map(|r| r.to_value())
@@ -68,9 +68,10 @@ fn typed_changes_merge_field_by_field() {
         .expect("repo")
         .environment("t")
         .expect("env")
-        .description
+        .description()
         .secrets
-        .keys;
+        .keys
+        .clone();
     let key_names: Vec<&str> = keys.iter().map(|k| k.env.as_str()).collect();
     assert!(key_names.contains(&"GROQ_API_KEY") && !key_names.contains(&"CEREBRAS_API_KEY"));
     // Untouched list items keep their values (merged by key, not replaced).
@@ -93,7 +94,7 @@ fn typed_changes_merge_field_by_field() {
         json!({"name": "internal", "namespace": "gw", "sectionName": "https"})
     );
     let cm = r
-        .resources
+        .resources()
         .iter()
         .find(|x| x.name().contains("-env-"))
         .expect("cm")
@@ -130,8 +131,8 @@ fn optional_parts_render_and_validate() {
 
     // Both pass the upstream schemas strictly.
     let out = dir.path().join("rendered");
-    for f in &r.files {
-        put(&out, &f.name, &f.contents);
+    for f in r.files() {
+        put(&out, f.name(), f.contents());
     }
     let (ok, stdout, stderr) = run(std::process::Command::new(venv_bin("kubernetes-validate"))
         .args(["--strict", "--no-warn", "-k", "1.33.0"])
@@ -161,7 +162,7 @@ fn extends_chains_apply_parents_first() {
     );
     let r = render_env(dir.path(), "c");
     let d = r
-        .resources
+        .resources()
         .iter()
         .find(|x| x.kind() == "Deployment")
         .expect("d")
@@ -170,7 +171,7 @@ fn extends_chains_apply_parents_first() {
     assert_eq!(d["metadata"]["name"], "b-portkey-gateway");
     assert_eq!(d["metadata"]["annotations"]["from"], "c");
     let cm = r
-        .resources
+        .resources()
         .iter()
         .find(|x| x.name().contains("-env-"))
         .expect("cm")
@@ -189,7 +190,7 @@ fn strategies_are_added_replaced_and_removed_per_environment() {
         "strategies:\n  remove: [openai-models]\n  add: [overlays/dev/strategies/small-models.json]\n",
     );
     let cm = r
-        .resources
+        .resources()
         .iter()
         .find(|x| x.name().contains("-strategies-"))
         .expect("cm")
@@ -207,12 +208,12 @@ fn strategies_are_added_replaced_and_removed_per_environment() {
     );
 
     let e = bad("strategies:\n  remove: [openai-model]\n");
-    assert_eq!(e.pointer.as_deref(), Some("/strategies/remove/0"));
-    assert_eq!(e.help.as_deref(), Some("did you mean `openai-models`?"));
+    assert_eq!(e.pointer(), Some("/strategies/remove/0"));
+    assert_eq!(e.suggestion(), Some("did you mean `openai-models`?"));
     let e = bad("strategies:\n  add: [../outside.json]\n");
-    assert_eq!(e.file, Path::new("overlays/t/overlay.yaml"));
-    assert_eq!(e.pointer.as_deref(), Some("/strategies/add/0"));
-    assert!(e.message.contains("leaves the repository"), "{e}");
+    assert_eq!(e.file(), Path::new("overlays/t/overlay.yaml"));
+    assert_eq!(e.pointer(), Some("/strategies/add/0"));
+    assert!(e.message().contains("leaves the repository"), "{e}");
 }
 
 #[test]
@@ -222,12 +223,12 @@ fn extends_cycles_and_missing_parents_are_named() {
     put(dir.path(), "overlays/y/overlay.yaml", "extends: z\n");
     put(dir.path(), "overlays/z/overlay.yaml", "extends: x\n");
     let e = input(failure(dir.path(), "x"));
-    assert!(e.message.contains("x → y → z → x"), "{e}");
-    assert_eq!(e.pointer.as_deref(), Some("/extends"));
+    assert!(e.message().contains("x → y → z → x"), "{e}");
+    assert_eq!(e.pointer(), Some("/extends"));
 
     let e = bad("extends: prd\n");
-    assert_eq!(e.pointer.as_deref(), Some("/extends"));
-    assert_eq!(e.help.as_deref(), Some("did you mean `prod`?"));
+    assert_eq!(e.pointer(), Some("/extends"));
+    assert_eq!(e.suggestion(), Some("did you mean `prod`?"));
 }
 
 #[test]
@@ -235,41 +236,44 @@ fn json_patch_errors_name_file_patch_op_pointer_and_resource() {
     let e = bad(
         "patches:\n  - target: { kind: Deployment }\n    json:\n      - { op: add, path: /spec/replicas, value: 2 }\n      - { op: remove, path: /spec/nothing/here }\n",
     );
-    assert_eq!(e.file, Path::new("overlays/t/overlay.yaml"));
-    assert_eq!(e.pointer.as_deref(), Some("/patches/0/json/1"));
-    assert!(e.message.contains("/spec/nothing/here"), "{e}");
-    assert!(e.message.contains("Deployment portkey-gateway"), "{e}");
+    assert_eq!(e.file(), Path::new("overlays/t/overlay.yaml"));
+    assert_eq!(e.pointer(), Some("/patches/0/json/1"));
+    assert!(e.message().contains("/spec/nothing/here"), "{e}");
+    assert!(e.message().contains("Deployment portkey-gateway"), "{e}");
 
     let e = bad(
         "patches:\n  - target: { kind: Deployment }\n    json:\n      - { op: test, path: /spec/replicas, value: 9 }\n",
     );
-    assert_eq!(e.pointer.as_deref(), Some("/patches/0/json/0"));
-    assert!(e.message.contains("did not match"), "{e}");
+    assert_eq!(e.pointer(), Some("/patches/0/json/0"));
+    assert!(e.message().contains("did not match"), "{e}");
 
     let e = bad(
         "patches:\n  - target: { kind: Deployment }\n    json:\n      - { op: replac, path: /spec/replicas, value: 9 }\n",
     );
-    assert!(e.message.contains("unknown variant `replac`"), "{e}");
+    assert!(e.message().contains("unknown variant `replac`"), "{e}");
 }
 
 #[test]
 fn patches_cannot_make_invalid_resources_or_miss() {
     let e =
         bad("patches:\n  - target: { kind: Deployment }\n    merge: { spec: { replicass: 3 } }\n");
-    assert!(e.message.contains("/spec/replicass"), "{e}");
-    assert!(e.message.contains("Deployment portkey-gateway"), "{e}");
+    assert!(e.message().contains("/spec/replicass"), "{e}");
+    assert!(e.message().contains("Deployment portkey-gateway"), "{e}");
     let e = bad(
         "patches:\n  - target: { kind: Deployment }\n    merge: { spec: { replicas: many } }\n",
     );
-    assert!(e.message.contains("not a valid apps/v1 Deployment"), "{e}");
+    assert!(
+        e.message().contains("not a valid apps/v1 Deployment"),
+        "{e}"
+    );
     let e =
         bad("patches:\n  - target: { kind: HTTPRoute }\n    merge: { spec: { hostname: [x] } }\n");
-    assert!(e.message.contains("hostname"), "{e}");
+    assert!(e.message().contains("hostname"), "{e}");
     let e = bad(
         "extends: gke\npatches:\n  - target: { kind: ServiceMonitor }\n    merge: { spc: { x: 1 } }\n",
     );
-    assert!(e.message.contains("`/spc`"), "{e}");
-    assert!(e.message.contains("did you mean `spec`?"), "{e}");
+    assert!(e.message().contains("`/spc`"), "{e}");
+    assert!(e.message().contains("did you mean `spec`?"), "{e}");
     // What the CRD schema allows, kiln keeps, modelled or not; what it refuses, kiln refuses.
     let (_dir, rendered) = env_with(
         "extends: gke\npatches:\n  - target: { kind: ServiceMonitor }\n    merge: { spec: { namespaceSelector: { any: true }, endpoints: [{ port: http, honorLabels: true }] } }\n",
@@ -284,48 +288,48 @@ fn patches_cannot_make_invalid_resources_or_miss() {
         "extends: gke\npatches:\n  - target: { kind: ServiceMonitor }\n    merge: { spec: { namespaceSelector: { anything: true } } }\n",
     );
     assert!(
-        e.message.contains("/spec/namespaceSelector/anything"),
+        e.message().contains("/spec/namespaceSelector/anything"),
         "{e}"
     );
-    assert!(e.message.contains("did you mean `any`?"), "{e}");
+    assert!(e.message().contains("did you mean `any`?"), "{e}");
 
     let e = bad(
         "patches:\n  - target: { kind: Deployment, name: nope }\n    merge: { spec: { replicas: 2 } }\n",
     );
-    assert_eq!(e.pointer.as_deref(), Some("/patches/0/target"));
+    assert_eq!(e.pointer(), Some("/patches/0/target"));
     assert!(
-        e.message
+        e.message()
             .contains("matches no resource (kind=Deployment, name=nope)"),
         "{e}"
     );
     let e = bad("patches:\n  - target: { kind: Deployment }\n    merge: {}\n    strategic: {}\n");
-    assert!(e.message.contains("exactly one"), "{e}");
+    assert!(e.message().contains("exactly one"), "{e}");
     let e = bad("images:\n  - { name: portkeyai/gatewy, newTag: \"2\" }\n");
-    assert_eq!(e.pointer.as_deref(), Some("/images"));
+    assert_eq!(e.pointer(), Some("/images"));
     let e = bad("replicas:\n  - { name: nope, count: 2 }\n");
-    assert_eq!(e.pointer.as_deref(), Some("/replicas"));
+    assert_eq!(e.pointer(), Some("/replicas"));
 }
 
 #[test]
 fn typed_change_errors_blame_the_overlay() {
     let e = bad("set:\n  replics: 2\n");
-    assert_eq!(e.file, Path::new("overlays/t/overlay.yaml"));
-    assert_eq!(e.pointer.as_deref(), Some("/set/replics"));
-    assert_eq!(e.help.as_deref(), Some("did you mean `replicas`?"));
+    assert_eq!(e.file(), Path::new("overlays/t/overlay.yaml"));
+    assert_eq!(e.pointer(), Some("/set/replics"));
+    assert_eq!(e.suggestion(), Some("did you mean `replicas`?"));
     let e = bad("set:\n  route: { hosts: [Bad_Host] }\n");
-    assert_eq!(e.pointer.as_deref(), Some("/set/route/hosts/0"));
+    assert_eq!(e.pointer(), Some("/set/route/hosts/0"));
     let e = bad("set:\n  secrets: { keys: [ { remoteKey: x } ] }\n");
-    assert!(e.message.contains("missing `env`"), "{e}");
+    assert!(e.message().contains("missing `env`"), "{e}");
     let e = bad("set: [1]\n");
-    assert_eq!(e.pointer.as_deref(), Some("/set"));
+    assert_eq!(e.pointer(), Some("/set"));
     let e = bad("namePrefix: Bad_\n");
-    assert_eq!(e.pointer.as_deref(), Some("/namePrefix"));
+    assert_eq!(e.pointer(), Some("/namePrefix"));
     let e = bad("pathces: []\n");
-    assert_eq!(e.help.as_deref(), Some("did you mean `patches`?"));
+    assert_eq!(e.suggestion(), Some("did you mean `patches`?"));
 }
 
-fn documents(r: &kiln::Rendered) -> Vec<Value> {
-    r.resources.iter().map(|x| x.to_value()).collect()
+fn documents(r: &kiln::EnvironmentOutput) -> Vec<Value> {
+    r.resources().iter().map(|x| x.to_value()).collect()
 }
 
 proptest! {
@@ -350,7 +354,7 @@ proptest! {
             put(shuffled.path(), &format!("overlays/{name}/overlay.yaml"), text);
         }
         for (name, _) in overlays {
-            prop_assert_eq!(render_env(reference.path(), name).files, render_env(shuffled.path(), name).files);
+            prop_assert_eq!(render_env(reference.path(), name).files().to_vec(), render_env(shuffled.path(), name).files().to_vec());
         }
     }
 
@@ -370,7 +374,7 @@ proptest! {
             let env = repo.environment(name).expect("env");
             let rendered = kiln::render(&env).expect("renders");
             prop_assert_eq!(documents(&rendered), kiln::build(&env).iter().map(|x| x.to_value()).collect::<Vec<_>>());
-            prop_assert_eq!(rendered.resources.iter().find(|x| x.kind() == "Deployment").map(|d| d.to_value()["spec"]["replicas"].clone()), Some(json!(replicas)));
+            prop_assert_eq!(rendered.resources().iter().find(|x| x.kind() == "Deployment").map(|d| d.to_value()["spec"]["replicas"].clone()), Some(json!(replicas)));
         }
     }
 }
@@ -477,7 +481,7 @@ fn kustomize_features_kiln_does_not_apply_say_what_to_write_instead() {
         ),
     ] {
         let e = bad(overlay);
-        let at = e.pointer.clone().unwrap_or_default();
+        let at = e.pointer().unwrap_or_default();
         assert!(
             at.ends_with(pointer) || at == pointer,
             "{overlay}: {at} {e:?}"

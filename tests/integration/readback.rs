@@ -191,7 +191,7 @@ fn the_read_back_accepts_and_refuses_what_the_schemas_do() {
     // Each variant of each kind once (the environments' objects differ little).
     let mut cases: BTreeMap<String, (String, Value)> = BTreeMap::new();
     for env in environments() {
-        for resource in &crate::render_env(&repo_root(), &env).resources {
+        for resource in crate::render_env(&repo_root(), &env).resources() {
             for (what, variant) in schemas.variants(&resource.to_value()) {
                 let label = format!("{} {}: {what}", resource.kind(), resource.name());
                 let key = format!("{} {what}", resource.kind());

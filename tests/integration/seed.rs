@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 fn object(kind: &str) -> Value {
     let rendered = homelab();
     let found: Vec<Value> = rendered
-        .resources
+        .resources()
         .iter()
         .filter(|r| r.kind() == kind)
         .map(|r| r.to_value())
@@ -25,14 +25,14 @@ fn at<'a>(v: &'a Value, pointer: &str) -> &'a Value {
 #[test]
 fn namespace_is_restricted_and_applied_first() {
     let rendered = homelab();
-    assert_eq!(rendered.resources[0].kind(), "Namespace");
+    assert_eq!(rendered.resources()[0].kind(), "Namespace");
     let kustomization = rendered
-        .files
+        .files()
         .iter()
-        .find(|f| f.name == "kustomization.yaml")
+        .find(|f| f.name() == "kustomization.yaml")
         .expect("kustomization");
     let first = kustomization
-        .contents
+        .contents()
         .lines()
         .find(|l| l.trim_start().starts_with("- "))
         .expect("resources listed");
@@ -55,7 +55,7 @@ fn namespace_is_restricted_and_applied_first() {
         .expect("number");
     // Every other resource is in the default wave 0 (no annotation).
     assert!(wave < 0);
-    for r in rendered.resources.iter().skip(1) {
+    for r in rendered.resources().iter().skip(1) {
         let wave = r
             .metadata()
             .annotations
@@ -69,7 +69,7 @@ fn namespace_is_restricted_and_applied_first() {
 fn config_map_starts_the_gateway_in_production() {
     let rendered = homelab();
     let cm = rendered
-        .resources
+        .resources()
         .iter()
         .map(|r| r.to_value())
         .find(|v| v["kind"] == "ConfigMap" && v["data"].get("NODE_ENV").is_some())
@@ -284,7 +284,7 @@ fn service_route_and_policy_are_wired_together() {
     // No ServiceMonitor: its target would always be down (docs/design/departures.md).
     assert!(
         homelab()
-            .resources
+            .resources()
             .iter()
             .all(|r| r.kind() != "ServiceMonitor")
     );
@@ -299,9 +299,10 @@ fn provider_keys_stay_in_the_store_where_nothing_reads_them() {
     let keys = repo
         .environment("homelab")
         .expect("env")
-        .description
+        .description()
         .secrets
-        .keys;
+        .keys
+        .clone();
     assert!(keys.len() >= 4);
     let d = object("Deployment");
     let env = at(&d, "/spec/template/spec/containers/0/env")
@@ -314,7 +315,7 @@ fn provider_keys_stay_in_the_store_where_nothing_reads_them() {
             key.env
         );
     }
-    let kinds: Vec<&str> = homelab().resources.iter().map(|r| r.kind()).collect();
+    let kinds: Vec<&str> = homelab().resources().iter().map(|r| r.kind()).collect();
     assert!(
         !kinds.contains(&"Secret") && !kinds.contains(&"ExternalSecret"),
         "{kinds:?}"
@@ -337,7 +338,7 @@ fn every_strategy_is_mounted_read_only() {
         ]
     );
     let cm = rendered
-        .resources
+        .resources()
         .iter()
         .map(|r| r.to_value())
         .find(|v| v["kind"] == "ConfigMap" && v["data"].get("all-models.json").is_some())

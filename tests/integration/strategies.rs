@@ -327,14 +327,14 @@ fn unknown_fields_are_rejected_with_a_suggestion() {
     let kiln::Error::Input(e) = err else {
         panic!("{err}")
     };
-    assert_eq!(e.file, std::path::Path::new("strategies/typo.json"));
-    assert_eq!(e.pointer.as_deref(), Some("/overide_params"));
+    assert_eq!(e.file(), std::path::Path::new("strategies/typo.json"));
+    assert_eq!(e.pointer(), Some("/overide_params"));
     assert!(
-        e.message.ends_with(
+        e.message().ends_with(
             "is not a field the gateway reads (it would ignore it); did you mean `override_params`?"
         ),
         "{}",
-        e.message
+        e.message()
     );
 }
 
@@ -392,14 +392,14 @@ fn an_invalid_strategy_stops_render_and_names_file_and_pointer() {
         panic!("{err}")
     };
     assert_eq!(
-        e.file,
+        e.file(),
         std::path::Path::new("strategies/cost-optimized.json")
     );
-    assert_eq!(e.pointer.as_deref(), Some("/strategy/conditions/0/then"));
+    assert_eq!(e.pointer(), Some("/strategy/conditions/0/then"));
     assert!(
-        e.message.contains("did you mean `premium`?"),
+        e.message().contains("did you mean `premium`?"),
         "{}",
-        e.message
+        e.message()
     );
 }
 
@@ -418,7 +418,7 @@ fn the_reference_strategies_validate_clean_and_do_what_the_seed_says() {
     for s in repo.strategies() {
         let env = repo.environment("homelab").expect("env");
         let secrets: Vec<String> = env
-            .description
+            .description()
             .secrets
             .keys
             .iter()
@@ -667,7 +667,7 @@ fn strategies_by_name_split_routes_take_a_default_and_refuse_what_cannot_work() 
     );
     let rendered = crate::render_env(dir.path(), "named");
     let routes: Vec<Value> = rendered
-        .resources
+        .resources()
         .iter()
         .filter(|r| r.kind() == "HTTPRoute")
         .map(|r| r.to_value())
@@ -692,12 +692,12 @@ fn strategies_by_name_split_routes_take_a_default_and_refuse_what_cannot_work() 
         "portkey-gateway-strategy-all-models"
     );
     let filters = rendered
-        .resources
+        .resources()
         .iter()
         .filter(|r| r.kind() == "HTTPRouteFilter")
         .count();
     let secrets = rendered
-        .resources
+        .resources()
         .iter()
         .filter(|r| r.kind() == "ExternalSecret")
         .count();

@@ -22,7 +22,7 @@ pub(crate) fn render(cli: &Cli, repo: &Repo, args: &RenderArgs) -> kiln::Result<
 fn write_out(
     cli: &Cli,
     out: &std::path::Path,
-    rendering: &kiln::Rendering,
+    rendering: &kiln::RenderOutput,
 ) -> kiln::Result<ExitCode> {
     if kiln::write::busy(out) && !cli.quiet {
         errln!("waiting for another kiln process to finish writing out/ …");
@@ -39,7 +39,7 @@ fn write_out(
 fn render_check(
     cli: &Cli,
     out: &std::path::Path,
-    rendering: &kiln::Rendering,
+    rendering: &kiln::RenderOutput,
 ) -> kiln::Result<ExitCode> {
     let differences = kiln::compare(out, rendering)?;
     if differences.is_empty() {
@@ -64,10 +64,10 @@ fn render_check(
 }
 
 /// Strategy warnings (once each) and the findings that did not stop the render.
-fn print_warnings_and_findings(rendered: &[kiln::Rendered]) {
+fn print_warnings_and_findings(rendered: &[kiln::EnvironmentOutput]) {
     let mut seen = std::collections::BTreeSet::new();
     for r in rendered {
-        for (file, f) in &r.warnings {
+        for (file, f) in r.warnings() {
             if seen.insert((file.clone(), f.pointer.clone())) {
                 errln!(
                     "warning: {} at {}: {}",
@@ -78,7 +78,7 @@ fn print_warnings_and_findings(rendered: &[kiln::Rendered]) {
             }
         }
     }
-    for f in rendered.iter().flat_map(|r| &r.findings) {
+    for f in rendered.iter().flat_map(|r| r.findings()) {
         let level = if f.suppressed.is_some() {
             "suppressed"
         } else {
@@ -100,22 +100,22 @@ fn print_warnings_and_findings(rendered: &[kiln::Rendered]) {
 }
 
 /// What happened to each directory of out/.
-fn print_written(cli: &Cli, rendered: &[kiln::Rendered], report: &kiln::WriteReport) {
+fn print_written(cli: &Cli, rendered: &[kiln::EnvironmentOutput], report: &kiln::WriteReport) {
     for r in rendered {
-        let state = if report.written.contains(&r.env) {
+        let state = if report.written.iter().any(|w| w == r.env()) {
             "rendered"
         } else {
             "up to date"
         };
         errln!(
             "{state:>10} {} → out/{}/ ({} resources)",
-            r.env,
-            r.env,
-            r.resources.len()
+            r.env(),
+            r.env(),
+            r.resources().len()
         );
         if cli.verbose {
-            for f in &r.files {
-                errln!("{:>10} out/{}/{}", "", r.env, f.name);
+            for f in r.files() {
+                errln!("{:>10} out/{}/{}", "", r.env(), f.name());
             }
         }
     }

@@ -13,7 +13,7 @@ fn strategy_set(
     env: Option<&str>,
 ) -> kiln::Result<Vec<std::sync::Arc<kiln::model::strategy::Strategy>>> {
     match env {
-        Some(name) => Ok(repo.environment(name)?.strategies),
+        Some(name) => Ok(repo.environment(name)?.strategies().to_vec()),
         None => Ok(repo.strategies().to_vec()),
     }
 }
@@ -23,7 +23,7 @@ pub(crate) fn strategies(repo: &Repo, env: Option<&str>) -> kiln::Result<ExitCod
         .map(|name| repo.environment(name))
         .transpose()?
         .map(|e| {
-            e.description
+            e.description()
                 .secrets
                 .keys
                 .iter()

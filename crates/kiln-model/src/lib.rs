@@ -35,4 +35,4 @@ pub mod suppress;
 pub mod values;
 
 pub use description::{aca, enterprise};
-pub use error::{Error, InputError, Result, closest, gather, printable_path};
+pub use error::{Error, InputError, Result, closest, printable_path};

@@ -2,12 +2,13 @@
 //! with its suppressions, before anything is emitted.
 
 use crate::build::build;
+use crate::error::{Error, Result};
 use crate::patch::apply_layers;
 use crate::resolve::Environment;
 use kiln_check::{Finding, Manifest};
 use kiln_k8s::Resource;
+use kiln_model::InputError;
 use kiln_model::layout::OUT_DIR;
-use kiln_model::{Error, InputError, Result};
 use std::path::Path;
 
 /// An environment built, patched and checked: what the emit stage writes and

@@ -5,8 +5,8 @@
 //! fail instead of landing outside `out/`. A tree is walked one handle per
 //! level, so its depth costs time linear in its entries.
 
+use crate::error::{Error, Result};
 use crate::safe_fs::Kind;
-use kiln_model::{Error, Result};
 use std::path::{Path, PathBuf};
 
 /// An open directory, with the path errors name it by.

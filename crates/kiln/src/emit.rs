@@ -1,30 +1,56 @@
 //! The emit stage: the files of `out/<env>/`, one per resource (canonical
 //! YAML from `kiln_model::emit`) and a `kustomization.yaml` listing them.
 
+use crate::error::Result;
 use crate::resolve::Environment;
 use kiln_check::{Finding, Manifest};
 use kiln_k8s::Resource;
+use kiln_model::InputError;
 use kiln_model::emit::yaml;
-use kiln_model::{InputError, Result};
+use kiln_model::values::Problem;
 use serde_json::json;
+use std::path::PathBuf;
 
 /// First line of every rendered file.
 pub const HEADER: &str = "# Rendered by kiln. Do not edit: change base/, overlays/, strategies/ or kiln.yaml and run `make render`.\n";
 
 /// The rendered form of one environment: typed resources in apply order, and
-/// the bytes of every file of `out/<env>/`.
+/// the bytes of every file of `out/<env>/`. Only a render makes one, so the
+/// write stage can trust its names (an environment's, plain file names).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Rendered {
-    /// Environment name.
-    pub env: String,
+pub struct EnvironmentOutput {
+    pub(crate) env: String,
+    pub(crate) resources: Vec<Resource>,
+    pub(crate) files: Vec<OutputFile>,
+    pub(crate) warnings: Vec<(PathBuf, Problem)>,
+    pub(crate) findings: Vec<Finding>,
+}
+
+impl EnvironmentOutput {
+    /// The environment's name (or the wiring directory's: `argocd`, `flux`).
+    pub fn env(&self) -> &str {
+        &self.env
+    }
+
     /// Resources in apply order.
-    pub resources: Vec<Resource>,
+    pub fn resources(&self) -> &[Resource] {
+        &self.resources
+    }
+
     /// Files of `out/<env>/`, sorted by name: one per resource plus `kustomization.yaml`.
-    pub files: Vec<OutputFile>,
+    pub fn files(&self) -> &[OutputFile] {
+        &self.files
+    }
+
     /// Strategy warnings of the environment (legal, but probably not meant).
-    pub warnings: Vec<(std::path::PathBuf, kiln_model::values::Problem)>,
+    pub fn warnings(&self) -> &[(PathBuf, Problem)] {
+        &self.warnings
+    }
+
     /// Findings of `kiln check` that did not stop the render: warnings, notes and suppressed errors.
-    pub findings: Vec<Finding>,
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
 }
 
 /// What a render produced, and how much of the repository it covers. Only a
@@ -34,22 +60,22 @@ pub struct Rendered {
 /// (or one environment through `From`) is written without touching anything
 /// else in `out/`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Rendering {
-    environments: Vec<Rendered>,
+pub struct RenderOutput {
+    environments: Vec<EnvironmentOutput>,
     whole_repository: bool,
 }
 
-impl Rendering {
+impl RenderOutput {
     /// Every environment and the wiring of a repository.
-    pub(crate) fn whole_repository(environments: Vec<Rendered>) -> Rendering {
-        Rendering {
+    pub(crate) fn whole_repository(environments: Vec<EnvironmentOutput>) -> RenderOutput {
+        RenderOutput {
             environments,
             whole_repository: true,
         }
     }
 
     /// The rendered environments (and wiring directories), in order.
-    pub fn environments(&self) -> &[Rendered] {
+    pub fn environments(&self) -> &[EnvironmentOutput] {
         &self.environments
     }
 
@@ -59,17 +85,17 @@ impl Rendering {
     }
 }
 
-impl From<Vec<Rendered>> for Rendering {
-    fn from(environments: Vec<Rendered>) -> Rendering {
-        Rendering {
+impl From<Vec<EnvironmentOutput>> for RenderOutput {
+    fn from(environments: Vec<EnvironmentOutput>) -> RenderOutput {
+        RenderOutput {
             environments,
             whole_repository: false,
         }
     }
 }
 
-impl From<Rendered> for Rendering {
-    fn from(rendered: Rendered) -> Rendering {
+impl From<EnvironmentOutput> for RenderOutput {
+    fn from(rendered: EnvironmentOutput) -> RenderOutput {
         vec![rendered].into()
     }
 }
@@ -77,10 +103,20 @@ impl From<Rendered> for Rendering {
 /// One file of the output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputFile {
-    /// File name inside `out/<env>/`.
-    pub name: String,
+    pub(crate) name: String,
+    pub(crate) contents: String,
+}
+
+impl OutputFile {
+    /// File name inside `out/<env>/`: a plain name, never a path.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Its contents.
-    pub contents: String,
+    pub fn contents(&self) -> &str {
+        &self.contents
+    }
 }
 
 /// The files of `out/<env>/` for `manifests` (in apply order, as

@@ -10,11 +10,11 @@
 //! Symlinks and submodules are refused where they are read, as in a working
 //! tree; blobs larger than any input kiln reads are never fetched.
 
+use crate::error::{Error, Result};
 use crate::load::Repo;
 use crate::safe_fs::{Kind, MAX_FILE_BYTES};
 use crate::source::{Blobs, Entry, INPUT_DIRS, Tree};
 use kiln_model::layout::{BASE_DIR, OVERLAYS_DIR, SETTINGS_FILE, STRATEGIES_DIR};
-use kiln_model::{Error, Result};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;

@@ -10,12 +10,12 @@
 //! GitRepository and one Kustomization per environment.
 
 use crate::check::{manifests_of, refuse_errors};
-use crate::emit::{Rendered, output_files};
+use crate::emit::{EnvironmentOutput, output_files};
+use crate::error::Result;
 use crate::resolve::Environment;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kiln_k8s::Resource;
 use kiln_k8s::crds::*;
-use kiln_model::Result;
 use kiln_model::finding::{Finding, ObjectRef};
 use kiln_model::layout::{ARGOCD_DIR, FLUX_DIR, SETTINGS_FILE};
 use kiln_model::rules::ENVIRONMENT_COLLISION;
@@ -207,14 +207,14 @@ pub fn resources(settings: &Settings, envs: &[Environment]) -> Vec<(String, Vec<
 
 /// The wiring rendered like an environment: `out/argocd/` and `out/flux/`,
 /// each with its `kustomization.yaml`, checked by `kiln check`.
-pub fn render(settings: &Settings, envs: &[Environment]) -> Result<Vec<Rendered>> {
+pub fn render(settings: &Settings, envs: &[Environment]) -> Result<Vec<EnvironmentOutput>> {
     resources(settings, envs)
         .into_iter()
         .map(|(dir, resources)| {
             let manifests = manifests_of(&dir, &resources);
             let findings = refuse_errors(&dir, kiln_check::check(&manifests))?;
             let files = output_files(&manifests, std::path::Path::new(SETTINGS_FILE))?;
-            Ok(Rendered {
+            Ok(EnvironmentOutput {
                 env: dir,
                 resources,
                 files,

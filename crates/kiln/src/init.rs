@@ -4,7 +4,7 @@
 //! `kiln.yaml`. It only ever creates files: a directory with anything in it
 //! (but `.git`) is refused, and nothing is overwritten.
 
-use kiln_model::{Error, Result};
+use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use {kiln_model::layout::SETTINGS_FILE, kiln_model::settings::Settings};
 

@@ -21,14 +21,16 @@
 //! | build typed resources | [`build`](mod@build) | [`build()`] → [`k8s::Resource`]s |
 //! | patch (overlays' resource changes) | [`patch`] | [`apply_overlays`] |
 //! | check (Pod Security, references, schemas) | [`check`](mod@check) | [`inspect`] → [`Inspection`] |
-//! | emit canonical files | [`emit`] | [`emit_files`]; all of it: [`render()`] → [`Rendered`] |
+//! | emit canonical files | [`emit`] | [`emit_files`]; all of it: [`render()`] → [`EnvironmentOutput`] |
 //! | write `out/` | [`write`](mod@write) | [`write()`], [`compare`] |
 //!
 //! The layers below are re-exported as modules: [`model`] (kiln-model: the
 //! description, strategies and the routing simulator, settings, findings,
 //! reading and writing text), [`k8s`] (kiln-k8s: typed Kubernetes objects,
 //! patches, transforms) and [`rules`] (kiln-check: the rules of `kiln
-//! check`). The crate's [`Error`] and [`Result`] are kiln-model's.
+//! check`). Each layer has its own error; this crate's [`Error`] takes
+//! kiln-model's in (as [`Error::Input`]) and adds the pipeline's own
+//! failures: paths, git, `out/`, checks.
 //!
 //! Beside the pipeline: [`gitops`] (Argo CD and Flux objects for `out/`),
 //! [`aca`] (Azure Container Apps as Terraform variables), [`diff`] and
@@ -50,6 +52,7 @@ pub mod check;
 pub mod diff;
 mod dir_handle;
 pub mod emit;
+mod error;
 pub mod git;
 pub mod gitops;
 pub mod import;
@@ -68,7 +71,8 @@ pub mod write;
 
 pub use build::build;
 pub use check::{Inspection, file_name, inspect, manifests_of};
-pub use emit::{OutputFile, Rendered, Rendering, emit_files};
+pub use emit::{EnvironmentOutput, OutputFile, RenderOutput, emit_files};
+pub use error::{Error, Result};
 pub use load::Repo;
 pub use patch::apply_overlays;
 pub use render::{check_repo, render, render_repo};
@@ -80,7 +84,6 @@ pub use write::{FileMismatch, MismatchKind, WriteReport, compare, write};
 pub use kiln_check as rules;
 pub use kiln_k8s as k8s;
 pub use kiln_model as model;
-pub use kiln_model::{Error, Result};
 
 /// The library guide's examples, compiled and run as doctests so they cannot rot.
 #[cfg(doctest)]

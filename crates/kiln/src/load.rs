@@ -1,15 +1,16 @@
 //! Loading a repository: finding it, listing its environments, and reading
 //! files without ever leaving it (no `..`, no absolute paths, no symlinks).
 
+use crate::error::{Error, Result};
 use crate::safe_fs::{HostileDir, Kind};
 use crate::source::{Source, Staged, Tree};
+use kiln_model::InputError;
 use kiln_model::description::Description;
 use kiln_model::layout::{
     BASE_DIR, OUT_DIR, OVERLAY_FILE, OVERLAYS_DIR, SETTINGS_FILE, STRATEGIES_DIR,
 };
 use kiln_model::settings::Settings;
 use kiln_model::strategy::{self, Strategy};
-use kiln_model::{Error, InputError, Result};
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -294,10 +295,10 @@ fn with_line(files: &Source, error: Error) -> Error {
     let Error::Input(e) = error else {
         return error;
     };
-    let (None, Some(pointer)) = (e.line, e.pointer.as_deref()) else {
+    let (None, Some(pointer)) = (e.line(), e.pointer()) else {
         return Error::Input(e);
     };
-    let Ok(Some(text)) = files.read_text(&e.file) else {
+    let Ok(Some(text)) = files.read_text(e.file()) else {
         return Error::Input(e);
     };
     let line = kiln_model::parse::line_of(&text, pointer);

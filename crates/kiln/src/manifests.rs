@@ -1,8 +1,9 @@
 //! Reading hand-written manifests for `kiln check PATH`: YAML files and
 //! directories, read as safely as a repository's own files.
 
+use crate::error::{Error, Result};
 use kiln_check::Manifest;
-use kiln_model::{Error, InputError, Result};
+use kiln_model::InputError;
 use std::path::{Path, PathBuf};
 
 /// What [`read`] found.
@@ -86,13 +87,15 @@ fn read_file(path: &Path) -> Result<Vec<Manifest>> {
         .ok_or_else(|| Error::from(InputError::new(path, "does not exist")))?;
     // A file with a Secret never has a line of it shown: its values are not
     // shaped like keys (base64, passphrases) and so would not be masked.
-    let values = kiln_model::parse::yaml_documents(path, &text).map_err(|e| match e {
-        Error::Input(e) if holds_secret(&text) => {
-            let message = e.message().to_string();
-            Error::from(e.withhold_content(message))
-        }
-        other => other,
-    })?;
+    let values =
+        kiln_model::parse::yaml_documents(path, &text).map_err(|kiln_model::Error::Input(e)| {
+            if holds_secret(&text) {
+                let message = e.message().to_string();
+                Error::from(e.withhold_content(message))
+            } else {
+                Error::Input(e)
+            }
+        })?;
     let parts = documents(&text);
     let located = parts.len() == values.len();
     Ok(values

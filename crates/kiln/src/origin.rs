@@ -7,10 +7,10 @@
 //! When no input has such a key, the finding names the rendered file.
 
 use crate::check::{inspect, manifests_of};
+use crate::error::Error;
 use crate::load::Repo;
 use crate::resolve::Environment;
 use kiln_check::{Finding, Manifest};
-use kiln_model::Error;
 use kiln_model::layout::SETTINGS_FILE;
 use kiln_model::parse::scalars;
 use kiln_model::pointer::segments;

@@ -1,11 +1,12 @@
 //! The patch stage: each overlay's resource changes (patches and kustomize's
 //! conveniences) applied to the built resources, layer by layer.
 
+use crate::error::{Error, Result};
 use crate::resolve::{Environment, Layer, PatchEntry};
 use kiln_k8s::openapi::KindSchema;
 use kiln_k8s::patch::{Target, strategic_merge};
 use kiln_k8s::{Resource, transform};
-use kiln_model::{Error, InputError, Result};
+use kiln_model::InputError;
 use serde_json::Value;
 use std::collections::BTreeMap;
 

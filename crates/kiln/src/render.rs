@@ -3,7 +3,8 @@
 //! GitOps wiring, or a selection of them ([`render_repo`]).
 
 use crate::check::{Inspection, inspect, manifests_of, refuse_errors};
-use crate::emit::{OutputFile, Rendered, Rendering, emit_files};
+use crate::emit::{EnvironmentOutput, OutputFile, RenderOutput, emit_files};
+use crate::error::{Result, gather};
 use crate::load::Repo;
 use crate::origin::at_inputs;
 use crate::parallel::in_parallel;
@@ -11,7 +12,6 @@ use crate::resolve::Environment;
 use crate::selection::Selection;
 use kiln_check::Finding;
 use kiln_k8s::Resource;
-use kiln_model::{Result, gather};
 
 /// What `kiln render` writes for `selection`, each environment in parallel.
 /// [`Selection::All`]: every environment, then the GitOps wiring of
@@ -27,13 +27,13 @@ use kiln_model::{Result, gather};
 /// let repo = kiln::Repo::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))?;
 /// let all = kiln::render_repo(&repo, &Selection::All)?;
 /// assert!(all.is_whole_repository());
-/// assert!(all.environments().iter().any(|r| r.env == "argocd"));
+/// assert!(all.environments().iter().any(|r| r.env() == "argocd"));
 /// let some = kiln::render_repo(&repo, &Selection::of(&["prod".into(), "dev".into()]))?;
 /// assert_eq!(some.environments().len(), 2);
 /// assert!(!some.is_whole_repository());
 /// # Ok(()) }
 /// ```
-pub fn render_repo(repo: &Repo, selection: &Selection) -> Result<Rendering> {
+pub fn render_repo(repo: &Repo, selection: &Selection) -> Result<RenderOutput> {
     let Selection::Only(names) = selection else {
         return render_whole(repo);
     };
@@ -41,13 +41,13 @@ pub fn render_repo(repo: &Repo, selection: &Selection) -> Result<Rendering> {
         let env = repo.environment(name)?;
         render(&env).map_err(|e| at_inputs(repo, Some(&env), &[], e))
     }))
-    .map(Rendering::from)
+    .map(RenderOutput::from)
 }
 
 /// Every environment and the GitOps wiring.
-fn render_whole(repo: &Repo) -> Result<Rendering> {
+fn render_whole(repo: &Repo) -> Result<RenderOutput> {
     // Each environment is resolved once: for its own render and for the wiring.
-    let (envs, mut all): (Vec<Environment>, Vec<Rendered>) =
+    let (envs, mut all): (Vec<Environment>, Vec<EnvironmentOutput>) =
         gather(in_parallel(repo.environments(), |name| {
             let env = repo.environment(name)?;
             let rendered = render(&env).map_err(|e| at_inputs(repo, Some(&env), &[], e))?;
@@ -70,7 +70,7 @@ fn render_whole(repo: &Repo) -> Result<Rendering> {
         crate::gitops::render(repo.settings(), &envs)
             .map_err(|e| at_inputs(repo, None, &envs, e))?,
     );
-    Ok(Rendering::whole_repository(all))
+    Ok(RenderOutput::whole_repository(all))
 }
 
 /// Builds, patches, checks and emits environment `env`: the whole pipeline
@@ -82,14 +82,14 @@ fn render_whole(repo: &Repo) -> Result<Rendering> {
 /// # fn main() -> Result<(), kiln::Error> {
 /// let repo = kiln::Repo::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))?;
 /// let rendered = kiln::render(&repo.environment("homelab")?)?;
-/// assert_eq!(rendered.resources[0].kind(), "Namespace");
-/// assert!(rendered.files.iter().any(|f| f.name == "kustomization.yaml"));
+/// assert_eq!(rendered.resources()[0].kind(), "Namespace");
+/// assert!(rendered.files().iter().any(|f| f.name() == "kustomization.yaml"));
 /// # Ok(()) }
 /// ```
-pub fn render(env: &Environment) -> Result<Rendered> {
+pub fn render(env: &Environment) -> Result<EnvironmentOutput> {
     if let Some((e, aca)) = env.description.aca() {
         let tfvars = crate::aca::tfvars(&env.name, &env.description, e, aca);
-        return Ok(Rendered {
+        return Ok(EnvironmentOutput {
             env: env.name.clone(),
             resources: Vec::new(),
             files: vec![OutputFile {
@@ -107,7 +107,7 @@ pub fn render(env: &Environment) -> Result<Rendered> {
     } = inspect(env)?;
     let findings = refuse_errors(&env.name, findings)?;
     let files = emit_files(env, &manifests)?;
-    Ok(Rendered {
+    Ok(EnvironmentOutput {
         env: env.name.clone(),
         resources,
         files,

@@ -8,6 +8,7 @@
 //! the built resources, in kustomize's order, layer by layer from the first
 //! overlay of the chain to the last; see [`crate::apply_overlays`].
 
+use crate::error::{Error, Result};
 use crate::load::Repo;
 use kiln_k8s::patch::{ListMerge, Order, Target, selector_is_valid, strategic_merge};
 use kiln_k8s::transform::{ImageOverride, LabelsEntry, ReplicaOverride};
@@ -15,7 +16,8 @@ use kiln_model::description::Description;
 use kiln_model::layout::{DEFAULT_BASE, OVERLAY_FILE, OVERLAYS_DIR};
 use kiln_model::strategy::{self, Strategy};
 use kiln_model::suppress::{Declared, Suppression};
-use kiln_model::{Error, InputError, Result, closest, parse};
+use kiln_model::values::Problem;
+use kiln_model::{InputError, closest, parse};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -115,23 +117,55 @@ pub struct Layer {
     pub overlay: Overlay,
 }
 
-/// A resolved environment: everything needed to render `out/<name>/`.
+/// A resolved environment: everything needed to render `out/<name>/`. Only
+/// [`crate::Repo::environment`] makes one, so its name is always one of the
+/// repository's environments (a plain directory name the write stage can trust).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Environment {
+    pub(crate) name: String,
+    pub(crate) description: Description,
+    pub(crate) strategies: Vec<Arc<Strategy>>,
+    pub(crate) layers: Vec<Layer>,
+    pub(crate) base: PathBuf,
+    pub(crate) warnings: Vec<(PathBuf, Problem)>,
+    pub(crate) suppressions: Vec<Declared>,
+}
+
+impl Environment {
     /// The environment's name (its directory under `overlays/`).
-    pub name: String,
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The description after every overlay's typed changes.
-    pub description: Description,
+    pub fn description(&self) -> &Description {
+        &self.description
+    }
+
     /// The strategies the environment mounts, sorted by name (shared with the repository).
-    pub strategies: Vec<Arc<Strategy>>,
+    pub fn strategies(&self) -> &[Arc<Strategy>] {
+        &self.strategies
+    }
+
     /// The overlay chain, first (outermost parent) to last (this environment).
-    pub layers: Vec<Layer>,
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
     /// The base description file the chain starts from.
-    pub base: PathBuf,
+    pub fn base(&self) -> &Path {
+        &self.base
+    }
+
     /// Strategy warnings (legal, but probably not meant): file and finding.
-    pub warnings: Vec<(PathBuf, kiln_model::values::Problem)>,
+    pub fn warnings(&self) -> &[(PathBuf, Problem)] {
+        &self.warnings
+    }
+
     /// Suppressions of the base description and of every overlay of the chain.
-    pub suppressions: Vec<Declared>,
+    pub fn suppressions(&self) -> &[Declared] {
+        &self.suppressions
+    }
 }
 
 fn overlay_file(env: &str) -> PathBuf {
@@ -331,13 +365,16 @@ pub(crate) fn resolve(repo: &Repo, name: &str) -> Result<Environment> {
     } else {
         description
     };
-    match description.validate(base_file) {
-        Ok(()) => {}
-        Err(Error::Input(e)) => {
-            let pointer = e.pointer.clone().unwrap_or_default();
-            return Err(blame(&layers, base_file, &pointer, e.message, e.help));
-        }
-        Err(other) => return Err(other),
+    if let Err(kiln_model::Error::Input(e)) = description.validate(base_file) {
+        let help = e.suggestion().map(str::to_string);
+        let pointer = e.pointer().unwrap_or_default();
+        return Err(blame(
+            &layers,
+            base_file,
+            pointer,
+            e.message().to_string(),
+            help,
+        ));
     }
 
     let strategies = strategies(repo, &layers)?;
@@ -445,7 +482,7 @@ impl Repo {
     /// # fn main() -> Result<(), kiln::Error> {
     /// let repo = kiln::Repo::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))?;
     /// let env = repo.environment("homelab")?;
-    /// assert_eq!(env.description.image.reference(), "portkeyai/gateway:1.12.1");
+    /// assert_eq!(env.description().image.reference(), "portkeyai/gateway:1.12.1");
     /// assert!(matches!(repo.environment("homelb"), Err(kiln::Error::UnknownEnvironment { .. })));
     /// # Ok(()) }
     /// ```

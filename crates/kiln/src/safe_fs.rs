@@ -5,7 +5,7 @@
 //! read), and never more than [`MAX_FILE_BYTES`]. Errors name the path, never
 //! what is in it.
 
-use kiln_model::{Error, Result};
+use crate::error::{Error, Result};
 use std::io::Read as _;
 use std::path::{Component, Path, PathBuf};
 

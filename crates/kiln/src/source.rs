@@ -5,9 +5,9 @@
 //! symlink, anything that is not a regular file or directory, a file larger
 //! than [`MAX_FILE_BYTES`], text that is not UTF-8.
 
+use crate::error::{Error, Result};
 use crate::safe_fs::{HostileDir, Kind, MAX_FILE_BYTES};
 use kiln_model::layout::{BASE_DIR, OVERLAYS_DIR, STRATEGIES_DIR};
-use kiln_model::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path};
 use std::sync::{Arc, Mutex};

@@ -19,9 +19,10 @@
 //! never quote what is in it.
 
 use crate::dir_handle::DirHandle;
-use crate::emit::{OutputFile, Rendered, Rendering};
+use crate::emit::{EnvironmentOutput, OutputFile, RenderOutput};
+use crate::error::{Error, Result};
 use crate::safe_fs::{DirLock, HostileDir, Kind, Stat};
-use kiln_model::{Error, InputError, Result};
+use kiln_model::InputError;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -100,7 +101,7 @@ impl std::fmt::Display for MismatchKind {
 /// assert_eq!(kiln::write(out.path(), &homelab)?.unchanged, ["homelab"]);
 /// # Ok(()) }
 /// ```
-pub fn write(out: &Path, rendering: &Rendering) -> Result<WriteReport> {
+pub fn write(out: &Path, rendering: &RenderOutput) -> Result<WriteReport> {
     let rendered = rendering.environments();
     ensure_real_dir(out)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
@@ -188,7 +189,7 @@ pub fn busy(out: &Path) -> bool {
 /// Compares `out` with `rendered` without writing anything: files missing,
 /// changed, or left over from environments or resources that no longer
 /// exist, and staging directories of an interrupted render.
-pub fn compare(out: &Path, rendering: &Rendering) -> Result<Vec<FileMismatch>> {
+pub fn compare(out: &Path, rendering: &RenderOutput) -> Result<Vec<FileMismatch>> {
     let rendered = rendering.environments();
     ensure_real_dir(out)?;
     let files = HostileDir::new(out, "out");
@@ -231,7 +232,7 @@ pub fn compare(out: &Path, rendering: &Rendering) -> Result<Vec<FileMismatch>> {
 }
 
 /// How `out/<env>/` differs from `r`.
-fn check_env(files: &HostileDir, r: &Rendered) -> Result<Vec<FileMismatch>> {
+fn check_env(files: &HostileDir, r: &EnvironmentOutput) -> Result<Vec<FileMismatch>> {
     let mut differences = Vec::new();
     env_dir_kind(files, &r.env)?;
     let old_index = read_index(files, &r.env)?.unwrap_or_default();
@@ -281,7 +282,7 @@ struct Plan {
     index_file: OutputFile,
 }
 
-fn plan(files: &HostileDir, r: &Rendered) -> Result<Plan> {
+fn plan(files: &HostileDir, r: &EnvironmentOutput) -> Result<Plan> {
     let stats = match env_dir_kind(files, &r.env)? {
         Some(_) => files.stats(&r.env)?.unwrap_or_default(),
         None => Vec::new(),
@@ -322,7 +323,12 @@ fn plan(files: &HostileDir, r: &Rendered) -> Result<Plan> {
 
 /// Whether `out/<env>/<f>` holds `f`: without reading it when its size and
 /// stamp are those kiln gave it (see [`STAMP_NANOS`]), else by its bytes.
-fn as_written(files: &HostileDir, r: &Rendered, f: &OutputFile, stats: &[Stat]) -> Result<bool> {
+fn as_written(
+    files: &HostileDir,
+    r: &EnvironmentOutput,
+    f: &OutputFile,
+    stats: &[Stat],
+) -> Result<bool> {
     let stat = |name: &str| stats.iter().find(|s| s.name == name);
     if let (Some(file), Some(index)) = (stat(&f.name), stat(INDEX_FILE)) {
         let stamped = index.modified.1 == STAMP_NANOS && file.modified == index.modified;
@@ -339,7 +345,7 @@ fn staging_name(env: &str) -> String {
 
 /// Writes the new generation of `r` into its staging directory, with the
 /// files kiln does not own carried over from the current one.
-fn stage(root: &DirHandle, r: &Rendered, plan: &Plan) -> Result<()> {
+fn stage(root: &DirHandle, r: &EnvironmentOutput, plan: &Plan) -> Result<()> {
     let staging = root.create_dir(&staging_name(&r.env))?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -422,7 +428,7 @@ fn recover(root: &DirHandle) -> Result<()> {
 /// Environments under `out` with a kiln index that were not rendered, with the files kiln owns there.
 fn stale_environments(
     files: &HostileDir,
-    rendered: &[Rendered],
+    rendered: &[EnvironmentOutput],
 ) -> Result<Vec<(String, Vec<String>)>> {
     let current: BTreeSet<&str> = rendered.iter().map(|r| r.env.as_str()).collect();
     let mut stale = Vec::new();
@@ -445,7 +451,7 @@ fn stale_environments(
 
 type Index = BTreeMap<String, String>;
 
-fn index(r: &Rendered) -> Index {
+fn index(r: &EnvironmentOutput) -> Index {
     r.files
         .iter()
         .map(|f| (f.name.clone(), sha256_hex(f.contents.as_bytes())))
@@ -474,12 +480,12 @@ fn read_index(files: &HostileDir, env: &str) -> Result<Option<Index>> {
         return Ok(None);
     };
     let shown = files.shown(&rel);
-    let parsed: IndexFile = kiln_model::parse::json(&shown, &text).map_err(|e| match e {
-        Error::Input(e) => Error::from(
-            e.withhold_content("is not an index kiln wrote; delete it and render again"),
-        ),
-        other => other,
-    })?;
+    let parsed: IndexFile =
+        kiln_model::parse::json(&shown, &text).map_err(|kiln_model::Error::Input(e)| {
+            Error::from(
+                e.withhold_content("is not an index kiln wrote; delete it and render again"),
+            )
+        })?;
     // A name in the index is only ever a plain file name in this directory.
     if parsed
         .files

@@ -534,7 +534,7 @@ fn route_strategies(
         .environment(&pod.env)
         .expect("env");
     let remote: BTreeMap<String, String> = env
-        .description
+        .description()
         .secrets
         .keys
         .iter()

@@ -387,7 +387,7 @@ fn the_shipped_strategies_pass_the_gateways_validation() {
     let repo = kiln::Repo::open(kiln_tests::repo_root()).expect("repo");
     let mut checked = 0;
     for env in repo.environments() {
-        for s in repo.environment(env).expect("environment").strategies {
+        for s in repo.environment(env).expect("environment").strategies() {
             let (verdict, reply) = gateway_verdict(&client, &gateway, &mock, s.config());
             assert_eq!(verdict, Serves, "{} in {env}: {reply}", s.file().display());
             checked += 1;

@@ -291,11 +291,8 @@ mod tests {
         items: Vec<Inner>,
     }
 
-    fn input(e: Error) -> InputError {
-        match e {
-            Error::Input(e) => *e,
-            other => panic!("not an input error: {other}"),
-        }
+    fn input(Error::Input(e): Error) -> InputError {
+        *e
     }
 
     fn err(text: &str) -> InputError {

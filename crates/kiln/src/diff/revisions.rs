@@ -2,11 +2,11 @@
 //! revisions of a repository (either one the working tree).
 
 use super::{Diff, between, diff, snapshot, snapshot_of_out};
+use crate::error::Result;
 use crate::git;
 use crate::load::Repo;
 use crate::render::render_repo;
 use crate::selection::Selection;
-use kiln_model::Result;
 
 /// What a fresh render of `repo` changes in the files of its out/, for the
 /// selected environments: what `kiln render` would write.

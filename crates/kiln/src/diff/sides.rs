@@ -3,19 +3,20 @@
 //! tree) where only environments whose resolved inputs differ are rendered.
 
 use super::{Diff, Item, ResourceId, Snapshot, diff};
-use crate::emit::Rendered;
+use crate::emit::EnvironmentOutput;
+use crate::error::{Error, Result};
 use crate::load::Repo;
 use crate::parallel::in_parallel;
 use crate::resolve::Environment;
 use crate::safe_fs::{HostileDir, Kind};
-use kiln_model::{Error, InputError, Result};
+use kiln_model::InputError;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The output of rendered environments: each file kiln writes but the
 /// kustomization (whose changes are those of the resources it lists).
-pub fn snapshot(rendered: &[Rendered]) -> Snapshot {
+pub fn snapshot(rendered: &[EnvironmentOutput]) -> Snapshot {
     rendered
         .iter()
         .map(|r| {
@@ -154,11 +155,10 @@ fn read_out_yaml(files: &HostileDir, rel: &Path) -> Result<(String, Value)> {
             InputError::new(&shown, "is listed in kustomization.yaml but does not exist").into(),
         );
     };
-    let doc = kiln_model::parse::yaml(&shown, &text).map_err(|e| match e {
-        Error::Input(e) => Error::from(
+    let doc = kiln_model::parse::yaml(&shown, &text).map_err(|kiln_model::Error::Input(e)| {
+        Error::from(
             e.withhold_content("is not YAML kiln wrote; run `kiln render` to write it again"),
-        ),
-        other => other,
+        )
     })?;
     Ok((text, doc))
 }

@@ -5,8 +5,8 @@
 use super::document::id;
 use super::{Found, Import, Options, text_of};
 use crate::diff::{Item, ResourceId, Snapshot};
+use crate::error::Result;
 use kiln_k8s::Resource;
-use kiln_model::Result;
 use serde_json::Value;
 use std::collections::BTreeMap;
 

@@ -9,7 +9,7 @@
 //! remote resource then fails at once, without a byte leaving the machine.
 
 use super::Network;
-use kiln_model::{Error, Result};
+use crate::error::{Error, Result};
 use std::ffi::OsStr;
 use std::io::Read;
 use std::path::Path;

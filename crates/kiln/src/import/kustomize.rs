@@ -12,7 +12,8 @@ use super::kustomize_resources::{
     monitoring, network_policy, plain_secret_objects, route, service_port, strategies,
 };
 use super::{Found, Import, Network, Options, text_of};
-use kiln_model::{Error, InputError, Result};
+use crate::error::{Error, Result};
+use kiln_model::InputError;
 use serde_json::{Value, json};
 use std::ffi::OsStr;
 use std::path::Path;
@@ -31,10 +32,7 @@ pub fn kustomize(input: &Path, options: &Options) -> Result<Import> {
     let (source, text) = build(input, options.network)?;
     let docs = kiln_model::parse::yaml_documents(Path::new(&source), &text)?;
     let found = recognise(&docs).map_err(|e| match e {
-        Error::Input(mut e) => {
-            e.file = source.clone().into();
-            Error::Input(e)
-        }
+        Error::Input(e) => Error::from(e.in_file(&source)),
         other => other,
     })?;
     super::compare::finish(docs, found, options, source).map(|(import, _)| import)

@@ -5,7 +5,7 @@
 use super::Found;
 
 use super::document::{At, id, mounted, of_kind};
-use kiln_model::Result;
+use crate::error::Result;
 use serde_json::{Value, json};
 
 /// The HTTPRoute's hosts, Gateway and response headers. Without one the

@@ -24,8 +24,8 @@ pub use kustomize::kustomize;
 pub use report::{markdown, text};
 
 use crate::diff::{Diff, ResourceId};
+use crate::error::{Error, Result};
 use kiln_model::layout::{BASE_DIR, DEFAULT_BASE, OVERLAY_FILE, OVERLAYS_DIR, STRATEGIES_DIR};
-use kiln_model::{Error, Result};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -80,29 +80,69 @@ pub struct LeftOut {
     pub advice: String,
 }
 
-/// An import: recognised, rendered and compared; nothing written yet.
+/// An import: recognised, rendered and compared; nothing written yet. Its
+/// parts are read-only, so what [`Import::write`] creates is what was
+/// rendered and compared.
 #[derive(Debug, Clone)]
 pub struct Import {
+    env: String,
+    source: String,
+    files: BTreeMap<String, String>,
+    fields: Vec<Field>,
+    left_out: Vec<LeftOut>,
+    plain_secrets: Vec<String>,
+    renamed: Vec<(ResourceId, ResourceId)>,
+    diff: Option<Diff>,
+    differences: Vec<Departure>,
+    root: PathBuf,
+}
+
+impl Import {
     /// The environment it becomes.
-    pub env: String,
+    pub fn env(&self) -> &str {
+        &self.env
+    }
+
     /// What the input was (for the report).
-    pub source: String,
-    /// The files [`Import::write`] creates, repository-relative.
-    pub files: BTreeMap<String, String>,
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The files [`Import::write`] creates, repository-relative, with their contents.
+    pub fn files(&self) -> &BTreeMap<String, String> {
+        &self.files
+    }
+
     /// Every description field imported.
-    pub fields: Vec<Field>,
+    pub fn fields(&self) -> &[Field] {
+        &self.fields
+    }
+
     /// Every input value or resource left out.
-    pub left_out: Vec<LeftOut>,
+    pub fn left_out(&self) -> &[LeftOut] {
+        &self.left_out
+    }
+
     /// Where credentials were found in plain text: not copied.
-    pub plain_secrets: Vec<String>,
+    pub fn plain_secrets(&self) -> &[String] {
+        &self.plain_secrets
+    }
+
     /// Input resources and the kiln resources they became under another name.
-    pub renamed: Vec<(ResourceId, ResourceId)>,
+    pub fn renamed(&self) -> &[(ResourceId, ResourceId)] {
+        &self.renamed
+    }
+
     /// What the input produced against what kiln renders, as `kiln diff`
     /// shows it (`None` for Helm values: kiln cannot render the chart).
-    pub diff: Option<Diff>,
+    pub fn diff(&self) -> Option<&Diff> {
+        self.diff.as_ref()
+    }
+
     /// Every field-level difference, classified.
-    pub differences: Vec<Departure>,
-    root: PathBuf,
+    pub fn differences(&self) -> &[Departure] {
+        &self.differences
+    }
 }
 
 impl Import {
@@ -178,7 +218,7 @@ fn render_staged(
     files: &BTreeMap<String, String>,
     options: &Options,
     source: &str,
-) -> Result<(crate::Environment, crate::Rendered)> {
+) -> Result<(crate::Environment, crate::EnvironmentOutput)> {
     let staged = || -> Result<_> {
         let repo = crate::Repo::staged(&options.into, files.clone())?;
         let env = repo.environment(&options.env)?;
@@ -186,11 +226,10 @@ fn render_staged(
         Ok((env, rendered))
     };
     staged().map_err(|e| match e {
-        Error::Input(mut e) if files.contains_key(&e.file.to_string_lossy().into_owned()) => {
-            e.help = Some(format!(
+        Error::Input(e) if files.contains_key(&e.file().to_string_lossy().into_owned()) => {
+            Error::from(e.with_help(Some(format!(
                 "this is the file `kiln import` would write, from {source}; nothing was written"
-            ));
-            Error::Input(e)
+            ))))
         }
         other => other,
     })
