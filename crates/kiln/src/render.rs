@@ -19,7 +19,7 @@ use kiln_k8s::Resource;
 /// with [`crate::write()`], it also removes environments that no longer
 /// exist. [`Selection::Only`]: those environments, in that order, and
 /// nothing else is touched when written. Every environment that fails is
-/// reported (see [`kiln_model::gather`]).
+/// reported, up to 20 at once, as [`crate::Error::Several`].
 ///
 /// ```
 /// # fn main() -> Result<(), kiln::Error> {
