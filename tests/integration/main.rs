@@ -1,17 +1,23 @@
 //! Integration tests over the repository's own environments and throwaway repositories.
 
+mod aca;
 mod bad_input;
 mod chart;
 mod check;
+mod check_cases;
 mod determinism;
 mod diff;
 mod enterprise;
+mod enterprise_options;
 mod gitops;
 mod golden;
 mod import;
+mod kustomize_cases;
 mod kustomize_diff;
 mod kustomize_generated;
+mod kustomize_operations;
 mod msrv;
+mod network_flows;
 mod openapi;
 mod oracles;
 mod output;
@@ -19,6 +25,7 @@ mod overlays;
 mod readback;
 mod seed;
 mod strategies;
+mod strategy_validation;
 
 use kiln::{EnvironmentOutput, Repo};
 

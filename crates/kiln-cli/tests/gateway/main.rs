@@ -8,8 +8,10 @@
 //! No test asserts a time: the only clocks are the pods' own probe windows
 //! and a hang guard.
 
+mod boot;
 mod documented;
 mod harness;
 mod pods;
 mod router;
+mod routes;
 mod schema;
