@@ -41,14 +41,10 @@ use std::path::PathBuf;
 /// One Kubernetes document to check, with where it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manifest {
-    /// The file (relative to the repository or the working directory).
-    pub file: PathBuf,
-    /// 1-based line of the file where the document starts.
-    pub line: usize,
-    /// The document's own text, used to turn JSON pointers into lines.
-    pub text: Option<String>,
-    /// The document.
-    pub value: Value,
+    file: PathBuf,
+    line: usize,
+    text: Option<String>,
+    value: Value,
     /// Written from a typed object (a kiln render): its core kind already is
     /// its Kubernetes type, so the schema rule need not read it back. Only
     /// [`Manifest::rendered`] sets it: a document read from a file is always checked.
@@ -56,6 +52,27 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// The file (relative to the repository or the working directory).
+    pub fn file(&self) -> &std::path::Path {
+        &self.file
+    }
+
+    /// 1-based line of the file where the document starts.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// The document's own text, used to turn JSON pointers into lines.
+    pub fn text(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
+
+    /// The document. Read-only: a rendered manifest's schema was proven by
+    /// its type, which a changed value would no longer be.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
     /// A document with no source text (findings then point at line 1).
     pub fn new(file: impl Into<PathBuf>, value: Value) -> Manifest {
         Manifest {

@@ -140,14 +140,14 @@ pub(crate) fn output_files(
         .iter()
         .map(|m| OutputFile {
             name: m
-                .file
+                .file()
                 .file_name()
                 .unwrap_or_default()
                 .to_string_lossy()
                 .into_owned(),
             contents: format!(
                 "{HEADER}{}",
-                m.text.clone().unwrap_or_else(|| yaml(&m.value))
+                m.text().map_or_else(|| yaml(m.value()), str::to_string)
             ),
         })
         .collect();

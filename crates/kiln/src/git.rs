@@ -23,14 +23,22 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 /// A repository at a git revision.
 #[derive(Debug)]
 pub struct Revision {
-    /// The revision as given (`main`, `HEAD~2`, a commit).
-    pub rev: String,
-    /// The commit it resolved to.
-    pub commit: String,
+    rev: String,
+    commit: String,
     repo: Repo,
 }
 
 impl Revision {
+    /// The revision as given (`main`, `HEAD~2`, a commit).
+    pub fn rev(&self) -> &str {
+        &self.rev
+    }
+
+    /// The commit it resolved to.
+    pub fn commit(&self) -> &str {
+        &self.commit
+    }
+
     /// The repository as of this revision.
     pub fn repo(&self) -> &Repo {
         &self.repo

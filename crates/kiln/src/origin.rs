@@ -77,8 +77,8 @@ fn locate(
         .map(|mut f| {
             let value = manifests
                 .iter()
-                .find(|m| m.file == f.file)
-                .and_then(|m| m.value.pointer(&f.pointer));
+                .find(|m| m.file() == f.file)
+                .and_then(|m| m.value().pointer(&f.pointer));
             if let Some((file, line)) = likely_source(&f.pointer, value, &scanned) {
                 f.message = format!(
                     "{} (rendered as {}, not written)",
