@@ -208,7 +208,8 @@ fn the_read_back_accepts_and_refuses_what_the_schemas_do() {
         if kiln.is_ok() != oracle {
             disagreements.push(format!(
                 "{label}: kiln {}, the schema oracle {}",
-                kiln.err().unwrap_or_else(|| "accepts".into()),
+                kiln.err()
+                    .map_or_else(|| "accepts".into(), |e| e.to_string()),
                 if oracle { "accepts" } else { "refuses" }
             ));
         }

@@ -20,4 +20,4 @@ pub mod patch;
 mod resource;
 pub mod transform;
 
-pub use resource::{Resource, first_difference};
+pub use resource::{Fault, ReadError, Resource, first_difference};

@@ -11,6 +11,72 @@ use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
+use std::fmt;
+
+/// Why a document is not an object kiln renders.
+///
+/// ```
+/// use kiln_k8s::{Fault, Resource};
+/// use serde_json::json;
+/// let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}});
+/// assert_eq!(Resource::from_value(&pod).unwrap_err().fault, Fault::NotRendered);
+/// let service = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+///                      "spec": {"portz": [{"port": 80}]}});
+/// let e = Resource::from_value(&service).unwrap_err();
+/// assert_eq!(e.fault, Fault::NotAField("/spec/portz".into()));
+/// assert_eq!(e.to_string(), "not a valid v1 Service: `/spec/portz` is not a field of it (or has the wrong shape)");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadError {
+    /// The document's `apiVersion`.
+    pub api_version: String,
+    /// The document's `kind`.
+    pub kind: String,
+    /// What is wrong.
+    pub fault: Fault,
+}
+
+/// What is wrong with a document read as a Kubernetes object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// A kind kiln does not render.
+    NotRendered,
+    /// A custom resource breaks its CRD schema at `pointer`.
+    Schema {
+        /// JSON pointer of the offending value.
+        pointer: String,
+        /// What the schema wants.
+        message: String,
+    },
+    /// A value of the wrong type, as the type's deserializer words it.
+    Type(String),
+    /// A required field (this JSON pointer) is absent.
+    Missing(String),
+    /// This JSON pointer is not a field of the kind, or has the wrong shape.
+    NotAField(String),
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (api_version, kind) = (&self.api_version, &self.kind);
+        if self.fault == Fault::NotRendered {
+            return write!(f, "kiln does not render {api_version} {kind}");
+        }
+        write!(f, "not a valid {api_version} {kind}: ")?;
+        match &self.fault {
+            Fault::NotRendered => Ok(()),
+            Fault::Schema { pointer, message } => write!(f, "`{pointer}`: {message}"),
+            Fault::Type(message) => f.write_str(message),
+            Fault::Missing(pointer) => write!(f, "`{pointer}` is required"),
+            Fault::NotAField(pointer) => write!(
+                f,
+                "`{pointer}` is not a field of it (or has the wrong shape)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
 
 macro_rules! resources {
     ($( $(#[$doc:meta])* $variant:ident($ty:ty) = $api_version:literal, $kind:literal, rank $rank:literal; )*) => {
@@ -52,43 +118,45 @@ macro_rules! resources {
             /// kind kiln does not render, a field its type does not have, or a
             /// value of the wrong type, naming the JSON pointer. A custom
             /// resource is held to its CRD schema ([`crate::crd_schema`]).
-            pub fn from_value(value: &Value) -> Result<Resource, String> {
+            pub fn from_value(value: &Value) -> Result<Resource, ReadError> {
                 Resource::read(value).map(|(typed, _)| typed)
             }
 
             /// Like [`Resource::from_value`], with the object's canonical
             /// JSON ([`Resource::to_value`] of what was read), which the
             /// check computes anyway.
-            pub fn read(value: &Value) -> Result<(Resource, Value), String> {
+            pub fn read(value: &Value) -> Result<(Resource, Value), ReadError> {
                 let api_version = value["apiVersion"].as_str().unwrap_or_default();
                 let kind = value["kind"].as_str().unwrap_or_default();
+                let fail = |fault| ReadError {
+                    api_version: api_version.to_string(),
+                    kind: kind.to_string(),
+                    fault,
+                };
                 // A custom resource may hold whatever its CRD schema allows, modelled or not.
-                if let Some(problem) = crate::crd_schema::schema(api_version, kind)
+                if let Some((pointer, message)) = crate::crd_schema::schema(api_version, kind)
                     .and_then(|crd| crd.violation(value))
                 {
-                    let (pointer, message) = problem;
-                    return Err(format!("not a valid {api_version} {kind}: `{pointer}`: {message}"));
+                    return Err(fail(Fault::Schema { pointer, message }));
                 }
                 // Deserialized from the borrowed value: no copy. Unknown fields are
                 // caught by the round-trip comparison below, for every kind alike.
                 let typed = match (api_version, kind) {
                     $( ($api_version, $kind) => <$ty as serde::Deserialize>::deserialize(value)
                         .map(Resource::$variant), )*
-                    _ => return Err(format!("kiln does not render {api_version} {kind}")),
+                    _ => return Err(fail(Fault::NotRendered)),
                 };
-                let typed = typed.map_err(|e| format!("not a valid {api_version} {kind}: {e}"))?;
+                let typed = typed.map_err(|e| fail(Fault::Type(e.to_string())))?;
                 // The core types read an absent required field as its default.
                 if let Some(pointer) = crate::openapi::KindSchema::of(api_version, kind)
                     .and_then(|schema| schema.missing_field(value))
                 {
-                    return Err(format!("not a valid {api_version} {kind}: `{pointer}` is required"));
+                    return Err(fail(Fault::Missing(pointer)));
                 }
                 let canonical = typed.to_value();
                 match difference(value, &canonical, String::new(), true) {
                     None => Ok((typed, canonical)),
-                    Some(pointer) => Err(format!(
-                        "not a valid {api_version} {kind}: `{pointer}` is not a field of it (or has the wrong shape)"
-                    )),
+                    Some(pointer) => Err(fail(Fault::NotAField(pointer))),
                 }
             }
 
