@@ -34,7 +34,7 @@ pub(crate) struct Case {
     pub(crate) pointer: &'static str,
 }
 
-pub(crate) fn case(
+fn case(
     rule: &'static str,
     target: (&'static str, &'static str),
     ops: Value,
@@ -49,7 +49,7 @@ pub(crate) fn case(
     }
 }
 
-pub(crate) fn extra(rule: &'static str, doc: Value, pointer: &'static str) -> Case {
+fn extra(rule: &'static str, doc: Value, pointer: &'static str) -> Case {
     Case {
         rule,
         target: ("", ""),
@@ -85,7 +85,7 @@ pub(crate) fn replace(path: String, value: Value) -> Value {
     json!([{"op": "replace", "path": path, "value": value}])
 }
 
-pub(crate) fn remove(path: String) -> Value {
+fn remove(path: String) -> Value {
     json!([{"op": "remove", "path": path}])
 }
 

@@ -20,7 +20,7 @@ impl Rng {
     pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
-    pub(crate) fn chance(&mut self, percent: usize) -> bool {
+    fn chance(&mut self, percent: usize) -> bool {
         self.below(100) < percent
     }
     pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
@@ -36,7 +36,7 @@ pub(crate) struct Op {
 }
 
 /// Fields whose values are lists in both overlays (appended); others are set.
-pub(crate) const LIST_FIELDS: [&str; 4] = ["patches", "images", "replicas", "labels"];
+const LIST_FIELDS: [&str; 4] = ["patches", "images", "replicas", "labels"];
 
 /// The case's operations over `env`, or over a parent level `parent` (an
 /// overlay of `env` both tools spell the same) when it is not null.
@@ -72,14 +72,14 @@ pub(crate) fn combine(env: &str, parent: &Value, ops: &[Op]) -> Case {
     }
 }
 
-pub(crate) const WORDS: [&str; 6] = ["web", "blue", "a1", "x-y", "on", "2"];
+const WORDS: [&str; 6] = ["web", "blue", "a1", "x-y", "on", "2"];
 
-pub(crate) fn word(rng: &mut Rng) -> String {
+fn word(rng: &mut Rng) -> String {
     rng.pick(&WORDS).to_string()
 }
 
 /// A value of the same JSON type as `v` (a different one where possible).
-pub(crate) fn similar(rng: &mut Rng, v: &Value) -> Option<Value> {
+fn similar(rng: &mut Rng, v: &Value) -> Option<Value> {
     Some(match v {
         Value::String(_) => Value::from(word(rng)),
         Value::Number(_) => Value::from(rng.below(5) + 1),
@@ -90,7 +90,7 @@ pub(crate) fn similar(rng: &mut Rng, v: &Value) -> Option<Value> {
 
 /// Paths (as field/index segments) of every node of `doc`, except the
 /// identity fields both tools select and name resources by.
-pub(crate) fn nodes(doc: &Value) -> Vec<Vec<String>> {
+fn nodes(doc: &Value) -> Vec<Vec<String>> {
     fn walk(v: &Value, at: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
         out.push(at.clone());
         let children: Vec<(String, &Value)> = match v {
@@ -124,12 +124,12 @@ pub(crate) fn nodes(doc: &Value) -> Vec<Vec<String>> {
     out
 }
 
-pub(crate) fn pointer(path: &[String]) -> String {
+fn pointer(path: &[String]) -> String {
     path.iter()
         .fold(String::new(), |at, p| kiln::model::pointer::join(&at, p))
 }
 
-pub(crate) fn target(rng: &mut Rng, doc: &Value) -> Value {
+fn target(rng: &mut Rng, doc: &Value) -> Value {
     let kind = doc["kind"].as_str().unwrap_or_default();
     let name = doc["metadata"]["name"].as_str().unwrap_or_default();
     let component = doc["metadata"]["labels"]["app.kubernetes.io/component"]
@@ -153,7 +153,7 @@ pub(crate) fn target(rng: &mut Rng, doc: &Value) -> Value {
     }
 }
 
-pub(crate) fn patch_op(target: Value, kiln_form: &str, body: Value, kustomize_patch: Value) -> Op {
+fn patch_op(target: Value, kiln_form: &str, body: Value, kustomize_patch: Value) -> Op {
     Op {
         kiln: json!({"patches": [{"target": target, kiln_form: body}]}),
         kustomize: json!({"patches": [{"target": target, "patch": kiln::model::emit::yaml(&kustomize_patch)}]}),
@@ -161,7 +161,7 @@ pub(crate) fn patch_op(target: Value, kiln_form: &str, body: Value, kustomize_pa
 }
 
 /// An RFC 6902 patch of one to three operations on a random resource.
-pub(crate) fn json6902(rng: &mut Rng, docs: &[Value]) -> Op {
+fn json6902(rng: &mut Rng, docs: &[Value]) -> Op {
     let doc = rng.pick(docs);
     let all = nodes(doc);
     let mut ops = Vec::new();
@@ -195,7 +195,7 @@ pub(crate) fn json6902(rng: &mut Rng, docs: &[Value]) -> Op {
 /// A strategic-merge (or, for maps and scalars only, RFC 7386) patch: a
 /// change to a field somewhere in a random resource, with every list on the
 /// way addressed by its merge keys.
-pub(crate) fn strategic(rng: &mut Rng, docs: &[Value]) -> Op {
+fn strategic(rng: &mut Rng, docs: &[Value]) -> Op {
     let doc = rng.pick(docs);
     let schema = kiln::k8s::openapi::KindSchema::of(
         doc["apiVersion"].as_str().unwrap_or_default(),
@@ -241,7 +241,7 @@ pub(crate) fn strategic(rng: &mut Rng, docs: &[Value]) -> Op {
 }
 
 /// A strategic patch that names one `env` item twice, with two values.
-pub(crate) fn duplicate_key(rng: &mut Rng, docs: &[Value]) -> Op {
+fn duplicate_key(rng: &mut Rng, docs: &[Value]) -> Op {
     let workloads: Vec<&Value> = docs.iter().filter(|d| d["kind"] == "Deployment").collect();
     let doc = *rng.pick(&workloads);
     let container = doc["spec"]["template"]["spec"]["containers"][0]["name"].clone();
@@ -263,7 +263,7 @@ pub(crate) fn duplicate_key(rng: &mut Rng, docs: &[Value]) -> Op {
 }
 
 /// `$patch: delete` of the resources a target selects.
-pub(crate) fn delete(rng: &mut Rng, docs: &[Value]) -> Op {
+fn delete(rng: &mut Rng, docs: &[Value]) -> Op {
     let doc = rng.pick(docs);
     let t = target(rng, doc);
     let full = json!({
@@ -277,7 +277,7 @@ pub(crate) fn delete(rng: &mut Rng, docs: &[Value]) -> Op {
 
 /// The patch that reaches `rest` from `here`: maps by field, keyed lists by
 /// their item's keys, other lists replaced as a whole (with one item changed).
-pub(crate) fn build_patch(
+fn build_patch(
     rng: &mut Rng,
     here: &Value,
     rest: &[String],
@@ -323,14 +323,14 @@ pub(crate) fn build_patch(
 }
 
 /// `base` with `change` merged in (RFC 7386), for replaced lists.
-pub(crate) fn merged(base: &Value, change: &Value) -> Value {
+fn merged(base: &Value, change: &Value) -> Value {
     let mut out = base.clone();
     json_patch::merge(&mut out, change);
     out
 }
 
 /// The change at the end of a strategic patch's path.
-pub(crate) fn leaf_change(
+fn leaf_change(
     rng: &mut Rng,
     here: &Value,
     fields: &[String],
@@ -392,7 +392,7 @@ pub(crate) fn leaf_change(
     }
 }
 
-pub(crate) fn images(rng: &mut Rng, docs: &[Value]) -> Op {
+fn images(rng: &mut Rng, docs: &[Value]) -> Op {
     let images: Vec<String> = docs
         .iter()
         .flat_map(|d| {
@@ -437,7 +437,7 @@ pub(crate) fn images(rng: &mut Rng, docs: &[Value]) -> Op {
     }
 }
 
-pub(crate) fn convenience(rng: &mut Rng, docs: &[Value]) -> Op {
+fn convenience(rng: &mut Rng, docs: &[Value]) -> Op {
     let op = match rng.below(6) {
         0 => {
             let workloads: Vec<&str> = docs

@@ -59,20 +59,16 @@ pub enum Fault {
 impl fmt::Display for ReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (api_version, kind) = (&self.api_version, &self.kind);
-        if self.fault == Fault::NotRendered {
-            return write!(f, "kiln does not render {api_version} {kind}");
-        }
-        write!(f, "not a valid {api_version} {kind}: ")?;
-        match &self.fault {
-            Fault::NotRendered => Ok(()),
-            Fault::Schema { pointer, message } => write!(f, "`{pointer}`: {message}"),
-            Fault::Type(message) => f.write_str(message),
-            Fault::Missing(pointer) => write!(f, "`{pointer}` is required"),
-            Fault::NotAField(pointer) => write!(
-                f,
-                "`{pointer}` is not a field of it (or has the wrong shape)"
-            ),
-        }
+        let why = match &self.fault {
+            Fault::NotRendered => return write!(f, "kiln does not render {api_version} {kind}"),
+            Fault::Schema { pointer, message } => format!("`{pointer}`: {message}"),
+            Fault::Type(message) => message.clone(),
+            Fault::Missing(pointer) => format!("`{pointer}` is required"),
+            Fault::NotAField(pointer) => {
+                format!("`{pointer}` is not a field of it (or has the wrong shape)")
+            }
+        };
+        write!(f, "not a valid {api_version} {kind}: {why}")
     }
 }
 

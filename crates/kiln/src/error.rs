@@ -3,7 +3,6 @@
 
 use kiln_model::InputError;
 use miette::Diagnostic;
-use std::borrow::Cow;
 use std::path::PathBuf;
 
 /// The pipeline's result type.
@@ -257,7 +256,7 @@ impl Error {
     /// This error, as one of revision `rev` rather than of the working tree.
     pub fn at_revision(self, rev: &str) -> Self {
         Error::AtRevision {
-            rev: printable(rev),
+            rev: kiln_model::emit::printable(rev).into_owned(),
             error: Box::new(self),
         }
     }
@@ -274,7 +273,7 @@ impl Error {
     pub fn unsafe_path(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
         Error::UnsafePath {
             path: kiln_model::printable_path(path.into()),
-            reason: printable(&reason.into()),
+            reason: kiln_model::emit::printable(&reason.into()).into_owned(),
         }
     }
 }
@@ -282,14 +281,6 @@ impl Error {
 /// `bytes` in MiB with one decimal.
 fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
-}
-
-/// Text from a pull request, made safe to print.
-fn printable(s: &str) -> String {
-    match kiln_model::emit::printable(s) {
-        Cow::Borrowed(_) => s.to_string(),
-        Cow::Owned(escaped) => escaped,
-    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The value the fake secret store holds for key `key` of Secret `name`.
-pub(crate) fn secret(name: &str, key: &str) -> String {
+fn secret(name: &str, key: &str) -> String {
     format!("fake-{name}-{key}")
 }
 

@@ -32,9 +32,6 @@ pub struct Target {
 }
 
 impl Target {
-    /// The target that selects exactly the resource of `kind` named `name`
-    /// (in `namespace`, if given): the fields are taken literally, not as
-    /// expressions.
     /// A target naming exactly this kind, name and namespace (each optional),
     /// as a patch without `target:` selects the resource its body names.
     ///
@@ -57,14 +54,11 @@ impl Target {
         }
     }
 
-    /// The target ready to match: each of group, version, kind, name and
-    /// namespace is a regular expression anchored at both ends, as in
-    /// kustomize (`name: gateway|redis`, `kind: Service.*`); an empty or
-    /// absent field matches everything. Fails naming the field whose
-    /// expression does not compile.
     /// The compiled selector: `group`, `version`, `kind`, `name` and
-    /// `namespace` are anchored regular expressions (as in kustomize), labels
-    /// and annotations Kubernetes selectors; an error names the field.
+    /// `namespace` are regular expressions anchored at both ends, as in
+    /// kustomize (`name: gateway|redis`; empty or absent matches everything),
+    /// labels and annotations Kubernetes selectors; an error names the field
+    /// whose expression does not compile.
     ///
     /// ```
     /// use kiln_k8s::patch::Target;
